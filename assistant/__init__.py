@@ -1,0 +1,1 @@
+"""The support-turn pipeline, its decision policy, generators, settings and the CLI."""

@@ -1,0 +1,235 @@
+"""The `rapport` command line: import, ingest, ask, context, chat, demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.errors import RapportError
+from assistant.pipeline import context_info
+from assistant.settings import Settings
+from assistant.types import TurnRequest, TurnResult
+from assistant.wiring import Container
+from profiles.importers import ImportError_, import_tau_retail
+
+app = typer.Typer(
+    help="Rapport: personalized, grounded, cited support replies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(help="Import customer data sets.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+err = Console(stderr=True)
+out = Console()
+
+CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one line to stderr and exit: the CLI's only way to report bad input."""
+    err.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Map domain errors to one line and an exit code; never a traceback."""
+    try:
+        yield
+    except RapportError as exc:
+        fail(str(exc), exc.exit_code)
+    except (ImportError_, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+
+
+def _container() -> Container:
+    try:
+        return Container(Settings())
+    except ValueError as exc:
+        fail(f"bad configuration: {exc}".splitlines()[0])
+
+
+@contextmanager
+def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@import_app.command("tau-retail")
+def import_tau(
+    directory: Annotated[Path, typer.Argument(help="Folder with users/orders/products.json.")],
+    no_consent: Annotated[
+        bool, typer.Option("--no-consent", help="Record consents as not granted.")
+    ] = False,
+) -> None:
+    """Import τ-bench retail customers, orders and catalog; re-running never duplicates."""
+    if not directory.is_dir():
+        fail(f"not a directory: {directory}")
+    c = _container()
+    with errors():
+        n_users = len(json.loads((directory / "users.json").read_text()))
+        n_orders = len(json.loads((directory / "orders.json").read_text()))
+        with progress("importing", n_users + n_orders + 50) as advance:
+            report = import_tau_retail(
+                c.engine, directory, grant_consent=not no_consent, on_progress=advance
+            )
+    out.print(
+        f"imported {report.customers} customers, {report.orders} orders, "
+        f"{report.products} products ({report.variants} variants)"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Markdown/JSON files or folders.")],
+) -> None:
+    """Ingest knowledge-base documents; unchanged documents are skipped, changed ones replaced."""
+    c = _container()
+    with errors():
+        docs = c.kb.load_documents(paths)
+        with progress("ingesting", len(docs)) as advance:
+            report = c.kb.ingest(docs, on_progress=advance)
+    out.print(
+        f"{len(docs)} documents: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged; {report.chunks_written} chunks written, "
+        f"{report.chunks_deleted} removed"
+    )
+
+
+def _print_turn(result: TurnResult) -> None:
+    out.print(result.answer, markup=False, highlight=False)
+    if result.citations:
+        out.print("\nSources:", style="bold")
+        for cite in result.citations:
+            out.print(f"  [{cite.n}] {cite.kind} {cite.id}", markup=False, highlight=False)
+    flags = []
+    if result.handoff:
+        flags.append(f"handoff to a human ({result.handoff_reason})")
+    if result.degraded:
+        flags.append("degraded: the LLM failed, the offline composer answered")
+    if flags:
+        out.print("\n" + "; ".join(flags), style="yellow", markup=False)
+
+
+@app.command()
+def ask(
+    message: Annotated[str, typer.Argument(help="The customer's message.")],
+    customer: CustomerOpt,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Continue this conversation.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer one customer message: a full support turn, stored in the conversation."""
+    c = _container()
+    with errors():
+        c.require_data()
+        result = c.assistant.turn(
+            TurnRequest(customer_id=customer, message=message, conversation_id=conversation)
+        )
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        _print_turn(result)
+
+
+@app.command()
+def context(
+    message: Annotated[str, typer.Argument(help="The customer's message.")],
+    customer: CustomerOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the assembled context, exactly as it would be sent to the LLM, without generating."""
+    c = _container()
+    with errors():
+        c.require_data()
+        prepared = c.assistant.prepare(TurnRequest(customer_id=customer, message=message))
+    info = context_info(prepared.composed)
+    if as_json:
+        payload: dict[str, Any] = {
+            "context": info.model_dump(),
+            "timings_ms": prepared.timer.ms,
+            "decision_trace": prepared.decision.trace,
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        out.print(info.text, markup=False, highlight=False)
+        err.print(f"{info.tokens} tokens", style="dim")
+
+
+@app.command()
+def chat(customer: CustomerOpt) -> None:
+    """Chat in the terminal as a customer (empty line or Ctrl-D to quit)."""
+    c = _container()
+    with errors():
+        c.require_data()
+        card = c.assistant.profiles.card(customer)
+        if card is None:
+            fail(f"unknown customer {customer!r}")
+        out.print(f"Chatting as {card.name} ({card.id}). Empty line to quit.", style="bold")
+        conversation: str | None = None
+        while True:
+            try:
+                line = input("you> ").strip()
+            except EOFError:
+                break
+            if not line:
+                break
+            try:
+                result = c.assistant.turn(
+                    TurnRequest(customer_id=customer, message=line, conversation_id=conversation)
+                )
+            except RapportError as exc:
+                err.print(f"error: {exc}", markup=False)
+                continue
+            conversation = result.conversation_id
+            _print_turn(result)
+            out.print()
+
+
+@app.command()
+def demo(
+    datasets: Annotated[
+        Path | None, typer.Option(help="Folder holding tau-retail/ and tau-banking-knowledge/.")
+    ] = None,
+) -> None:
+    """Load the demo data: tau-retail customers and catalog, its policy, the banking KB."""
+    c = _container()
+    root = datasets or c.settings.datasets_dir
+    retail, bank = root / "tau-retail", root / "tau-banking-knowledge" / "documents"
+    for path in (retail, bank):
+        if not path.is_dir():
+            fail(f"missing demo data folder: {path}")
+    import_tau(retail)
+    ingest([retail / "policy.md", bank])
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

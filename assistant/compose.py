@@ -1,0 +1,132 @@
+"""The compose stage: pack the most useful sources into the prompt within the token budget."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.tokens import TokenCounter
+from assistant.types import CitationKind, Composed, Decision, Source
+from profiles.context import CustomerCard, Fact
+from profiles.models import Message
+from prompts.loader import PromptTemplate, messages_text
+from retrieval.types import HistoryHit, Passage
+
+# Tags of the template's data blocks; the same text inside data is defused so a
+# message or passage cannot close its block and pose as instructions.
+_TAG_RE = re.compile(
+    r"</?\s*(customer_card|customer_facts|kb_passages|history|conversation|customer_message)\s*>",
+    re.IGNORECASE,
+)
+_ROLE = {"customer": "Customer", "assistant": "Assistant", "agent": "Agent"}
+
+
+def defuse(text: str) -> str:
+    """Data text with the template's block tags neutralised."""
+    return _TAG_RE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    section: str  # facts | passages | history
+    id: str
+    kind: CitationKind
+    text: str
+    priority: float
+
+
+def _candidates(
+    facts: list[Fact], passages: list[Passage], history: list[HistoryHit]
+) -> list[_Candidate]:
+    out = []
+    for f in facts:
+        if f.kind == "profile" or f.id.startswith("orders:"):
+            prio = 1000.0 - len(out)  # who the customer is and what they ordered come first
+        elif f.relevance >= 1.0:
+            prio = 50.0 + min(f.relevance, 30.0)
+        else:
+            prio = 5.0 + f.relevance
+        kind: CitationKind = "profile" if f.kind == "profile" else f.kind
+        out.append(_Candidate("facts", f.id, kind, f.text, prio))
+    for rank, p in enumerate(passages):
+        heading = p.title.strip()
+        text = f"{heading}: {p.text}" if heading else p.text
+        out.append(_Candidate("passages", p.id, "kb", text, 62.0 - 9.0 * rank))
+    for rank, h in enumerate(history):
+        when = f"{h.created_at:%Y-%m-%d} " if h.created_at else ""
+        out.append(_Candidate("history", h.id, "history", f"{when}{h.text}", 48.0 - 9.0 * rank))
+    return out
+
+
+def compose(
+    prompt: PromptTemplate,
+    counter: TokenCounter,
+    budget: int,
+    card: CustomerCard,
+    decision: Decision,
+    message: str,
+    facts: list[Fact],
+    passages: list[Passage],
+    history: list[HistoryHit],
+    conversation: list[Message],
+) -> Composed:
+    """The prompt with the highest-priority sources that fit in `budget` tokens.
+
+    Priority: the customer card and order list, then facts and passages interleaved by
+    relevance, then history. Sources are numbered in the order they appear."""
+    card_text = _card_text(card, decision)
+    convo = "\n".join(f"{_ROLE.get(m.role, m.role)}: {defuse(m.text)}" for m in conversation)
+    base = dict(
+        tone=decision.tone,
+        customer_card=card_text,
+        facts="",
+        passages="",
+        history="",
+        conversation=convo,
+        message=defuse(message),
+    )
+    used = counter.count(messages_text(prompt.render(**base)))
+    if used > budget and convo:
+        base["conversation"] = ""
+        used = counter.count(messages_text(prompt.render(**base)))
+    chosen: list[_Candidate] = []
+    for cand in sorted(_candidates(facts, passages, history), key=lambda c: (-c.priority, c.id)):
+        # "[NN] " plus the newline between sources
+        cost = counter.count(defuse(cand.text)) + 5
+        if used + cost <= budget:
+            chosen.append(cand)
+            used += cost
+    sources: list[Source] = []
+    blocks: dict[str, list[str]] = {"facts": [], "passages": [], "history": []}
+    for section in ("facts", "passages", "history"):
+        for cand in (c for c in chosen if c.section == section):
+            n = len(sources) + 1
+            sources.append(
+                Source(n=n, id=cand.id, kind=cand.kind, text=cand.text, priority=cand.priority)
+            )
+            blocks[section].append(f"[{n}] {defuse(cand.text)}")
+    values = {**base, **{k: "\n".join(v) for k, v in blocks.items()}}
+    rendered = prompt.render(**values)
+    text = messages_text(rendered)
+    return Composed(
+        customer_id=card.id,
+        text=text,
+        tokens=counter.count(text),
+        sources=sources,
+        messages=[(m.type, str(m.content)) for m in rendered],
+        message=message,
+        card=card,
+        decision=decision,
+    )
+
+
+def _card_text(card: CustomerCard, decision: Decision) -> str:
+    if not decision.use_profile:
+        return f"Customer {card.id} (no consent to personalization: answer generically)."
+    where = ", ".join(p for p in (card.city, card.region, card.country) if p)
+    parts = [f"Customer {card.id}: {card.name}", f"locale {card.locale}"]
+    if where:
+        parts.append(where)
+    if card.plan:
+        parts.append(f"plan {card.plan}")
+    return ", ".join(parts) + "."

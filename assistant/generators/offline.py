@@ -1,0 +1,213 @@
+"""The offline grounded composer: a deterministic, extractive, cited reply.
+
+It answers from the customer's own facts that the message points at and from the
+knowledge-base sentences that best match the message, cites every source it uses,
+and says plainly when it has nothing to answer with. It never follows instructions
+found in data: it only quotes sentences, it does not execute them."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from assistant.types import Composed, Generation, Source
+from profiles.relevance import intents, words
+
+RELEVANT = 50.0  # compose priority from which a fact was asked about, not just known
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "want",
+        "wanted",
+        "like",
+        "just",
+        "also",
+        "about",
+        "am",
+        "any",
+        "all",
+        "some",
+        "get",
+        "got",
+        "please",
+        "need",
+        "know",
+    ]
+)
+_MAX_KB_SENTENCES = 3
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in words(text) if w not in _STOP and len(w) > 1]
+
+
+def _sentences(source: Source) -> list[str]:
+    body = re.sub(r"^#+\s*", "", source.text, flags=re.MULTILINE)
+    parts = [p.strip(" -*\t") for p in _SENTENCE_RE.split(body)]
+    return [p for p in parts if len(p.split()) >= 4]
+
+
+class OfflineComposer:
+    """The default generator when no LLM is configured, and the fallback when it fails."""
+
+    name = "offline"
+
+    def generate(self, composed: Composed) -> Generation:
+        decision = composed.decision
+        first = composed.card.name.split()[0] if decision.use_profile and composed.card.name else ""
+        greeting = f"Hi {first}," if first else "Hello,"
+        if decision.handoff:
+            text = (
+                f"{greeting} I'm passing this conversation to a human agent "
+                f"({decision.handoff_reason}). They will see everything you've written here."
+            )
+            return Generation(text=text, generator=self.name)
+        lines: list[str] = []
+        cited: list[int] = []
+        for s in self._relevant_facts(composed):
+            lines.append(f"{self._fact_sentence(s)} [{s.n}]")
+            cited.append(s.n)
+        kb = self._best_sentences(composed)
+        if kb:
+            lines.append("From our policy:" if lines else "Here is what our help articles say:")
+            for sentence, s in kb:
+                lines.append(f"- {sentence} [{s.n}]")
+                if s.n not in cited:
+                    cited.append(s.n)
+        if not lines:
+            text = (
+                f"{greeting} I couldn't find an answer to this in our help articles or your "
+                "account, so I'm handing you to a human agent who can help."
+            )
+            return Generation(text=text, generator=self.name, cannot_answer=True)
+        text = greeting + "\n" + "\n".join(lines)
+        return Generation(text=text, generator=self.name, cited=cited)
+
+    def stream(self, composed: Composed) -> Iterator[str]:
+        text = self.generate(composed).text
+        yield from re.split(r"(?<=\s)", text)
+
+    @staticmethod
+    def _relevant_facts(composed: Composed) -> list[Source]:
+        facts = [
+            s
+            for s in composed.sources
+            if s.kind in ("order", "product")
+            and s.priority >= RELEVANT
+            and not s.id.startswith("orders:")
+        ]
+        orders = [s for s in facts if s.kind == "order"][:2]
+        products = [s for s in facts if s.kind == "product"][:1]
+        return orders + products
+
+    @staticmethod
+    def _fact_sentence(s: Source) -> str:
+        if s.kind == "order":
+            # "Order #W…, status X. Items: …." — state the status and the items.
+            m = re.match(r"Order (\S+), status (\w+)\. Items: (.*?)\.(?: |$)", s.text)
+            if m:
+                return f"Your order {m.group(1)} is {m.group(2)}; it contains {m.group(3)}."
+            return s.text
+        head, _, rest = s.text.partition(", available items: ")
+        options = "; ".join(rest.split("; ")[:3])
+        return f"Available {head} options that match what you asked: {options}."
+
+    @staticmethod
+    def _best_sentences(composed: Composed) -> list[tuple[str, Source]]:
+        passages = [s for s in composed.sources if s.kind == "kb"]
+        if not passages:
+            return []
+        query = set(_content(composed.message))
+        wanted = intents(composed.message)
+        candidates = [(sent, s) for s in passages for sent in _sentences(s)]
+        df: Counter[str] = Counter()
+        for sent, _ in candidates:
+            df.update(set(_content(sent)))
+        n = len(candidates)
+        scored = []
+        for idx, (sent, s) in enumerate(candidates):
+            terms = set(_content(sent))
+            overlap = terms & query
+            if len(overlap) < 2:
+                continue
+            score = sum(math.log(1 + n / df[w]) for w in overlap) / math.sqrt(len(terms) + 1)
+            score += 0.5 * len(wanted & intents(sent))
+            score += 0.3 / (1 + passages.index(s))  # retrieval rank as a tie-breaker
+            scored.append((score, idx, sent, s))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        picked: list[tuple[int, str, Source]] = []
+        per_source: Counter[int] = Counter()
+        for _score, idx, sent, s in scored:
+            if per_source[s.n] >= 2:
+                continue
+            picked.append((idx, sent, s))
+            per_source[s.n] += 1
+            if len(picked) == _MAX_KB_SENTENCES:
+                break
+        picked.sort()  # read in document order
+        return [(sent, s) for _idx, sent, s in picked]

@@ -1,0 +1,308 @@
+"""The support turn: identify, load context, retrieve, decide, compose, generate, check, persist.
+
+Each stage is a method with typed input and output, so evaluation runs the same code
+without HTTP and the agent sidebar can stop after `decide`."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from retrieval.embedder import Embedder
+from retrieval.history import HistoryIndex
+from retrieval.kb import KnowledgeBase
+
+from assistant import check, compose, policy
+from assistant.errors import BadInput, GenerationFailed, NotFound
+from assistant.generators.base import Generator
+from assistant.generators.offline import OfflineComposer
+from assistant.settings import Settings
+from assistant.tokens import TokenCounter
+from assistant.types import (
+    Composed,
+    ContextInfo,
+    Decision,
+    Generation,
+    Retrieved,
+    TurnRequest,
+    TurnResult,
+)
+from profiles.context import CustomerCard, CustomerContext, ProfileRepository
+from profiles.conversations import ConversationStore
+from profiles.models import Message, Turn
+from prompts.loader import PromptTemplate
+from retrieval.types import HistoryRecord
+
+log = logging.getLogger("rapport.turn")
+
+
+@dataclass
+class Timer:
+    """Milliseconds spent per stage of one turn."""
+
+    ms: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - t0) * 1e3, 2)
+
+
+@dataclass
+class Prepared:
+    """Everything up to and including compose: what the sidebar and `rapport context` need."""
+
+    request: TurnRequest
+    card: CustomerCard
+    context: CustomerContext
+    retrieved: Retrieved
+    decision: Decision
+    composed: Composed
+    query_embedding: np.ndarray
+    timer: Timer
+
+
+class Assistant:
+    """Runs support turns; built once by the app factory or CLI with its collaborators."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        profiles: ProfileRepository,
+        conversations: ConversationStore,
+        kb: KnowledgeBase,
+        history: HistoryIndex,
+        embedder: Embedder,
+        generator: Generator,
+        prompt: PromptTemplate,
+        tokens: TokenCounter,
+    ) -> None:
+        self.settings = settings
+        self.profiles = profiles
+        self.conversations = conversations
+        self.kb = kb
+        self.history = history
+        self.embedder = embedder
+        self.generator = generator
+        self.fallback = OfflineComposer()
+        self.prompt = prompt
+        self.tokens = tokens
+
+    # -- stages ---------------------------------------------------------------------
+
+    def identify(self, request: TurnRequest) -> CustomerCard:
+        """The customer's card; BadInput for an unusable message, NotFound for an unknown id."""
+        message = request.message.strip()
+        if not message:
+            raise BadInput("message is empty")
+        if len(message) > self.settings.max_message_chars:
+            raise BadInput(
+                f"message is {len(message)} characters; the limit is "
+                f"{self.settings.max_message_chars}"
+            )
+        card = self.profiles.card(request.customer_id)
+        if card is None:
+            raise NotFound(f"unknown customer {request.customer_id!r}")
+        if request.conversation_id is not None:
+            owner = self.conversations.conversation_owner(request.conversation_id)
+            # Someone else's conversation is reported exactly like a missing one.
+            if owner is not None and owner != card.id:
+                raise NotFound(f"unknown conversation {request.conversation_id!r}")
+        return card
+
+    def load_context(self, card: CustomerCard, message: str) -> CustomerContext:
+        """Profile facts and history ids, gated by consent inside the repository."""
+        ctx = self.profiles.context(card.id, message)
+        if ctx is None:
+            raise NotFound(f"unknown customer {card.id!r}")
+        return ctx
+
+    def retrieve(
+        self, ctx: CustomerContext, message: str, query_embedding: np.ndarray
+    ) -> Retrieved:
+        """KB passages for the message and the customer's own history items."""
+        passages = self.kb.search(
+            message, k=self.settings.kb_top_k, query_embedding=query_embedding
+        )
+        hits = []
+        if ctx.history_ids and self.settings.history_top_k:
+            hits = self.history.search(
+                ctx.card.id,
+                ctx.history_ids,
+                message,
+                k=self.settings.history_top_k,
+                query_embedding=query_embedding,
+            )
+        return Retrieved(passages=passages, history=hits, facts=ctx.facts)
+
+    def decide(self, card: CustomerCard, message: str) -> Decision:
+        return policy.decide(card, message)
+
+    def compose(
+        self,
+        card: CustomerCard,
+        decision: Decision,
+        message: str,
+        retrieved: Retrieved,
+        conversation: list[Message],
+    ) -> Composed:
+        return compose.compose(
+            self.prompt,
+            self.tokens,
+            self.settings.context_tokens,
+            card,
+            decision,
+            message,
+            retrieved.facts if decision.use_profile else [],
+            retrieved.passages,
+            retrieved.history if decision.use_history else [],
+            conversation,
+        )
+
+    def generate(self, composed: Composed) -> tuple[Generation, bool]:
+        """The reply and whether it is degraded (the LLM failed and the composer answered)."""
+        if composed.decision.handoff or self.generator.name == self.fallback.name:
+            return self.fallback.generate(composed), False
+        try:
+            return self.generator.generate(composed), False
+        except GenerationFailed as exc:
+            log.warning("generation failed, offline composer answers: %s", exc)
+            return self.fallback.generate(composed), True
+
+    # -- whole turns ------------------------------------------------------------------
+
+    def prepare(self, request: TurnRequest, conversation: list[Message] | None = None) -> Prepared:
+        """Run identify → compose with no side effect."""
+        timer = Timer()
+        with timer.stage("identify"):
+            card = self.identify(request)
+        message = request.message.strip()
+        with timer.stage("load_context"):
+            ctx = self.load_context(card, message)
+        with timer.stage("embed"):
+            qvec = self.embedder.embed_query(message)
+        with timer.stage("retrieve"):
+            retrieved = self.retrieve(ctx, message, qvec)
+        with timer.stage("decide"):
+            decision = self.decide(card, message)
+        with timer.stage("compose"):
+            composed = self.compose(card, decision, message, retrieved, conversation or [])
+        return Prepared(request, card, ctx, retrieved, decision, composed, qvec, timer)
+
+    def turn(self, request: TurnRequest) -> TurnResult:
+        """One full support turn; the customer's message is committed before generation."""
+        return self._run(request, lambda p: self.generate(p.composed))
+
+    def _run(
+        self, request: TurnRequest, produce: Callable[[Prepared], tuple[Generation, bool]]
+    ) -> TurnResult:
+        card = self.identify(request)
+        t0 = time.perf_counter()
+        conversation_id, message_id, at = self.conversations.start_turn(
+            card.id, request.conversation_id, request.message.strip(), request.channel
+        )
+        store_ms = (time.perf_counter() - t0) * 1e3
+        earlier = self.conversations.recent_messages(conversation_id, message_id)
+        prepared = self.prepare(
+            request.model_copy(update={"conversation_id": conversation_id}), earlier
+        )
+        timer = prepared.timer
+        timer.ms["store_message"] = round(store_ms, 2)
+        with timer.stage("generate"):
+            generation, degraded = produce(prepared)
+        with timer.stage("check"):
+            generation, degraded, extra_trace = self._check(prepared, generation, degraded)
+        result = self._result(prepared, generation, degraded, extra_trace)
+        with timer.stage("persist"):
+            turn_id = uuid.uuid4().hex
+            self.conversations.finish_turn(
+                Turn(
+                    id=turn_id,
+                    conversation_id=conversation_id,
+                    customer_id=card.id,
+                    message_id=message_id,
+                    generator=result.generator,
+                    degraded=degraded,
+                    handoff=result.handoff,
+                    prompt_version=self.prompt.id,
+                    context_ids=[s.id for s in prepared.composed.sources],
+                    timings_ms=timer.ms,
+                ),
+                result.answer,
+            )
+            if card.allows("history"):
+                self._remember(card.id, message_id, prepared, at)
+        result.timings_ms = dict(timer.ms)
+        result.conversation_id = conversation_id
+        result.turn_id = turn_id
+        return result
+
+    def _check(
+        self, prepared: Prepared, generation: Generation, degraded: bool
+    ) -> tuple[Generation, bool, list[str]]:
+        trace = []
+        leaked = check.foreign_identifiers(prepared.composed, generation.text)
+        if leaked:
+            # An identifier the context does not hold is invented or someone else's:
+            # the reply is not shown; the grounded composer answers instead.
+            log.warning("reply named %d identifiers not in context; replaced", len(leaked))
+            generation = self.fallback.generate(prepared.composed)
+            degraded = True
+            trace.append("check.foreign_identifier_replaced")
+        return generation, degraded, trace
+
+    def _result(
+        self, prepared: Prepared, generation: Generation, degraded: bool, trace: list[str]
+    ) -> TurnResult:
+        composed = prepared.composed
+        handoff = prepared.decision.handoff or generation.cannot_answer
+        reason = prepared.decision.handoff_reason or (
+            "no grounded answer" if generation.cannot_answer else None
+        )
+        return TurnResult(
+            answer=generation.text,
+            citations=check.citations(composed, generation),
+            context=context_info(composed),
+            handoff=handoff,
+            handoff_reason=reason,
+            generator=generation.generator,
+            degraded=degraded,
+            timings_ms=dict(prepared.timer.ms),
+            decision_trace=prepared.decision.trace + trace,
+        )
+
+    def _remember(
+        self, customer_id: str, message_id: int, prepared: Prepared, at: datetime
+    ) -> None:
+        """Index the customer's message as history, reusing the turn's query embedding."""
+        item_id = f"msg:{message_id}"
+        text = prepared.composed.message
+        self.conversations.add_history_item(item_id, customer_id, "message", text, at)
+        record = HistoryRecord(
+            id=item_id, customer_id=customer_id, kind="message", text=text, created_at=at
+        )
+        self.history.add(
+            [record],
+            embeddings=prepared.query_embedding.reshape(1, -1),
+        )
+
+
+def context_info(composed: Composed) -> ContextInfo:
+    """The context block of a turn result."""
+    return ContextInfo(
+        text=composed.text,
+        tokens=composed.tokens,
+        customer_id=composed.customer_id,
+        passage_ids=composed.ids("kb"),
+        history_ids=composed.ids("history"),
+        fact_ids=composed.ids(("order", "product", "profile")),
+    )

@@ -1,0 +1,73 @@
+"""Every knob Rapport has, in one typed object read from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Rapport's configuration. Every field works offline with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(Path("var"), description="Where the SQLite file and Chroma live.")
+    database_url: str | None = Field(
+        None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; overrides the SQLite file under data_dir.",
+    )
+    chroma_url: str | None = Field(
+        None,
+        validation_alias="CHROMA_URL",
+        description="http://host:port of a Chroma server; embedded Chroma under data_dir if unset.",
+    )
+    openai_api_key: str | None = Field(
+        None,
+        validation_alias="OPENAI_API_KEY",
+        description="Key of the OpenAI endpoint.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias="OPENAI_BASE_URL",
+        description="Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, OpenAI).",
+    )
+    llm_model: str | None = Field(
+        None, description="Chat model name; generation uses the LLM only when this is set."
+    )
+    llm_timeout_s: float = Field(20.0, description="Seconds before an LLM call is abandoned.")
+    llm_max_retries: int = Field(1, description="Retries of a failed LLM call before fallback.")
+    llm_temperature: float = Field(0.2, description="Sampling temperature of the chat model.")
+    context_tokens: int = Field(2000, ge=200, description="Token budget of the assembled context.")
+    kb_top_k: int = Field(6, ge=1, description="Knowledge-base passages retrieved per turn.")
+    history_top_k: int = Field(5, ge=0, description="History items retrieved per turn.")
+    datasets_dir: Path = Field(
+        Path("../shared/datasets"), description="Where the demo data sets are read from."
+    )
+    prompt_version: str = Field("chat_reply.v1", description="Name of the chat-reply template.")
+    max_message_chars: int = Field(4000, ge=1, description="Longest customer message accepted.")
+
+    @model_validator(mode="after")
+    def _llm_consistent(self) -> Settings:
+        if self.openai_base_url and not self.llm_model:
+            raise ValueError("OPENAI_BASE_URL is set but RAPPORT_LLM_MODEL is not: name the model")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in force: DATABASE_URL, or the SQLite file under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rapport.db').resolve()}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Directory of the embedded Chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Whether generation goes to an OpenAI-compatible endpoint."""
+        return bool(self.llm_model)

@@ -1,0 +1,106 @@
+"""Typed data passed between the stages of a support turn."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from profiles.context import CustomerCard, Fact
+from retrieval.types import HistoryHit, Passage
+
+CitationKind = Literal["kb", "order", "product", "profile", "history"]
+
+
+class TurnRequest(BaseModel):
+    """One customer message, from any caller."""
+
+    customer_id: str
+    message: str
+    conversation_id: str | None = None
+    channel: str = "cli"
+
+
+class Decision(BaseModel):
+    """What the policy decided for this turn, with the rules that fired."""
+
+    handoff: bool = False
+    handoff_reason: str | None = None
+    tone: str = "friendly and concise"
+    use_profile: bool = True
+    use_history: bool = True
+    trace: list[str] = Field(default_factory=list)
+
+
+class Source(BaseModel):
+    """One numbered block of the prompt: a fact, passage or history item."""
+
+    n: int
+    id: str
+    kind: CitationKind
+    text: str
+    priority: float = 0.0  # how strongly the turn wanted this source (compose stage)
+
+
+class Composed(BaseModel):
+    """The assembled context: the exact prompt text and the sources in it."""
+
+    customer_id: str
+    text: str
+    tokens: int
+    sources: list[Source]
+    messages: list[tuple[str, str]]  # (role, content) as sent to a chat model
+    message: str
+    card: CustomerCard
+    decision: Decision
+
+    def ids(self, kind: CitationKind | tuple[CitationKind, ...]) -> list[str]:
+        kinds = (kind,) if isinstance(kind, str) else kind
+        return [s.id for s in self.sources if s.kind in kinds]
+
+
+class Citation(BaseModel):
+    n: int  # the [n] marker in the answer
+    id: str
+    kind: CitationKind
+    text: str
+
+
+class Generation(BaseModel):
+    """What a generator produced: the answer and which numbered sources it cites."""
+
+    text: str
+    generator: str
+    cited: list[int] = Field(default_factory=list)
+    cannot_answer: bool = False
+
+
+class ContextInfo(BaseModel):
+    text: str
+    tokens: int
+    customer_id: str
+    passage_ids: list[str]
+    history_ids: list[str]
+    fact_ids: list[str]
+
+
+class TurnResult(BaseModel):
+    """The outcome of one support turn, as every caller receives it."""
+
+    answer: str
+    citations: list[Citation]
+    context: ContextInfo
+    handoff: bool
+    handoff_reason: str | None = None
+    generator: str
+    degraded: bool
+    timings_ms: dict[str, float]
+    conversation_id: str | None = None
+    turn_id: str | None = None
+    decision_trace: list[str] = Field(default_factory=list)
+
+
+class Retrieved(BaseModel):
+    passages: list[Passage]
+    history: list[HistoryHit]
+    facts: list[Fact]

@@ -1,0 +1,96 @@
+"""The one place that builds Rapport's collaborators from settings and hands them down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+from retrieval.embedder import MiniLMEmbedder
+from retrieval.history import HistoryIndex
+from retrieval.kb import KnowledgeBase
+from retrieval.store import ChromaIndex, VectorIndex
+from sqlalchemy.engine import Engine
+
+from assistant.errors import DataDirMissing
+from assistant.generators.base import Generator
+from assistant.generators.offline import OfflineComposer
+from assistant.generators.openai_chat import OpenAIChatGenerator
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+from assistant.tokens import TokenCounter
+from profiles.context import ProfileRepository
+from profiles.conversations import ConversationStore
+from profiles.db import create_schema, make_engine
+from prompts.loader import load_prompt
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The OpenAI-compatible generator when a model is configured, else the offline composer."""
+    if settings.llm_model:
+        return OpenAIChatGenerator(
+            settings.llm_model,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            temperature=settings.llm_temperature,
+        )
+    return OfflineComposer()
+
+
+@dataclass
+class Container:
+    """Lazily built collaborators, each built at most once per process."""
+
+    settings: Settings
+
+    def require_data(self) -> None:
+        """Raise DataDirMissing unless demo or imported data exist for the embedded defaults."""
+        if (
+            self.settings.database_url is None
+            and not (self.settings.data_dir / "rapport.db").is_file()
+        ):
+            raise DataDirMissing(
+                f"no data in {self.settings.data_dir}: run 'rapport import tau-retail DIR' "
+                "or 'rapport demo' first, or set RAPPORT_DATA_DIR"
+            )
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.settings.sqlalchemy_url)
+        create_schema(engine)
+        return engine
+
+    @cached_property
+    def index(self) -> VectorIndex:
+        if self.settings.chroma_url:
+            return ChromaIndex.server(self.settings.chroma_url)
+        return ChromaIndex.embedded(self.settings.chroma_dir)
+
+    @cached_property
+    def embedder(self) -> MiniLMEmbedder:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return MiniLMEmbedder()
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        return KnowledgeBase(self.index, self.embedder)
+
+    @cached_property
+    def history(self) -> HistoryIndex:
+        return HistoryIndex(self.index, self.embedder)
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        return Assistant(
+            settings=self.settings,
+            profiles=ProfileRepository(self.engine),
+            conversations=ConversationStore(self.engine),
+            kb=self.kb,
+            history=self.history,
+            embedder=self.embedder,
+            generator=make_generator(self.settings),
+            prompt=load_prompt(self.settings.prompt_version),
+            tokens=TokenCounter(),
+        )

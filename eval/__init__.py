@@ -1,0 +1,1 @@
+"""Offline evaluation of the support turn on real data sets (import as `from eval.… import …`)."""

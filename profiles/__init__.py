@@ -1,0 +1,1 @@
+"""Customer data in SQL: tables, engine, importers and context queries."""

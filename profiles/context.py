@@ -1,0 +1,311 @@
+"""The queries that build what Rapport knows about one customer for one message."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from profiles.models import (
+    Consent,
+    Customer,
+    Fulfillment,
+    HistoryItem,
+    Order,
+    OrderItem,
+    OrderPayment,
+    PaymentMethod,
+    Product,
+    ProductVariant,
+)
+from profiles.relevance import name_match, score_order, score_variant, words
+
+FactKind = Literal["profile", "order", "product"]
+
+
+class Fact(BaseModel):
+    """One customer-specific fact that may go into the prompt, with its relevance."""
+
+    id: str  # "profile:<customer>", "order:#W1234567", "product:<product id>"
+    kind: FactKind
+    text: str
+    relevance: float
+
+
+class CustomerCard(BaseModel):
+    """Who the customer is, as shown to the model and the agent."""
+
+    id: str
+    name: str
+    email: str | None
+    locale: str
+    timezone: str
+    plan: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    consents: dict[str, bool] = Field(default_factory=dict)
+
+    def allows(self, purpose: str) -> bool:
+        """Whether the customer granted `purpose`; an unrecorded purpose is not granted."""
+        return self.consents.get(purpose, False)
+
+
+class CustomerContext(BaseModel):
+    """Everything about the customer the turn may use, most relevant facts first."""
+
+    card: CustomerCard
+    facts: list[Fact]
+    history_ids: list[str]
+
+
+MAX_VARIANTS = 6  # per product: the best-matching available items the reply may offer
+HISTORY_CANDIDATES = 500  # newest history items considered per customer
+
+
+class ProfileRepository:
+    """Read side of the customer data: the card, relevance-ranked facts, history ids."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def card(self, customer_id: str) -> CustomerCard | None:
+        """The customer's card, or None when the id is unknown."""
+        with Session(self.engine) as s:
+            return self._card(s, customer_id)
+
+    def _card(self, s: Session, customer_id: str) -> CustomerCard | None:
+        c = s.get(Customer, customer_id)
+        if c is None:
+            return None
+        consents = {
+            row.purpose: row.granted
+            for row in s.exec(select(Consent).where(Consent.customer_id == customer_id))
+        }
+        return CustomerCard(
+            id=c.id,
+            name=c.name,
+            email=c.email,
+            locale=c.locale,
+            timezone=c.timezone,
+            plan=c.plan,
+            city=c.city,
+            region=c.region,
+            country=c.country,
+            consents=consents,
+        )
+
+    def context(self, customer_id: str, message: str) -> CustomerContext | None:
+        """The card and facts for `message`, or None for an unknown customer.
+
+        Without 'personalization' consent no profile or order fact is read; without
+        'history' consent no history id is selected."""
+        with Session(self.engine) as s:
+            card = self._card(s, customer_id)
+            if card is None:
+                return None
+            facts: list[Fact] = []
+            if card.allows("personalization"):
+                facts = self._facts(s, customer_id, message)
+            history_ids: list[str] = []
+            if card.allows("history"):
+                history_ids = list(
+                    s.exec(
+                        select(HistoryItem.id)
+                        .where(HistoryItem.customer_id == customer_id)
+                        .order_by(col(HistoryItem.created_at).desc())
+                        .limit(HISTORY_CANDIDATES)
+                    )
+                )
+            return CustomerContext(card=card, facts=facts, history_ids=history_ids)
+
+    def _facts(self, s: Session, customer_id: str, message: str) -> list[Fact]:
+        customer = s.get(Customer, customer_id)
+        assert customer is not None
+        methods = list(
+            s.exec(select(PaymentMethod).where(PaymentMethod.customer_id == customer_id))
+        )
+        orders = list(
+            s.exec(
+                select(Order)
+                .where(Order.customer_id == customer_id)
+                .order_by(col(Order.seq).desc(), col(Order.id))
+            )
+        )
+        order_ids = [o.id for o in orders]
+        items: dict[str, list[OrderItem]] = defaultdict(list)
+        fulfils: dict[str, list[Fulfillment]] = defaultdict(list)
+        pays: dict[str, list[OrderPayment]] = defaultdict(list)
+        if order_ids:
+            for it in s.exec(select(OrderItem).where(col(OrderItem.order_id).in_(order_ids))):
+                items[it.order_id].append(it)
+            for f in s.exec(select(Fulfillment).where(col(Fulfillment.order_id).in_(order_ids))):
+                fulfils[f.order_id].append(f)
+            for p in s.exec(select(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))):
+                pays[p.order_id].append(p)
+
+        facts = [
+            Fact(
+                id=f"profile:{customer_id}",
+                kind="profile",
+                text=_profile_text(customer, methods),
+                relevance=100.0,
+            )
+        ]
+        if orders:
+            facts.append(
+                Fact(
+                    id=f"orders:{customer_id}",
+                    kind="order",
+                    text=_orders_summary(orders, items),
+                    relevance=90.0,
+                )
+            )
+        n = max(len(orders), 1)
+        scored: list[tuple[float, Order]] = []
+        for rank, o in enumerate(orders):
+            recency = 1.0 - rank / n
+            score = score_order(o.id, o.status, [i.name for i in items[o.id]], recency, message)
+            scored.append((score, o))
+            facts.append(
+                Fact(
+                    id=f"order:{o.id}",
+                    kind="order",
+                    text=_order_text(o, items[o.id], fulfils[o.id], pays[o.id]),
+                    relevance=score,
+                )
+            )
+        facts.extend(self._product_facts(s, message, scored, items))
+        facts.sort(key=lambda f: (-f.relevance, f.id))
+        return facts
+
+    def _product_facts(
+        self,
+        s: Session,
+        message: str,
+        scored: list[tuple[float, Order]],
+        items: dict[str, list[OrderItem]],
+    ) -> list[Fact]:
+        """Catalog variants of the products the message is about, best-matching options first."""
+        ws = set(words(message))
+        relevance: dict[str, float] = {}
+        for score, o in scored:
+            for it in items[o.id]:
+                m = name_match(it.name, ws)
+                if m > 0 and score > 1.0:
+                    relevance[it.product_id] = max(relevance.get(it.product_id, 0.0), score + m)
+        for p in s.exec(select(Product)):
+            m = name_match(p.name, ws)
+            if m >= 1.0 and p.id not in relevance:
+                relevance[p.id] = m
+        if not relevance:
+            return []
+        products = {p.id: p for p in s.exec(select(Product).where(col(Product.id).in_(relevance)))}
+        variants: dict[str, list[ProductVariant]] = defaultdict(list)
+        for v in s.exec(
+            select(ProductVariant).where(col(ProductVariant.product_id).in_(relevance))
+        ):
+            variants[v.product_id].append(v)
+        facts = []
+        for pid, rel in relevance.items():
+            ranked = sorted(
+                (v for v in variants[pid] if v.available),
+                key=lambda v: (-score_variant(v.options, message), v.price, v.item_id),
+            )[:MAX_VARIANTS]
+            if not ranked:
+                continue
+            body = "; ".join(
+                f"item {v.item_id} ({_opts(v.options)}) ${v.price:.2f}" for v in ranked
+            )
+            facts.append(
+                Fact(
+                    id=f"product:{pid}",
+                    kind="product",
+                    text=f"{products[pid].name} (product {pid}), available items: {body}",
+                    relevance=rel * 0.9,
+                )
+            )
+        return facts
+
+
+def _opts(options: dict[str, object]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in options.items())
+
+
+def _money(x: float | None) -> str:
+    return f"${x:.2f}" if x is not None else ""
+
+
+def _profile_text(c: Customer, methods: list[PaymentMethod]) -> str:
+    addr = ", ".join(
+        p
+        for p in (
+            c.address1,
+            c.address2,
+            c.city,
+            f"{c.state or ''} {c.zip or ''}".strip(),
+            c.country,
+        )
+        if p
+    )
+    pms = []
+    for m in sorted(methods, key=lambda m: m.id):
+        if m.source == "credit_card":
+            pms.append(f"{m.id} ({(m.brand or 'card').title()} ending {m.last_four})")
+        elif m.source == "gift_card":
+            pms.append(f"{m.id} (gift card, balance {_money(m.balance)})")
+        else:
+            pms.append(f"{m.id} ({m.source})")
+    parts = [
+        f"Customer {c.id}: {c.name}",
+        f"email {c.email}" if c.email else "",
+        f"default address {addr}" if addr else "",
+    ]
+    text = ", ".join(p for p in parts if p) + "."
+    if pms:
+        text += " Payment methods: " + "; ".join(pms) + "."
+    return text
+
+
+def _orders_summary(orders: list[Order], items: dict[str, list[OrderItem]]) -> str:
+    rows = []
+    for o in orders:
+        names = ", ".join(sorted({i.name for i in items[o.id]}))
+        rows.append(f"{o.id} {o.status} ({names})")
+    return "All orders, newest first: " + "; ".join(rows) + "."
+
+
+def _order_text(
+    o: Order, items: list[OrderItem], fulfils: list[Fulfillment], pays: list[OrderPayment]
+) -> str:
+    lines = [f"Order {o.id}, status {o.status}."]
+    lines.append(
+        "Items: "
+        + "; ".join(
+            f"{i.name} item {i.item_id} "
+            f"(product {i.product_id}; {_opts(i.options)}) {_money(i.price)}"
+            for i in items
+        )
+        + "."
+    )
+    for f in fulfils:
+        lines.append(
+            f"Shipped: tracking {', '.join(f.tracking_ids)} for items {', '.join(f.item_ids)}."
+        )
+    for p in pays:
+        lines.append(f"{p.transaction_type.title()} {_money(p.amount)} via {p.payment_method_id}.")
+    a = o.address
+    if a:
+        lines.append(
+            "Ship to "
+            + ", ".join(
+                str(a[k])
+                for k in ("address1", "address2", "city", "state", "zip", "country")
+                if a.get(k)
+            )
+            + "."
+        )
+    return " ".join(lines)

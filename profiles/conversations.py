@@ -1,0 +1,86 @@
+"""The write side of a support turn: conversations, messages, turns, history items."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from profiles.db import session_scope
+from profiles.models import Conversation, HistoryItem, Message, Turn, utcnow
+
+
+class ConversationStore:
+    """Stores what was said, in the order the turn needs it stored."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def conversation_owner(self, conversation_id: str) -> str | None:
+        """The customer a conversation belongs to, or None when it does not exist."""
+        with Session(self.engine) as s:
+            conv = s.get(Conversation, conversation_id)
+            return conv.customer_id if conv else None
+
+    def start_turn(
+        self, customer_id: str, conversation_id: str | None, text: str, channel: str
+    ) -> tuple[str, int, datetime]:
+        """Commit the customer's message (creating the conversation if needed) before any
+        generation; returns (conversation id, message id, stored-at)."""
+        with session_scope(self.engine) as s:
+            if conversation_id is None or s.get(Conversation, conversation_id) is None:
+                conversation_id = conversation_id or uuid.uuid4().hex
+                s.add(Conversation(id=conversation_id, customer_id=customer_id, channel=channel))
+                s.flush()
+            msg = Message(
+                conversation_id=conversation_id, customer_id=customer_id, role="customer", text=text
+            )
+            s.add(msg)
+            s.flush()
+            assert msg.id is not None
+            return conversation_id, msg.id, msg.created_at
+
+    def recent_messages(
+        self, conversation_id: str, before_id: int, limit: int = 6
+    ) -> list[Message]:
+        """The last `limit` messages of a conversation before message `before_id`, oldest first."""
+        with Session(self.engine) as s:
+            rows = s.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, col(Message.id) < before_id)
+                .order_by(col(Message.id).desc())
+                .limit(limit)
+            )
+            return list(reversed(list(rows)))
+
+    def finish_turn(self, turn: Turn, reply_text: str) -> Turn:
+        """Store the reply and the turn record in one transaction."""
+        with session_scope(self.engine) as s:
+            reply = Message(
+                conversation_id=turn.conversation_id,
+                customer_id=turn.customer_id,
+                role="assistant",
+                text=reply_text,
+            )
+            s.add(reply)
+            s.flush()
+            turn.reply_message_id = reply.id
+            s.add(turn)
+        return turn
+
+    def add_history_item(
+        self, item_id: str, customer_id: str, kind: str, text: str, at: datetime | None = None
+    ) -> None:
+        """Record that a vector id belongs to this customer's history."""
+        with session_scope(self.engine) as s:
+            s.merge(
+                HistoryItem(
+                    id=item_id,
+                    customer_id=customer_id,
+                    kind=kind,
+                    text=text,
+                    created_at=at or utcnow(),
+                )
+            )

@@ -1,0 +1,181 @@
+"""SQLModel tables: customers and everything Rapport knows about them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the timestamp of every row Rapport writes."""
+    return datetime.now(UTC)
+
+
+PURPOSES = ("personalization", "history", "analytics")
+"""Consent purposes: personalization (profile and orders in replies), history (past
+conversations and tickets retrieved), analytics (feedback and outcomes used for evaluation)."""
+
+
+class Customer(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=128)
+    tenant_id: str = Field(default="default", index=True, max_length=64)
+    first_name: str = ""
+    last_name: str = ""
+    email: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    locale: str = "en-US"
+    timezone: str = "UTC"
+    plan: str | None = None
+    role: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Consent(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("customer_id", "purpose"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    purpose: str
+    granted: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PaymentMethod(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    source: str  # credit_card, paypal, gift_card
+    brand: str | None = None
+    last_four: str | None = None
+    balance: float | None = None
+
+
+class Product(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+
+
+class ProductVariant(SQLModel, table=True):
+    item_id: str = Field(primary_key=True)
+    product_id: str = Field(foreign_key="product.id", index=True)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    available: bool = True
+    price: float = 0.0
+
+
+class Order(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    status: str = Field(index=True)
+    address: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    seq: int = 0  # position in the customer's order list; larger is newer
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderItem(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(foreign_key="order.id", index=True)
+    item_id: str
+    product_id: str = Field(index=True)
+    name: str
+    price: float
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Fulfillment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(foreign_key="order.id", index=True)
+    tracking_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    item_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class OrderPayment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(foreign_key="order.id", index=True)
+    transaction_type: str
+    amount: float
+    payment_method_id: str
+
+
+class Ticket(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    subject: str
+    body: str = ""
+    status: str = "open"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    type: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    channel: str = "cli"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    role: str  # customer | assistant | agent
+    text: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Turn(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    message_id: int = Field(foreign_key="message.id")
+    reply_message_id: int | None = Field(default=None, foreign_key="message.id")
+    generator: str = ""
+    degraded: bool = False
+    handoff: bool = False
+    variant: str | None = None
+    prompt_version: str = ""
+    context_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    timings_ms: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Feedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    turn_id: str = Field(foreign_key="turn.id", index=True)
+    rating: int | None = None
+    resolved: bool | None = None
+    comment: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class HistoryItem(SQLModel, table=True):
+    """The SQL side of the history index: which vector ids belong to which customer.
+
+    History retrieval selects ids here by customer (an indexed WHERE) and scores only
+    those vectors, so one customer's search can never see another's items."""
+
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    kind: str
+    text: str
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,95 @@
+"""How relevant each of a customer's orders and each catalog variant is to a message.
+
+Plain lexical signals, no model: an explicit order id, product names the customer
+uses, the intent words that say which order status can be acted on, and the option
+values (colour, size, material...) the customer asks for."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+ORDER_ID_RE = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
+_WORD_RE = re.compile(r"[a-z0-9]+(?:[.%][a-z0-9]+)*%?")
+
+# Which order statuses an intent can act on (the store policy's rules).
+INTENT_STATUSES: dict[str, frozenset[str]] = {
+    "cancel": frozenset({"pending"}),
+    "modify": frozenset({"pending"}),
+    "return": frozenset({"delivered"}),
+    "exchange": frozenset({"delivered"}),
+    "track": frozenset({"pending", "processed", "delivered"}),
+}
+_INTENT_WORDS: dict[str, frozenset[str]] = {
+    "cancel": frozenset({"cancel", "cancelled", "cancellation", "cancelling"}),
+    "modify": frozenset({"modify", "change", "switch", "update", "wrong", "edit"}),
+    "return": frozenset(
+        {"return", "refund", "broken", "damaged", "defective", "missing", "chipped", "money"}
+    ),
+    "exchange": frozenset({"exchange", "swap", "replace", "replacement"}),
+    "track": frozenset({"track", "tracking", "where", "shipped", "arrive", "delivery", "status"}),
+}
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, with a trailing plural 's' folded away."""
+    out = []
+    for w in _WORD_RE.findall(text.lower()):
+        out.append(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+def explicit_order_ids(text: str) -> set[str]:
+    """Order ids written in the message, normalised to '#W1234567'."""
+    return {f"#{m.upper()}" for m in ORDER_ID_RE.findall(text)}
+
+
+def intents(text: str) -> set[str]:
+    """The support intents whose trigger words occur in the message."""
+    ws = set(words(text))
+    return {name for name, triggers in _INTENT_WORDS.items() if ws & triggers}
+
+
+def name_match(name: str, message_words: set[str]) -> float:
+    """1.0 when every word of a product name is in the message, 0.5 for its head noun only."""
+    parts = words(name)
+    if not parts:
+        return 0.0
+    if all(p in message_words for p in parts):
+        return 1.0
+    return 0.5 if parts[-1] in message_words else 0.0
+
+
+def score_order(
+    order_id: str,
+    status: str,
+    item_names: Iterable[str],
+    recency: float,
+    message: str,
+) -> float:
+    """Relevance of one order to the message; 0 means nothing in the message points at it."""
+    ws = set(words(message))
+    score = 0.0
+    if order_id.upper() in explicit_order_ids(message):
+        score += 10.0
+    score += 3.0 * sum(name_match(n, ws) for n in set(item_names))
+    if any(status in INTENT_STATUSES[i] for i in intents(message)):
+        score += 1.0
+    if status == "cancelled":
+        score -= 0.5
+    return score + 0.1 * recency
+
+
+def _value_phrases(options: Mapping[str, Any]) -> list[str]:
+    return [str(v).lower() for v in options.values() if str(v).strip()]
+
+
+def score_variant(options: Mapping[str, Any], message: str) -> float:
+    """How many of a variant's option values the message names (whole-phrase matches)."""
+    low = message.lower()
+    score = 0.0
+    for phrase in _value_phrases(options):
+        if re.search(rf"(?<![a-z0-9.]){re.escape(phrase)}(?![a-z0-9])", low):
+            score += 1.0
+    return score

@@ -1,0 +1,1 @@
+"""Versioned prompt templates as files, rendered through LangChain prompt templates."""

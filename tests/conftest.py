@@ -1,0 +1,75 @@
+"""Shared fixtures: real data sets, real databases, and a guard against real LLM calls."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import respx
+from sqlalchemy.engine import Engine
+
+from profiles.db import create_schema, make_engine
+from profiles.importers import import_tau_retail
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = Path(os.environ.get("RAPPORT_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
+RETAIL = DATASETS / "tau-retail"
+BANK_DOCS = DATASETS / "tau-banking-knowledge" / "documents"
+POSTGRES_URL = os.environ.get(
+    "RAPPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+_ISOLATED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "CHROMA_URL")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's LLM, database or Rapport settings."""
+    for name in list(os.environ):
+        if name in _ISOLATED_ENV or name.startswith("RAPPORT_") and name != "RAPPORT_DATASETS_DIR":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def llm_guard() -> Iterator[respx.MockRouter]:
+    """Every HTTP request through httpx must be to loopback or mocked: an unmocked LLM
+    request fails the test. Tests add their LLM routes to this router."""
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host__regex=r"^(127\.0\.0\.1|localhost|testserver|\[::1\])$").pass_through()
+        yield router
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    """A fresh SQLite database with the schema."""
+    e = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    create_schema(e)
+    return e
+
+
+@pytest.fixture(scope="session")
+def retail_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """SQLite with the real tau-retail data imported, shared read-only by the session."""
+    e = make_engine(f"sqlite:///{tmp_path_factory.mktemp('retail') / 'retail.db'}")
+    create_schema(e)
+    import_tau_retail(e, RETAIL)
+    return e
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A scratch database on the real PostgreSQL server, dropped afterwards."""
+    admin = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    name = f"rapport_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
