@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from assistant.compose import compose
+from assistant.policy import decide
+from assistant.tokens import TokenCounter
+from assistant.types import Composed
+from profiles.context import CustomerCard, Fact
+from prompts.loader import load_prompt
+from retrieval.types import HistoryHit, Passage
+
+CARD = CustomerCard(
+    id="ana_lima_1234",
+    name="Ana Lima",
+    email="ana@example.com",
+    locale="en-US",
+    timezone="UTC",
+    consents={"personalization": True, "history": True, "analytics": True},
+)
+ORDER = Fact(
+    id="order:#W1111111",
+    kind="order",
+    text="Order #W1111111, status pending. Items: Desk Lamp item 1234567890 "
+    "(product 555; color black) $40.00. Payment $40.00 via paypal_1.",
+    relevance=12.0,
+)
+PROFILE = Fact(
+    id="profile:ana_lima_1234",
+    kind="profile",
+    text="Customer ana_lima_1234: Ana Lima. Payment methods: paypal_1 (paypal).",
+    relevance=100.0,
+)
+CANCEL = Passage(
+    id="policy#3",
+    doc_id="policy",
+    title="Retail policy > Cancel pending order",
+    text="An order can only be cancelled if its status is 'pending'. After user confirmation, "
+    "the order status will be changed to 'cancelled', and the total will be refunded via the "
+    "original payment method.",
+    score=0.9,
+)
+RETURN = Passage(
+    id="policy#5",
+    doc_id="policy",
+    title="Retail policy > Return delivered order",
+    text="An order can only be returned if its status is 'delivered'. The refund must go to the "
+    "original payment method or an existing gift card.",
+    score=0.5,
+)
+
+
+@pytest.fixture(scope="session")
+def counter() -> TokenCounter:
+    return TokenCounter()
+
+
+@pytest.fixture
+def make_composed(counter):
+    def build(
+        message: str = "Please cancel my order #W1111111",
+        facts: list[Fact] | None = None,
+        passages: list[Passage] | None = None,
+        history: list[HistoryHit] | None = None,
+        budget: int = 2000,
+        card: CustomerCard = CARD,
+    ) -> Composed:
+        return compose(
+            load_prompt("chat_reply.v1"),
+            counter,
+            budget,
+            card,
+            decide(card, message),
+            message,
+            [PROFILE, ORDER] if facts is None else facts,
+            [CANCEL, RETURN] if passages is None else passages,
+            history or [],
+            [],
+        )
+
+    return build

@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+from prompts.loader import PromptError, load_prompt, messages_text
+
+SNAPSHOT = Path(__file__).parent / "chat_reply.v1.snapshot.txt"
+
+
+def _render() -> str:
+    p = load_prompt("chat_reply.v1")
+    return messages_text(
+        p.render(
+            tone="friendly",
+            customer_card="CARD",
+            facts="[1] FACT",
+            passages="[2] PASSAGE",
+            history="",
+            conversation="Customer: earlier",
+            message="MESSAGE {not a variable}",
+        )
+    )
+
+
+def test_chat_reply_snapshot():
+    """The rendered template is reviewed as a whole: a change here is a new prompt version."""
+    assert _render() == SNAPSHOT.read_text()
+
+
+def test_render_refuses_missing_or_unknown_variables():
+    p = load_prompt("chat_reply.v1")
+    with pytest.raises(PromptError, match="missing"):
+        p.render(tone="x")
+
+
+def test_unknown_template_and_undeclared_variable(tmp_path):
+    with pytest.raises(PromptError, match="no prompt template"):
+        load_prompt("nope.v9", tmp_path)
+    (tmp_path / "bad.v1.yaml").write_text(
+        "name: bad\nversion: 1\ninput_variables: [a]\nmessages:\n"
+        "  - role: system\n    template: 'uses {a} and {b}'\n"
+    )
+    with pytest.raises(PromptError, match="declares"):
+        load_prompt("bad.v1", tmp_path)
