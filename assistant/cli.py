@@ -19,7 +19,7 @@ from assistant.pipeline import context_info
 from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container
-from profiles.importers import ImportError_, import_tau_retail
+from profiles.importers import ImportError_, import_tau_retail, read_tau_retail
 
 app = typer.Typer(
     help="Rapport: personalized, grounded, cited support replies.",
@@ -82,15 +82,12 @@ def import_tau(
     ] = False,
 ) -> None:
     """Import τ-bench retail customers, orders and catalog; re-running never duplicates."""
-    if not directory.is_dir():
-        fail(f"not a directory: {directory}")
     c = _container()
     with errors():
-        n_users = len(json.loads((directory / "users.json").read_text()))
-        n_orders = len(json.loads((directory / "orders.json").read_text()))
-        with progress("importing", n_users + n_orders + 50) as advance:
+        data = read_tau_retail(directory)
+        with progress("importing", data.size) as advance:
             report = import_tau_retail(
-                c.engine, directory, grant_consent=not no_consent, on_progress=advance
+                c.engine, data, grant_consent=not no_consent, on_progress=advance
             )
     out.print(
         f"imported {report.customers} customers, {report.orders} orders, "

@@ -38,7 +38,7 @@ class _Candidate:
 def _candidates(
     facts: list[Fact], passages: list[Passage], history: list[HistoryHit]
 ) -> list[_Candidate]:
-    out = []
+    out: list[_Candidate] = []
     for f in facts:
         if f.kind == "profile" or f.id.startswith("orders:"):
             prio = 1000.0 - len(out)  # who the customer is and what they ordered come first

@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 
-from retrieval.embedder import MiniLMEmbedder
 from retrieval.history import HistoryIndex
 from retrieval.kb import KnowledgeBase
 from retrieval.store import ChromaIndex, VectorIndex
@@ -23,6 +22,7 @@ from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore
 from profiles.db import create_schema, make_engine
 from prompts.loader import load_prompt
+from retrieval.embedder import Embedder, MiniLMEmbedder
 
 
 def make_generator(settings: Settings) -> Generator:
@@ -44,6 +44,7 @@ class Container:
     """Lazily built collaborators, each built at most once per process."""
 
     settings: Settings
+    shared_embedder: Embedder | None = None  # a model already loaded (tests, eval runs)
 
     def require_data(self) -> None:
         """Raise DataDirMissing unless demo or imported data exist for the embedded defaults."""
@@ -69,7 +70,9 @@ class Container:
         return ChromaIndex.embedded(self.settings.chroma_dir)
 
     @cached_property
-    def embedder(self) -> MiniLMEmbedder:
+    def embedder(self) -> Embedder:
+        if self.shared_embedder is not None:
+            return self.shared_embedder
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         return MiniLMEmbedder()
 

@@ -9,11 +9,11 @@ the ground-truth ids present verbatim in the assembled context."""
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel
 
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
@@ -35,39 +35,57 @@ def prepare_container(data_dir: Path, retail_dir: Path, budget: int) -> Containe
     return c
 
 
-def score(assistant: Assistant, tasks: list[RetailTask]) -> dict[str, Any]:
+class CaseResult(BaseModel):
+    index: int
+    customer_id: str
+    gold: int
+    found: int
+    missing: list[str]
+    tokens: int
+    ms: float
+
+
+class RecallReport(BaseModel):
+    fact_recall: float | None
+    cases: int
+    gold_ids: int
+    max_tokens: int
+    mean_tokens: float
+    p50_ms: float
+    per_case: list[CaseResult]
+
+
+def score(assistant: Assistant, tasks: list[RetailTask]) -> RecallReport:
     """Per-task and overall fact recall, context tokens and latency."""
     per_case = []
-    found_total = gold_total = 0
     for task in tasks:
         prepared = assistant.prepare(
             TurnRequest(customer_id=task.customer_id, message=task.message)
         )
         text = prepared.composed.text
-        found = [i for i in task.gold_ids if i in text]
-        found_total += len(found)
-        gold_total += len(task.gold_ids)
+        missing = [i for i in task.gold_ids if i not in text]
         per_case.append(
-            {
-                "index": task.index,
-                "customer_id": task.customer_id,
-                "gold": len(task.gold_ids),
-                "found": len(found),
-                "missing": [i for i in task.gold_ids if i not in text],
-                "tokens": prepared.composed.tokens,
-                "ms": round(sum(prepared.timer.ms.values()), 1),
-            }
+            CaseResult(
+                index=task.index,
+                customer_id=task.customer_id,
+                gold=len(task.gold_ids),
+                found=len(task.gold_ids) - len(missing),
+                missing=missing,
+                tokens=prepared.composed.tokens,
+                ms=round(sum(prepared.timer.ms.values()), 1),
+            )
         )
-    tokens = [c["tokens"] for c in per_case]
-    return {
-        "fact_recall": round(found_total / gold_total, 4) if gold_total else None,
-        "cases": len(tasks),
-        "gold_ids": gold_total,
-        "max_tokens": max(tokens, default=0),
-        "mean_tokens": round(statistics.mean(tokens), 1) if tokens else 0,
-        "p50_ms": round(statistics.median(c["ms"] for c in per_case), 1) if per_case else 0,
-        "per_case": per_case,
-    }
+    gold = sum(c.gold for c in per_case)
+    tokens = [c.tokens for c in per_case]
+    return RecallReport(
+        fact_recall=round(sum(c.found for c in per_case) / gold, 4) if gold else None,
+        cases=len(per_case),
+        gold_ids=gold,
+        max_tokens=max(tokens, default=0),
+        mean_tokens=round(statistics.mean(tokens), 1) if tokens else 0.0,
+        p50_ms=round(statistics.median(c.ms for c in per_case), 1) if per_case else 0.0,
+        per_case=per_case,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     c = prepare_container(args.data_dir, retail, args.budget)
     report = score(c.assistant, tasks)
     if not args.verbose:
-        report["per_case"] = [r for r in report["per_case"] if r["missing"]]
-    print(json.dumps(report, indent=2))
+        report.per_case = [r for r in report.per_case if r.missing]
+    print(report.model_dump_json(indent=2))
     return 0
 
 

@@ -57,17 +57,24 @@ def _require(record: dict[str, Any], keys: Iterable[str], where: str) -> None:
         raise ImportError_(f"{where} lacks {', '.join(missing)}")
 
 
-def import_tau_retail(
-    engine: Engine,
-    data_dir: Path,
-    *,
-    grant_consent: bool = True,
-    on_progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    """Load τ-bench retail users, orders and products; re-running it replaces, never duplicates.
+@dataclass(frozen=True)
+class TauRetail:
+    """A validated τ-bench retail data set, read fully before anything is written."""
 
-    Every file is read and validated before anything is written, so a malformed data
-    set leaves the database as it was."""
+    users: dict[str, Any]
+    orders: dict[str, Any]
+    products: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        """Units of progress an import reports: one per user, order and product."""
+        return len(self.users) + len(self.orders) + len(self.products)
+
+
+def read_tau_retail(data_dir: Path) -> TauRetail:
+    """Read and validate users/orders/products.json; ImportError_ names what is wrong."""
+    if not data_dir.is_dir():
+        raise ImportError_(f"not a directory: {data_dir}")
     users = _read_json(data_dir / "users.json")
     orders = _read_json(data_dir / "orders.json")
     products = _read_json(data_dir / "products.json")
@@ -79,6 +86,22 @@ def import_tau_retail(
             raise ImportError_(f"order {oid} belongs to unknown user {o['user_id']}")
     for pid, p in products.items():
         _require(p, ("name", "variants"), f"product {pid}")
+    return TauRetail(users, orders, products)
+
+
+def import_tau_retail(
+    engine: Engine,
+    source: Path | TauRetail,
+    *,
+    grant_consent: bool = True,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Load τ-bench retail users, orders and products; re-running it replaces, never duplicates.
+
+    Every file is read and validated before anything is written, so a malformed data
+    set leaves the database as it was."""
+    data = source if isinstance(source, TauRetail) else read_tau_retail(source)
+    users, orders, products = data.users, data.orders, data.products
 
     seq_of = {oid: i for u in users.values() for i, oid in enumerate(u.get("orders", []))}
     n_variants = 0

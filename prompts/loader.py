@@ -36,14 +36,12 @@ class PromptTemplate:
         missing = set(self.variables) - values.keys()
         extra = values.keys() - set(self.variables)
         if missing or extra:
-            raise PromptError(
-                f"{self.id}: missing {sorted(missing)}, unexpected {sorted(extra)}"
-            )
+            raise PromptError(f"{self.id}: missing {sorted(missing)}, unexpected {sorted(extra)}")
         return list(self.template.format_messages(**values))
 
 
 def load_prompt(prompt_id: str, directory: Path = PROMPT_DIR) -> PromptTemplate:
-    """Load `<name>.v<version>` from `directory`, checking that declared and used variables agree."""
+    """Load `<name>.v<version>` from `directory`; declared and used variables must agree."""
     path = directory / f"{prompt_id}.yaml"
     if not path.is_file():
         raise PromptError(f"no prompt template {prompt_id!r} in {directory}")

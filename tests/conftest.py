@@ -73,3 +73,46 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged MiniLM model, loaded once for the whole run."""
+    from retrieval.embedder import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+DEMO_BANK_DOCS = 40  # a slice of the banking KB keeps the session fixture quick
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """A data dir with the real tau-retail data, its policy and part of the banking KB."""
+    from assistant.settings import Settings
+    from assistant.wiring import Container
+
+    data_dir = tmp_path_factory.mktemp("demo") / "var"
+    c = Container(Settings(data_dir=data_dir), shared_embedder=embedder)
+    import_tau_retail(c.engine, RETAIL)
+    docs = sorted(BANK_DOCS.glob("*.json"))[:DEMO_BANK_DOCS]
+    c.kb.ingest(c.kb.load_documents([RETAIL / "policy.md", *docs]))
+    c.engine.dispose()
+    return data_dir
+
+
+@pytest.fixture
+def make_container(demo_dir: Path, tmp_path: Path, embedder):
+    """A container on a private copy of the demo data dir, with optional settings."""
+    import shutil
+
+    from assistant.settings import Settings
+    from assistant.wiring import Container
+
+    def build(**overrides):
+        data_dir = tmp_path / "var"
+        if not data_dir.exists():
+            shutil.copytree(demo_dir, data_dir)
+        return Container(Settings(data_dir=data_dir, **overrides), shared_embedder=embedder)
+
+    return build

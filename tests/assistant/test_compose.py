@@ -14,7 +14,9 @@ def test_sources_numbered_in_prompt_order(make_composed):
 
 def test_budget_is_never_exceeded_and_keeps_the_most_relevant(make_composed, counter):
     long = [
-        Passage(id=f"doc{i}#0", doc_id=f"doc{i}", title=f"T{i}", text="word " * 150, score=1 / (i + 1))
+        Passage(
+            id=f"doc{i}#0", doc_id=f"doc{i}", title=f"T{i}", text="word " * 150, score=1 / (i + 1)
+        )
         for i in range(12)
     ]
     for budget in (400, 700, 1200):
@@ -44,8 +46,14 @@ def test_no_personalization_consent_drops_facts_from_card(make_composed):
     from tests.assistant.conftest import CARD
 
     card = CARD.model_copy(update={"consents": {"personalization": False, "history": False}})
-    c = make_composed(card=card, facts=[], history=[
-        HistoryHit(id="h1", kind="message", text="old", created_at=datetime(2024, 1, 1), score=1)
-    ])
+    c = make_composed(
+        card=card,
+        facts=[],
+        history=[
+            HistoryHit(
+                id="h1", kind="message", text="old", created_at=datetime(2024, 1, 1), score=1
+            )
+        ],
+    )
     assert "Ana Lima" not in c.text
     assert "no consent to personalization" in c.text

@@ -63,7 +63,8 @@ def test_reply_sends_the_composed_messages_and_reads_citations(gen, llm_guard, m
 def test_streamed_reply_arrives_in_pieces(gen, llm_guard, make_composed):
     llm_guard.post(f"{BASE}/chat/completions").mock(
         return_value=httpx.Response(
-            200, text=sse(["Your ", "order ", "is pending [2]."]),
+            200,
+            text=sse(["Your ", "order ", "is pending [2]."]),
             headers={"content-type": "text/event-stream"},
         )
     )

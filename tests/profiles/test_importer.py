@@ -54,7 +54,9 @@ def test_malformed_dataset_is_refused_before_any_write(engine, tmp_path: Path):
     (tmp_path / "orders.json").write_text('{"#W1": {"user_id": "nobody", "items": [], ')
     with pytest.raises(ImportError_, match="not valid JSON"):
         import_tau_retail(engine, tmp_path)
-    (tmp_path / "orders.json").write_text('{"#W1": {"user_id": "nobody_1", "items": [], "status": "pending"}}')
+    (tmp_path / "orders.json").write_text(
+        '{"#W1": {"user_id": "nobody_1", "items": [], "status": "pending"}}'
+    )
     with pytest.raises(ImportError_, match="unknown user nobody_1"):
         import_tau_retail(engine, tmp_path)
     assert _count(engine, Customer) == 0

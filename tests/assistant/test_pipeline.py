@@ -1,0 +1,149 @@
+"""Whole support turns on real data: real SQLite, real embedded Chroma, respx-faked LLM."""
+
+import httpx
+import pytest
+from sqlmodel import Session, col, select
+
+from assistant.errors import BadInput, NotFound
+from assistant.types import TurnRequest
+from profiles.models import Consent, Message, Turn
+from tests.assistant.test_openai_generator import completion
+
+OLIVIA = "olivia_ito_3591"  # owns pending order #W5442520
+LLM = "http://llm.test/v1"
+
+
+def ask(container, message, customer=OLIVIA, conversation=None):
+    return container.assistant.turn(
+        TurnRequest(customer_id=customer, message=message, conversation_id=conversation)
+    )
+
+
+def test_offline_turn_answers_with_order_status_and_policy_citation(make_container):
+    c = make_container()
+    r = ask(c, "What is the status of my order #W5442520? Can I still cancel it?")
+    assert r.generator == "offline" and not r.degraded and not r.handoff
+    assert "#W5442520" in r.answer and "pending" in r.answer
+    kinds = {(cit.kind, cit.id.split("#")[0]) for cit in r.citations}
+    assert ("order", "order:") in kinds
+    assert any(cit.kind == "kb" and cit.id.startswith("policy#") for cit in r.citations)
+    for cit in r.citations:
+        assert f"[{cit.n}]" in r.answer
+    assert r.context.tokens <= 2000
+    assert "order:#W5442520" in r.context.fact_ids
+    assert set(r.timings_ms) >= {
+        "identify",
+        "store_message",
+        "load_context",
+        "embed",
+        "retrieve",
+        "decide",
+        "compose",
+        "generate",
+        "check",
+        "persist",
+    }
+    with Session(c.engine) as s:
+        msgs = s.exec(
+            select(Message)
+            .where(Message.conversation_id == r.conversation_id)
+            .order_by(col(Message.id))
+        ).all()
+        assert [m.role for m in msgs] == ["customer", "assistant"]
+        turn = s.get(Turn, r.turn_id)
+        assert turn is not None and turn.context_ids and not turn.degraded
+
+
+def test_llm_reply_is_used_and_citations_resolved(make_container, llm_guard):
+    llm_guard.post(f"{LLM}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion("Your order #W5442520 is pending [2]."))
+    )
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
+    r = ask(c, "status of #W5442520?")
+    assert r.generator == "openai:m" and not r.degraded
+    assert r.answer == "Your order #W5442520 is pending [2]."
+    assert [cit.n for cit in r.citations] == [2]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.Response(500, json={"error": {"message": "down"}}), httpx.ReadTimeout("slow")],
+    ids=["http-500", "timeout"],
+)
+def test_llm_failure_falls_back_to_composer_and_keeps_the_message(
+    make_container, llm_guard, failure
+):
+    route = llm_guard.post(f"{LLM}/chat/completions")
+    if isinstance(failure, Exception):
+        route.mock(side_effect=failure)
+    else:
+        route.mock(return_value=failure)
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
+    r = ask(c, "Can I cancel order #W5442520?")
+    assert r.degraded and r.generator == "offline"
+    assert "#W5442520" in r.answer
+    with Session(c.engine) as s:
+        texts = [m.text for m in s.exec(select(Message).where(Message.customer_id == OLIVIA))]
+        assert "Can I cancel order #W5442520?" in texts
+        assert s.get(Turn, r.turn_id).degraded
+
+
+def test_reply_naming_ids_outside_the_context_is_replaced(make_container, llm_guard):
+    llm_guard.post(f"{LLM}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion("Order #W2611340 ships today."))
+    )
+    c = make_container(openai_base_url=LLM, llm_model="m")
+    r = ask(c, "status of #W5442520?")
+    assert "#W2611340" not in r.answer and r.degraded
+    assert "check.foreign_identifier_replaced" in r.decision_trace
+
+
+def test_history_is_isolated_between_customers(make_container):
+    c = make_container()
+    a = ask(c, "My parrot Captain Feathers chewed the charger cable of my order")
+    follow = ask(c, "Remember what happened with Captain Feathers and the charger?")
+    assert any(h.startswith("msg:") for h in follow.context.history_ids)
+    other = "omar_lopez_3107"
+    b = ask(c, "Remember what happened with Captain Feathers and the charger?", customer=other)
+    assert "Captain Feathers chewed" not in b.context.text
+    with Session(c.engine) as s:
+        a_msg_ids = {
+            f"msg:{m.id}"
+            for m in s.exec(select(Message).where(Message.conversation_id == a.conversation_id))
+        }
+    assert not a_msg_ids & set(b.context.history_ids)
+
+
+def test_consent_gates_profile_and_history(make_container):
+    c = make_container()
+    ask(c, "I love the blue umbrella I ordered")
+    with Session(c.engine) as s:
+        for row in s.exec(select(Consent).where(Consent.customer_id == OLIVIA)):
+            row.granted = False
+            s.add(row)
+        s.commit()
+    prepared = c.assistant.prepare(TurnRequest(customer_id=OLIVIA, message="status of #W5442520"))
+    assert prepared.composed.ids(("order", "product", "profile", "history")) == []
+    assert "#W5442520" not in prepared.composed.text.split("<customer_message>")[0]
+    assert "Olivia" not in prepared.composed.text
+
+
+def test_bad_requests_are_domain_errors(make_container):
+    c = make_container()
+    with pytest.raises(NotFound, match="unknown customer"):
+        ask(c, "hi", customer="nobody_0000")
+    with pytest.raises(BadInput, match="empty"):
+        ask(c, "   ")
+    with pytest.raises(BadInput, match="limit"):
+        ask(c, "x" * 5000)
+    theirs = ask(c, "hello", customer="omar_lopez_3107").conversation_id
+    with pytest.raises(NotFound, match="unknown conversation"):
+        ask(c, "show me this conversation", conversation=theirs)
+
+
+def test_conversation_continues_with_earlier_messages_in_context(make_container):
+    c = make_container()
+    first = ask(c, "I have a question about my patio umbrella")
+    second = ask(c, "Can I change its color?", conversation=first.conversation_id)
+    assert second.conversation_id == first.conversation_id
+    assert "Customer: I have a question about my patio umbrella" in second.context.text
