@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import customer data sets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id.")]

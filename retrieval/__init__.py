@@ -1,0 +1,1 @@
+"""Embedding, knowledge-base ingestion and search, and per-customer history retrieval."""

@@ -1,0 +1,127 @@
+"""Per-customer history retrieval: the caller picks the customer's ids, this ranks them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
+import numpy as np
+
+from retrieval.embedder import Embedder
+from retrieval.hybrid import rrf
+from retrieval.lexical import Bm25
+from retrieval.store import Metadata, StoredItem, VectorIndex
+from retrieval.types import HistoryHit, HistoryKind, HistoryRecord
+
+log = logging.getLogger(__name__)
+
+
+class HistoryIndex:
+    """Customer history items in one shared collection, read only by ids chosen per customer.
+
+    Isolation comes from the caller: it selects the candidate ids for one customer in SQL.
+    A `where` filter on the shared collection would scan every row, so it is never used
+    at query time.
+    """
+
+    def __init__(self, index: VectorIndex, embedder: Embedder, collection: str = "history") -> None:
+        self.index = index
+        self.embedder = embedder
+        self.collection = collection
+
+    def add(self, records: Sequence[HistoryRecord], embeddings: np.ndarray | None = None) -> None:
+        """Store (or replace) these records; embeds their texts unless embeddings are given."""
+        if not records:
+            return
+        texts = [r.text for r in records]
+        vectors = self.embedder.embed(texts) if embeddings is None else embeddings
+        if len(vectors) != len(records):
+            raise ValueError(f"got {len(vectors)} embeddings for {len(records)} records")
+        metadatas: list[Metadata] = [
+            {
+                "customer_id": r.customer_id,
+                "kind": r.kind,
+                "created_at": r.created_at.isoformat() if r.created_at else "",
+            }
+            for r in records
+        ]
+        self.index.upsert(
+            self.collection,
+            ids=[r.id for r in records],
+            embeddings=vectors,
+            documents=[r.text for r in records],
+            metadatas=metadatas,
+        )
+
+    def search(
+        self,
+        customer_id: str,
+        candidate_ids: Sequence[str],
+        query: str,
+        k: int,
+        query_embedding: np.ndarray | None = None,
+    ) -> list[HistoryHit]:
+        """Return the k candidates best matching query (cosine and BM25 fused by RRF).
+
+        Only candidate_ids are read; any of them stored for another customer is dropped
+        with a warning. Unknown ids are ignored. score is the fused RRF score.
+        """
+        if k <= 0 or not candidate_ids:
+            return []
+        items = self._owned(customer_id, list(dict.fromkeys(candidate_ids)))
+        if not items:
+            return []
+        vector = self.embedder.embed_query(query) if query_embedding is None else query_embedding
+        matrix = np.stack([_vector(item) for item in items])
+        similarity = matrix @ np.asarray(vector, dtype=np.float32)
+        dense = sorted(range(len(items)), key=lambda i: (-float(similarity[i]), items[i].id))
+        bm25 = Bm25()
+        bm25.build([item.id for item in items], [item.document for item in items])
+        fused = rrf([[items[i].id for i in dense], [i for i, _ in bm25.search(query, len(items))]])
+        by_id = {item.id: item for item in items}
+        return [_hit(by_id[i], score) for i, score in fused[:k]]
+
+    def delete_customer(self, customer_id: str, ids: Sequence[str]) -> None:
+        """Delete those of ids stored for customer_id; ids of other customers are kept."""
+        owned = self._owned(customer_id, list(ids), include_embeddings=False)
+        self.index.delete(self.collection, ids=[item.id for item in owned])
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete these items whoever they belong to."""
+        self.index.delete(self.collection, ids=list(ids))
+
+    def _owned(
+        self, customer_id: str, ids: list[str], include_embeddings: bool = True
+    ) -> list[StoredItem]:
+        items = self.index.get(self.collection, ids=ids, include_embeddings=include_embeddings)
+        owned = [item for item in items if item.metadata.get("customer_id") == customer_id]
+        if len(owned) != len(items):
+            # Defence in depth: the caller's SQL should never hand over another customer's ids.
+            foreign = sorted({item.id for item in items} - {item.id for item in owned})
+            log.warning(
+                "dropped %d history ids not owned by customer %s: %s",
+                len(foreign),
+                customer_id,
+                ", ".join(foreign[:10]),
+            )
+        return owned
+
+
+def _vector(item: StoredItem) -> np.ndarray:
+    if item.embedding is None:
+        raise ValueError(f"history item {item.id} came back without its embedding")
+    return item.embedding
+
+
+def _hit(item: StoredItem, score: float) -> HistoryHit:
+    created = str(item.metadata.get("created_at") or "")
+    return HistoryHit(
+        id=item.id,
+        # pydantic checks the value against HistoryKind at runtime.
+        kind=cast(HistoryKind, str(item.metadata.get("kind", ""))),
+        text=item.document,
+        created_at=datetime.fromisoformat(created) if created else None,
+        score=score,
+    )

@@ -1,0 +1,225 @@
+"""The knowledge base: idempotent ingestion of chunked documents and hybrid search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.chunking import Chunk, chunk_markdown, content_hash
+from retrieval.documents import Document, load_documents
+from retrieval.embedder import Embedder
+from retrieval.hybrid import rrf
+from retrieval.lexical import Bm25
+from retrieval.store import Metadata, MetadataValue, VectorIndex
+from retrieval.types import Passage
+
+
+@dataclass
+class IngestReport:
+    """What one ingest call did. Documents are counted once each."""
+
+    added: int = 0  # new documents
+    updated: int = 0  # documents whose content changed
+    unchanged: int = 0  # documents skipped without embedding
+    empty: int = 0  # documents with no text to index (any old chunks are removed)
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+
+
+@dataclass
+class _Stored:
+    hashes: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _LexicalCache:
+    count: int
+    bm25: Bm25
+    items: dict[str, tuple[str, dict[str, MetadataValue]]]
+
+
+class KnowledgeBase:
+    """Knowledge-base chunks in one vector-index collection, searched densely and by BM25."""
+
+    def __init__(
+        self,
+        index: VectorIndex,
+        embedder: Embedder,
+        collection: str = "kb_chunks",
+        max_words: int = 180,
+        overlap_words: int = 30,
+        batch_size: int = 256,
+    ) -> None:
+        # Chroma needs 3+ characters in a collection name, hence not "kb".
+        self.index = index
+        self.embedder = embedder
+        self.collection = collection
+        self.max_words = max_words
+        self.overlap_words = overlap_words
+        self.batch_size = batch_size
+        self._lexical: _LexicalCache | None = None
+
+    @staticmethod
+    def load_documents(paths: Sequence[Path]) -> list[Document]:
+        """Read documents from files and folders; see retrieval.documents.load_documents."""
+        return load_documents(paths)
+
+    def ingest(
+        self, docs: Sequence[Document], on_progress: Callable[[int], None] | None = None
+    ) -> IngestReport:
+        """Chunk, embed and store documents, skipping those stored with the same content.
+
+        A changed document's chunks are rewritten and its chunks that no longer exist are
+        deleted. on_progress is called with the number of documents processed so far.
+        Raises ValueError if two documents share an id.
+        """
+        ids = [d.id for d in docs]
+        if len(set(ids)) != len(ids):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"duplicate document ids: {', '.join(dupes)}")
+        stored = self._stored()
+        report = IngestReport()
+        pending: list[tuple[Chunk, str, str]] = []
+        stale: list[str] = []
+        for done, doc in enumerate(docs, start=1):
+            doc_hash = self._hash(doc)
+            before = stored.get(doc.id, _Stored())
+            if before.hashes == {doc_hash}:
+                report.unchanged += 1
+            else:
+                chunks = chunk_markdown(
+                    doc.id, doc.title, doc.text, self.max_words, self.overlap_words
+                )
+                if not chunks:
+                    report.empty += 1
+                elif before.ids:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                pending.extend((c, doc_hash, doc.source) for c in chunks)
+                stale.extend(sorted(before.ids - {c.id for c in chunks}))
+                if len(pending) >= self.batch_size:
+                    report.chunks_written += self._write(pending)
+                    pending = []
+            if on_progress is not None:
+                on_progress(done)
+        report.chunks_written += self._write(pending)
+        # Stale chunks go last, so an interrupted ingest leaves old text rather than none.
+        self.index.delete(self.collection, ids=stale)
+        report.chunks_deleted = len(stale)
+        if report.chunks_written or report.chunks_deleted:
+            self._lexical = None
+        return report
+
+    def delete_document(self, doc_id: str) -> int:
+        """Remove a document's chunks; return how many were removed (0 if it was not stored)."""
+        ids = [item.id for item in self.index.get(self.collection, where={"doc_id": doc_id})]
+        self.index.delete(self.collection, ids=ids)
+        self._lexical = None
+        return len(ids)
+
+    def documents(self) -> list[str]:
+        """Return the ids of the stored documents, sorted."""
+        return sorted(self._stored())
+
+    def refresh(self) -> None:
+        """Forget the in-process BM25 index; the next search rebuilds it from the store."""
+        self._lexical = None
+
+    def search(
+        self, query: str, k: int = 6, query_embedding: np.ndarray | None = None
+    ) -> list[Passage]:
+        """Return the k best chunks for query by dense and BM25 ranks fused with RRF.
+
+        score is the fused RRF score. Pass query_embedding to avoid embedding query again.
+        """
+        if k <= 0:
+            return []
+        depth = max(4 * k, 30)
+        dense = self.dense_search(query, depth, query_embedding)
+        lexical = self.lexical_search(query, depth)
+        by_id = {p.id: p for p in [*lexical, *dense]}
+        fused = rrf([[p.id for p in dense], [p.id for p in lexical]])
+        return [by_id[i].model_copy(update={"score": score}) for i, score in fused[:k]]
+
+    def dense_search(
+        self, query: str, k: int = 6, query_embedding: np.ndarray | None = None
+    ) -> list[Passage]:
+        """Return the k chunks nearest to the query embedding; score is cosine similarity."""
+        if k <= 0:
+            return []
+        vector = self.embedder.embed_query(query) if query_embedding is None else query_embedding
+        hits = self.index.query(self.collection, vector, k)
+        return [_passage(h.id, h.document, h.metadata, h.similarity) for h in hits]
+
+    def lexical_search(self, query: str, k: int = 6) -> list[Passage]:
+        """Return the k best chunks by BM25 over title, heading path and text; score is BM25."""
+        cache = self._lexical_cache()
+        return [
+            _passage(i, *cache.items[i], score=score) for i, score in cache.bm25.search(query, k)
+        ]
+
+    def _hash(self, doc: Document) -> str:
+        # Chunking settings are part of the hash so changing them re-chunks on next ingest.
+        return content_hash(f"{self.max_words}/{self.overlap_words}\n{doc.title}\n{doc.text}")
+
+    def _stored(self) -> dict[str, _Stored]:
+        stored: dict[str, _Stored] = {}
+        for item in self.index.get(self.collection):
+            record = stored.setdefault(str(item.metadata.get("doc_id", "")), _Stored())
+            record.hashes.add(str(item.metadata.get("doc_hash", "")))
+            record.ids.add(item.id)
+        return stored
+
+    def _write(self, pending: Sequence[tuple[Chunk, str, str]]) -> int:
+        if not pending:
+            return 0
+        embeddings = self.embedder.embed([c.embed_text for c, _, _ in pending])
+        metadatas: list[Metadata] = [
+            {
+                "doc_id": c.doc_id,
+                "title": c.title,
+                "heading": c.heading_path,
+                "n": c.n,
+                "doc_hash": doc_hash,
+                "source": source,
+            }
+            for c, doc_hash, source in pending
+        ]
+        self.index.upsert(
+            self.collection,
+            ids=[c.id for c, _, _ in pending],
+            embeddings=embeddings,
+            documents=[c.text for c, _, _ in pending],
+            metadatas=metadatas,
+        )
+        return len(pending)
+
+    def _lexical_cache(self) -> _LexicalCache:
+        # Another process may have ingested since the cache was built; a changed count is
+        # a cheap sign of that. refresh() covers same-count edits.
+        count = self.index.count(self.collection)
+        if self._lexical is None or self._lexical.count != count:
+            items = {i.id: (i.document, i.metadata) for i in self.index.get(self.collection)}
+            ids = sorted(items)
+            bm25 = Bm25()
+            bm25.build(ids, [f"{items[i][1].get('heading', '')}\n\n{items[i][0]}" for i in ids])
+            self._lexical = _LexicalCache(count, bm25, items)
+        return self._lexical
+
+
+def _passage(
+    chunk_id: str, document: str, metadata: dict[str, MetadataValue], score: float
+) -> Passage:
+    return Passage(
+        id=chunk_id,
+        doc_id=str(metadata.get("doc_id", "")),
+        title=str(metadata.get("heading") or metadata.get("title", "")),
+        text=document,
+        score=score,
+        source=str(metadata.get("source", "")),
+    )

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.documents import Document
+from retrieval.embedder import MiniLMEmbedder
+from retrieval.kb import KnowledgeBase
+from retrieval.store import ChromaIndex
+
+
+@pytest.fixture
+def kb(index: ChromaIndex, embedder: MiniLMEmbedder) -> KnowledgeBase:
+    return KnowledgeBase(index, embedder)
+
+
+def real_docs(bank_docs: Path, retail_policy: Path, n_bank: int) -> list[Document]:
+    return KnowledgeBase.load_documents([*sorted(bank_docs.glob("*.json"))[:n_bank], retail_policy])
+
+
+def chunk_ids(kb: KnowledgeBase, doc_id: str) -> set[str]:
+    return {i.id for i in kb.index.get(kb.collection, where={"doc_id": doc_id})}
+
+
+@pytest.mark.slow
+def test_ingest_is_idempotent_and_rewrites_changed_docs(
+    kb: KnowledgeBase, bank_docs: Path, retail_policy: Path
+) -> None:
+    docs = real_docs(bank_docs, retail_policy, n_bank=30)
+    progress: list[int] = []
+
+    first = kb.ingest(docs, on_progress=progress.append)
+    count = kb.index.count(kb.collection)
+
+    assert (first.added, first.updated, first.unchanged) == (31, 0, 0)
+    assert first.chunks_written == count > 31
+    assert progress == list(range(1, 32))
+    assert kb.documents() == sorted(d.id for d in docs)
+
+    again = kb.ingest(docs)
+
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 31)
+    assert (again.chunks_written, again.chunks_deleted) == (0, 0)
+    assert kb.index.count(kb.collection) == count
+
+    policy = docs[-1]
+    old_ids = chunk_ids(kb, policy.id)
+    short = policy.model_copy(update={"text": "# Retail agent policy\n\nReturns take 30 days."})
+
+    changed = kb.ingest([*docs[:-1], short])
+
+    assert (changed.added, changed.updated, changed.unchanged) == (0, 1, 30)
+    assert changed.chunks_written == 1
+    assert changed.chunks_deleted == len(old_ids) - 1
+    assert chunk_ids(kb, policy.id) == {"policy#0"}
+    assert not (old_ids - {"policy#0"}) & {i.id for i in kb.index.get(kb.collection)}
+    assert kb.index.get(kb.collection, ids=["policy#0"])[0].document == "Returns take 30 days."
+    assert kb.index.count(kb.collection) == count - len(old_ids) + 1
+
+
+def test_delete_document_removes_its_chunks_from_both_searches(
+    kb: KnowledgeBase, retail_policy: Path
+) -> None:
+    other = Document(id="faq", title="FAQ", text="## Shipping\n\nParcels ship within two days.")
+    kb.ingest([*KnowledgeBase.load_documents([retail_policy]), other])
+    n_policy = len(chunk_ids(kb, "policy"))
+    assert kb.lexical_search("exchange delivered order", 3)  # builds the BM25 cache
+
+    removed = kb.delete_document("policy")
+
+    assert removed == n_policy > 0
+    assert kb.documents() == ["faq"]
+    assert kb.lexical_search("exchange delivered order", 3) == []
+    assert all(p.doc_id == "faq" for p in kb.search("exchange delivered order", 3))
+    assert kb.delete_document("policy") == 0
+
+
+def test_hybrid_search_finds_the_returns_policy(
+    kb: KnowledgeBase, embedder: MiniLMEmbedder, bank_docs: Path, retail_policy: Path
+) -> None:
+    kb.ingest(real_docs(bank_docs, retail_policy, n_bank=10))
+    query = "how do I return a delivered item"
+
+    passages = kb.search(query, k=3)
+
+    assert len(passages) == 3
+    returns = [p for p in passages if p.doc_id == "policy" and "Return delivered order" in p.title]
+    assert returns, [p.title for p in passages]
+    assert "returned" in returns[0].text
+    assert returns[0].source == str(retail_policy)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    # A precomputed query embedding gives the same answer without embedding again.
+    same = kb.search(query, k=3, query_embedding=embedder.embed_query(query))
+    assert [p.id for p in same] == [p.id for p in passages]
+
+
+def test_baselines_score_on_their_own_scales(kb: KnowledgeBase, retail_policy: Path) -> None:
+    kb.ingest(KnowledgeBase.load_documents([retail_policy]))
+
+    dense = kb.dense_search("cancel a pending order", k=2)
+    lexical = kb.lexical_search("cancel pending order", k=2)
+
+    assert dense[0].title == "Retail agent policy > Cancel pending order"
+    assert 0 < dense[0].score <= 1
+    assert lexical[0].title == "Retail agent policy > Cancel pending order"
+    assert lexical[0].score > lexical[1].score > 0
+    assert kb.lexical_search("zyzzyva", k=2) == []
+
+
+def test_search_on_an_empty_knowledge_base_returns_nothing(kb: KnowledgeBase) -> None:
+    assert kb.search("anything", k=5) == []
+    assert kb.documents() == []
+
+
+def test_empty_documents_are_counted_not_stored(kb: KnowledgeBase) -> None:
+    report = kb.ingest([Document(id="blank", title="Blank", text="# Blank\n")])
+
+    assert (report.added, report.empty, report.chunks_written) == (0, 1, 0)
+    with pytest.raises(ValueError, match="duplicate"):
+        kb.ingest([Document(id="a", title="A", text="x"), Document(id="a", title="A", text="y")])
