@@ -30,7 +30,7 @@ app = typer.Typer(
 import_app = typer.Typer(help="Import customer data sets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 err = Console(stderr=True, soft_wrap=True)
-out = Console()
+out = Console(soft_wrap=True)
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -222,6 +222,7 @@ def demo(
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
     try:
         app()
     except KeyboardInterrupt:

@@ -33,6 +33,11 @@ class _Candidate:
     kind: CitationKind
     text: str
     priority: float
+    title: str = ""
+
+    @property
+    def line(self) -> str:
+        return f"{self.title}: {self.text}" if self.title else self.text
 
 
 def _candidates(
@@ -49,9 +54,7 @@ def _candidates(
         kind: CitationKind = "profile" if f.kind == "profile" else f.kind
         out.append(_Candidate("facts", f.id, kind, f.text, prio))
     for rank, p in enumerate(passages):
-        heading = p.title.strip()
-        text = f"{heading}: {p.text}" if heading else p.text
-        out.append(_Candidate("passages", p.id, "kb", text, 62.0 - 9.0 * rank))
+        out.append(_Candidate("passages", p.id, "kb", p.text, 62.0 - 9.0 * rank, p.title.strip()))
     for rank, h in enumerate(history):
         when = f"{h.created_at:%Y-%m-%d} " if h.created_at else ""
         out.append(_Candidate("history", h.id, "history", f"{when}{h.text}", 48.0 - 9.0 * rank))
@@ -92,7 +95,7 @@ def compose(
     chosen: list[_Candidate] = []
     for cand in sorted(_candidates(facts, passages, history), key=lambda c: (-c.priority, c.id)):
         # "[NN] " plus the newline between sources
-        cost = counter.count(defuse(cand.text)) + 5
+        cost = counter.count(defuse(cand.line)) + 5
         if used + cost <= budget:
             chosen.append(cand)
             used += cost
@@ -102,9 +105,16 @@ def compose(
         for cand in (c for c in chosen if c.section == section):
             n = len(sources) + 1
             sources.append(
-                Source(n=n, id=cand.id, kind=cand.kind, text=cand.text, priority=cand.priority)
+                Source(
+                    n=n,
+                    id=cand.id,
+                    kind=cand.kind,
+                    text=cand.text,
+                    title=cand.title,
+                    priority=cand.priority,
+                )
             )
-            blocks[section].append(f"[{n}] {defuse(cand.text)}")
+            blocks[section].append(f"[{n}] {defuse(cand.line)}")
     values = {**base, **{k: "\n".join(v) for k, v in blocks.items()}}
     rendered = prompt.render(**values)
     text = messages_text(rendered)

@@ -39,6 +39,7 @@ class Source(BaseModel):
     id: str
     kind: CitationKind
     text: str
+    title: str = ""  # heading path of a KB passage, shown before its text in the prompt
     priority: float = 0.0  # how strongly the turn wanted this source (compose stage)
 
 

@@ -15,7 +15,12 @@ from collections.abc import Iterator
 from assistant.types import Composed, Generation, Source
 from profiles.relevance import intents, words
 
-RELEVANT = 50.0  # compose priority from which a fact was asked about, not just known
+RELEVANT = 50.0  # compose priority of a fact the message points at (50 + relevance)
+NAMED = 3.0  # relevance of an order whose products the message names
+EXPLICIT = 10.0  # relevance of an order whose id the message gives
+# Sentences addressed to agents (tool calls, internal steps) are not read to customers.
+_AGENT_ONLY_RE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+_\d+\b|\(agent action\)|\binternal\b", re.I)
+_ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
 _STOP = frozenset(
     [
@@ -154,6 +159,10 @@ class OfflineComposer:
 
     @staticmethod
     def _relevant_facts(composed: Composed) -> list[Source]:
+        """Orders the message names (by id, else by product), and the catalog it asks about.
+
+        An order that only fits the intent ("cancel" fits every pending order) is not
+        stated: the customer did not ask about it."""
         facts = [
             s
             for s in composed.sources
@@ -161,18 +170,29 @@ class OfflineComposer:
             and s.priority >= RELEVANT
             and not s.id.startswith("orders:")
         ]
-        orders = [s for s in facts if s.kind == "order"][:2]
+        orders = [s for s in facts if s.kind == "order" and s.priority - RELEVANT >= NAMED]
+        if any(s.priority - RELEVANT >= EXPLICIT for s in orders):
+            orders = [s for s in orders if s.priority - RELEVANT >= EXPLICIT]
         products = [s for s in facts if s.kind == "product"][:1]
-        return orders + products
+        return orders[:2] + products
 
     @staticmethod
     def _fact_sentence(s: Source) -> str:
         if s.kind == "order":
             # "Order #W…, status X. Items: …." — state the status and the items.
             m = re.match(r"Order (\S+), status (\w+)\. Items: (.*?)\.(?: |$)", s.text)
-            if m:
-                return f"Your order {m.group(1)} is {m.group(2)}; it contains {m.group(3)}."
-            return s.text
+            if not m:
+                return s.text
+            names = _ITEM_NAME_RE.findall(m.group(3))
+            items = (
+                ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+            )
+            sentence = f"Your order {m.group(1)} is {m.group(2)}"
+            sentence += f"; it contains {items}." if items else "."
+            tracking = re.search(r"tracking ([\d, ]+) for", s.text)
+            if tracking and m.group(2) in ("processed", "delivered"):
+                sentence += f" Tracking number: {tracking.group(1).strip()}."
+            return sentence
         head, _, rest = s.text.partition(", available items: ")
         options = "; ".join(rest.split("; ")[:3])
         return f"Available {head} options that match what you asked: {options}."
@@ -184,7 +204,9 @@ class OfflineComposer:
             return []
         query = set(_content(composed.message))
         wanted = intents(composed.message)
-        candidates = [(sent, s) for s in passages for sent in _sentences(s)]
+        candidates = [
+            (sent, s) for s in passages for sent in _sentences(s) if not _AGENT_ONLY_RE.search(sent)
+        ]
         df: Counter[str] = Counter()
         for sent, _ in candidates:
             df.update(set(_content(sent)))
