@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from retrieval.embedder import Embedder
-from retrieval.history import HistoryIndex
-from retrieval.kb import KnowledgeBase
 
 from assistant import check, compose, policy
 from assistant.errors import BadInput, GenerationFailed, NotFound
@@ -37,6 +34,9 @@ from profiles.context import CustomerCard, CustomerContext, ProfileRepository
 from profiles.conversations import ConversationStore
 from profiles.models import Message, Turn
 from prompts.loader import PromptTemplate
+from retrieval.embedder import Embedder
+from retrieval.history import HistoryIndex
+from retrieval.kb import KnowledgeBase
 from retrieval.types import HistoryRecord
 
 log = logging.getLogger("rapport.turn")

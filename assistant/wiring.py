@@ -6,9 +6,6 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 
-from retrieval.history import HistoryIndex
-from retrieval.kb import KnowledgeBase
-from retrieval.store import ChromaIndex, VectorIndex
 from sqlalchemy.engine import Engine
 
 from assistant.errors import DataDirMissing
@@ -23,6 +20,9 @@ from profiles.conversations import ConversationStore
 from profiles.db import create_schema, make_engine
 from prompts.loader import load_prompt
 from retrieval.embedder import Embedder, MiniLMEmbedder
+from retrieval.history import HistoryIndex
+from retrieval.kb import KnowledgeBase
+from retrieval.store import ChromaIndex, VectorIndex
 
 
 def make_generator(settings: Settings) -> Generator:
