@@ -114,6 +114,10 @@ def ingest(
 
 def _print_turn(result: TurnResult) -> None:
     out.print(result.answer, markup=False, highlight=False)
+    _print_sources(result)
+
+
+def _print_sources(result: TurnResult) -> None:
     if result.citations:
         out.print("\nSources:", style="bold")
         for cite in result.citations:
@@ -191,15 +195,19 @@ def chat(customer: CustomerOpt) -> None:
                 break
             if not line:
                 break
+            request = TurnRequest(customer_id=customer, message=line, conversation_id=conversation)
             try:
-                result = c.assistant.turn(
-                    TurnRequest(customer_id=customer, message=line, conversation_id=conversation)
-                )
+                for event in c.assistant.stream_turn(request):
+                    if event.type == "token":
+                        out.print(event.text, end="", markup=False, highlight=False)
+                    elif event.type == "reset":
+                        out.print("\n[the reply was replaced]", style="dim")
+                    elif event.result is not None:
+                        conversation = event.result.conversation_id
+                        out.print()
+                        _print_sources(event.result)
             except RapportError as exc:
                 err.print(f"error: {exc}", markup=False)
-                continue
-            conversation = result.conversation_id
-            _print_turn(result)
             out.print()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant import check, compose, policy
 from assistant.errors import BadInput, GenerationFailed, NotFound
-from assistant.generators.base import Generator
+from assistant.generators.base import Generator, cited_numbers
 from assistant.generators.offline import OfflineComposer
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
@@ -27,6 +27,7 @@ from assistant.types import (
     Decision,
     Generation,
     Retrieved,
+    StreamEvent,
     TurnRequest,
     TurnResult,
 )
@@ -55,6 +56,16 @@ class Timer:
             yield
         finally:
             self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - t0) * 1e3, 2)
+
+
+@dataclass
+class _Started:
+    """A turn whose message is stored and whose context is composed."""
+
+    prepared: Prepared
+    conversation_id: str
+    message_id: int
+    at: datetime
 
 
 @dataclass
@@ -129,9 +140,14 @@ class Assistant:
     def retrieve(
         self, ctx: CustomerContext, message: str, query_embedding: np.ndarray
     ) -> Retrieved:
-        """KB passages for the message and the customer's own history items."""
+        """KB passages for the message and the customer's own history items.
+
+        The lexical half of KB search also sees what the message refers to: "cancel
+        #W5442520" is a question about cancelling a *pending order*. The dense half keeps
+        the message's own embedding, computed once per turn."""
+        lexical_query = " ".join([message, *query_hints(ctx)])
         passages = self.kb.search(
-            message, k=self.settings.kb_top_k, query_embedding=query_embedding
+            lexical_query, k=self.settings.kb_top_k, query_embedding=query_embedding
         )
         hits = []
         if ctx.history_ids and self.settings.history_top_k:
@@ -200,11 +216,52 @@ class Assistant:
 
     def turn(self, request: TurnRequest) -> TurnResult:
         """One full support turn; the customer's message is committed before generation."""
-        return self._run(request, lambda p: self.generate(p.composed))
+        started = self._begin(request)
+        with started.prepared.timer.stage("generate"):
+            generation, degraded = self.generate(started.prepared.composed)
+        return self._finish(started, generation, degraded)
 
-    def _run(
-        self, request: TurnRequest, produce: Callable[[Prepared], tuple[Generation, bool]]
-    ) -> TurnResult:
+    def stream_turn(self, request: TurnRequest) -> Iterator[StreamEvent]:
+        """A support turn whose reply arrives in pieces.
+
+        Yields `token` events, a `reset` event if the pieces sent so far must be discarded
+        (the LLM failed mid-reply or named ids outside the context; the offline composer's
+        answer follows), and one final `done` event carrying the whole TurnResult."""
+        started = self._begin(request)
+        composed = started.prepared.composed
+        timer = started.prepared.timer
+        pieces: list[str] = []
+        degraded = False
+        use_llm = not (composed.decision.handoff or self.generator.name == self.fallback.name)
+        with timer.stage("generate"):
+            if use_llm:
+                try:
+                    for piece in self.generator.stream(composed):
+                        pieces.append(piece)
+                        yield StreamEvent(type="token", text=piece)
+                except GenerationFailed as exc:
+                    log.warning("streamed generation failed, offline composer answers: %s", exc)
+                    degraded = True
+                    if pieces:
+                        yield StreamEvent(type="reset")
+            if use_llm and not degraded:
+                text = "".join(pieces)
+                generation = Generation(
+                    text=text,
+                    generator=self.generator.name,
+                    cited=cited_numbers(text, len(composed.sources)),
+                )
+            else:
+                generation = self.fallback.generate(composed)
+                for piece in self.fallback.stream(composed):
+                    yield StreamEvent(type="token", text=piece)
+        result = self._finish(started, generation, degraded)
+        if result.answer != generation.text:
+            yield StreamEvent(type="reset")
+            yield StreamEvent(type="token", text=result.answer)
+        yield StreamEvent(type="done", result=result)
+
+    def _begin(self, request: TurnRequest) -> _Started:
         card = self.identify(request)
         t0 = time.perf_counter()
         conversation_id, message_id, at = self.conversations.start_turn(
@@ -215,10 +272,11 @@ class Assistant:
         prepared = self.prepare(
             request.model_copy(update={"conversation_id": conversation_id}), earlier
         )
-        timer = prepared.timer
-        timer.ms["store_message"] = round(store_ms, 2)
-        with timer.stage("generate"):
-            generation, degraded = produce(prepared)
+        prepared.timer.ms["store_message"] = round(store_ms, 2)
+        return _Started(prepared, conversation_id, message_id, at)
+
+    def _finish(self, started: _Started, generation: Generation, degraded: bool) -> TurnResult:
+        prepared, card, timer = started.prepared, started.prepared.card, started.prepared.timer
         with timer.stage("check"):
             generation, degraded, extra_trace = self._check(prepared, generation, degraded)
         result = self._result(prepared, generation, degraded, extra_trace)
@@ -227,9 +285,9 @@ class Assistant:
             self.conversations.finish_turn(
                 Turn(
                     id=turn_id,
-                    conversation_id=conversation_id,
+                    conversation_id=started.conversation_id,
                     customer_id=card.id,
-                    message_id=message_id,
+                    message_id=started.message_id,
                     generator=result.generator,
                     degraded=degraded,
                     handoff=result.handoff,
@@ -240,9 +298,9 @@ class Assistant:
                 result.answer,
             )
             if card.allows("history"):
-                self._remember(card.id, message_id, prepared, at)
+                self._remember(card.id, started.message_id, prepared, started.at)
         result.timings_ms = dict(timer.ms)
-        result.conversation_id = conversation_id
+        result.conversation_id = started.conversation_id
         result.turn_id = turn_id
         return result
 
@@ -294,6 +352,15 @@ class Assistant:
             [record],
             embeddings=prepared.query_embedding.reshape(1, -1),
         )
+
+
+NAMED_ORDER = 3.0  # fact relevance of an order the message names by id or product
+
+
+def query_hints(ctx: CustomerContext) -> list[str]:
+    """Words for the kind and state of the orders the message names."""
+    named = [f for f in ctx.facts if f.id.startswith("order:") and f.relevance >= NAMED_ORDER]
+    return [f"order {f.status}" for f in named[:2] if f.status]
 
 
 def context_info(composed: Composed) -> ContextInfo:

@@ -105,3 +105,11 @@ class Retrieved(BaseModel):
     passages: list[Passage]
     history: list[HistoryHit]
     facts: list[Fact]
+
+
+class StreamEvent(BaseModel):
+    """One event of a streamed turn: a piece of text, a reset, or the final result."""
+
+    type: Literal["token", "reset", "done"]
+    text: str = ""
+    result: TurnResult | None = None

@@ -33,6 +33,7 @@ class Fact(BaseModel):
     kind: FactKind
     text: str
     relevance: float
+    status: str | None = None  # an order's status, for rules and query hints
 
 
 class CustomerCard(BaseModel):
@@ -176,6 +177,7 @@ class ProfileRepository:
                     kind="order",
                     text=_order_text(o, items[o.id], fulfils[o.id], pays[o.id]),
                     relevance=score,
+                    status=o.status,
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))

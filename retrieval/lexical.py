@@ -7,9 +7,12 @@ from collections.abc import Sequence
 
 import bm25s
 import numpy as np
+import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 _STOPWORDS = frozenset(STOPWORDS_EN)
+# Snowball English: "cancelled", "cancellation" and "cancel" all index as "cancel".
+_STEMMER = Stemmer.Stemmer("english")
 # A word is a run of letters/digits, possibly joined by _ - . / # @ : (order ids, SKUs,
 # emails, "account_class"). The joined form is kept next to its parts so "#W5442520",
 # "W5442520" and "gift_card_123" all match exactly.
@@ -26,7 +29,12 @@ def tokenize(text: str) -> list[str]:
         if len(parts) > 1:
             tokens.append(word)
         tokens.extend(parts)
-    return [t for t in tokens if t not in _STOPWORDS]
+    return _STEMMER.stemWords([t for t in tokens if t not in _STOPWORDS])
+
+
+def stem(words: Sequence[str]) -> list[str]:
+    """Snowball English stems of already lower-cased words."""
+    return list(_STEMMER.stemWords(list(words)))
 
 
 class Bm25:

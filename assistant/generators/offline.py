@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from assistant.types import Composed, Generation, Source
 from profiles.relevance import intents, words
+from retrieval.lexical import stem
 
 RELEVANT = 50.0  # compose priority of a fact the message points at (50 + relevance)
 NAMED = 3.0  # relevance of an order whose products the message names
@@ -108,7 +109,7 @@ _MAX_KB_SENTENCES = 3
 
 
 def _content(text: str) -> list[str]:
-    return [w for w in words(text) if w not in _STOP and len(w) > 1]
+    return stem([w for w in words(text) if w not in _STOP and len(w) > 1])
 
 
 def _sentences(source: Source) -> list[str]:
@@ -173,7 +174,9 @@ class OfflineComposer:
         orders = [s for s in facts if s.kind == "order" and s.priority - RELEVANT >= NAMED]
         if any(s.priority - RELEVANT >= EXPLICIT for s in orders):
             orders = [s for s in orders if s.priority - RELEVANT >= EXPLICIT]
-        products = [s for s in facts if s.kind == "product"][:1]
+        # Catalog options matter only when the customer wants a different item.
+        wants_other_item = bool(intents(composed.message) & {"exchange", "modify"})
+        products = [s for s in facts if s.kind == "product"][:1] if wants_other_item else []
         return orders[:2] + products
 
     @staticmethod
@@ -215,10 +218,11 @@ class OfflineComposer:
         for idx, (sent, s) in enumerate(candidates):
             terms = set(_content(sent))
             overlap = terms & query
-            if len(overlap) < 2:
+            shared_intent = wanted & intents(sent)
+            if len(overlap) < 2 and not (overlap and shared_intent):
                 continue
             score = sum(math.log(1 + n / df[w]) for w in overlap) / math.sqrt(len(terms) + 1)
-            score += 0.5 * len(wanted & intents(sent))
+            score += 0.5 * len(shared_intent)
             score += 0.3 / (1 + passages.index(s))  # retrieval rank as a tie-breaker
             scored.append((score, idx, sent, s))
         scored.sort(key=lambda t: (-t[0], t[1]))

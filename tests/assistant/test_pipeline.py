@@ -147,3 +147,46 @@ def test_conversation_continues_with_earlier_messages_in_context(make_container)
     second = ask(c, "Can I change its color?", conversation=first.conversation_id)
     assert second.conversation_id == first.conversation_id
     assert "Customer: I have a question about my patio umbrella" in second.context.text
+
+
+def _events(container, message):
+    return list(container.assistant.stream_turn(TurnRequest(customer_id=OLIVIA, message=message)))
+
+
+def test_streamed_offline_turn_pieces_add_up_to_the_answer(make_container):
+    events = _events(make_container(), "Can I cancel order #W5442520?")
+    assert events[-1].type == "done" and events[-1].result is not None
+    text = "".join(e.text for e in events if e.type == "token")
+    assert text == events[-1].result.answer and "#W5442520" in text
+    assert sum(e.type == "token" for e in events) > 3
+
+
+def test_streamed_llm_turn(make_container, llm_guard):
+    from tests.assistant.test_openai_generator import sse
+
+    llm_guard.post(f"{LLM}/chat/completions").mock(
+        return_value=httpx.Response(
+            200,
+            text=sse(["Your order ", "#W5442520 ", "is pending [2]."]),
+            headers={"content-type": "text/event-stream"},
+        )
+    )
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
+    events = _events(c, "status of #W5442520?")
+    assert [e.text for e in events if e.type == "token"] == [
+        "Your order ",
+        "#W5442520 ",
+        "is pending [2].",
+    ]
+    result = events[-1].result
+    assert result.generator == "openai:m" and not result.degraded
+    assert [cit.n for cit in result.citations] == [2]
+
+
+def test_streamed_llm_failure_falls_back(make_container, llm_guard):
+    llm_guard.post(f"{LLM}/chat/completions").mock(return_value=httpx.Response(500, json={}))
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
+    events = _events(c, "Can I cancel order #W5442520?")
+    result = events[-1].result
+    assert result.degraded and result.generator == "offline"
+    assert "".join(e.text for e in events if e.type == "token") == result.answer
