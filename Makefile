@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_CUSTOMER ?= olivia_ito_3591
+PORT ?= 8000
 
 # No runtime downloads: the embedding model is on disk in an installed package.
 export HF_HUB_OFFLINE := 1
@@ -11,7 +12,8 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run demo test lint typecheck unit recall clean
+
+.PHONY: install run chat demo test lint typecheck unit recall clean
 
 install: $(VENV)/.installed
 
@@ -25,8 +27,11 @@ demo: install
 	$(BIN)/rapport demo
 
 run: demo
-	@echo
-	@echo "Chatting as the demo customer $(DEMO_CUSTOMER). Try: what is the status of my order #W5442520?"
+	$(BIN)/rapport serve --demo --host 127.0.0.1 --port $(PORT)
+
+# The terminal chat, as a demo customer.
+chat: demo
+	@echo "Chatting as $(DEMO_CUSTOMER). Try: can I cancel my order #W5442520?"
 	$(BIN)/rapport chat --customer $(DEMO_CUSTOMER)
 
 lint: install

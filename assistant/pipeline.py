@@ -226,8 +226,12 @@ class Assistant:
 
         Yields `token` events, a `reset` event if the pieces sent so far must be discarded
         (the LLM failed mid-reply or named ids outside the context; the offline composer's
-        answer follows), and one final `done` event carrying the whole TurnResult."""
-        started = self._begin(request)
+        answer follows), and one final `done` event carrying the whole TurnResult. Bad
+        input raises here, when called; the message is stored before the first event."""
+        started = self._begin(request)  # errors surface here, before any event
+        return self._stream(started)
+
+    def _stream(self, started: _Started) -> Iterator[StreamEvent]:
         composed = started.prepared.composed
         timer = started.prepared.timer
         pieces: list[str] = []

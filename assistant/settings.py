@@ -49,11 +49,42 @@ class Settings(BaseSettings):
     prompt_version: str = Field("chat_reply.v1", description="Name of the chat-reply template.")
     max_message_chars: int = Field(4000, ge=1, description="Longest customer message accepted.")
 
+    widget_secret: str | None = Field(
+        None, description="Secret of the widget identity hash: HMAC-SHA256(secret, customer_id)."
+    )
+    agent_keys: str = Field("", description="Comma-separated API keys of the agent sidebar.")
+    admin_keys: str = Field("", description="Comma-separated API keys of the admin endpoints.")
+    rate_limit_per_minute: int = Field(
+        30, ge=1, description="Chat turns a customer may start per minute (per worker)."
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed to call the widget API cross-site."
+    )
+    demo: bool = Field(
+        False, description="Serve the demo helpers (identity hash for the picker, agent key)."
+    )
+
     @model_validator(mode="after")
     def _llm_consistent(self) -> Settings:
         if self.openai_base_url and not self.llm_model:
             raise ValueError("OPENAI_BASE_URL is set but RAPPORT_LLM_MODEL is not: name the model")
         return self
+
+    @staticmethod
+    def _split(value: str) -> list[str]:
+        return [v.strip() for v in value.split(",") if v.strip()]
+
+    @property
+    def agent_key_list(self) -> list[str]:
+        return self._split(self.agent_keys)
+
+    @property
+    def admin_key_list(self) -> list[str]:
+        return self._split(self.admin_keys)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return self._split(self.cors_origins)
 
     @property
     def sqlalchemy_url(self) -> str:

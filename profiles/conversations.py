@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from profiles.db import session_scope
-from profiles.models import Conversation, HistoryItem, Message, Turn, utcnow
+from profiles.models import Conversation, Feedback, HistoryItem, Message, Turn, utcnow
 
 
 class ConversationStore:
@@ -84,3 +84,27 @@ class ConversationStore:
                     created_at=at or utcnow(),
                 )
             )
+
+
+class FeedbackStore:
+    """Feedback on turns, kept for evaluation and experiments."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def turn_owner(self, turn_id: str) -> str | None:
+        """The customer a turn belongs to, or None when it does not exist."""
+        with Session(self.engine) as s:
+            turn = s.get(Turn, turn_id)
+            return turn.customer_id if turn else None
+
+    def add(
+        self, turn_id: str, rating: int | None, resolved: bool | None, comment: str | None
+    ) -> int:
+        """Store one feedback record; returns its id."""
+        with session_scope(self.engine) as s:
+            fb = Feedback(turn_id=turn_id, rating=rating, resolved=resolved, comment=comment)
+            s.add(fb)
+            s.flush()
+            assert fb.id is not None
+            return fb.id

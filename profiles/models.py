@@ -122,6 +122,7 @@ class Ticket(SQLModel, table=True):
 class Event(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: str = Field(foreign_key="customer.id", index=True)
+    key: str | None = Field(default=None, index=True)  # the sender's id, for idempotent adds
     type: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)

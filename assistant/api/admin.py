@@ -1,0 +1,75 @@
+"""Admin endpoints: customers, orders, events and knowledge-base documents, idempotent."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+
+from assistant.api.deps import Services, require_admin, services
+from assistant.api.schemas import ErrorOut, KbIngestOut, KbIngestRequest, Upserted
+from profiles.admin import CustomerIn, EventIn, OrderIn, add_event, upsert_customer, upsert_order
+from retrieval.documents import Document
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+_ERRORS: dict[int | str, dict[str, object]] = {c: {"model": ErrorOut} for c in (401, 403, 404, 422)}
+
+
+@router.put("/customers/{customer_id}", response_model=Upserted, responses=_ERRORS)
+def put_customer(
+    customer_id: str, body: CustomerIn, response: Response, svc: Services = Depends(services)
+) -> Upserted:
+    """Create or replace a customer and their consents."""
+    try:
+        created = upsert_customer(svc.container.engine, customer_id, body)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    response.status_code = 201 if created else 200
+    return Upserted(id=customer_id, created=created)
+
+
+@router.put("/orders/{order_id}", response_model=Upserted, responses=_ERRORS)
+def put_order(
+    order_id: str, body: OrderIn, response: Response, svc: Services = Depends(services)
+) -> Upserted:
+    """Create or replace an order with its items."""
+    try:
+        created = upsert_order(svc.container.engine, order_id, body)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    response.status_code = 201 if created else 200
+    return Upserted(id=order_id, created=created)
+
+
+@router.post("/customers/{customer_id}/events", response_model=Upserted, responses=_ERRORS)
+def post_event(customer_id: str, body: EventIn, svc: Services = Depends(services)) -> Upserted:
+    """Add an event; an event with a `key` already seen for this customer is not repeated."""
+    try:
+        eid = add_event(svc.container.engine, customer_id, body)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return Upserted(id=str(eid), created=True)
+
+
+@router.post("/kb/documents", response_model=KbIngestOut, responses=_ERRORS)
+def ingest(body: KbIngestRequest, svc: Services = Depends(services)) -> KbIngestOut:
+    """Ingest documents; unchanged ones are skipped, changed ones have their chunks replaced."""
+    docs = [Document(id=d.id, title=d.title, text=d.content, source="api") for d in body.documents]
+    try:
+        report = svc.container.kb.ingest(docs)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return KbIngestOut(
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        chunks_written=report.chunks_written,
+        chunks_deleted=report.chunks_deleted,
+    )
+
+
+@router.delete("/kb/documents/{doc_id}", responses=_ERRORS)
+def delete_document(doc_id: str, svc: Services = Depends(services)) -> dict[str, object]:
+    """Delete a document's chunks; deleting an absent document is not an error."""
+    removed = svc.container.kb.delete_document(doc_id)
+    return {"id": doc_id, "chunks_deleted": removed}

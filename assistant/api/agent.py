@@ -1,0 +1,56 @@
+"""The agent-assist sidebar's endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from assistant.api.deps import Services, require_agent, services
+from assistant.api.schemas import AssistRequest, ConversationOut, ErrorOut
+from assistant.assist import AssistResult, assist
+from profiles.overview import QueueItem, conversation_messages, conversation_queue
+
+router = APIRouter(prefix="/v1", tags=["agent"], dependencies=[Depends(require_agent)])
+_ERRORS: dict[int | str, dict[str, object]] = {c: {"model": ErrorOut} for c in (401, 403, 404, 422)}
+
+
+@router.get("/agent/conversations", response_model=list[QueueItem], responses=_ERRORS)
+def queue(
+    limit: int = Query(50, ge=1, le=500), svc: Services = Depends(services)
+) -> list[QueueItem]:
+    """Recently active conversations, newest first, flagged when handed off."""
+    return conversation_queue(svc.container.engine, limit)
+
+
+@router.get(
+    "/agent/conversations/{conversation_id}", response_model=ConversationOut, responses=_ERRORS
+)
+def agent_conversation(conversation_id: str, svc: Services = Depends(services)) -> ConversationOut:
+    owner = svc.container.assistant.conversations.conversation_owner(conversation_id)
+    if owner is None:
+        raise HTTPException(404, f"unknown conversation {conversation_id!r}")
+    return ConversationOut(
+        conversation_id=conversation_id,
+        customer_id=owner,
+        messages=conversation_messages(svc.container.engine, conversation_id),
+    )
+
+
+@router.post("/assist", response_model=AssistResult, responses=_ERRORS)
+def assist_endpoint(body: AssistRequest, svc: Services = Depends(services)) -> AssistResult:
+    """Customer card, history summary, suggested replies, articles, next best actions and
+    risk flags for a conversation (its last customer message) or a customer and message."""
+    assistant = svc.container.assistant
+    customer_id, message = body.customer_id, body.message
+    if body.conversation_id:
+        owner = assistant.conversations.conversation_owner(body.conversation_id)
+        if owner is None:
+            raise HTTPException(404, f"unknown conversation {body.conversation_id!r}")
+        if customer_id and customer_id != owner:
+            raise HTTPException(422, "customer_id does not match the conversation")
+        customer_id = owner
+        if not message:
+            msgs = conversation_messages(svc.container.engine, body.conversation_id)
+            message = next((m.text for m in reversed(msgs) if m.role == "customer"), None)
+    if not customer_id:
+        raise HTTPException(422, "give conversation_id or customer_id")
+    return assist(assistant, customer_id, message or "How can I help you today?")

@@ -1,0 +1,103 @@
+"""The FastAPI app factory: wires the services once and maps errors once."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from assistant.api import admin, agent, chat, ops, pages
+from assistant.api.deps import Services
+from assistant.api.metrics import Metrics
+from assistant.api.ratelimit import RateLimiter
+from assistant.errors import RapportError
+from assistant.wiring import Container
+
+log = logging.getLogger("rapport.api")
+
+
+def create_app(container: Container) -> FastAPI:
+    """The service over `container`'s collaborators (built lazily, once)."""
+    settings = container.settings
+    app = FastAPI(
+        title="Rapport",
+        version="0.1.0",
+        description="Personalized, grounded, cited customer-support replies.",
+    )
+    app.state.services = Services(
+        container=container,
+        metrics=Metrics(),
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+    )
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Accept", "X-Customer-Id", "X-User-Hash"],
+        )
+    _install_error_handlers(app)
+    _install_metrics(app)
+    for router in (chat.router, agent.router, admin.router, ops.router, pages.router, pages.demo):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=pages.WEB), name="static")
+    return app
+
+
+def _error(status: int, message: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        names = ", ".join(f["field"] for f in fields)
+        return _error(
+            422, f"invalid request: {names}", fields=fields, detail=jsonable_encoder(exc.errors())
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(_req: Request, exc: HTTPException) -> JSONResponse:
+        resp = _error(exc.status_code, str(exc.detail))
+        for k, v in (exc.headers or {}).items():
+            resp.headers[k] = v
+        return resp
+
+    @app.exception_handler(RapportError)
+    async def _domain(_req: Request, exc: RapportError) -> JSONResponse:
+        return _error(exc.http_status, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", req.method, req.url.path)
+        return _error(500, "internal error")
+
+
+def _install_metrics(app: FastAPI) -> None:
+    metrics: Metrics = app.state.services.metrics
+
+    @app.middleware("http")
+    async def _observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        t0 = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            metrics.requests.labels(request.method, path, str(status)).inc()
+            metrics.latency.labels(path).observe(time.perf_counter() - t0)

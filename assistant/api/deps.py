@@ -1,0 +1,34 @@
+"""What every route receives: the services built once per app, and the key checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+
+from assistant.api.metrics import Metrics
+from assistant.api.ratelimit import RateLimiter
+from assistant.api.security import verify_key
+from assistant.wiring import Container
+
+
+@dataclass
+class Services:
+    container: Container
+    metrics: Metrics
+    limiter: RateLimiter
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def require_agent(request: Request, svc: Services = Depends(services)) -> None:
+    """Agent endpoints accept agent or admin keys."""
+    s = svc.container.settings
+    verify_key(request, s.agent_key_list + s.admin_key_list, "agent")
+
+
+def require_admin(request: Request, svc: Services = Depends(services)) -> None:
+    verify_key(request, svc.container.settings.admin_key_list, "admin")

@@ -1,0 +1,72 @@
+"""The web pages: the widget demo store, the agent sidebar, and demo-only helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlmodel import Session, col, select
+
+from assistant.api.deps import Services, services
+from assistant.api.security import user_hash
+from profiles.models import Customer, Order
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+router = APIRouter(include_in_schema=False)
+demo = APIRouter(prefix="/demo", tags=["demo"])
+
+
+@router.get("/")
+def index() -> RedirectResponse:
+    return RedirectResponse("/widget")
+
+
+@router.get("/widget")
+def widget_page() -> FileResponse:
+    return FileResponse(WEB / "store.html")
+
+
+@router.get("/agent")
+def agent_page() -> FileResponse:
+    return FileResponse(WEB / "agent.html")
+
+
+def _demo_only(svc: Services = Depends(services)) -> Services:
+    if not svc.container.settings.demo:
+        raise HTTPException(404, "demo helpers are off (RAPPORT_DEMO=false)")
+    return svc
+
+
+@demo.get("/customers")
+def demo_customers(svc: Services = Depends(_demo_only)) -> list[dict[str, str]]:
+    """A few customers with pending and delivered orders, for the picker."""
+    with Session(svc.container.engine) as s:
+        rows = s.exec(
+            select(Customer)
+            .join(Order, col(Order.customer_id) == col(Customer.id))
+            .where(col(Order.status).in_(["pending", "delivered"]))
+            .group_by(col(Customer.id))
+            .order_by(col(Customer.id))
+            .limit(12)
+        ).all()
+    return [{"id": c.id, "name": c.name} for c in rows]
+
+
+@demo.get("/identity")
+def demo_identity(
+    customer_id: str = Query(..., min_length=1), svc: Services = Depends(_demo_only)
+) -> dict[str, str]:
+    """What a site's backend would compute for its widget; served here for the demo only."""
+    secret = svc.container.settings.widget_secret
+    if not secret:
+        raise HTTPException(503, "no widget secret configured")
+    return {"customer_id": customer_id, "user_hash": user_hash(secret, customer_id)}
+
+
+@demo.get("/agent-key")
+def demo_agent_key(svc: Services = Depends(_demo_only)) -> dict[str, str]:
+    keys = svc.container.settings.agent_key_list
+    if not keys:
+        raise HTTPException(503, "no agent key configured")
+    return {"key": keys[0]}

@@ -1,0 +1,93 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.types import TurnResult
+from profiles.overview import MessageLine
+
+
+class ClientContext(BaseModel):
+    """What the widget knows about where the customer is."""
+
+    device: Literal["desktop", "mobile", "tablet", "unknown"] = "unknown"
+    locale: str | None = Field(None, max_length=35)
+    timezone: str | None = Field(None, max_length=64)
+    page_url: str | None = Field(None, max_length=2048)
+
+
+class ChatRequest(BaseModel):
+    customer_id: str = Field(min_length=1, max_length=128)
+    user_hash: str = Field(min_length=1, max_length=128)
+    conversation_id: str | None = Field(None, max_length=64)
+    message: str = Field(min_length=1, description="The customer's message.")
+    channel: Literal["widget", "email", "agent", "api"] = "widget"
+    context: ClientContext = Field(default_factory=ClientContext)
+
+
+class ChatResponse(TurnResult):
+    pass
+
+
+class ConversationOut(BaseModel):
+    conversation_id: str
+    customer_id: str
+    messages: list[MessageLine]
+
+
+class AssistRequest(BaseModel):
+    conversation_id: str | None = Field(None, max_length=64)
+    customer_id: str | None = Field(None, max_length=128)
+    message: str | None = Field(None, description="Defaults to the last customer message.")
+
+
+class FeedbackRequest(BaseModel):
+    turn_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=128)
+    user_hash: str = Field(min_length=1, max_length=128)
+    rating: int | None = Field(None, ge=1, le=5, description="1 (bad) to 5 (good).")
+    resolved: bool | None = None
+    comment: str | None = Field(None, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    turn_id: str
+
+
+class KbDocumentIn(BaseModel):
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._()\-]+$")
+    title: str = Field(min_length=1, max_length=300)
+    content: str = Field(min_length=1)
+
+
+class KbIngestRequest(BaseModel):
+    documents: list[KbDocumentIn] = Field(min_length=1, max_length=500)
+
+
+class KbIngestOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    chunks_written: int
+    chunks_deleted: int
+
+
+class Upserted(BaseModel):
+    id: str
+    created: bool
+
+
+class ErrorOut(BaseModel):
+    error: str
+    fields: list[dict[str, str]] | None = None
+
+
+class HealthOut(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+    time: datetime | None = None

@@ -1,0 +1,46 @@
+"""Widget identity verification and API keys, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from fastapi import HTTPException, Request
+
+from assistant.settings import Settings
+
+
+def user_hash(secret: str, customer_id: str) -> str:
+    """HMAC-SHA256(secret, customer_id) in hex: what the site's backend gives its widget."""
+    return hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_customer(settings: Settings, customer_id: str, given_hash: str | None) -> None:
+    """401 unless `given_hash` proves the caller may act as `customer_id`."""
+    if not settings.widget_secret:
+        raise HTTPException(503, "widget identity is not configured (RAPPORT_WIDGET_SECRET)")
+    if not given_hash:
+        raise HTTPException(401, "missing user_hash: the widget must identify the customer")
+    if not hmac.compare_digest(user_hash(settings.widget_secret, customer_id), given_hash):
+        raise HTTPException(401, "user_hash does not match customer_id")
+
+
+def _key_from(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    auth = request.headers.get("authorization", "")
+    return auth[7:] if auth.lower().startswith("bearer ") else None
+
+
+def verify_key(request: Request, keys: list[str], role: str) -> None:
+    """401 without a key, 403 with a key that is not one of `keys`."""
+    key = _key_from(request)
+    if not key:
+        raise HTTPException(401, f"missing {role} API key (X-API-Key header)")
+    # Compare against every key so timing does not reveal which one nearly matched.
+    ok = False
+    for candidate in keys:
+        ok |= hmac.compare_digest(candidate.encode(), key.encode())
+    if not ok:
+        raise HTTPException(403, f"not a valid {role} API key")

@@ -1,0 +1,119 @@
+"""Idempotent writes of customer data by an administrator or an upstream system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from profiles.db import session_scope
+from profiles.models import PURPOSES, Consent, Customer, Event, Order, OrderItem, utcnow
+
+
+class CustomerIn(BaseModel):
+    first_name: str = ""
+    last_name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    locale: str = "en-US"
+    timezone: str = "UTC"
+    plan: str | None = None
+    role: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    city: str | None = None
+    country: str | None = None
+    consents: dict[str, bool] = Field(
+        default_factory=dict, description=f"purpose → granted; purposes: {', '.join(PURPOSES)}"
+    )
+
+
+class OrderItemIn(BaseModel):
+    item_id: str
+    product_id: str
+    name: str
+    price: float = Field(ge=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class OrderIn(BaseModel):
+    customer_id: str
+    status: str
+    items: list[OrderItemIn] = Field(default_factory=list)
+    address: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventIn(BaseModel):
+    key: str | None = Field(None, max_length=128, description="Sender's id: a repeat is a no-op.")
+    type: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def upsert_customer(engine: Engine, customer_id: str, data: CustomerIn) -> bool:
+    """Create or replace a customer's profile and consents; True when it was created."""
+    unknown = set(data.consents) - set(PURPOSES)
+    if unknown:
+        raise ValueError(f"unknown consent purpose(s): {', '.join(sorted(unknown))}")
+    with session_scope(engine) as s:
+        existing = s.get(Customer, customer_id)
+        fields = data.model_dump(exclude={"consents"})
+        if existing is None:
+            s.add(Customer(id=customer_id, **fields))
+        else:
+            for k, v in fields.items():
+                setattr(existing, k, v)
+            s.add(existing)
+        s.flush()
+        rows = {
+            c.purpose: c for c in s.exec(select(Consent).where(Consent.customer_id == customer_id))
+        }
+        for purpose in PURPOSES:
+            granted = data.consents.get(purpose)
+            if purpose in rows:
+                if granted is not None:
+                    rows[purpose].granted = granted
+                    rows[purpose].updated_at = utcnow()
+                    s.add(rows[purpose])
+            else:
+                s.add(Consent(customer_id=customer_id, purpose=purpose, granted=bool(granted)))
+        return existing is None
+
+
+def upsert_order(engine: Engine, order_id: str, data: OrderIn) -> bool:
+    """Create or replace an order and its items; True when it was created."""
+    with session_scope(engine) as s:
+        if s.get(Customer, data.customer_id) is None:
+            raise LookupError(f"unknown customer {data.customer_id!r}")
+        existing = s.get(Order, order_id)
+        if existing is not None and existing.customer_id != data.customer_id:
+            raise ValueError(f"order {order_id} belongs to another customer")
+        order = existing or Order(id=order_id, customer_id=data.customer_id, status=data.status)
+        order.status, order.address = data.status, data.address
+        s.add(order)
+        s.flush()
+        s.exec(delete(OrderItem).where(OrderItem.order_id == order_id))  # type: ignore[call-overload,arg-type]
+        for it in data.items:
+            s.add(OrderItem(order_id=order_id, **it.model_dump()))
+        return existing is None
+
+
+def add_event(engine: Engine, customer_id: str, data: EventIn) -> int:
+    """Append an event to a customer's timeline; returns its id. An event whose key was
+    already recorded for this customer is not added twice."""
+    with session_scope(engine) as s:
+        if s.get(Customer, customer_id) is None:
+            raise LookupError(f"unknown customer {customer_id!r}")
+        if data.key is not None:
+            seen = s.exec(
+                select(Event).where(Event.customer_id == customer_id, Event.key == data.key)
+            ).first()
+            if seen is not None and seen.id is not None:
+                return seen.id
+        ev = Event(customer_id=customer_id, key=data.key, type=data.type, payload=data.payload)
+        s.add(ev)
+        s.flush()
+        assert ev.id is not None
+        return ev.id

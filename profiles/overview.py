@@ -1,0 +1,154 @@
+"""Read models for the agent sidebar: a customer's overview and the conversation queue."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from profiles.models import Conversation, Customer, Message, Order, OrderItem, Ticket, Turn
+
+
+class OrderLine(BaseModel):
+    id: str
+    status: str
+    items: list[str]
+
+
+class TicketLine(BaseModel):
+    id: str
+    subject: str
+    status: str
+    created_at: datetime
+
+
+class MessageLine(BaseModel):
+    role: str
+    text: str
+    created_at: datetime
+
+
+class CustomerOverview(BaseModel):
+    """What the agent sees about a customer besides the card."""
+
+    orders: list[OrderLine]
+    order_status_counts: dict[str, int]
+    tickets: list[TicketLine]
+    conversations: int
+    recent_messages: list[MessageLine]
+
+
+class QueueItem(BaseModel):
+    """One conversation in the agent's list."""
+
+    conversation_id: str
+    customer_id: str
+    customer_name: str
+    channel: str
+    last_message: str
+    last_at: datetime
+    handoff: bool
+
+
+def customer_overview(engine: Engine, customer_id: str, recent: int = 6) -> CustomerOverview:
+    """Recent orders, tickets and messages of one customer, selected by customer id."""
+    with Session(engine) as s:
+        orders = list(
+            s.exec(
+                select(Order)
+                .where(Order.customer_id == customer_id)
+                .order_by(col(Order.seq).desc(), col(Order.id))
+            )
+        )
+        names: dict[str, list[str]] = defaultdict(list)
+        if orders:
+            for it in s.exec(
+                select(OrderItem).where(col(OrderItem.order_id).in_([o.id for o in orders]))
+            ):
+                names[it.order_id].append(it.name)
+        tickets = s.exec(
+            select(Ticket)
+            .where(Ticket.customer_id == customer_id)
+            .order_by(col(Ticket.created_at).desc())
+            .limit(recent)
+        )
+        n_conv = s.exec(
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.customer_id == customer_id)
+        ).one()
+        msgs = list(
+            s.exec(
+                select(Message)
+                .where(Message.customer_id == customer_id)
+                .order_by(col(Message.id).desc())
+                .limit(recent)
+            )
+        )
+    return CustomerOverview(
+        orders=[OrderLine(id=o.id, status=o.status, items=names[o.id]) for o in orders[:recent]],
+        order_status_counts=dict(Counter(o.status for o in orders)),
+        tickets=[
+            TicketLine(id=t.id, subject=t.subject, status=t.status, created_at=t.created_at)
+            for t in tickets
+        ],
+        conversations=int(n_conv),
+        recent_messages=[
+            MessageLine(role=m.role, text=m.text, created_at=m.created_at) for m in reversed(msgs)
+        ],
+    )
+
+
+def conversation_queue(engine: Engine, limit: int = 50) -> list[QueueItem]:
+    """The most recently active conversations, newest first, with their last message."""
+    with Session(engine) as s:
+        last_ids = (
+            select(Message.conversation_id, func.max(Message.id).label("last_id"))
+            .group_by(col(Message.conversation_id))
+            .subquery()
+        )
+        rows = s.exec(
+            select(Message, Conversation, Customer)
+            .join(last_ids, col(Message.id) == last_ids.c.last_id)
+            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+            .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+            .order_by(col(Message.id).desc())
+            .limit(limit)
+        ).all()
+        conv_ids = [conv.id for _m, conv, _c in rows]
+        handoffs = set()
+        if conv_ids:
+            handoffs = set(
+                s.exec(
+                    select(Turn.conversation_id).where(
+                        col(Turn.conversation_id).in_(conv_ids), col(Turn.handoff).is_(True)
+                    )
+                )
+            )
+    return [
+        QueueItem(
+            conversation_id=conv.id,
+            customer_id=cust.id,
+            customer_name=cust.name,
+            channel=conv.channel,
+            last_message=msg.text[:200],
+            last_at=msg.created_at,
+            handoff=conv.id in handoffs,
+        )
+        for msg, conv, cust in rows
+    ]
+
+
+def conversation_messages(engine: Engine, conversation_id: str) -> list[MessageLine]:
+    """Every message of a conversation, oldest first."""
+    with Session(engine) as s:
+        rows = s.exec(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(col(Message.id))
+        )
+        return [MessageLine(role=m.role, text=m.text, created_at=m.created_at) for m in rows]
