@@ -19,6 +19,7 @@ from assistant.pipeline import context_info
 from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container
+from eval.cli import eval_app
 from profiles.importers import ImportError_, import_tau_retail, read_tau_retail
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import customer data sets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(eval_app, name="eval")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -226,6 +228,52 @@ def demo(
             fail(f"missing demo data folder: {path}")
     import_tau(retail)
     ingest([retail / "policy.md", bank])
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo_mode: Annotated[
+        bool,
+        typer.Option("--demo", help="Generate missing demo secrets and serve the demo helpers."),
+    ] = False,
+) -> None:
+    """Serve the chat API, the widget demo page, the agent sidebar and the API docs."""
+    import secrets
+
+    import uvicorn
+
+    from assistant.api import create_app
+
+    overrides: dict[str, Any] = {}
+    if demo_mode:
+        overrides["demo"] = True
+        env = Settings()
+        if not env.widget_secret:
+            overrides["widget_secret"] = secrets.token_hex(16)
+        if not env.agent_keys:
+            overrides["agent_keys"] = "agent-" + secrets.token_hex(8)
+        if not env.admin_keys:
+            overrides["admin_keys"] = "admin-" + secrets.token_hex(8)
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        fail(f"bad configuration: {exc}".splitlines()[0])
+    c = Container(settings)
+    with errors():
+        c.require_data()
+        c.assistant.embedder.embed_query("warm up")  # load everything before any request
+    base = f"http://{host}:{port}"
+    out.print(f"Rapport on {base}", style="bold")
+    out.print(f"  widget demo   {base}/widget")
+    out.print(f"  agent sidebar {base}/agent")
+    out.print(f"  API docs      {base}/docs")
+    if demo_mode:
+        out.print(f"  widget secret {settings.widget_secret}", markup=False)
+        out.print(f"  agent key     {settings.agent_key_list[0]}", markup=False)
+        out.print(f"  admin key     {settings.admin_key_list[0]}", markup=False)
+    uvicorn.run(create_app(c), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -1,0 +1,318 @@
+"""`rapport eval …`: run a suite on real data, with baselines, and compare saved reports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.errors import RapportError
+from assistant.wiring import Container
+from eval.baselines import BASELINES
+from eval.config import EvalConfig, load_config
+from eval.report import CaseScore, Report, build_report, write_report
+from eval.runner import Case, run_cases
+
+eval_app = typer.Typer(
+    help="Offline evaluation on real data sets: suites, baselines, A/B comparison.",
+    no_args_is_help=True,
+)
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+C = TypeVar("C", bound=Case)
+
+OutOpt = Annotated[Path, typer.Option("--out", help="Folder for report.json/.md/.html.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Variant YAML: Settings fields and knobs.")
+]
+BaselineOpt = Annotated[
+    list[str] | None,
+    typer.Option("--baseline", help="Also run a baseline on the same cases: dense or bm25."),
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N cases.")]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Scratch data dir (default var/eval/<suite>), reused."),
+]
+FreshOpt = Annotated[
+    bool, typer.Option("--fresh", help="Ignore cases journaled by an interrupted run.")
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Bad paths and malformed data end the run at once with one line and exit code 2."""
+    try:
+        yield
+    except RapportError as exc:
+        fail(str(exc), exc.exit_code)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc).splitlines()[0])
+
+
+@contextmanager
+def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _baselines(names: Sequence[str] | None) -> list[str]:
+    for name in names or []:
+        if name not in BASELINES:
+            fail(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
+    return list(dict.fromkeys(names or []))
+
+
+def _container(cfg: EvalConfig, data_dir: Path) -> Container:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return Container(cfg.make_settings(data_dir))
+
+
+class _Run:
+    """One suite run: the system and its baselines on the same cases, then the reports."""
+
+    def __init__(self, suite: str, out_dir: Path, cfg: EvalConfig, data_dir: Path, fresh: bool):
+        self.suite, self.out_dir, self.cfg, self.data_dir = suite, out_dir, cfg, data_dir
+        self.fresh = fresh
+        self.config: dict[str, Any] = cfg.resolved(data_dir)
+
+    def score(
+        self,
+        system: str,
+        cases: Sequence[C],
+        scorer: Callable[[C], CaseScore],
+        extra: Callable[[list[CaseScore]], dict[str, float]] | None = None,
+    ) -> Report:
+        journal = self.out_dir / ".journal" / f"{system.replace(':', '-')}.jsonl"
+        if self.fresh:
+            journal.unlink(missing_ok=True)
+        per_case = run_cases(cases, scorer, system, journal, self.cfg.digest())
+        report = build_report(
+            self.suite, system, self.config, per_case, extra(per_case) if extra else None
+        )
+        return report
+
+    def finish(self, report: Report, baselines: dict[str, Report]) -> None:
+        for name, b in baselines.items():
+            write_report(b, self.out_dir / f"baseline-{name}")
+            report.baselines[name] = b.metrics
+        write_report(report, self.out_dir)
+        out.print((self.out_dir / "report.md").read_text(encoding="utf-8"), markup=False)
+        err.print(f"wrote {self.out_dir}/report.json, report.md, report.html", style="dim")
+
+
+@eval_app.command("kb")
+def kb_cmd(
+    tasks: Annotated[Path, typer.Option("--tasks", help="τ-knowledge tasks.json.")],
+    docs: Annotated[Path, typer.Option("--docs", help="Folder of the KB documents.")],
+    out_dir: OutOpt,
+    config: ConfigOpt = None,
+    baseline: BaselineOpt = None,
+    limit: LimitOpt = None,
+    data_dir: DataDirOpt = None,
+    fresh: FreshOpt = False,
+) -> None:
+    """Knowledge-base retrieval: recall@5/10/20, MRR, nDCG@10 of the required documents."""
+    from eval import kb_suite
+    from eval.baselines import Bm25Ranker, DenseRanker
+    from retrieval.kb import KnowledgeBase
+
+    names = _baselines(baseline)
+    with errors():
+        if not docs.is_dir():
+            raise ValueError(f"no documents folder at {docs}")
+        cfg = load_config(config)
+        documents = KnowledgeBase.load_documents([docs])
+        cases = kb_suite.load_cases(tasks, documents)[:limit]
+        run = _Run(kb_suite.SUITE, out_dir, cfg, data_dir or Path("var/eval/kb"), fresh)
+        c = _container(cfg, run.data_dir)
+        kb = KnowledgeBase(
+            c.index,
+            c.embedder,
+            max_words=cfg.knobs.kb_chunk_words,
+            overlap_words=cfg.knobs.kb_overlap_words,
+        )
+        with progress("ingesting", len(documents)) as advance:
+            kb.ingest(documents, on_progress=lambda done: advance(1))
+        n = cfg.knobs.kb_docs
+        report = run.score("rapport", cases, kb_suite.rapport_scorer(kb, n))
+        ids, texts = kb_suite.whole_texts(documents)
+        results = {}
+        for name in names:
+            ranker = (
+                DenseRanker(c.embedder, ids, texts, run.data_dir / "baselines")
+                if name == "dense"
+                else Bm25Ranker(ids, texts)
+            )
+            results[name] = run.score(
+                f"baseline:{name}", cases, kb_suite.baseline_scorer(ranker, n)
+            )
+        run.finish(report, results)
+
+
+@eval_app.command("history")
+def history_cmd(
+    data: Annotated[Path, typer.Option("--data", help="LoCoMo locomo8.json (read in place).")],
+    out_dir: OutOpt,
+    config: ConfigOpt = None,
+    baseline: BaselineOpt = None,
+    limit: LimitOpt = None,
+    data_dir: DataDirOpt = None,
+    fresh: FreshOpt = False,
+) -> None:
+    """History retrieval: recall@5/10 of the evidence turns, overall and per category."""
+    from eval import history_suite as hs
+    from retrieval.history import HistoryIndex
+
+    names = _baselines(baseline)
+    with errors():
+        cfg = load_config(config)
+        conversations, cases = hs.load(data)
+        cases = cases[:limit]
+        run = _Run(hs.SUITE, out_dir, cfg, data_dir or Path("var/eval/history"), fresh)
+        c = _container(cfg, run.data_dir)
+        history = HistoryIndex(c.index, c.embedder)
+        total = sum(len(conv.turns) for conv in conversations)
+        with progress("indexing turns", total) as advance:
+            hs.index_conversations(history, conversations, advance)
+        candidates = {conv.customer_id: [t.id for t in conv.turns] for conv in conversations}
+        report = run.score("rapport", cases, hs.rapport_scorer(history, candidates))
+        results = {
+            name: run.score(
+                f"baseline:{name}",
+                cases,
+                hs.baseline_scorer(name, conversations, c.embedder, run.data_dir / "baselines"),
+            )
+            for name in names
+        }
+        run.finish(report, results)
+
+
+@eval_app.command("context")
+def context_cmd(
+    tasks: Annotated[Path, typer.Option("--tasks", help="τ-bench retail tasks JSON.")],
+    data: Annotated[Path, typer.Option("--data", help="τ-bench retail data folder.")],
+    out_dir: OutOpt,
+    config: ConfigOpt = None,
+    baseline: BaselineOpt = None,
+    limit: LimitOpt = None,
+    data_dir: DataDirOpt = None,
+    fresh: FreshOpt = False,
+) -> None:
+    """Context fact recall within the token budget, context tokens, per-stage latency."""
+    from eval import context_suite as cs
+
+    names = _baselines(baseline)
+    with errors():
+        if not data.is_dir():
+            raise ValueError(f"no tau-retail data folder at {data}")
+        cfg = load_config(config)
+        cases = cs.load_cases(tasks)[:limit]
+        raw = cs.RawRecords(data) if names else None
+        run = _Run(cs.SUITE, out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh)
+        c = _container(cfg, run.data_dir)
+        cs.load_data(c, data)
+        report = run.score("rapport", cases, cs.rapport_scorer(c.assistant), cs.pooled_recall)
+        budget = c.settings.context_tokens
+        results = {}
+        for name in names:
+            assert raw is not None
+            results[name] = run.score(
+                f"baseline:{name}",
+                cases,
+                cs.baseline_scorer(name, raw, c.embedder, budget),
+                cs.pooled_recall,
+            )
+        run.finish(report, results)
+
+
+@eval_app.command("compare")
+def compare_cmd(
+    a: Annotated[Path, typer.Argument(help="Report A (the reference): report.json.")],
+    b: Annotated[Path, typer.Argument(help="Report B (the variant): report.json.")],
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Paired comparison per metric: B − A with a bootstrap 95% CI and win/tie/loss counts."""
+    from eval.compare import compare, markdown
+    from eval.report import load_report
+
+    with errors():
+        result = compare(load_report(a), load_report(b), n_resamples=resamples)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        out.print(markdown(result), markup=False)
+
+
+@eval_app.command("answers")
+def answers_cmd(
+    suite: Annotated[str, typer.Option("--suite", help="locomo or tau-retail.")],
+    data: Annotated[
+        Path, typer.Option("--data", help="locomo8.json, or the τ-bench retail data folder.")
+    ],
+    out_dir: OutOpt,
+    tasks: Annotated[
+        Path | None, typer.Option("--tasks", help="τ-bench retail tasks JSON (tau-retail).")
+    ] = None,
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Only the first N cases.")] = 100,
+    data_dir: DataDirOpt = None,
+    fresh: FreshOpt = False,
+) -> None:
+    """Answers of the configured generator: token F1 (LoCoMo) or ids named (τ-retail); with
+    an LLM configured, also LLM-as-judge correctness and groundedness."""
+    from eval import answers
+    from eval.judge import Judge
+
+    with errors():
+        cfg = load_config(config)
+        if suite == "locomo":
+            from eval import history_suite as hs
+
+            conversations, cases = hs.load(data)
+            run = _Run("answers-locomo", out_dir, cfg, data_dir or Path("var/eval/history"), fresh)
+            c = _container(cfg, run.data_dir)
+            judge = Judge(c.settings) if c.settings.llm_enabled else None
+            total = sum(len(conv.turns) for conv in conversations)
+            with progress("indexing turns", total) as advance:
+                hs.index_conversations(c.history, conversations, advance)
+            scorer = answers.locomo_scorer(c.assistant, conversations, judge)
+            run.finish(run.score("rapport", cases[:limit], scorer), {})
+        elif suite == "tau-retail":
+            from eval import context_suite as cs
+
+            if tasks is None:
+                raise ValueError("--suite tau-retail needs --tasks FILE")
+            if not data.is_dir():
+                raise ValueError(f"no tau-retail data folder at {data}")
+            cases_r = cs.load_cases(tasks)[:limit]
+            run = _Run(
+                "answers-tau-retail", out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh
+            )
+            c = _container(cfg, run.data_dir)
+            cs.load_data(c, data)
+            judge = Judge(c.settings) if c.settings.llm_enabled else None
+            scorer_r = answers.retail_scorer(c.assistant, judge)
+            run.finish(run.score("rapport", cases_r, scorer_r), {})
+        else:
+            raise ValueError(f"unknown answers suite {suite!r} (choose locomo or tau-retail)")

@@ -1,0 +1,74 @@
+"""Variant configuration: a YAML file of Settings fields and retrieval knobs, resolved once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from assistant.settings import Settings
+
+
+class RetrievalKnobs(BaseModel):
+    """Retrieval parameters a variant may change; the defaults are what the product runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kb_chunk_words: int = 180  # KnowledgeBase max_words
+    kb_overlap_words: int = 30  # KnowledgeBase overlap_words
+    kb_docs: int = 20  # documents ranked per KB query (chunks deduplicated in rank order)
+    history_context_turns: int | None = None  # HistoryIndex neighbour turns (None: default)
+
+
+class EvalConfig(BaseModel):
+    """Settings overrides plus retrieval knobs, as a variant file states them."""
+
+    settings: dict[str, Any] = {}
+    knobs: RetrievalKnobs = RetrievalKnobs()
+
+    def make_settings(self, data_dir: Path) -> Settings:
+        """Settings for a run: the variant's fields, with the run's scratch data dir."""
+        return Settings(**{**self.settings, "data_dir": data_dir})
+
+    def resolved(self, data_dir: Path) -> dict[str, Any]:
+        """Every setting and knob in force (secrets left out), for the saved report."""
+        s = self.make_settings(data_dir).model_dump(mode="json", exclude={"openai_api_key"})
+        return {"settings": s, "knobs": self.knobs.model_dump()}
+
+    def digest(self) -> str:
+        """A short hash of the variant, so a resumed run only reuses matching cases."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def load_config(path: Path | None) -> EvalConfig:
+    """The variant in a YAML file (None: the defaults); ValueError naming any unknown key."""
+    if path is None:
+        return EvalConfig()
+    if not path.is_file():
+        raise ValueError(f"no config file at {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path} should hold a mapping of setting names to values")
+    settings_fields = set(Settings.model_fields)
+    knob_fields = set(RetrievalKnobs.model_fields)
+    unknown = sorted(set(raw) - settings_fields - knob_fields)
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {', '.join(unknown)}")
+    try:
+        cfg = EvalConfig(
+            settings={k: v for k, v in raw.items() if k in settings_fields},
+            knobs=RetrievalKnobs(**{k: v for k, v in raw.items() if k in knob_fields}),
+        )
+        cfg.make_settings(Path("var"))  # validate the settings values now, not mid-run
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ValueError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
+    return cfg
