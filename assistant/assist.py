@@ -105,7 +105,7 @@ def _drafts(prepared: Prepared, grounded: str) -> list[str]:
     drafts = [grounded]
     if actions and actions[0].action != "escalate":
         a = actions[0]
-        target = f" for order {a.target}" if a.target else ""
+        target = f" order {a.target}" if a.target else ""
         drafts.append(
             f"{hello} thanks for reaching out. I can help you {a.action}{target}. "
             "Could you confirm that you'd like me to go ahead?"

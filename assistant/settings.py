@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the widget API cross-site."
     )
+    demo_customers: str = Field(
+        "olivia_ito_3591,omar_lopez_3107,isabella_brown_3584,james_kim_7213,raj_santos_9079",
+        description="Customers offered first by the demo page's picker.",
+    )
     demo: bool = Field(
         False, description="Serve the demo helpers (identity hash for the picker, agent key)."
     )

@@ -40,17 +40,20 @@ def _demo_only(svc: Services = Depends(services)) -> Services:
 
 @demo.get("/customers")
 def demo_customers(svc: Services = Depends(_demo_only)) -> list[dict[str, str]]:
-    """A few customers with pending and delivered orders, for the picker."""
+    """The configured demo customers, then others with orders, for the picker."""
+    wanted = [c.strip() for c in svc.container.settings.demo_customers.split(",") if c.strip()]
     with Session(svc.container.engine) as s:
-        rows = s.exec(
+        chosen = list(s.exec(select(Customer).where(col(Customer.id).in_(wanted))))
+        chosen.sort(key=lambda c: wanted.index(c.id))
+        others = s.exec(
             select(Customer)
             .join(Order, col(Order.customer_id) == col(Customer.id))
-            .where(col(Order.status).in_(["pending", "delivered"]))
+            .where(col(Customer.id).not_in(wanted))
             .group_by(col(Customer.id))
             .order_by(col(Customer.id))
-            .limit(12)
+            .limit(max(12 - len(chosen), 0))
         ).all()
-    return [{"id": c.id, "name": c.name} for c in rows]
+    return [{"id": c.id, "name": c.name} for c in [*chosen, *others]]
 
 
 @demo.get("/identity")

@@ -1,0 +1,144 @@
+"""Agent assist, admin and operations endpoints through the real app."""
+
+from tests.api.conftest import ADMIN_KEY, AGENT_KEY, identity
+
+OLIVIA = "olivia_ito_3591"
+AGENT = {"X-API-Key": AGENT_KEY}
+ADMIN = {"X-API-Key": ADMIN_KEY}
+
+
+def test_assist_needs_an_agent_key(client):
+    body = {"customer_id": OLIVIA, "message": "Can I cancel #W5442520?"}
+    assert client.post("/v1/assist", json=body).status_code == 401
+    assert client.post("/v1/assist", json=body, headers={"X-API-Key": "nope"}).status_code == 403
+    r = client.post("/v1/assist", json=body, headers={"Authorization": f"Bearer {AGENT_KEY}"})
+    assert r.status_code == 200
+
+
+def test_assist_for_a_conversation(client):
+    conv = client.post(
+        "/v1/chat", json={**identity(OLIVIA), "message": "Can I cancel my order #W5442520?"}
+    ).json()["conversation_id"]
+    r = client.post("/v1/assist", json={"conversation_id": conv}, headers=AGENT)
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["customer"]["id"] == OLIVIA and a["customer"]["consents"]["history"] is True
+    assert any(o["id"] == "#W5442520" for o in a["overview"]["orders"])
+    assert a["message"] == "Can I cancel my order #W5442520?"
+    assert "Olivia Ito has" in a["summary"] and "1 conversation" in a["summary"]
+    assert len(a["suggested_replies"]) >= 2 and "#W5442520" in a["suggested_replies"][0]
+    assert a["articles"] and all(x["id"] for x in a["articles"])
+    top = a["next_best_actions"][0]
+    assert (top["action"], top["target"]) == ("cancel", "#W5442520")
+    assert "pending" in top["reason"]
+    assert isinstance(a["risk_flags"], list) and a["decision_trace"]
+
+
+def test_assist_flags_handoff_and_escalates(client):
+    r = client.post(
+        "/v1/assist",
+        json={"customer_id": OLIVIA, "message": "I want a human, this is unacceptable"},
+        headers=AGENT,
+    )
+    a = r.json()
+    assert a["next_best_actions"][0]["action"] == "escalate"
+    assert any(f.startswith("handoff") for f in a["risk_flags"])
+    assert "customer seems upset" in a["risk_flags"]
+
+
+def test_assist_errors(client):
+    assert client.post("/v1/assist", json={}, headers=AGENT).status_code == 422
+    r = client.post("/v1/assist", json={"conversation_id": "nope"}, headers=AGENT)
+    assert r.status_code == 404
+
+
+def test_agent_queue_lists_recent_conversations(client):
+    client.post("/v1/chat", json={**identity(OLIVIA), "message": "I need a human please"})
+    r = client.get("/v1/agent/conversations", headers=AGENT)
+    assert r.status_code == 200
+    first = r.json()[0]
+    assert first["customer_id"] == OLIVIA and first["handoff"] is True
+    assert client.get("/v1/agent/conversations").status_code == 401
+
+
+def test_admin_upserts_are_idempotent(client):
+    body = {"first_name": "Ana", "last_name": "Lima", "consents": {"personalization": True}}
+    r1 = client.put("/v1/admin/customers/ana_lima_0001", json=body, headers=ADMIN)
+    r2 = client.put("/v1/admin/customers/ana_lima_0001", json=body, headers=ADMIN)
+    assert (r1.status_code, r2.status_code) == (201, 200)
+    bad = client.put(
+        "/v1/admin/customers/ana_lima_0001", json={"consents": {"spam": True}}, headers=ADMIN
+    )
+    assert bad.status_code == 422 and "spam" in bad.json()["error"]
+    order = {
+        "customer_id": "ana_lima_0001",
+        "status": "pending",
+        "items": [{"item_id": "1", "product_id": "2", "name": "Desk Lamp", "price": 10}],
+    }
+    assert client.put("/v1/admin/orders/%23W0000001", json=order, headers=ADMIN).status_code == 201
+    assert client.put("/v1/admin/orders/%23W0000001", json=order, headers=ADMIN).status_code == 200
+    order["customer_id"] = "nobody_0000"
+    assert client.put("/v1/admin/orders/%23W0000002", json=order, headers=ADMIN).status_code == 404
+    ev = {"key": "evt-1", "type": "page_view", "payload": {"url": "/returns"}}
+    e1 = client.post("/v1/admin/customers/ana_lima_0001/events", json=ev, headers=ADMIN).json()
+    e2 = client.post("/v1/admin/customers/ana_lima_0001/events", json=ev, headers=ADMIN).json()
+    assert e1["id"] == e2["id"]
+    assert client.put("/v1/admin/customers/x_1", json=body, headers=AGENT).status_code == 403
+
+
+def test_admin_kb_ingest_and_delete(client):
+    docs = {
+        "documents": [
+            {
+                "id": "gift-wrap",
+                "title": "Gift wrapping",
+                "content": "# Gift wrapping\n\nWe gift wrap any order for $5. "
+                "Choose gift wrap at checkout; it cannot be added after the order ships.",
+            }
+        ]
+    }
+    r1 = client.post("/v1/admin/kb/documents", json=docs, headers=ADMIN).json()
+    r2 = client.post("/v1/admin/kb/documents", json=docs, headers=ADMIN).json()
+    assert r1["added"] == 1 and r2["unchanged"] == 1 and r2["chunks_written"] == 0
+    a = client.post(
+        "/v1/assist",
+        json={"customer_id": OLIVIA, "message": "Can you gift wrap my order?"},
+        headers=AGENT,
+    ).json()
+    assert any(x["id"].startswith("gift-wrap#") for x in a["articles"])
+    d = client.delete("/v1/admin/kb/documents/gift-wrap", headers=ADMIN).json()
+    assert d["chunks_deleted"] >= 1
+    bad = client.post(
+        "/v1/admin/kb/documents",
+        json={"documents": [{"id": "a b", "title": "x", "content": "y"}]},
+        headers=ADMIN,
+    )
+    assert bad.status_code == 422 and "body.documents.0.id" in bad.json()["error"]
+
+
+def test_health_readiness_and_metrics(client):
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "vector_store": "ok", "embedder": "ok"}
+    client.post("/v1/chat", json={**identity(OLIVIA), "message": "hello"})
+    text = client.get("/metrics").text
+    assert 'rapport_http_requests_total{method="POST",route="/v1/chat",status="200"} 1.0' in text
+    assert 'rapport_stage_seconds_count{stage="retrieve"} 1.0' in text
+    assert "rapport_fallbacks_total 0.0" in text
+
+
+def test_openapi_docs_and_pages(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/chat", "/v1/assist", "/v1/feedback", "/readyz"} <= paths.keys()
+    for page in ("/widget", "/agent", "/static/widget.js", "/static/agent.js"):
+        assert client.get(page).status_code == 200, page
+
+
+def test_demo_helpers_only_in_demo_mode(make_client):
+    on = make_client()
+    assert on.get("/demo/identity", params={"customer_id": OLIVIA}).json() == identity(OLIVIA)
+    off = make_client(demo=False)
+    assert off.get("/demo/identity", params={"customer_id": OLIVIA}).status_code == 404
+    assert off.get("/demo/agent-key").status_code == 404

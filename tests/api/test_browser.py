@@ -1,0 +1,103 @@
+"""The pages in real headless Chromium (Debian's /usr/bin/chromium) against a live server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.api.conftest import identity
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed: apt-get install chromium (see .ci/run)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def _page(browser: Browser, width: int = 1280, height: int = 860) -> Page:
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+def _ask_in_widget(page: Page, server: str, question: str) -> None:
+    page.goto(f"{server}/widget")
+    picker = page.get_by_label("Customer", exact=True)
+    expect(picker.locator("option[value='olivia_ito_3591']")).to_have_count(1)
+    picker.select_option("olivia_ito_3591")
+    expect(page.get_by_role("status")).to_contain_text("Signed in as Olivia Ito")
+    page.get_by_role("button", name="Chat with us").click()
+    page.get_by_label("Your message").fill(question)
+    page.keyboard.press("Enter")
+
+
+def test_customer_asks_in_the_widget_and_sees_a_streamed_cited_answer(browser, live_server):
+    page = _page(browser)
+    _ask_in_widget(page, live_server, "What is the status of my order #W5442520? Can I cancel it?")
+    reply = page.locator(".rw-assistant").last
+    expect(reply).not_to_have_attribute("aria-busy", "true")
+    expect(reply.locator(".rw-text")).to_contain_text("#W5442520 is pending")
+    cite = reply.locator("a.rw-cite").first
+    expect(cite).to_be_visible()
+    href = cite.get_attribute("href")
+    assert href and reply.locator(href).count() == 1  # each marker links to its source
+    expect(reply.locator(".rw-sources")).to_contain_text("order:#W5442520")
+    reply.get_by_role("button", name="Helpful", exact=True).click()
+    expect(reply.locator(".rw-feedback")).to_have_text("Thanks for your feedback.")
+    page.screenshot(path=str(DOCS / "widget.png"))
+
+
+def test_widget_offers_a_human_on_handoff_and_fits_a_phone(browser, live_server):
+    page = _page(browser, 390, 780)
+    _ask_in_widget(page, live_server, "I want to talk to a human")
+    reply = page.locator(".rw-assistant").last
+    expect(reply.get_by_role("button", name="Talk to a human")).to_be_visible()
+    box = page.locator(".rw-panel").bounding_box()
+    assert box is not None and box["width"] <= 390
+
+
+def test_agent_sees_card_drafts_and_actions(browser, live_server):
+    import httpx
+
+    httpx.post(
+        f"{live_server}/v1/chat",
+        json={**identity("olivia_ito_3591"), "message": "Can I cancel my order #W5442520?"},
+        timeout=60,
+    ).raise_for_status()
+    page = _page(browser)
+    page.goto(f"{live_server}/agent")
+    item = page.get_by_role("button", name="Olivia Ito")
+    item.first.click()
+    detail = page.locator("#detail")
+    expect(detail).to_contain_text("olivia_ito_3591")
+    expect(detail).to_contain_text("#W5442520 — pending")
+    expect(detail).to_contain_text("cancel #W5442520")
+    page.get_by_role("button", name="Use draft 2").click()
+    expect(page.get_by_label("Reply to the customer")).to_have_value(
+        "Hi Olivia, thanks for reaching out. I can help you cancel order #W5442520. "
+        "Could you confirm that you'd like me to go ahead?"
+    )
+    page.screenshot(path=str(DOCS / "agent.png"), full_page=True)
