@@ -19,6 +19,7 @@ from assistant.pipeline import context_info
 from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container
+from eval.cli import eval_app
 from profiles.importers import ImportError_, import_tau_retail, read_tau_retail
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import customer data sets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(eval_app, name="eval")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
