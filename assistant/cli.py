@@ -234,38 +234,39 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     demo_mode: Annotated[
         bool,
         typer.Option("--demo", help="Generate missing demo secrets and serve the demo helpers."),
     ] = False,
 ) -> None:
-    """Serve the chat API, the widget demo page, the agent sidebar and the API docs."""
+    """Serve the chat API, the widget demo page, the agent sidebar and the API docs.
+
+    Every worker is stateless but for its rate-limit window and metrics (per worker):
+    conversations, history and the knowledge base live in the database and Chroma."""
+    import os
     import secrets
 
     import uvicorn
 
-    from assistant.api import create_app
-
-    overrides: dict[str, Any] = {}
     if demo_mode:
-        overrides["demo"] = True
-        env = Settings()
-        if not env.widget_secret:
-            overrides["widget_secret"] = secrets.token_hex(16)
-        if not env.agent_keys:
-            overrides["agent_keys"] = "agent-" + secrets.token_hex(8)
-        if not env.admin_keys:
-            overrides["admin_keys"] = "admin-" + secrets.token_hex(8)
+        # Workers read their settings from the environment, so demo values go there.
+        os.environ["RAPPORT_DEMO"] = "true"
+        os.environ.setdefault("RAPPORT_WIDGET_SECRET", secrets.token_hex(16))
+        os.environ.setdefault("RAPPORT_AGENT_KEYS", "agent-" + secrets.token_hex(8))
+        os.environ.setdefault("RAPPORT_ADMIN_KEYS", "admin-" + secrets.token_hex(8))
     try:
-        settings = Settings(**overrides)
+        settings = Settings()
     except ValueError as exc:
         fail(f"bad configuration: {exc}".splitlines()[0])
-    c = Container(settings)
+    if workers > 1 and not settings.chroma_url:
+        fail("--workers > 1 needs CHROMA_URL: embedded Chroma is one process's store")
+    if workers > 1 and settings.database_url is None:
+        err.print("note: several workers on one SQLite file serialize their writes", style="dim")
     with errors():
-        c.require_data()
-        c.assistant.embedder.embed_query("warm up")  # load everything before any request
+        Container(settings).require_data()
     base = f"http://{host}:{port}"
-    out.print(f"Rapport on {base}", style="bold")
+    out.print(f"Rapport on {base} ({workers} worker{'s' if workers > 1 else ''})", style="bold")
     out.print(f"  widget demo   {base}/widget")
     out.print(f"  agent sidebar {base}/agent")
     out.print(f"  API docs      {base}/docs")
@@ -273,7 +274,14 @@ def serve(
         out.print(f"  widget secret {settings.widget_secret}", markup=False)
         out.print(f"  agent key     {settings.agent_key_list[0]}", markup=False)
         out.print(f"  admin key     {settings.admin_key_list[0]}", markup=False)
-    uvicorn.run(create_app(c), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "assistant.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def main() -> None:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
         validation_alias="CHROMA_URL",
         description="http://host:port of a Chroma server; embedded Chroma under data_dir if unset.",
     )
+    chroma_database: str | None = Field(
+        None, description="Database on the Chroma server (created if missing); default if unset."
+    )
     openai_api_key: str | None = Field(
         None,
         validation_alias="OPENAI_API_KEY",

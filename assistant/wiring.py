@@ -66,7 +66,7 @@ class Container:
     @cached_property
     def index(self) -> VectorIndex:
         if self.settings.chroma_url:
-            return ChromaIndex.server(self.settings.chroma_url)
+            return ChromaIndex.server(self.settings.chroma_url, self.settings.chroma_database)
         return ChromaIndex.embedded(self.settings.chroma_dir)
 
     @cached_property

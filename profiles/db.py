@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, create_engine
 
 from profiles import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -31,9 +33,38 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _alembic_config(connection: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic, on SQLite and PostgreSQL alike.
+
+    A database created before migrations existed (tables but no alembic_version) is
+    stamped at the first revision, then upgraded."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several workers may start at once: one migrates, the others wait.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7262770)"))
+        cfg = _alembic_config(conn)
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" not in tables and "customer" in tables:
+            command.stamp(cfg, FIRST_REVISION)
+        command.upgrade(cfg, revision)
+
+
+FIRST_REVISION = "0001"
+
+
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    SQLModel.metadata.create_all(engine)
+    """The schema at the newest migration."""
+    migrate(engine)
 
 
 @contextmanager

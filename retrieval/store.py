@@ -103,8 +103,9 @@ class ChromaIndex:
         return cls(client)
 
     @classmethod
-    def server(cls, url: str) -> ChromaIndex:
-        """An index on a Chroma server, e.g. "http://127.0.0.1:8000"."""
+    def server(cls, url: str, database: str | None = None) -> ChromaIndex:
+        """An index on a Chroma server, e.g. "http://127.0.0.1:8000"; `database` (created
+        if missing) keeps one deployment's collections apart from another's."""
         import chromadb
         from chromadb.config import Settings
 
@@ -112,11 +113,28 @@ class ChromaIndex:
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"Chroma URL must look like http://host:port, got {url!r}")
         ssl = parsed.scheme == "https"
+        host, port = parsed.hostname, parsed.port or (443 if ssl else 8000)
+        settings = Settings(anonymized_telemetry=False)
+        if database:
+            admin = chromadb.AdminClient(
+                Settings(
+                    chroma_api_impl="chromadb.api.fastapi.FastAPI",
+                    chroma_server_host=host,
+                    chroma_server_http_port=port,
+                    chroma_server_ssl_enabled=ssl,
+                    anonymized_telemetry=False,
+                )
+            )
+            try:
+                admin.get_database(database)
+            except Exception:  # noqa: BLE001 — chromadb raises a generic error for "missing"
+                admin.create_database(database)
         client = chromadb.HttpClient(
-            host=parsed.hostname,
-            port=parsed.port or (443 if ssl else 8000),
+            host=host,
+            port=port,
             ssl=ssl,
-            settings=Settings(anonymized_telemetry=False),
+            database=database or chromadb.DEFAULT_DATABASE,
+            settings=settings,
         )
         return cls(client)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -51,6 +52,16 @@ def create_app(container: Container) -> FastAPI:
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The app from environment settings: the factory each `--workers N` process calls."""
+    from assistant.settings import Settings
+
+    container = Container(Settings())
+    container.require_data()
+    container.assistant.embedder.embed_query("warm up")  # load before the first request
+    return create_app(container)
+
+
 def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
@@ -95,6 +106,7 @@ def _install_metrics(app: FastAPI) -> None:
         try:
             response = await call_next(request)
             status = response.status_code
+            response.headers["X-Rapport-Worker"] = str(os.getpid())
             return response
         finally:
             route = request.scope.get("route")
