@@ -13,7 +13,7 @@ export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
 
-.PHONY: install run chat demo test lint typecheck unit recall clean
+.PHONY: install run chat demo test lint typecheck unit recall eval clean
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,18 @@ test: lint typecheck unit
 # Context fact recall on tau-retail tasks_dev (the issue's measure), printed as JSON.
 recall: install
 	$(BIN)/python -m eval.fact_recall --tasks ../shared/datasets/tau-retail/tasks_dev.json
+
+# The three retrieval suites and their baselines on the full shared data (out/eval/…).
+DATA ?= ../shared/datasets
+eval: install
+	$(BIN)/rapport eval context --tasks $(DATA)/tau-retail/tasks_train.json --data $(DATA)/tau-retail \
+		--out out/eval/context --baseline dense --baseline bm25
+	$(BIN)/rapport eval kb --tasks $(DATA)/tau-banking-knowledge/tasks.json \
+		--docs $(DATA)/tau-banking-knowledge/documents --out out/eval/kb --baseline dense --baseline bm25
+	$(BIN)/rapport eval history --data $(DATA)/locomo/locomo8.json --out out/eval/history \
+		--baseline dense --baseline bm25
+	$(BIN)/rapport eval answers --suite locomo --data $(DATA)/locomo/locomo8.json \
+		--out out/eval/answers-locomo --limit 200
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

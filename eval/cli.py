@@ -190,7 +190,9 @@ def history_cmd(
         cases = cases[:limit]
         run = _Run(hs.SUITE, out_dir, cfg, data_dir or Path("var/eval/history"), fresh)
         c = _container(cfg, run.data_dir)
-        history = HistoryIndex(c.index, c.embedder)
+        history = HistoryIndex(
+            c.index, c.embedder, neighbour_weight=cfg.knobs.history_neighbour_weight
+        )
         total = sum(len(conv.turns) for conv in conversations)
         with progress("indexing turns", total) as advance:
             hs.index_conversations(history, conversations, advance)

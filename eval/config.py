@@ -21,7 +21,7 @@ class RetrievalKnobs(BaseModel):
     kb_chunk_words: int = 180  # KnowledgeBase max_words
     kb_overlap_words: int = 30  # KnowledgeBase overlap_words
     kb_docs: int = 20  # documents ranked per KB query (chunks deduplicated in rank order)
-    history_context_turns: int | None = None  # HistoryIndex neighbour turns (None: default)
+    history_neighbour_weight: float = 0.35  # HistoryIndex neighbour_weight
 
 
 class EvalConfig(BaseModel):

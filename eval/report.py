@@ -139,7 +139,8 @@ def markdown(report: Report) -> str:
             "## Latency per case (ms)",
             ", ".join(f"{k} {v}" for k, v in report.latency_ms.items()),
         ]
-    parts += ["## Config", "```json", json.dumps(report.config, indent=2, default=str), "```"]
+    config = json.dumps(report.config, indent=2, default=str)
+    parts += ["## Config", f"```json\n{config}\n```"]
     return "\n\n".join(parts) + "\n"
 
 

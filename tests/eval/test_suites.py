@@ -1,0 +1,120 @@
+"""Real-data slices of each suite, with floors just under the measured values, so a
+retrieval regression turns CI red. Full-data numbers are in README (make eval)."""
+
+import json
+import os
+import subprocess
+import sys
+from statistics import fmean
+
+import pytest
+
+from eval import context_suite, history_suite, kb_suite
+from eval.report import build_report
+from retrieval.history import HistoryIndex
+from retrieval.kb import KnowledgeBase
+from retrieval.store import ChromaIndex
+from tests.conftest import BANK_DOCS, DATASETS, RETAIL
+
+LOCOMO = DATASETS / "locomo" / "locomo8.json"
+BANK_TASKS = DATASETS / "tau-banking-knowledge" / "tasks.json"
+
+# Measured on these slices (see each test); floors sit just under.
+HISTORY_RECALL10_FLOOR = 0.60  # measured 0.626 (150 questions, 4 categories)
+KB_RECALL10_FLOOR = 0.60  # measured 0.627 (8 tasks, 72 documents)
+CONTEXT_RECALL_FLOOR = 0.95  # measured 0.967 (10 dev tasks, 30 ids)
+
+
+def test_history_slice_first_conversation(tmp_path, embedder):
+    conversations, cases = history_suite.load(LOCOMO)
+    conv = conversations[0]
+    cases = [c for c in cases if c.customer_id == conv.customer_id]
+    history = HistoryIndex(ChromaIndex.embedded(tmp_path / "chroma"), embedder)
+    history_suite.index_conversations(history, [conv], lambda n: None)
+    score = history_suite.rapport_scorer(history, {conv.customer_id: [t.id for t in conv.turns]})
+    per_case = [score(c) for c in cases]
+    recall10 = fmean(c.metrics["recall@10"] for c in per_case)
+    bm25 = history_suite.baseline_scorer("bm25", [conv], embedder, None)
+    bm25_recall10 = fmean(bm25(c).metrics["recall@10"] for c in cases)
+    print("HISTORY", len(cases), recall10, bm25_recall10)
+    assert recall10 >= HISTORY_RECALL10_FLOOR
+    assert recall10 > bm25_recall10  # the pipeline's retrieval beats its own baseline
+    report = build_report("history", "rapport", {}, per_case)
+    assert set(report.by_category) == set(history_suite.CATEGORIES.values())
+
+
+def test_kb_slice(tmp_path, embedder):
+    docs = KnowledgeBase.load_documents([BANK_DOCS])
+    cases = kb_suite.load_cases(BANK_TASKS, docs)[:8]
+    needed = {d for c in cases for d in c.required}
+    # The required documents among distractors from the same knowledge base.
+    corpus = [d for d in docs if d.id in needed] + [d for d in docs if d.id not in needed][::12]
+    kb = KnowledgeBase(ChromaIndex.embedded(tmp_path / "chroma"), embedder)
+    kb.ingest(corpus)
+    score = kb_suite.rapport_scorer(kb, 20)
+    recall10 = fmean(score(c).metrics["recall@10"] for c in cases)
+    print("KB", len(corpus), recall10)
+    assert recall10 >= KB_RECALL10_FLOOR
+
+
+def test_kb_query_drops_role_play_boilerplate():
+    q = kb_suite.query_from_instructions(
+        "You are playing the role of a customer contacting a customer service representative "
+        "agent. My card was declined twice today. Never respond as a customer service "
+        "representative/assistant."
+    )
+    assert q == "My card was declined twice today."
+
+
+def test_context_slice_tau_retail_dev(make_container):
+    c = make_container(context_tokens=2000)
+    cases = context_suite.load_cases(RETAIL / "tasks_dev.json")[:10]
+    per_case = [context_suite.rapport_scorer(c.assistant)(case) for case in cases]
+    pooled = context_suite.pooled_recall(per_case)
+    print("CONTEXT", pooled)
+    assert pooled["max_tokens"] <= 2000
+    assert pooled["fact_recall"] >= CONTEXT_RECALL_FLOOR
+    assert {"identify", "retrieve", "compose"} <= per_case[0].ms.keys()
+
+
+RAPPORT = [sys.executable, "-m", "assistant.cli", "eval"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["kb", "--tasks", "/nonexistent/t.json", "--docs", str(BANK_DOCS)], "/nonexistent/t.json"),
+        (["kb", "--tasks", str(BANK_TASKS), "--docs", "/nonexistent/docs"], "/nonexistent/docs"),
+        (["history", "--data", "/nonexistent/locomo.json"], "/nonexistent/locomo.json"),
+        (["context", "--tasks", "/nope.json", "--data", str(RETAIL)], "/nope.json"),
+        (["compare", "/nope/a.json", "/nope/b.json"], "/nope/a.json"),
+        (["kb", "--tasks", str(BANK_TASKS), "--docs", str(BANK_DOCS), "--baseline", "x"], "x"),
+    ],
+)
+def test_bad_paths_exit_2_with_one_line(tmp_path, args, expected):
+    env = {**os.environ, "RAPPORT_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run(
+        [*RAPPORT, *args, "--out", str(tmp_path / "out")]
+        if args[0] != "compare"
+        else [*RAPPORT, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], r.stderr
+
+
+def test_malformed_locomo_exits_2(tmp_path):
+    bad = tmp_path / "locomo.json"
+    bad.write_text(json.dumps([{"qa": []}]))
+    r = subprocess.run(
+        [*RAPPORT, "history", "--data", str(bad), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert r.returncode == 2 and "lacks conversation" in r.stderr and "Traceback" not in r.stderr
