@@ -13,7 +13,7 @@ export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
 
-.PHONY: install run chat demo test lint typecheck unit recall eval clean
+.PHONY: install run chat demo test lint typecheck unit services recall eval clean
 
 install: $(VENV)/.installed
 
@@ -41,10 +41,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Pass 1: the embedded defaults (SQLite, embedded Chroma), browser tests included.
 unit: install
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# Pass 2: the scale-out backends, PostgreSQL (127.0.0.1:5432) and a `chroma run` server.
+services: install
+	RAPPORT_TEST_BACKEND=services $(BIN)/pytest -m "not browser"
+
+test: lint typecheck unit services
 
 # Context fact recall on tau-retail tasks_dev (the issue's measure), printed as JSON.
 recall: install

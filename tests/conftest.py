@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 import respx
@@ -23,13 +27,20 @@ POSTGRES_URL = os.environ.get(
     "RAPPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 _ISOLATED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "CHROMA_URL")
+# `make test` runs the suite twice: on the embedded defaults (SQLite, embedded Chroma) and
+# with RAPPORT_TEST_BACKEND=services on PostgreSQL and a `chroma run` server.
+SERVICES = os.environ.get("RAPPORT_TEST_BACKEND", "embedded") == "services"
+_ADMIN_PG = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's LLM, database or Rapport settings."""
     for name in list(os.environ):
-        if name in _ISOLATED_ENV or name.startswith("RAPPORT_") and name != "RAPPORT_DATASETS_DIR":
+        if name in _ISOLATED_ENV or (
+            name.startswith("RAPPORT_")
+            and name not in ("RAPPORT_DATASETS_DIR", "RAPPORT_TEST_BACKEND")
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
@@ -43,36 +54,58 @@ def llm_guard() -> Iterator[respx.MockRouter]:
         yield router
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    """A fresh SQLite database with the schema."""
-    e = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    create_schema(e)
-    return e
-
-
-@pytest.fixture(scope="session")
-def retail_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """SQLite with the real tau-retail data imported, shared read-only by the session."""
-    e = make_engine(f"sqlite:///{tmp_path_factory.mktemp('retail') / 'retail.db'}")
-    create_schema(e)
-    import_tau_retail(e, RETAIL)
-    return e
+@contextmanager
+def scratch_postgres(template: str | None = None) -> Iterator[str]:
+    """A new database on the real PostgreSQL server (optionally a copy of `template`),
+    dropped afterwards; yields its SQLAlchemy URL."""
+    name = f"rapport_test_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(_ADMIN_PG, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(_ADMIN_PG, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A scratch database on the real PostgreSQL server, dropped afterwards."""
-    admin = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    name = f"rapport_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A fresh database with the schema: SQLite, or PostgreSQL in the services pass."""
+    if SERVICES:
+        with scratch_postgres() as url:
+            e = make_engine(url)
+            create_schema(e)
+            yield e
+            e.dispose()
+        return
+    e = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    create_schema(e)
+    yield e
+
+
+@pytest.fixture(scope="session")
+def retail_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The real tau-retail data imported, shared read-only by the session."""
+    if SERVICES:
+        with scratch_postgres() as url:
+            e = make_engine(url)
+            create_schema(e)
+            import_tau_retail(e, RETAIL)
+            yield e
+            e.dispose()
+        return
+    e = make_engine(f"sqlite:///{tmp_path_factory.mktemp('retail') / 'retail.db'}")
+    create_schema(e)
+    import_tau_retail(e, RETAIL)
+    yield e
 
 
 @pytest.fixture(scope="session")
@@ -86,36 +119,88 @@ def embedder():
 DEMO_BANK_DOCS = 40  # a slice of the banking KB keeps the session fixture quick
 
 
+@dataclass(frozen=True)
+class Demo:
+    """Where the demo data live: a data dir, and in the services pass a PostgreSQL
+    template database and a Chroma server database to copy per test."""
+
+    data_dir: Path
+    pg_template: str | None = None
+    chroma_url: str | None = None
+    chroma_database: str | None = None
+
+
+def _load_demo(container) -> None:
+    import_tau_retail(container.engine, RETAIL)
+    docs = sorted(BANK_DOCS.glob("*.json"))[:DEMO_BANK_DOCS]
+    container.kb.ingest(container.kb.load_documents([RETAIL / "policy.md", *docs]))
+    container.engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
-    """A data dir with the real tau-retail data, its policy and part of the banking KB."""
+def demo(tmp_path_factory: pytest.TempPathFactory, embedder, request) -> Iterator[Demo]:
+    """The real tau-retail data, its policy and part of the banking KB, loaded once."""
     from assistant.settings import Settings
     from assistant.wiring import Container
 
     data_dir = tmp_path_factory.mktemp("demo") / "var"
-    c = Container(Settings(data_dir=data_dir), shared_embedder=embedder)
-    import_tau_retail(c.engine, RETAIL)
-    docs = sorted(BANK_DOCS.glob("*.json"))[:DEMO_BANK_DOCS]
-    c.kb.ingest(c.kb.load_documents([RETAIL / "policy.md", *docs]))
-    c.engine.dispose()
-    return data_dir
+    data_dir.mkdir()
+    if not SERVICES:
+        _load_demo(Container(Settings(data_dir=data_dir), shared_embedder=embedder))
+        yield Demo(data_dir)
+        return
+    chroma_url = request.getfixturevalue("chroma_server")
+    with scratch_postgres() as url:
+        settings = Settings(
+            data_dir=data_dir, database_url=url, chroma_url=chroma_url, chroma_database="demo"
+        )
+        _load_demo(Container(settings, shared_embedder=embedder))
+        yield Demo(data_dir, url.rsplit("/", 1)[1], chroma_url, "demo")
 
 
 @pytest.fixture
-def make_container(demo_dir: Path, tmp_path: Path, embedder):
-    """A container on a private copy of the demo data dir, with optional settings."""
+def demo_dir(demo: Demo) -> Path:
+    return demo.data_dir
+
+
+@pytest.fixture
+def make_container(demo: Demo, tmp_path: Path, embedder) -> Iterator[Callable[..., Any]]:
+    """A container on a private copy of the demo data, with optional settings."""
     import shutil
 
     from assistant.settings import Settings
     from assistant.wiring import Container
+    from retrieval.store import ChromaIndex
 
-    def build(**overrides):
-        data_dir = tmp_path / "var"
-        if not data_dir.exists():
-            shutil.copytree(demo_dir, data_dir)
-        return Container(Settings(data_dir=data_dir, **overrides), shared_embedder=embedder)
+    with ExitStack() as stack:
+        backend: dict[str, Any] = {}
 
-    return build
+        def build(**overrides: Any) -> Container:
+            data_dir = tmp_path / "var"
+            if not data_dir.exists():
+                shutil.copytree(demo.data_dir, data_dir)
+                if SERVICES:
+                    assert demo.chroma_url and demo.chroma_database
+                    url = stack.enter_context(scratch_postgres(template=demo.pg_template))
+                    db = f"t{uuid.uuid4().hex[:12]}"
+                    source = ChromaIndex.server(demo.chroma_url, demo.chroma_database)
+                    target = ChromaIndex.server(demo.chroma_url, db)
+                    for collection in ("kb_chunks",):
+                        items = source.get(collection, include_embeddings=True)
+                        target.upsert(
+                            collection,
+                            [i.id for i in items],
+                            np.stack([i.embedding for i in items]),
+                            [i.document for i in items],
+                            [i.metadata for i in items],
+                        )
+                    backend.update(database_url=url, chroma_url=demo.chroma_url, chroma_database=db)
+            settings = Settings(data_dir=data_dir, **{**backend, **overrides})
+            c = Container(settings, shared_embedder=embedder)
+            stack.callback(lambda: c.__dict__.get("engine") and c.engine.dispose())
+            return c
+
+        yield build
 
 
 def free_port() -> int:

@@ -1,14 +1,15 @@
-"""Retrieval fixtures: one embedding model per session, a fresh embedded Chroma per test."""
+"""Retrieval fixtures: a fresh Chroma per test (the model comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
-from retrieval.embedder import MiniLMEmbedder
 from retrieval.store import ChromaIndex
+from tests.conftest import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = Path(os.environ.get("RAPPORT_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
@@ -16,16 +17,13 @@ BANK_DOCS = DATASETS / "tau-banking-knowledge" / "documents"
 RETAIL_POLICY = DATASETS / "tau-retail" / "policy.md"
 
 
-@pytest.fixture(scope="session")
-def embedder() -> MiniLMEmbedder:
-    """The packaged MiniLM model, loaded once: loading takes seconds."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return MiniLMEmbedder()
-
-
 @pytest.fixture
-def index(tmp_path: Path) -> ChromaIndex:
-    """An empty embedded Chroma in this test's temporary directory."""
+def index(tmp_path: Path, request: pytest.FixtureRequest) -> ChromaIndex:
+    """An empty Chroma for this test: embedded in its temporary directory, or a fresh
+    database on the `chroma run` server in the services pass."""
+    if SERVICES:
+        url = request.getfixturevalue("chroma_server")
+        return ChromaIndex.server(url, f"t{uuid.uuid4().hex[:12]}")
     return ChromaIndex.embedded(tmp_path / "chroma")
 
 
