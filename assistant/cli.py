@@ -5,22 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assistant.console import err, errors, fail, out, progress
 from assistant.errors import RapportError
 from assistant.pipeline import context_info
 from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container
 from eval.cli import eval_app
-from profiles.importers import ImportError_, import_tau_retail, read_tau_retail
+from profiles.importers import import_tau_retail, read_tau_retail
 
 app = typer.Typer(
     help="Rapport: personalized, grounded, cited support replies.",
@@ -31,28 +28,9 @@ app = typer.Typer(
 import_app = typer.Typer(help="Import customer data sets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(eval_app, name="eval")
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one line to stderr and exit: the CLI's only way to report bad input."""
-    err.print(f"error: {message}", markup=False, highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def errors() -> Iterator[None]:
-    """Map domain errors to one line and an exit code; never a traceback."""
-    try:
-        yield
-    except RapportError as exc:
-        fail(str(exc), exc.exit_code)
-    except (ImportError_, ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
 
 
 def _container() -> Container:
@@ -60,20 +38,6 @@ def _container() -> Container:
         return Container(Settings())
     except ValueError as exc:
         fail(f"bad configuration: {exc}".splitlines()[0])
-
-
-@contextmanager
-def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @import_app.command("tau-retail")

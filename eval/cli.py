@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.errors import RapportError
+from assistant.console import err, errors, fail, out, progress
 from assistant.wiring import Container
 from eval.baselines import BASELINES
 from eval.config import EvalConfig, load_config
@@ -23,8 +20,6 @@ eval_app = typer.Typer(
     help="Offline evaluation on real data sets: suites, baselines, A/B comparison.",
     no_args_is_help=True,
 )
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
 C = TypeVar("C", bound=Case)
 
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder for report.json/.md/.html.")]
@@ -43,36 +38,6 @@ DataDirOpt = Annotated[
 FreshOpt = Annotated[
     bool, typer.Option("--fresh", help="Ignore cases journaled by an interrupted run.")
 ]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"error: {message}", markup=False, highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def errors() -> Iterator[None]:
-    """Bad paths and malformed data end the run at once with one line and exit code 2."""
-    try:
-        yield
-    except RapportError as exc:
-        fail(str(exc), exc.exit_code)
-    except (ValueError, FileNotFoundError) as exc:
-        fail(str(exc).splitlines()[0])
-
-
-@contextmanager
-def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 def _baselines(names: Sequence[str] | None) -> list[str]:

@@ -7,12 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+from assistant.console import progress
 from eval.report import CaseScore
-
-err = Console(stderr=True)
 
 
 class Case(Protocol):
@@ -40,15 +36,7 @@ def run_cases(
         if not done:
             journal.write_text(json.dumps({"digest": digest}) + "\n", encoding="utf-8")
     results: list[CaseScore] = []
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task(label, total=len(cases))
+    with progress(label, len(cases)) as advance:
         for case in cases:
             result = done.get(case.id)
             if result is None:
@@ -57,7 +45,7 @@ def run_cases(
                     with journal.open("a", encoding="utf-8") as fh:
                         fh.write(result.model_dump_json() + "\n")
             results.append(result)
-            bar.advance(task)
+            advance(1)
     return results
 
 
