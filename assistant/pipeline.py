@@ -6,9 +6,11 @@ without HTTP and the agent sidebar can stop after `decide`."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,6 +109,25 @@ class Assistant:
         self.fallback = OfflineComposer()
         self.prompt = prompt
         self.tokens = tokens
+        # The customer's message is indexed as history after the reply is sent: the vector
+        # write is a third of a turn's time and only later turns read it.
+        self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-index")
+        self._pending: dict[str, Future[None]] = {}
+        self._pending_lock = threading.Lock()
+
+    def drain(self, customer_id: str | None = None, timeout: float = 10.0) -> None:
+        """Wait for background history writes (of one customer, or all)."""
+        with self._pending_lock:
+            futures = (
+                list(self._pending.values())
+                if customer_id is None
+                else [f for f in [self._pending.get(customer_id)] if f is not None]
+            )
+        for f in futures:
+            try:
+                f.result(timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 — reported; the message itself is in SQL
+                log.warning("history indexing failed: %s", exc)
 
     # -- stages ---------------------------------------------------------------------
 
@@ -145,6 +166,7 @@ class Assistant:
         The lexical half of KB search also sees what the message refers to: "cancel
         #W5442520" is a question about cancelling a *pending order*. The dense half keeps
         the message's own embedding, computed once per turn."""
+        self.drain(ctx.card.id)  # this customer's previous message is searchable now
         lexical_query = " ".join([message, *query_hints(ctx)])
         passages = self.kb.search(
             lexical_query, k=self.settings.kb_top_k, query_embedding=query_embedding
@@ -352,10 +374,20 @@ class Assistant:
         record = HistoryRecord(
             id=item_id, customer_id=customer_id, kind="message", text=text, created_at=at
         )
-        self.history.add(
-            [record],
-            embeddings=prepared.query_embedding.reshape(1, -1),
-        )
+        vector = prepared.query_embedding.reshape(1, -1)
+        # One indexing thread: a customer's writes land in the order they were made.
+        future = self._indexer.submit(self.history.add, [record], vector)
+        with self._pending_lock:
+            self._pending[customer_id] = future
+
+        def forget(done: Future[None]) -> None:
+            with self._pending_lock:
+                if self._pending.get(customer_id) is done:
+                    del self._pending[customer_id]
+            if done.exception() is not None:
+                log.warning("history indexing failed: %s", done.exception())
+
+        future.add_done_callback(forget)
 
 
 NAMED_ORDER = 3.0  # fact relevance of an order the message names by id or product

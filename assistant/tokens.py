@@ -28,3 +28,10 @@ class TokenCounter:
         if not text:
             return 0
         return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        """Token counts of several texts in one call to the tokenizer."""
+        if not texts:
+            return []
+        encodings = self._tok.encode_batch(texts, add_special_tokens=False)
+        return [len(e.ids) for e in encodings]

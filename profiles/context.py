@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Literal
 
@@ -70,8 +71,19 @@ HISTORY_CANDIDATES = 500  # newest history items considered per customer
 class ProfileRepository:
     """Read side of the customer data: the card, relevance-ranked facts, history ids."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, catalog_ttl_s: float = 300.0) -> None:
         self.engine = engine
+        self.catalog_ttl_s = catalog_ttl_s
+        self._catalog: tuple[float, dict[str, str]] | None = None
+
+    def _catalog_names(self, s: Session) -> dict[str, str]:
+        """Product id → name, shared by all customers and re-read every `catalog_ttl_s`:
+        the catalog changes rarely and reading it took a quarter of a turn's SQL time."""
+        now = time.monotonic()
+        if self._catalog is None or now - self._catalog[0] > self.catalog_ttl_s:
+            rows = s.exec(select(Product.id, Product.name)).all()
+            self._catalog = (now, {pid: name for pid, name in rows})
+        return self._catalog[1]
 
     def card(self, customer_id: str) -> CustomerCard | None:
         """The customer's card, or None when the id is unknown."""
@@ -199,10 +211,10 @@ class ProfileRepository:
                 m = name_match(it.name, ws)
                 if m > 0 and score > 1.0:
                     relevance[it.product_id] = max(relevance.get(it.product_id, 0.0), score + m)
-        for p in s.exec(select(Product)):
-            m = name_match(p.name, ws)
-            if m >= 1.0 and p.id not in relevance:
-                relevance[p.id] = m
+        for pid, name in self._catalog_names(s).items():
+            m = name_match(name, ws)
+            if m >= 1.0 and pid not in relevance:
+                relevance[pid] = m
         if not relevance:
             return []
         products = {p.id: p for p in s.exec(select(Product).where(col(Product.id).in_(relevance)))}
