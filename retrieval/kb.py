@@ -37,9 +37,15 @@ class _Stored:
 
 @dataclass
 class _LexicalCache:
+    """The KB held in memory: chunk texts for BM25 and, for a KB up to
+    `in_memory_max` chunks, the vectors too, so a dense search is one matrix product
+    instead of a round trip to the vector store."""
+
     count: int
     bm25: Bm25
     items: dict[str, tuple[str, dict[str, MetadataValue]]]
+    ids: list[str] = field(default_factory=list)
+    vectors: np.ndarray | None = None  # (n, dim), unit rows, in `ids` order
 
 
 class KnowledgeBase:
@@ -53,6 +59,7 @@ class KnowledgeBase:
         max_words: int = 180,
         overlap_words: int = 30,
         batch_size: int = 256,
+        in_memory_max: int = 200_000,
     ) -> None:
         # Chroma needs 3+ characters in a collection name, hence not "kb".
         self.index = index
@@ -61,6 +68,7 @@ class KnowledgeBase:
         self.max_words = max_words
         self.overlap_words = overlap_words
         self.batch_size = batch_size
+        self.in_memory_max = in_memory_max  # 200k × 384 float32 ≈ 300 MB
         self._lexical: _LexicalCache | None = None
 
     @staticmethod
@@ -153,6 +161,17 @@ class KnowledgeBase:
         if k <= 0:
             return []
         vector = self.embedder.embed_query(query) if query_embedding is None else query_embedding
+        cache = self._lexical_cache()
+        if cache.vectors is not None:
+            # Exact cosine over the in-memory matrix: the same ranking HNSW approximates.
+            sims = cache.vectors @ np.asarray(vector, dtype=np.float32)
+            k = min(k, len(cache.ids))
+            top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+            top = top[np.lexsort((np.array(cache.ids)[top], -sims[top]))]
+            return [
+                _passage(cache.ids[i], *cache.items[cache.ids[i]], score=float(sims[i]))
+                for i in top
+            ]
         hits = self.index.query(self.collection, vector, k)
         return [_passage(h.id, h.document, h.metadata, h.similarity) for h in hits]
 
@@ -204,11 +223,18 @@ class KnowledgeBase:
         # a cheap sign of that. refresh() covers same-count edits.
         count = self.index.count(self.collection)
         if self._lexical is None or self._lexical.count != count:
-            items = {i.id: (i.document, i.metadata) for i in self.index.get(self.collection)}
+            in_memory = count <= self.in_memory_max
+            stored = self.index.get(self.collection, include_embeddings=in_memory)
+            items = {i.id: (i.document, i.metadata) for i in stored}
             ids = sorted(items)
             bm25 = Bm25()
             bm25.build(ids, [f"{items[i][1].get('heading', '')}\n\n{items[i][0]}" for i in ids])
-            self._lexical = _LexicalCache(count, bm25, items)
+            vectors = None
+            if in_memory and stored and all(i.embedding is not None for i in stored):
+                by_id = {i.id: i.embedding for i in stored}
+                vectors = np.stack([np.asarray(by_id[i], dtype=np.float32) for i in ids])
+                vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            self._lexical = _LexicalCache(count, bm25, items, ids, vectors)
         return self._lexical
 
 

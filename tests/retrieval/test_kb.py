@@ -119,3 +119,19 @@ def test_empty_documents_are_counted_not_stored(kb: KnowledgeBase) -> None:
     assert (report.added, report.empty, report.chunks_written) == (0, 1, 0)
     with pytest.raises(ValueError, match="duplicate"):
         kb.ingest([Document(id="a", title="A", text="x"), Document(id="a", title="A", text="y")])
+
+
+def test_in_memory_dense_search_ranks_like_the_vector_store(
+    kb: KnowledgeBase, retail_policy: Path, bank_docs: Path
+) -> None:
+    docs = kb.load_documents([retail_policy, *sorted(bank_docs.glob("*.json"))[:15]])
+    kb.ingest(docs)
+    for query in ("how do I return a delivered item", "fees for a wire transfer"):
+        in_memory = kb.dense_search(query, 8)
+        kb.in_memory_max = 0
+        kb.refresh()
+        from_store = kb.dense_search(query, 8)
+        kb.in_memory_max = 200_000
+        kb.refresh()
+        assert [p.id for p in in_memory] == [p.id for p in from_store]
+        assert [round(p.score, 4) for p in in_memory] == [round(p.score, 4) for p in from_store]
