@@ -113,6 +113,7 @@ def ask(
         result = c.assistant.turn(
             TurnRequest(customer_id=customer, message=message, conversation_id=conversation)
         )
+    c.assistant.drain()
     if as_json:
         print(result.model_dump_json(indent=2))
     else:
@@ -175,6 +176,7 @@ def chat(customer: CustomerOpt) -> None:
             except RapportError as exc:
                 err.print(f"error: {exc}", markup=False)
             out.print()
+        c.assistant.drain()
 
 
 @app.command()

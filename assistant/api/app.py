@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -27,10 +28,18 @@ log = logging.getLogger("rapport.api")
 def create_app(container: Container) -> FastAPI:
     """The service over `container`'s collaborators (built lazily, once)."""
     settings = container.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if "assistant" in container.__dict__:  # built: finish its background history writes
+            container.assistant.drain()
+
     app = FastAPI(
         title="Rapport",
         version="0.1.0",
         description="Personalized, grounded, cited customer-support replies.",
+        lifespan=lifespan,
     )
     app.state.services = Services(
         container=container,
