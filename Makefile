@@ -11,9 +11,11 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
+# One BLAS thread: an idle OpenBLAS worker spinning per core doubled a request's CPU.
+export OPENBLAS_NUM_THREADS := 1
 
 
-.PHONY: install run chat demo test lint typecheck unit services recall eval clean
+.PHONY: install run chat demo test lint typecheck unit services recall eval bench bench-quick clean
 
 install: $(VENV)/.installed
 
@@ -66,6 +68,14 @@ eval: install
 		--baseline dense --baseline bm25
 	$(BIN)/rapport eval answers --suite locomo --data $(DATA)/locomo/locomo8.json \
 		--out out/eval/answers-locomo --limit 200
+
+# Benchmark: floor, Rapport context assembly and /v1/chat vs a LangChain RAG baseline
+# (loopback only). Prints a table and writes bench/results.json; data under var/bench.
+bench: install
+	$(BIN)/python -m bench.run
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

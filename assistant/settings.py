@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(20.0, description="Seconds before an LLM call is abandoned.")
     llm_max_retries: int = Field(1, description="Retries of a failed LLM call before fallback.")
     llm_temperature: float = Field(0.2, description="Sampling temperature of the chat model.")
+    embed_threads: int | None = Field(
+        None,
+        ge=1,
+        description="Torch threads for embedding (unset: one per core). 1 costs less CPU per "
+        "request under high concurrency, more latency when idle.",
+    )
     context_tokens: int = Field(2000, ge=200, description="Token budget of the assembled context.")
     kb_top_k: int = Field(6, ge=1, description="Knowledge-base passages retrieved per turn.")
     history_top_k: int = Field(5, ge=0, description="History items retrieved per turn.")

@@ -74,7 +74,7 @@ class Container:
         if self.shared_embedder is not None:
             return self.shared_embedder
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        return MiniLMEmbedder()
+        return MiniLMEmbedder(threads=self.settings.embed_threads)
 
     @cached_property
     def kb(self) -> KnowledgeBase:

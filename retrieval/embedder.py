@@ -34,7 +34,9 @@ def model_dir() -> Path:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 via sentence-transformers on CPU, from the installed package."""
 
-    def __init__(self, path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, path: Path | None = None, batch_size: int = 64, threads: int | None = None
+    ) -> None:
         # Set before sentence-transformers/transformers import: they read it at import time,
         # and the model must never be fetched from the hub.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,6 +45,12 @@ class MiniLMEmbedder:
 
         self.path = path or model_dir()
         self.batch_size = batch_size
+        if threads:
+            import torch
+
+            # A server embeds one short query per request, many requests at a time: one
+            # intra-op thread each costs less CPU than threads contending for the cores.
+            torch.set_num_threads(threads)
         # transformers draws a "Loading weights" bar on stderr; silence it for this load only.
         bars_were_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()

@@ -67,8 +67,14 @@ def app_from_env() -> FastAPI:
 
     container = Container(Settings())
     container.require_data()
-    container.assistant.embedder.embed_query("warm up")  # load before the first request
+    warm_up(container)
     return create_app(container)
+
+
+def warm_up(container: Container) -> None:
+    """Load the model and build the in-memory KB indexes before the first request."""
+    vector = container.assistant.embedder.embed_query("warm up")
+    container.kb.search("warm up", k=1, query_embedding=vector)
 
 
 def _error(status: int, message: str, **extra: object) -> JSONResponse:

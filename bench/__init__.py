@@ -1,0 +1,1 @@
+"""Rapport's benchmark: `python -m bench.run` (see bench/run.py)."""
