@@ -8,7 +8,6 @@ HistoryIndex.search returns for that customer's ids, overall and per category.""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from eval.baselines import Bm25Ranker, DenseRanker
+from eval.datafiles import read_json_list
 from eval.metrics import recall_at_k
 from eval.report import CaseScore
 from retrieval.embedder import Embedder
@@ -71,14 +71,7 @@ def load(path: Path) -> tuple[list[Conversation], list[HistoryCase]]:
 
     Evidence ids are normalised ("D8:6; D9:17" is two ids) and ids naming no turn are
     dropped; a question left with no evidence is not a case."""
-    if not path.is_file():
-        raise ValueError(f"no LoCoMo file at {path}")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
-    if not isinstance(raw, list):
-        raise ValueError(f"{path} should hold a JSON list of conversations")
+    raw = read_json_list(path, "conversations")
     conversations, cases = [], []
     for n, sample in enumerate(raw):
         try:

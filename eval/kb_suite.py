@@ -8,7 +8,6 @@ MRR and nDCG@10, a document counting when any of its chunks is retrieved."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from eval.baselines import Bm25Ranker, DenseRanker
+from eval.datafiles import read_json_list
 from eval.metrics import dedupe, ndcg_at_k, recall_at_k, reciprocal_rank
 from eval.report import CaseScore
 from retrieval.documents import Document
@@ -49,14 +49,7 @@ def query_from_instructions(instructions: str) -> str:
 def load_cases(path: Path, docs: list[Document] | None = None) -> list[KbCase]:
     """Cases from a τ-knowledge tasks.json; ValueError with the reason if malformed or if a
     required document is not among docs."""
-    if not path.is_file():
-        raise ValueError(f"no tasks file at {path}")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
-    if not isinstance(raw, list):
-        raise ValueError(f"{path} should hold a JSON list of tasks")
+    raw = read_json_list(path, "tasks")
     known = {d.id for d in docs} if docs is not None else None
     cases = []
     for i, t in enumerate(raw):

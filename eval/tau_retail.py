@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
+from eval.datafiles import read_json_list
 
 SKIPPED_ACTIONS = frozenset({"think", "calculate", "transfer_to_human_agents"})
 
@@ -49,14 +50,7 @@ def gold_ids(actions: list[dict[str, Any]]) -> list[str]:
 
 def load_tasks(path: Path) -> list[RetailTask]:
     """Tasks from a τ-bench retail tasks JSON file; ValueError with the reason if malformed."""
-    if not path.is_file():
-        raise ValueError(f"no tasks file at {path}")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
-    if not isinstance(raw, list):
-        raise ValueError(f"{path} should hold a JSON list of tasks")
+    raw = read_json_list(path, "tasks")
     tasks = []
     for i, t in enumerate(raw):
         if not isinstance(t, dict) or not {"user_id", "instruction", "actions"} <= t.keys():
