@@ -152,3 +152,22 @@ def conversation_messages(engine: Engine, conversation_id: str) -> list[MessageL
             .order_by(col(Message.id))
         )
         return [MessageLine(role=m.role, text=m.text, created_at=m.created_at) for m in rows]
+
+
+def customers_for_picker(
+    engine: Engine, preferred: list[str], limit: int = 12
+) -> list[tuple[str, str]]:
+    """(id, name) of the preferred customers that exist, in that order, then others with
+    orders, up to `limit`: the demo page's customer picker."""
+    with Session(engine) as s:
+        chosen = list(s.exec(select(Customer).where(col(Customer.id).in_(preferred))))
+        chosen.sort(key=lambda c: preferred.index(c.id))
+        others = s.exec(
+            select(Customer)
+            .join(Order, col(Order.customer_id) == col(Customer.id))
+            .where(col(Customer.id).not_in(preferred))
+            .group_by(col(Customer.id))
+            .order_by(col(Customer.id))
+            .limit(max(limit - len(chosen), 0))
+        ).all()
+    return [(c.id, c.name) for c in [*chosen, *others]]

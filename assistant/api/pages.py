@@ -6,11 +6,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlmodel import Session, col, select
 
 from assistant.api.deps import Services, services
 from assistant.api.security import user_hash
-from profiles.models import Customer, Order
+from profiles.overview import customers_for_picker
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 router = APIRouter(include_in_schema=False)
@@ -42,18 +41,10 @@ def _demo_only(svc: Services = Depends(services)) -> Services:
 def demo_customers(svc: Services = Depends(_demo_only)) -> list[dict[str, str]]:
     """The configured demo customers, then others with orders, for the picker."""
     wanted = [c.strip() for c in svc.container.settings.demo_customers.split(",") if c.strip()]
-    with Session(svc.container.engine) as s:
-        chosen = list(s.exec(select(Customer).where(col(Customer.id).in_(wanted))))
-        chosen.sort(key=lambda c: wanted.index(c.id))
-        others = s.exec(
-            select(Customer)
-            .join(Order, col(Order.customer_id) == col(Customer.id))
-            .where(col(Customer.id).not_in(wanted))
-            .group_by(col(Customer.id))
-            .order_by(col(Customer.id))
-            .limit(max(12 - len(chosen), 0))
-        ).all()
-    return [{"id": c.id, "name": c.name} for c in [*chosen, *others]]
+    return [
+        {"id": cid, "name": name}
+        for cid, name in customers_for_picker(svc.container.engine, wanted)
+    ]
 
 
 @demo.get("/identity")

@@ -139,6 +139,10 @@ def test_openapi_docs_and_pages(client):
 def test_demo_helpers_only_in_demo_mode(make_client):
     on = make_client()
     assert on.get("/demo/identity", params={"customer_id": OLIVIA}).json() == identity(OLIVIA)
+    picker = on.get("/demo/customers").json()
+    assert picker[0] == {"id": OLIVIA, "name": "Olivia Ito"} and len(picker) == 12
+    assert len({c["id"] for c in picker}) == 12
     off = make_client(demo=False)
     assert off.get("/demo/identity", params={"customer_id": OLIVIA}).status_code == 404
     assert off.get("/demo/agent-key").status_code == 404
+    assert off.get("/demo/customers").status_code == 404
