@@ -7,6 +7,8 @@ import os
 # numpy's OpenBLAS spins an idle worker thread per core between the small matrix
 # products of a turn: measured, it doubled the CPU a request costs. Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Likewise the tokenizers' Rayon pool, which token counting would otherwise wake per turn.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import json
 import logging
