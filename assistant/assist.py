@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from assistant import check
 from assistant.generators.offline import OfflineComposer
 from assistant.pipeline import Assistant, Prepared
 from assistant.types import Citation, TurnRequest
 from profiles.context import CustomerCard
 from profiles.overview import CustomerOverview, customer_overview
-from profiles.relevance import intents
+from profiles.relevance import NAMED_PRODUCT, intents
 
 # What each order status lets an agent do, by the store policy.
 _ACTIONS_BY_STATUS = {
@@ -55,26 +56,21 @@ def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult
     prepared = assistant.prepare(TurnRequest(customer_id=customer_id, message=message))
     overview = customer_overview(assistant.profiles.engine, customer_id)
     draft = OfflineComposer().generate(prepared.composed)
-    by_n = {s.n: s for s in prepared.composed.sources}
-    citations = [
-        Citation(n=n, id=by_n[n].id, kind=by_n[n].kind, text=by_n[n].text)
-        for n in draft.cited
-        if n in by_n
-    ]
+    actions = next_best_actions(prepared)
     return AssistResult(
         customer=prepared.card,
         overview=overview,
         summary=_summary(prepared.card, overview),
         message=message,
-        suggested_replies=_drafts(prepared, draft.text),
+        suggested_replies=_drafts(prepared, draft.text, actions),
         articles=[
             Article(id=p.id, title=p.title, snippet=p.text[:240])
             for p in prepared.retrieved.passages[:5]
         ],
-        next_best_actions=next_best_actions(prepared),
+        next_best_actions=actions,
         risk_flags=_risk_flags(prepared, overview),
         decision_trace=prepared.decision.trace,
-        citations=citations,
+        citations=check.citations(prepared.composed, draft),
     )
 
 
@@ -93,7 +89,7 @@ def _summary(card: CustomerCard, o: CustomerOverview) -> str:
     return "; ".join(parts) + "."
 
 
-def _drafts(prepared: Prepared, grounded: str) -> list[str]:
+def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> list[str]:
     """A grounded full answer, a short acknowledgement with the next step, and a question."""
     first = (
         prepared.card.name.split()[0]
@@ -101,7 +97,6 @@ def _drafts(prepared: Prepared, grounded: str) -> list[str]:
         else ""
     )
     hello = f"Hi {first}," if first else "Hello,"
-    actions = next_best_actions(prepared)
     drafts = [grounded]
     if actions and actions[0].action != "escalate":
         a = actions[0]
@@ -122,7 +117,7 @@ def next_best_actions(prepared: Prepared) -> list[NextAction]:
     """Actions ranked by what the message asks and what each named order's status allows."""
     wanted = intents(prepared.request.message)
     orders = [f for f in prepared.context.facts if f.id.startswith("order:") and f.status]
-    named = [f for f in orders if f.relevance >= 3.0] or orders[:2]
+    named = [f for f in orders if f.relevance >= NAMED_PRODUCT] or orders[:2]
     out: list[NextAction] = []
     if prepared.decision.handoff:
         out.append(

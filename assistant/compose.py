@@ -26,6 +26,9 @@ def defuse(text: str) -> str:
     return _TAG_RE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
+RELEVANT_FACT = 50.0  # priority base of a fact the message points at: base + relevance
+
+
 @dataclass(frozen=True)
 class _Candidate:
     section: str  # facts | passages | history
@@ -48,7 +51,7 @@ def _candidates(
         if f.kind == "profile" or f.id.startswith("orders:"):
             prio = 1000.0 - len(out)  # who the customer is and what they ordered come first
         elif f.relevance >= 1.0:
-            prio = 50.0 + min(f.relevance, 30.0)
+            prio = RELEVANT_FACT + min(f.relevance, 30.0)
         else:
             prio = 5.0 + f.relevance
         kind: CitationKind = "profile" if f.kind == "profile" else f.kind

@@ -36,6 +36,7 @@ from assistant.types import (
 from profiles.context import CustomerCard, CustomerContext, ProfileRepository
 from profiles.conversations import ConversationStore
 from profiles.models import Message, Turn
+from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate
 from retrieval.embedder import Embedder
 from retrieval.history import HistoryIndex
@@ -206,9 +207,13 @@ class Assistant:
             conversation,
         )
 
+    def _uses_llm(self, composed: Composed) -> bool:
+        """A handoff reply and the offline configuration are the composer's to write."""
+        return not (composed.decision.handoff or self.generator.name == self.fallback.name)
+
     def generate(self, composed: Composed) -> tuple[Generation, bool]:
         """The reply and whether it is degraded (the LLM failed and the composer answered)."""
-        if composed.decision.handoff or self.generator.name == self.fallback.name:
+        if not self._uses_llm(composed):
             return self.fallback.generate(composed), False
         try:
             return self.generator.generate(composed), False
@@ -258,7 +263,7 @@ class Assistant:
         timer = started.prepared.timer
         pieces: list[str] = []
         degraded = False
-        use_llm = not (composed.decision.handoff or self.generator.name == self.fallback.name)
+        use_llm = self._uses_llm(composed)
         with timer.stage("generate"):
             if use_llm:
                 try:
@@ -390,12 +395,9 @@ class Assistant:
         future.add_done_callback(forget)
 
 
-NAMED_ORDER = 3.0  # fact relevance of an order the message names by id or product
-
-
 def query_hints(ctx: CustomerContext) -> list[str]:
     """Words for the kind and state of the orders the message names."""
-    named = [f for f in ctx.facts if f.id.startswith("order:") and f.relevance >= NAMED_ORDER]
+    named = [f for f in ctx.facts if f.id.startswith("order:") and f.relevance >= NAMED_PRODUCT]
     return [f"order {f.status}" for f in named[:2] if f.status]
 
 

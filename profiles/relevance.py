@@ -32,6 +32,12 @@ _INTENT_WORDS: dict[str, frozenset[str]] = {
 }
 
 
+# Relevance an order gets for its id written in the message, and for each of its
+# products the message names: callers compare against these to tell "asked about".
+EXPLICIT_ID = 10.0
+NAMED_PRODUCT = 3.0
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, with a trailing plural 's' folded away."""
     out = []
@@ -72,8 +78,8 @@ def score_order(
     ws = set(words(message))
     score = 0.0
     if order_id.upper() in explicit_order_ids(message):
-        score += 10.0
-    score += 3.0 * sum(name_match(n, ws) for n in set(item_names))
+        score += EXPLICIT_ID
+    score += NAMED_PRODUCT * sum(name_match(n, ws) for n in set(item_names))
     if any(status in INTENT_STATUSES[i] for i in intents(message)):
         score += 1.0
     if status == "cancelled":

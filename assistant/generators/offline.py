@@ -12,13 +12,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
+from assistant.compose import RELEVANT_FACT
 from assistant.types import Composed, Generation, Source
-from profiles.relevance import intents, words
+from profiles.relevance import EXPLICIT_ID, NAMED_PRODUCT, intents, words
 from retrieval.lexical import stem
 
-RELEVANT = 50.0  # compose priority of a fact the message points at (50 + relevance)
-NAMED = 3.0  # relevance of an order whose products the message names
-EXPLICIT = 10.0  # relevance of an order whose id the message gives
 # Sentences addressed to agents (tool calls, internal steps) are not read to customers.
 _AGENT_ONLY_RE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+_\d+\b|\(agent action\)|\binternal\b", re.I)
 _ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
@@ -168,12 +166,14 @@ class OfflineComposer:
             s
             for s in composed.sources
             if s.kind in ("order", "product")
-            and s.priority >= RELEVANT
+            and s.priority >= RELEVANT_FACT
             and not s.id.startswith("orders:")
         ]
-        orders = [s for s in facts if s.kind == "order" and s.priority - RELEVANT >= NAMED]
-        if any(s.priority - RELEVANT >= EXPLICIT for s in orders):
-            orders = [s for s in orders if s.priority - RELEVANT >= EXPLICIT]
+        orders = [
+            s for s in facts if s.kind == "order" and s.priority - RELEVANT_FACT >= NAMED_PRODUCT
+        ]
+        if any(s.priority - RELEVANT_FACT >= EXPLICIT_ID for s in orders):
+            orders = [s for s in orders if s.priority - RELEVANT_FACT >= EXPLICIT_ID]
         # Catalog options matter only when the customer wants a different item.
         wants_other_item = bool(intents(composed.message) & {"exchange", "modify"})
         products = [s for s in facts if s.kind == "product"][:1] if wants_other_item else []
