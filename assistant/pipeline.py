@@ -223,11 +223,19 @@ class Assistant:
 
     # -- whole turns ------------------------------------------------------------------
 
-    def prepare(self, request: TurnRequest, conversation: list[Message] | None = None) -> Prepared:
-        """Run identify → compose with no side effect."""
-        timer = Timer()
-        with timer.stage("identify"):
-            card = self.identify(request)
+    def prepare(
+        self,
+        request: TurnRequest,
+        conversation: list[Message] | None = None,
+        timer: Timer | None = None,
+        card: CustomerCard | None = None,
+    ) -> Prepared:
+        """Run identify → compose with no side effect; a turn that has already identified
+        the customer passes its card and timer."""
+        timer = timer or Timer()
+        if card is None:
+            with timer.stage("identify"):
+                card = self.identify(request)
         message = request.message.strip()
         with timer.stage("load_context"):
             ctx = self.load_context(card, message)
@@ -293,17 +301,20 @@ class Assistant:
         yield StreamEvent(type="done", result=result)
 
     def _begin(self, request: TurnRequest) -> _Started:
-        card = self.identify(request)
-        t0 = time.perf_counter()
-        conversation_id, message_id, at = self.conversations.start_turn(
-            card.id, request.conversation_id, request.message.strip(), request.channel
-        )
-        store_ms = (time.perf_counter() - t0) * 1e3
+        timer = Timer()
+        with timer.stage("identify"):
+            card = self.identify(request)
+        with timer.stage("store_message"):
+            conversation_id, message_id, at = self.conversations.start_turn(
+                card.id, request.conversation_id, request.message.strip(), request.channel
+            )
         earlier = self.conversations.recent_messages(conversation_id, message_id)
         prepared = self.prepare(
-            request.model_copy(update={"conversation_id": conversation_id}), earlier
+            request.model_copy(update={"conversation_id": conversation_id}),
+            earlier,
+            timer=timer,
+            card=card,
         )
-        prepared.timer.ms["store_message"] = round(store_ms, 2)
         return _Started(prepared, conversation_id, message_id, at)
 
     def _finish(self, started: _Started, generation: Generation, degraded: bool) -> TurnResult:
