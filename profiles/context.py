@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from profiles.features import CustomerFeatures, customer_features
 from profiles.models import (
     Consent,
     Customer,
+    Event,
     Fulfillment,
     HistoryItem,
     Order,
@@ -23,6 +26,7 @@ from profiles.models import (
     ProductVariant,
 )
 from profiles.relevance import name_match, score_order, score_variant, words
+from profiles.segments import Segments
 
 FactKind = Literal["profile", "order", "product"]
 
@@ -35,6 +39,14 @@ class Fact(BaseModel):
     text: str
     relevance: float
     status: str | None = None  # an order's status, for rules and query hints
+    # The text by attribute ("email", "address", ...), so a policy can leave one out.
+    parts: list[tuple[str, str]] = Field(default_factory=list)
+
+    def text_without(self, attributes: set[str]) -> str:
+        """The fact's text minus the named attributes."""
+        if not self.parts or not attributes & {name for name, _ in self.parts}:
+            return self.text
+        return " ".join(t for name, t in self.parts if name not in attributes)
 
 
 class CustomerCard(BaseModel):
@@ -50,6 +62,7 @@ class CustomerCard(BaseModel):
     region: str | None = None
     country: str | None = None
     consents: dict[str, bool] = Field(default_factory=dict)
+    segments: list[str] = Field(default_factory=list)  # filled when personalization is granted
 
     def allows(self, purpose: str) -> bool:
         """Whether the customer granted `purpose`; an unrecorded purpose is not granted."""
@@ -62,8 +75,12 @@ class CustomerContext(BaseModel):
     card: CustomerCard
     facts: list[Fact]
     history_ids: list[str]
+    features: CustomerFeatures | None = None  # None without personalization consent
+    segments: list[str] = Field(default_factory=list)
+    recent_events: list[str] = Field(default_factory=list)  # event types, newest first
 
 
+RECENT_EVENTS = (14, 10)  # days back, and at most this many events
 MAX_VARIANTS = 6  # per product: the best-matching available items the reply may offer
 HISTORY_CANDIDATES = 500  # newest history items considered per customer
 
@@ -71,9 +88,12 @@ HISTORY_CANDIDATES = 500  # newest history items considered per customer
 class ProfileRepository:
     """Read side of the customer data: the card, relevance-ranked facts, history ids."""
 
-    def __init__(self, engine: Engine, catalog_ttl_s: float = 300.0) -> None:
+    def __init__(
+        self, engine: Engine, catalog_ttl_s: float = 300.0, segments: Segments | None = None
+    ) -> None:
         self.engine = engine
         self.catalog_ttl_s = catalog_ttl_s
+        self.segments = segments or Segments.load()
         self._catalog: tuple[float, dict[str, str]] | None = None
 
     def _catalog_names(self, s: Session) -> dict[str, str]:
@@ -114,15 +134,21 @@ class ProfileRepository:
     def context(self, customer_id: str, message: str) -> CustomerContext | None:
         """The card and facts for `message`, or None for an unknown customer.
 
-        Without 'personalization' consent no profile or order fact is read; without
-        'history' consent no history id is selected."""
+        Without 'personalization' consent no profile or order fact, feature or segment
+        is read; without 'history' consent no history id is selected."""
         with Session(self.engine) as s:
             card = self._card(s, customer_id)
             if card is None:
                 return None
             facts: list[Fact] = []
+            features: CustomerFeatures | None = None
+            events: list[str] = []
             if card.allows("personalization"):
                 facts = self._facts(s, customer_id, message)
+                features = customer_features(s, customer_id)
+                if features is not None:
+                    card.segments = self.segments.of(features)
+                events = self._recent_events(s, customer_id)
             history_ids: list[str] = []
             if card.allows("history"):
                 history_ids = list(
@@ -133,7 +159,27 @@ class ProfileRepository:
                         .limit(HISTORY_CANDIDATES)
                     )
                 )
-            return CustomerContext(card=card, facts=facts, history_ids=history_ids)
+            return CustomerContext(
+                card=card,
+                facts=facts,
+                history_ids=history_ids,
+                features=features,
+                segments=card.segments,
+                recent_events=events,
+            )
+
+    @staticmethod
+    def _recent_events(s: Session, customer_id: str) -> list[str]:
+        days, most = RECENT_EVENTS
+        since = datetime.now(UTC) - timedelta(days=days)
+        return list(
+            s.exec(
+                select(Event.type)
+                .where(Event.customer_id == customer_id, Event.created_at >= since)
+                .order_by(col(Event.created_at).desc())
+                .limit(most)
+            )
+        )
 
     def _facts(self, s: Session, customer_id: str, message: str) -> list[Fact]:
         customer = s.get(Customer, customer_id)
@@ -160,12 +206,14 @@ class ProfileRepository:
             for p in s.exec(select(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))):
                 pays[p.order_id].append(p)
 
+        profile_parts = _profile_parts(customer, methods)
         facts = [
             Fact(
                 id=f"profile:{customer_id}",
                 kind="profile",
-                text=_profile_text(customer, methods),
+                text=" ".join(t for _, t in profile_parts),
                 relevance=100.0,
+                parts=profile_parts,
             )
         ]
         if orders:
@@ -183,13 +231,15 @@ class ProfileRepository:
             recency = 1.0 - rank / n
             score = score_order(o.id, o.status, [i.name for i in items[o.id]], recency, message)
             scored.append((score, o))
+            parts = _order_parts(o, items[o.id], fulfils[o.id], pays[o.id])
             facts.append(
                 Fact(
                     id=f"order:{o.id}",
                     kind="order",
-                    text=_order_text(o, items[o.id], fulfils[o.id], pays[o.id]),
+                    text=" ".join(t for _, t in parts),
                     relevance=score,
                     status=o.status,
+                    parts=parts,
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))
@@ -253,7 +303,8 @@ def _money(x: float | None) -> str:
     return f"${x:.2f}" if x is not None else ""
 
 
-def _profile_text(c: Customer, methods: list[PaymentMethod]) -> str:
+def _profile_parts(c: Customer, methods: list[PaymentMethod]) -> list[tuple[str, str]]:
+    """The profile fact by attribute: name, email, phone, address, payment methods."""
     addr = ", ".join(
         p
         for p in (
@@ -273,15 +324,16 @@ def _profile_text(c: Customer, methods: list[PaymentMethod]) -> str:
             pms.append(f"{m.id} (gift card, balance {_money(m.balance)})")
         else:
             pms.append(f"{m.id} ({m.source})")
-    parts = [
-        f"Customer {c.id}: {c.name}",
-        f"email {c.email}" if c.email else "",
-        f"default address {addr}" if addr else "",
-    ]
-    text = ", ".join(p for p in parts if p) + "."
+    parts = [("name", f"Customer {c.id}: {c.name}.")]
+    if c.email:
+        parts.append(("email", f"Email {c.email}."))
+    if c.phone:
+        parts.append(("phone", f"Phone {c.phone}."))
+    if addr:
+        parts.append(("address", f"Default address {addr}."))
     if pms:
-        text += " Payment methods: " + "; ".join(pms) + "."
-    return text
+        parts.append(("payment_methods", "Payment methods: " + "; ".join(pms) + "."))
+    return parts
 
 
 def _orders_summary(orders: list[Order], items: dict[str, list[OrderItem]]) -> str:
@@ -292,34 +344,43 @@ def _orders_summary(orders: list[Order], items: dict[str, list[OrderItem]]) -> s
     return "All orders, newest first: " + "; ".join(rows) + "."
 
 
-def _order_text(
+def _order_parts(
     o: Order, items: list[OrderItem], fulfils: list[Fulfillment], pays: list[OrderPayment]
-) -> str:
-    lines = [f"Order {o.id}, status {o.status}."]
-    lines.append(
-        "Items: "
-        + "; ".join(
-            f"{i.name} item {i.item_id} "
-            f"(product {i.product_id}; {_opts(i.options)}) {_money(i.price)}"
-            for i in items
+) -> list[tuple[str, str]]:
+    """An order fact by attribute: status, items, shipping, payments, address."""
+    parts = [("order", f"Order {o.id}, status {o.status}.")]
+    parts.append(
+        (
+            "items",
+            "Items: "
+            + "; ".join(
+                f"{i.name} item {i.item_id} "
+                f"(product {i.product_id}; {_opts(i.options)}) {_money(i.price)}"
+                for i in items
+            )
+            + ".",
         )
-        + "."
     )
     for f in fulfils:
-        lines.append(
-            f"Shipped: tracking {', '.join(f.tracking_ids)} for items {', '.join(f.item_ids)}."
+        parts.append(
+            (
+                "tracking",
+                f"Shipped: tracking {', '.join(f.tracking_ids)} for items {', '.join(f.item_ids)}.",
+            )
         )
     for p in pays:
-        lines.append(f"{p.transaction_type.title()} {_money(p.amount)} via {p.payment_method_id}.")
+        parts.append(
+            (
+                "payments",
+                f"{p.transaction_type.title()} {_money(p.amount)} via {p.payment_method_id}.",
+            )
+        )
     a = o.address
     if a:
-        lines.append(
-            "Ship to "
-            + ", ".join(
-                str(a[k])
-                for k in ("address1", "address2", "city", "state", "zip", "country")
-                if a.get(k)
-            )
-            + "."
+        where = ", ".join(
+            str(a[k])
+            for k in ("address1", "address2", "city", "state", "zip", "country")
+            if a.get(k)
         )
-    return " ".join(lines)
+        parts.append(("address", f"Ship to {where}."))
+    return parts

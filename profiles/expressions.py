@@ -1,0 +1,60 @@
+"""Rule conditions as small expressions, checked when loaded and evaluated without `eval`.
+
+Segments and policy rules are written as `lifetime_value >= 1000 and open_orders > 0`.
+They are parsed by simpleeval, which walks the syntax tree with a fixed set of operators
+and no attribute access, calls or imports; every name must be one the caller declares,
+so a typo fails when the file is loaded, not on a customer's turn."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from simpleeval import EvalWithCompoundTypes, InvalidExpression
+
+_ALLOWED_FUNCTIONS = {"len": len, "min": min, "max": max, "abs": abs}
+
+
+class RuleFileError(ValueError):
+    """A rule, segment or experiment file that cannot be used; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A checked condition; `names` are the variables it reads (for decision traces)."""
+
+    source: str
+    names: tuple[str, ...]
+
+    def __call__(self, values: Mapping[str, Any]) -> bool:
+        evaluator = EvalWithCompoundTypes(names=dict(values), functions=_ALLOWED_FUNCTIONS)
+        return bool(evaluator.eval(self.source))
+
+
+def compile_expression(source: str, known: Iterable[str], where: str) -> Expression:
+    """Parse `source` and check it only reads `known` names; RuleFileError naming `where`."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise RuleFileError(f"{where}: cannot parse {source!r}: {exc.msg}") from exc
+    known_set = set(known) | set(_ALLOWED_FUNCTIONS) | {"True", "False", "None"}
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            raise RuleFileError(f"{where}: attribute access is not allowed in {source!r}")
+        if isinstance(node, ast.Name):
+            if node.id not in known_set:
+                raise RuleFileError(
+                    f"{where}: unknown name {node.id!r} in {source!r}; "
+                    f"known: {', '.join(sorted(set(known)))}"
+                )
+            if node.id not in _ALLOWED_FUNCTIONS and node.id not in names:
+                names.append(node.id)
+    expr = Expression(source.strip(), tuple(names))
+    try:  # the operators used must be ones simpleeval supports
+        EvalWithCompoundTypes(names={}, functions=_ALLOWED_FUNCTIONS).parse(expr.source)
+    except InvalidExpression as exc:
+        raise RuleFileError(f"{where}: {exc}") from exc
+    return expr
