@@ -144,7 +144,7 @@ def context(
         payload: dict[str, Any] = {
             "context": info.model_dump(),
             "timings_ms": prepared.timer.ms,
-            "decision_trace": prepared.decision.trace,
+            "decision": prepared.decision.model_dump(),
         }
         print(json.dumps(payload, indent=2))
     else:

@@ -9,6 +9,7 @@ from assistant.tokens import TokenCounter
 from assistant.types import CitationKind, Composed, Decision, Source
 from profiles.context import CustomerCard, Fact
 from profiles.models import Message
+from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, messages_text
 from retrieval.types import HistoryHit, Passage
 
@@ -43,8 +44,62 @@ class _Candidate:
         return f"{self.title}: {self.text}" if self.title else self.text
 
 
+_FACT_GROUP = {"profile": "profile", "order": "orders", "product": "products"}
+
+
+def guard_facts(facts: list[Fact], decision: Decision) -> list[Fact]:
+    """The facts the decision lets into the context (the over-personalization guard).
+
+    `other_orders` keeps only the orders the message names (by id or product) and drops
+    the list of all orders: a question about one order is not an occasion to bring up
+    the others."""
+    deny = set(decision.deny_facts)
+    out = []
+    for f in facts:
+        if _FACT_GROUP[f.kind] in deny:
+            continue
+        if (
+            "other_orders" in deny
+            and f.kind == "order"
+            and (f.id.startswith("orders:") or f.relevance < NAMED_PRODUCT)
+        ):
+            continue
+        out.append(f)
+    return out
+
+
+def style_instructions(decision: Decision) -> str:
+    """The reply-style lines of the prompt, from the decision's style and guard."""
+    st = decision.style
+    lines = [
+        f'- Greet the customer with "{st.greeting}" and answer in the language of their message.'
+    ]
+    lines.append(
+        {
+            "short": "- Keep it short: at most 3 sentences and no lists; they read on a phone.",
+            "full": "- Give a complete answer an agent can send as it is, with every step.",
+            "normal": "- Be concise: a few sentences; use a short list only for steps.",
+        }[st.length]
+    )
+    guard = (
+        f"- State at most {decision.max_personal_facts} of the customer's personal facts, "
+        "and only ones about what they asked"
+    )
+    if decision.never_mention:
+        guard += f"; never mention their {', '.join(decision.never_mention)}"
+    lines.append(guard + ".")
+    if st.business_hours:
+        lines.append("- Our support team is available now if a human is needed.")
+    elif st.next_opening:
+        lines.append(
+            f"- It is {st.local_time} for the customer, outside our support hours: if a "
+            f"human is needed, say an agent will reply {st.next_opening}."
+        )
+    return "\n".join(lines)
+
+
 def _candidates(
-    facts: list[Fact], passages: list[Passage], history: list[HistoryHit]
+    facts: list[Fact], passages: list[Passage], history: list[HistoryHit], never: set[str]
 ) -> list[_Candidate]:
     out: list[_Candidate] = []
     for f in facts:
@@ -55,7 +110,7 @@ def _candidates(
         else:
             prio = 5.0 + f.relevance
         kind: CitationKind = "profile" if f.kind == "profile" else f.kind
-        out.append(_Candidate("facts", f.id, kind, f.text, prio))
+        out.append(_Candidate("facts", f.id, kind, f.text_without(never), prio))
     for rank, p in enumerate(passages):
         out.append(_Candidate("passages", p.id, "kb", p.text, 62.0 - 9.0 * rank, p.title.strip()))
     for rank, h in enumerate(history):
@@ -82,8 +137,12 @@ def compose(
     relevance, then history. Sources are numbered in the order they appear."""
     card_text = _card_text(card, decision)
     convo = "\n".join(f"{_ROLE.get(m.role, m.role)}: {defuse(m.text)}" for m in conversation)
+    if "history" in decision.deny_facts:
+        history = []
+    facts = guard_facts(facts, decision)
     base = dict(
         tone=decision.tone,
+        reply_style=style_instructions(decision),
         customer_card=card_text,
         facts="",
         passages="",
@@ -91,12 +150,15 @@ def compose(
         conversation=convo,
         message=defuse(message),
     )
+    base = {k: v for k, v in base.items() if k in prompt.variables}  # older templates
     used = counter.count(messages_text(prompt.render(**base)))
     if used > budget and convo:
         base["conversation"] = ""
         used = counter.count(messages_text(prompt.render(**base)))
     chosen: list[_Candidate] = []
-    for cand in sorted(_candidates(facts, passages, history), key=lambda c: (-c.priority, c.id)):
+    never = set(decision.never_mention)
+    candidates = _candidates(facts, passages, history, never)
+    for cand in sorted(candidates, key=lambda c: (-c.priority, c.id)):
         # "[NN] " plus the newline between sources
         cost = counter.count(defuse(cand.line)) + 5
         if used + cost <= budget:

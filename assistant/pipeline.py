@@ -17,10 +17,12 @@ from datetime import datetime
 
 import numpy as np
 
-from assistant import check, compose, policy
+from assistant import check, compose
 from assistant.errors import BadInput, GenerationFailed, NotFound
+from assistant.experiments import Assignment, Experiments
 from assistant.generators.base import Generator, cited_numbers
 from assistant.generators.offline import OfflineComposer
+from assistant.policy import Policy
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.types import (
@@ -29,6 +31,7 @@ from assistant.types import (
     Decision,
     Generation,
     Retrieved,
+    RuleHit,
     StreamEvent,
     TurnRequest,
     TurnResult,
@@ -37,7 +40,7 @@ from profiles.context import CustomerCard, CustomerContext, ProfileRepository
 from profiles.conversations import ConversationStore
 from profiles.models import Message, Turn
 from profiles.relevance import NAMED_PRODUCT
-from prompts.loader import PromptTemplate
+from prompts.loader import PromptTemplate, load_prompt
 from retrieval.embedder import Embedder
 from retrieval.history import HistoryIndex
 from retrieval.kb import KnowledgeBase
@@ -83,6 +86,7 @@ class Prepared:
     composed: Composed
     query_embedding: np.ndarray
     timer: Timer
+    assignment: Assignment = field(default_factory=Assignment)
 
 
 class Assistant:
@@ -99,6 +103,8 @@ class Assistant:
         generator: Generator,
         prompt: PromptTemplate,
         tokens: TokenCounter,
+        policy: Policy | None = None,
+        experiments: Experiments | None = None,
     ) -> None:
         self.settings = settings
         self.profiles = profiles
@@ -110,6 +116,18 @@ class Assistant:
         self.fallback = OfflineComposer()
         self.prompt = prompt
         self.tokens = tokens
+        self.policy = policy or Policy.load()
+        self.experiments = experiments or Experiments()
+        # Every enabled variant's template and policy are loaded now: a bad experiments
+        # file fails at start-up, not on the turn of the customer who draws that variant.
+        self._prompts = {prompt.id: prompt}
+        self._policies: dict[str, Policy] = {}
+        for exp in self.experiments.experiments:
+            for v in exp.variants if exp.enabled else ():
+                if v.prompt_version and v.prompt_version not in self._prompts:
+                    self._prompts[v.prompt_version] = load_prompt(v.prompt_version)
+                if v.policy_file and str(v.policy_file) not in self._policies:
+                    self._policies[str(v.policy_file)] = Policy.load(v.policy_file)
         # The customer's message is indexed as history after the reply is sent: the vector
         # write is a third of a turn's time and only later turns read it.
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-index")
@@ -160,7 +178,11 @@ class Assistant:
         return ctx
 
     def retrieve(
-        self, ctx: CustomerContext, message: str, query_embedding: np.ndarray
+        self,
+        ctx: CustomerContext,
+        message: str,
+        query_embedding: np.ndarray,
+        assignment: Assignment | None = None,
     ) -> Retrieved:
         """KB passages for the message and the customer's own history items.
 
@@ -168,23 +190,41 @@ class Assistant:
         #W5442520" is a question about cancelling a *pending order*. The dense half keeps
         the message's own embedding, computed once per turn."""
         self.drain(ctx.card.id)  # this customer's previous message is searchable now
+        assignment = assignment or Assignment()
+        kb_k = assignment.value("kb_top_k") or self.settings.kb_top_k
+        history_k = assignment.value("history_top_k")
+        history_k = self.settings.history_top_k if history_k is None else history_k
         lexical_query = " ".join([message, *query_hints(ctx)])
-        passages = self.kb.search(
-            lexical_query, k=self.settings.kb_top_k, query_embedding=query_embedding
-        )
+        passages = self.kb.search(lexical_query, k=kb_k, query_embedding=query_embedding)
         hits = []
-        if ctx.history_ids and self.settings.history_top_k:
+        if ctx.history_ids and history_k:
             hits = self.history.search(
-                ctx.card.id,
-                ctx.history_ids,
-                message,
-                k=self.settings.history_top_k,
-                query_embedding=query_embedding,
+                ctx.card.id, ctx.history_ids, message, k=history_k, query_embedding=query_embedding
             )
         return Retrieved(passages=passages, history=hits, facts=ctx.facts)
 
-    def decide(self, card: CustomerCard, message: str) -> Decision:
-        return policy.decide(card, message)
+    def decide(
+        self,
+        request: TurnRequest,
+        card: CustomerCard,
+        ctx: CustomerContext,
+        retrieved: Retrieved,
+        assignment: Assignment | None = None,
+    ) -> Decision:
+        """The policy's decision on the turn's signals, with the experiment variants."""
+        assignment = assignment or Assignment()
+        policy_file = assignment.value("policy_file")
+        policy = self._policies[str(policy_file)] if policy_file else self.policy
+        decision = policy.decide(card, policy.signals(request, card, ctx, retrieved))
+        decision.variant = assignment.label
+        if assignment.variants:
+            inputs = {e: v.name for e, v in assignment.variants}
+            decision.trace.append(RuleHit(rule="experiment", inputs=inputs))
+        return decision
+
+    def prompt_for(self, assignment: Assignment | None) -> PromptTemplate:
+        version = assignment.value("prompt_version") if assignment else None
+        return self._prompts[version] if version else self.prompt
 
     def compose(
         self,
@@ -193,9 +233,10 @@ class Assistant:
         message: str,
         retrieved: Retrieved,
         conversation: list[Message],
+        prompt: PromptTemplate | None = None,
     ) -> Composed:
         return compose.compose(
-            self.prompt,
+            prompt or self.prompt,
             self.tokens,
             self.settings.context_tokens,
             card,
@@ -237,17 +278,25 @@ class Assistant:
             with timer.stage("identify"):
                 card = self.identify(request)
         message = request.message.strip()
+        assignment = self.experiments.assign(card.id)
         with timer.stage("load_context"):
             ctx = self.load_context(card, message)
         with timer.stage("embed"):
             qvec = self.embedder.embed_query(message)
         with timer.stage("retrieve"):
-            retrieved = self.retrieve(ctx, message, qvec)
+            retrieved = self.retrieve(ctx, message, qvec, assignment)
         with timer.stage("decide"):
-            decision = self.decide(card, message)
+            decision = self.decide(request, card, ctx, retrieved, assignment)
         with timer.stage("compose"):
-            composed = self.compose(card, decision, message, retrieved, conversation or [])
-        return Prepared(request, card, ctx, retrieved, decision, composed, qvec, timer)
+            composed = self.compose(
+                card,
+                decision,
+                message,
+                retrieved,
+                conversation or [],
+                self.prompt_for(assignment),
+            )
+        return Prepared(request, card, ctx, retrieved, decision, composed, qvec, timer, assignment)
 
     def turn(self, request: TurnRequest) -> TurnResult:
         """One full support turn; the customer's message is committed before generation."""
@@ -333,7 +382,8 @@ class Assistant:
                     generator=result.generator,
                     degraded=degraded,
                     handoff=result.handoff,
-                    prompt_version=self.prompt.id,
+                    variant=prepared.decision.variant,
+                    prompt_version=self.prompt_for(prepared.assignment).id,
                     context_ids=[s.id for s in prepared.composed.sources],
                     timings_ms=timer.ms,
                 ),
@@ -348,20 +398,41 @@ class Assistant:
 
     def _check(
         self, prepared: Prepared, generation: Generation, degraded: bool
-    ) -> tuple[Generation, bool, list[str]]:
-        trace = []
-        leaked = check.foreign_identifiers(prepared.composed, generation.text)
+    ) -> tuple[Generation, bool, list[RuleHit]]:
+        trace: list[RuleHit] = []
+        composed = prepared.composed
+        leaked = check.foreign_identifiers(composed, generation.text)
+        stated = check.personal_facts_stated(composed, generation)
+        denied = check.never_mentioned(composed, generation.text)
         if leaked:
             # An identifier the context does not hold is invented or someone else's:
             # the reply is not shown; the grounded composer answers instead.
             log.warning("reply named %d identifiers not in context; replaced", len(leaked))
-            generation = self.fallback.generate(prepared.composed)
+            trace.append(
+                RuleHit(rule="check.foreign_identifier_replaced", inputs={"count": len(leaked)})
+            )
+        elif len(stated) > composed.decision.max_personal_facts or denied:
+            # The over-personalization guard: too many personal facts, or a denied one.
+            log.info(
+                "reply stated %d personal facts, %d denied; replaced", len(stated), len(denied)
+            )
+            trace.append(
+                RuleHit(
+                    rule="guard.reply_replaced",
+                    inputs={
+                        "personal_facts": len(stated),
+                        "max_personal_facts": composed.decision.max_personal_facts,
+                        "denied_attributes": denied,
+                    },
+                )
+            )
+        if trace and generation.generator != self.fallback.name:
+            generation = self.fallback.generate(composed)
             degraded = True
-            trace.append("check.foreign_identifier_replaced")
         return generation, degraded, trace
 
     def _result(
-        self, prepared: Prepared, generation: Generation, degraded: bool, trace: list[str]
+        self, prepared: Prepared, generation: Generation, degraded: bool, trace: list[RuleHit]
     ) -> TurnResult:
         composed = prepared.composed
         handoff = prepared.decision.handoff or generation.cannot_answer
@@ -378,6 +449,8 @@ class Assistant:
             degraded=degraded,
             timings_ms=dict(prepared.timer.ms),
             decision_trace=prepared.decision.trace + trace,
+            segments=prepared.decision.segments,
+            variant=prepared.decision.variant,
         )
 
     def _remember(

@@ -55,7 +55,16 @@ class Settings(BaseSettings):
     datasets_dir: Path = Field(
         Path("../shared/datasets"), description="Where the demo data sets are read from."
     )
-    prompt_version: str = Field("chat_reply.v1", description="Name of the chat-reply template.")
+    prompt_version: str = Field("chat_reply.v2", description="Name of the chat-reply template.")
+    policy_file: Path | None = Field(
+        None, description="Decision policy YAML (rules, topics, hours); the packaged one if unset."
+    )
+    segments_file: Path | None = Field(
+        None, description="Customer segments YAML; the packaged profiles/segments.yaml if unset."
+    )
+    experiments_file: Path | None = Field(
+        None, description="Experiments YAML (variants, weights); the packaged one if unset."
+    )
     max_message_chars: int = Field(4000, ge=1, description="Longest customer message accepted.")
 
     widget_secret: str | None = Field(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,13 +12,37 @@ from retrieval.types import HistoryHit, Passage
 CitationKind = Literal["kb", "order", "product", "profile", "history"]
 
 
+Device = Literal["desktop", "mobile", "tablet", "unknown"]
+
+
 class TurnRequest(BaseModel):
-    """One customer message, from any caller."""
+    """One customer message, from any caller, with where it was written."""
 
     customer_id: str
     message: str
     conversation_id: str | None = None
     channel: str = "cli"
+    device: Device = "unknown"
+    locale: str | None = None  # the client's locale; the customer's own otherwise
+    timezone: str | None = None  # the client's IANA time zone; the customer's own otherwise
+
+
+class RuleHit(BaseModel):
+    """One rule that fired, and the inputs it read (no personal data: ids, counts, labels)."""
+
+    rule: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReplyStyle(BaseModel):
+    """How the reply should read for this person at this moment (context signals)."""
+
+    length: Literal["short", "normal", "full"] = "normal"
+    language: str = "en"
+    greeting: str = "Hi"
+    local_time: str | None = None  # "HH:MM" in the customer's time zone
+    business_hours: bool = True
+    next_opening: str | None = None  # "Monday 09:00" when outside business hours
 
 
 class Decision(BaseModel):
@@ -29,7 +53,16 @@ class Decision(BaseModel):
     tone: str = "friendly and concise"
     use_profile: bool = True
     use_history: bool = True
-    trace: list[str] = Field(default_factory=list)
+    deny_facts: list[str] = Field(default_factory=list)  # fact groups left out of context
+    never_mention: list[str] = Field(default_factory=list)  # attributes never stated
+    max_personal_facts: int = 3  # personal facts a reply may state
+    segments: list[str] = Field(default_factory=list)
+    variant: str | None = None  # experiment assignments, "experiment=variant;…"
+    style: ReplyStyle = Field(default_factory=ReplyStyle)
+    trace: list[RuleHit] = Field(default_factory=list)
+
+    def fired(self, rule: str) -> bool:
+        return any(h.rule == rule for h in self.trace)
 
 
 class Source(BaseModel):
@@ -98,7 +131,9 @@ class TurnResult(BaseModel):
     timings_ms: dict[str, float]
     conversation_id: str | None = None
     turn_id: str | None = None
-    decision_trace: list[str] = Field(default_factory=list)
+    decision_trace: list[RuleHit] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list)
+    variant: str | None = None
 
 
 class Retrieved(BaseModel):

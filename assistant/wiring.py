@@ -9,15 +9,18 @@ from functools import cached_property
 from sqlalchemy.engine import Engine
 
 from assistant.errors import DataDirMissing
+from assistant.experiments import Experiments
 from assistant.generators.base import Generator
 from assistant.generators.offline import OfflineComposer
 from assistant.generators.openai_chat import OpenAIChatGenerator
 from assistant.pipeline import Assistant
+from assistant.policy import Policy
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore
 from profiles.db import create_schema, make_engine
+from profiles.segments import Segments
 from prompts.loader import load_prompt
 from retrieval.embedder import Embedder, MiniLMEmbedder
 from retrieval.history import HistoryIndex
@@ -88,7 +91,9 @@ class Container:
     def assistant(self) -> Assistant:
         return Assistant(
             settings=self.settings,
-            profiles=ProfileRepository(self.engine),
+            profiles=ProfileRepository(
+                self.engine, segments=Segments.load(self.settings.segments_file)
+            ),
             conversations=ConversationStore(self.engine),
             kb=self.kb,
             history=self.history,
@@ -96,4 +101,6 @@ class Container:
             generator=make_generator(self.settings),
             prompt=load_prompt(self.settings.prompt_version),
             tokens=TokenCounter(),
+            policy=Policy.load(self.settings.policy_file),
+            experiments=Experiments.load(self.settings.experiments_file),
         )

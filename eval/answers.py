@@ -20,7 +20,7 @@ from eval.history_suite import CATEGORIES, Conversation, HistoryCase
 from eval.judge import Judge
 from eval.metrics import token_f1
 from eval.report import CaseScore
-from profiles.context import CustomerCard
+from profiles.context import CustomerCard, CustomerContext
 
 SUITE = "answers"
 GRANTED = {"personalization": True, "history": True}
@@ -57,10 +57,11 @@ def answer_locomo(
         card.id, candidates, question, k=assistant.settings.history_top_k, query_embedding=qvec
     )
     t1 = time.perf_counter()
-    decision = assistant.decide(card, question)
-    composed = assistant.compose(
-        card, decision, question, Retrieved(passages=[], history=hits, facts=[]), []
-    )
+    retrieved = Retrieved(passages=[], history=hits, facts=[])
+    ctx = CustomerContext(card=card, facts=[], history_ids=candidates)
+    request = TurnRequest(customer_id=card.id, message=question, channel="eval")
+    decision = assistant.decide(request, card, ctx, retrieved)
+    composed = assistant.compose(card, decision, question, retrieved, [])
     t2 = time.perf_counter()
     generation, _ = assistant.generate(composed)
     t3 = time.perf_counter()

@@ -151,8 +151,12 @@ class KnowledgeBase:
         dense = self.dense_search(query, depth, query_embedding)
         lexical = self.lexical_search(query, depth)
         by_id = {p.id: p for p in [*lexical, *dense]}
+        cosine = {p.id: p.score for p in dense}
         fused = rrf([[p.id for p in dense], [p.id for p in lexical]])
-        return [by_id[i].model_copy(update={"score": score}) for i, score in fused[:k]]
+        return [
+            by_id[i].model_copy(update={"score": score, "similarity": cosine.get(i)})
+            for i, score in fused[:k]
+        ]
 
     def dense_search(
         self, query: str, k: int = 6, query_embedding: np.ndarray | None = None

@@ -17,6 +17,7 @@ class Passage(BaseModel):
     text: str
     score: float  # fused score; higher is better
     source: str = ""  # file the document came from
+    similarity: float | None = None  # cosine to the query, when the dense half found it
 
 
 HistoryKind = Literal["message", "ticket", "order", "event", "conversation"]

@@ -57,6 +57,9 @@ def chat(body: ChatRequest, request: Request, svc: Services = Depends(services))
         message=body.message,
         conversation_id=body.conversation_id,
         channel=body.channel,
+        device=body.context.device,
+        locale=body.context.locale,
+        timezone=body.context.timezone,
     )
     assistant = svc.container.assistant
     if "text/event-stream" in request.headers.get("accept", ""):

@@ -103,7 +103,7 @@ _STOP = frozenset(
         "know",
     ]
 )
-_MAX_KB_SENTENCES = 3
+_KB_SENTENCES = {"short": 1, "normal": 3, "full": 5}  # policy sentences by reply length
 
 
 def _content(text: str) -> list[str]:
@@ -123,33 +123,44 @@ class OfflineComposer:
 
     def generate(self, composed: Composed) -> Generation:
         decision = composed.decision
+        style = decision.style
         first = composed.card.name.split()[0] if decision.use_profile and composed.card.name else ""
-        greeting = f"Hi {first}," if first else "Hello,"
+        greeting = f"{style.greeting} {first}," if first else f"{style.greeting},"
         if decision.handoff:
+            when = (
+                "They will see everything you've written here."
+                if style.business_hours or not style.next_opening
+                else f"Our team is away right now ({style.local_time} your time); an agent "
+                f"will reply {style.next_opening} and will see everything you've written here."
+            )
             text = (
                 f"{greeting} I'm passing this conversation to a human agent "
-                f"({decision.handoff_reason}). They will see everything you've written here."
+                f"({decision.handoff_reason}). {when}"
             )
             return Generation(text=text, generator=self.name)
         lines: list[str] = []
         cited: list[int] = []
-        for s in self._relevant_facts(composed):
+        facts = self._relevant_facts(composed)[: max(decision.max_personal_facts, 0)]
+        if style.length == "short":
+            facts = facts[:1]
+        for s in facts:
             lines.append(f"{self._fact_sentence(s)} [{s.n}]")
             cited.append(s.n)
-        kb = self._best_sentences(composed)
-        if kb:
+        kb = self._best_sentences(composed, _KB_SENTENCES[style.length])
+        short = style.length == "short"  # a phone screen: plain sentences, no list
+        if kb and not short:
             lines.append("From our policy:" if lines else "Here is what our help articles say:")
-            for sentence, s in kb:
-                lines.append(f"- {sentence} [{s.n}]")
-                if s.n not in cited:
-                    cited.append(s.n)
+        for sentence, s in kb:
+            lines.append(f"{sentence} [{s.n}]" if short else f"- {sentence} [{s.n}]")
+            if s.n not in cited:
+                cited.append(s.n)
         if not lines:
             text = (
                 f"{greeting} I couldn't find an answer to this in our help articles or your "
                 "account, so I'm handing you to a human agent who can help."
             )
             return Generation(text=text, generator=self.name, cannot_answer=True)
-        text = greeting + "\n" + "\n".join(lines)
+        text = greeting + ("\n" + "\n".join(lines) if not short else " " + " ".join(lines))
         return Generation(text=text, generator=self.name, cited=cited)
 
     def stream(self, composed: Composed) -> Iterator[str]:
@@ -201,7 +212,7 @@ class OfflineComposer:
         return f"Available {head} options that match what you asked: {options}."
 
     @staticmethod
-    def _best_sentences(composed: Composed) -> list[tuple[str, Source]]:
+    def _best_sentences(composed: Composed, most: int) -> list[tuple[str, Source]]:
         passages = [s for s in composed.sources if s.kind == "kb"]
         if not passages:
             return []
@@ -233,7 +244,7 @@ class OfflineComposer:
                 continue
             picked.append((idx, sent, s))
             per_source[s.n] += 1
-            if len(picked) == _MAX_KB_SENTENCES:
+            if len(picked) == most:
                 break
         picked.sort()  # read in document order
         return [(sent, s) for _idx, sent, s in picked]

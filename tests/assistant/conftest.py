@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
 from assistant.compose import compose
-from assistant.policy import decide
+from assistant.policy import Policy
 from assistant.tokens import TokenCounter
-from assistant.types import Composed
-from profiles.context import CustomerCard, Fact
+from assistant.types import Composed, Decision, Retrieved, TurnRequest
+from profiles.context import CustomerCard, CustomerContext, Fact
 from prompts.loader import load_prompt
 from retrieval.types import HistoryHit, Passage
 
@@ -24,6 +27,7 @@ ORDER = Fact(
     text="Order #W1111111, status pending. Items: Desk Lamp item 1234567890 "
     "(product 555; color black) $40.00. Payment $40.00 via paypal_1.",
     relevance=12.0,
+    status="pending",
 )
 PROFILE = Fact(
     id="profile:ana_lima_1234",
@@ -39,6 +43,7 @@ CANCEL = Passage(
     "the order status will be changed to 'cancelled', and the total will be refunded via the "
     "original payment method.",
     score=0.9,
+    similarity=0.62,
 )
 RETURN = Passage(
     id="policy#5",
@@ -47,7 +52,30 @@ RETURN = Passage(
     text="An order can only be returned if its status is 'delivered'. The refund must go to the "
     "original payment method or an existing gift card.",
     score=0.5,
+    similarity=0.41,
 )
+POLICY = Policy.load()
+A_TUESDAY_MORNING = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+def decide(
+    card: CustomerCard,
+    message: str,
+    facts: list[Fact] | None = None,
+    passages: list[Passage] | None = None,
+    segments: list[str] | None = None,
+    now: datetime = A_TUESDAY_MORNING,
+    policy: Policy = POLICY,
+    **request: Any,
+) -> Decision:
+    """The packaged policy's decision on a message, with the test's signals."""
+    facts = [PROFILE, ORDER] if facts is None else facts
+    ctx = CustomerContext(card=card, facts=facts, history_ids=[], segments=segments or [])
+    retrieved = Retrieved(
+        passages=[CANCEL, RETURN] if passages is None else passages, history=[], facts=facts
+    )
+    req = TurnRequest(customer_id=card.id, message=message, **request)
+    return policy.decide(card, policy.signals(req, card, ctx, retrieved, now=now))
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +94,7 @@ def make_composed(counter):
         card: CustomerCard = CARD,
     ) -> Composed:
         return compose(
-            load_prompt("chat_reply.v1"),
+            load_prompt("chat_reply.v2"),
             counter,
             budget,
             card,

@@ -1,30 +1,135 @@
+"""The decision policy: every rule type of the packaged YAML, consent, traces, rule files."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
-from assistant.policy import decide
-from tests.assistant.conftest import CARD
+from assistant.policy import Policy
+from profiles.expressions import RuleFileError
+from tests.assistant.conftest import CANCEL, CARD, ORDER, PROFILE, decide
 
 
 @pytest.mark.parametrize(
-    ("message", "handoff", "rule"),
+    ("message", "rule", "reason"),
     [
-        ("Can I talk to a human please?", True, "handoff.explicit_request"),
-        ("My card was stolen and used for fraud", True, "handoff.sensitive_topic"),
-        ("Where is my order?", False, None),
+        ("Can I talk to a human please?", "handoff.explicit_request", "customer asked for a human"),
+        ("My lawyer says I should sue you over this", "handoff.legal", "legal topic"),
+        ("My card was stolen and used for fraud", "handoff.security", "security topic"),
     ],
 )
-def test_handoff_rules(message, handoff, rule):
+def test_topic_rules_hand_off_with_their_reason(message, rule, reason):
     d = decide(CARD, message)
-    assert d.handoff is handoff
-    if rule:
-        assert rule in d.trace
+    assert d.handoff and d.handoff_reason == reason
+    assert d.fired(rule)
 
 
-def test_upset_customer_gets_empathetic_tone():
-    d = decide(CARD, "This is ridiculous, my order is late again")
-    assert "empathetic" in d.tone and "tone.empathetic" in d.trace
+def test_a_plain_question_is_not_handed_off():
+    d = decide(CARD, "Where is my order #W1111111?")
+    assert not d.handoff
+    assert [h.rule for h in d.trace][:1] == ["consent"]
 
 
-def test_consent_flags_follow_the_card():
+def test_an_unhappy_vip_goes_to_a_human_but_an_unhappy_regular_does_not():
+    message = "This is ridiculous, my order #W1111111 is late again"
+    vip = decide(CARD, message, segments=["vip"])
+    regular = decide(CARD, message, segments=[])
+    assert vip.handoff and vip.fired("handoff.vip_negative")
+    assert not regular.handoff
+    assert "empathetic" in regular.tone and regular.fired("tone.empathetic")
+    hit = next(h for h in vip.trace if h.rule == "handoff.vip_negative")
+    assert hit.inputs == {"segments": ["vip"], "sentiment": "negative"}
+
+
+def test_low_retrieval_confidence_hands_off_only_without_an_order_or_good_passage():
+    far = CANCEL.model_copy(update={"similarity": 0.05})
+    d = decide(CARD, "What is the airspeed of an unladen swallow?", facts=[PROFILE], passages=[far])
+    assert d.handoff and d.fired("handoff.low_confidence")
+    assert next(h for h in d.trace if h.rule == "handoff.low_confidence").inputs[
+        "retrieval_confidence"
+    ] == pytest.approx(0.05)
+    close = decide(CARD, "How do I cancel a pending order?", facts=[PROFILE])
+    assert not close.handoff
+
+
+def test_at_risk_customers_get_a_careful_tone():
+    d = decide(CARD, "Can I cancel #W1111111?", segments=["at_risk"])
+    assert d.fired("tone.at_risk") and "careful" in d.tone
+
+
+def test_mobile_and_agent_channels_change_the_reply_length():
+    assert decide(CARD, "Cancel #W1111111", device="mobile").style.length == "short"
+    assert decide(CARD, "Cancel #W1111111", channel="agent").style.length == "full"
+    assert decide(CARD, "Cancel #W1111111").style.length == "normal"
+
+
+def test_greeting_follows_the_locale_and_hours_follow_the_time_zone():
+    spanish = decide(CARD, "Cancel #W1111111", locale="es-MX")
+    assert spanish.style.language == "es" and spanish.style.greeting == "Hola"
+    # 10:30 UTC on a Tuesday is 02:30 in Los Angeles: outside the 9–18 hours.
+    night = decide(CARD, "Cancel #W1111111", timezone="America/Los_Angeles")
+    assert not night.style.business_hours
+    assert night.style.local_time == "02:30" and night.style.next_opening == "today 09:00"
+    saturday = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
+    weekend = decide(CARD, "Cancel #W1111111", now=saturday)
+    assert weekend.style.next_opening == "Monday 09:00"
+    assert decide(CARD, "Cancel #W1111111").style.business_hours
+
+
+def test_naming_an_order_denies_the_other_orders_and_defaults_cap_facts():
+    d = decide(CARD, "Cancel #W1111111")
+    assert d.fired("guard.named_orders_only") and d.deny_facts == ["other_orders"]
+    assert d.max_personal_facts == 3 and "email" in d.never_mention
+    unnamed = decide(CARD, "How do refunds work?", facts=[PROFILE])
+    assert "other_orders" not in unnamed.deny_facts
+
+
+def test_consent_is_applied_before_any_rule():
     card = CARD.model_copy(update={"consents": {"personalization": True}})
-    d = decide(card, "hi")
+    d = decide(card, "hi there")
     assert d.use_profile and not d.use_history
+    assert d.trace[0].rule == "consent"
+    assert d.trace[0].inputs == {"personalization": True, "history": False}
+
+
+def test_the_trace_names_inputs_not_message_text():
+    d = decide(CARD, "I am furious about order #W1111111, my email is ana@example.com")
+    dumped = str([h.model_dump() for h in d.trace])
+    assert "ana@example.com" not in dumped and "furious" not in dumped
+    assert ORDER.id.removeprefix("order:") in dumped  # the ids it read are traceable
+
+
+@pytest.mark.parametrize(
+    ("rule_yaml", "complaint"),
+    [
+        ("- {id: a, when: 'lifetime_vlaue > 3'}", "unknown name 'lifetime_vlaue'"),
+        ("- {id: a, when: 'channel.__class__'}", "attribute access is not allowed"),
+        ("- {id: a, when: 'device =='}", "cannot parse"),
+        ("- {id: a, when: 'True', deny_facts: [secrets]}", "unknown fact groups"),
+        ("- {id: a, when: 'True', style: {length: huge}}", "style.length"),
+        ("- {id: a, when: 'True', hand_off: x}", "unknown keys"),
+        ("- {id: a, when: 'True'}\n  - {id: a, when: 'False'}", "unique"),
+    ],
+)
+def test_bad_rule_files_fail_at_load_naming_the_rule(tmp_path: Path, rule_yaml, complaint):
+    path = tmp_path / "policy.yaml"
+    path.write_text(f"rules:\n  {rule_yaml}\n")
+    with pytest.raises(RuleFileError, match="policy file") as exc:
+        Policy.load(path)
+    assert complaint in str(exc.value)
+
+
+def test_a_custom_policy_file_changes_decisions(tmp_path: Path):
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "defaults: {tone: formal, max_personal_facts: 1, never_mention: [address]}\n"
+        "topics: {billing: [invoice, receipt]}\n"
+        "rules:\n"
+        "  - {id: handoff.billing, when: \"'billing' in topics\", handoff: billing team}\n"
+        "  - {id: guard.no_history, when: 'True', deny_facts: [history]}\n"
+    )
+    policy = Policy.load(path)
+    d = decide(CARD, "I need an invoice for #W1111111", policy=policy)
+    assert d.handoff and d.handoff_reason == "billing team"
+    assert d.tone == "formal" and d.max_personal_facts == 1 and d.never_mention == ["address"]
+    assert d.deny_facts == ["history"]

@@ -1,0 +1,141 @@
+"""The signals a turn's decision reads: what the message says, who the customer is, where
+and when they write, and how well the knowledge base answers.
+
+Every value is a label, a count or an id, never free text, so a decision trace built
+from them carries no personal data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from assistant.types import Retrieved, TurnRequest
+from profiles.context import CustomerCard, CustomerContext
+from profiles.features import FEATURE_NAMES
+from profiles.relevance import NAMED_PRODUCT, intents, words
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+SIGNAL_NAMES: tuple[str, ...] = (
+    "topics",
+    "sentiment",
+    "intents",
+    "named_orders",
+    "named_statuses",
+    "segments",
+    "channel",
+    "device",
+    "language",
+    "local_hour",
+    "business_hours",
+    "retrieval_confidence",
+    "history_hits",
+    "message_words",
+    "consent_personalization",
+    "consent_history",
+    *FEATURE_NAMES,
+)
+
+
+def keyword_pattern(words_or_patterns: list[str]) -> re.Pattern[str]:
+    """One case-insensitive whole-word pattern for a list of words or word patterns."""
+    return re.compile(r"\b(?:" + "|".join(words_or_patterns) + r")\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    start: int = 9
+    end: int = 18
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+    def open_at(self, t: datetime) -> bool:
+        return _DAYS[t.weekday()] in self.days and self.start <= t.hour < self.end
+
+    def next_opening(self, t: datetime) -> str:
+        """'today 09:00', 'tomorrow 09:00' or 'Monday 09:00' from local time `t`."""
+        for ahead in range(8):
+            day = t + timedelta(days=ahead)
+            if _DAYS[day.weekday()] not in self.days:
+                continue
+            if ahead == 0 and t.hour >= self.start:
+                continue
+            label = ("today", "tomorrow")[ahead] if ahead < 2 else _DAY_NAMES[day.weekday()]
+            return f"{label} {self.start:02d}:00"
+        return f"{self.start:02d}:00"
+
+
+def local_time(tz_name: str | None, now: datetime) -> datetime:
+    """`now` in the given IANA zone; UTC when the zone is unknown."""
+    try:
+        return now.astimezone(ZoneInfo(tz_name or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TurnSignals:
+    """The inputs of the decision policy for one turn."""
+
+    values: dict[str, Any]
+    local: datetime
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+def turn_signals(
+    request: TurnRequest,
+    card: CustomerCard,
+    ctx: CustomerContext,
+    retrieved: Retrieved,
+    topics: dict[str, re.Pattern[str]],
+    sentiment: dict[str, re.Pattern[str]],
+    hours: BusinessHours,
+    now: datetime | None = None,
+) -> TurnSignals:
+    """Signals from the message, the customer's context and the retrieval results."""
+    message = request.message
+    local = local_time(request.timezone or card.timezone, now or datetime.now(UTC))
+    named = [
+        f for f in ctx.facts if f.kind == "order" and f.status and f.relevance >= NAMED_PRODUCT
+    ]
+    mood = "neutral"
+    for label in ("negative", "positive"):  # a complaint with a "thanks" is still a complaint
+        pattern = sentiment.get(label)
+        if pattern is not None and pattern.search(message):
+            mood = label
+            break
+    similarities = [p.similarity for p in retrieved.passages if p.similarity is not None]
+    values: dict[str, Any] = {
+        "topics": sorted(name for name, pattern in topics.items() if pattern.search(message)),
+        "sentiment": mood,
+        "intents": sorted(intents(message)),
+        "named_orders": [f.id.removeprefix("order:") for f in named],
+        "named_statuses": sorted({f.status for f in named if f.status}),
+        "segments": list(ctx.segments),
+        "channel": request.channel,
+        "device": request.device,
+        "language": language_of(request.locale or card.locale),
+        "local_hour": local.hour,
+        "business_hours": hours.open_at(local),
+        "retrieval_confidence": round(max(similarities), 3) if similarities else 0.0,
+        "history_hits": len(retrieved.history),
+        "message_words": len(words(message)),
+        "consent_personalization": card.allows("personalization"),
+        "consent_history": card.allows("history"),
+    }
+    features = ctx.features.model_dump() if ctx.features is not None else {}
+    for name in FEATURE_NAMES:
+        values[name] = features.get(name)
+    return TurnSignals(values, local)
+
+
+def language_of(locale: str | None) -> str:
+    """'es' for 'es-MX' or 'es_MX'; 'en' when unknown."""
+    if not locale:
+        return "en"
+    return re.split(r"[-_]", locale.strip())[0].lower() or "en"
