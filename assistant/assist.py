@@ -9,18 +9,11 @@ from pydantic import BaseModel
 
 from assistant import check
 from assistant.generators.offline import OfflineComposer
+from assistant.needs import Need, predict_needs
 from assistant.pipeline import Assistant, Prepared
-from assistant.types import Citation, TurnRequest
+from assistant.types import Citation, RuleHit, TurnRequest
 from profiles.context import CustomerCard
 from profiles.overview import CustomerOverview, customer_overview
-from profiles.relevance import NAMED_PRODUCT, intents
-
-# What each order status lets an agent do, by the store policy.
-_ACTIONS_BY_STATUS = {
-    "pending": [("cancel", "cancel"), ("modify", "modify items, address or payment")],
-    "delivered": [("return", "return items"), ("exchange", "exchange items")],
-    "processed": [("track", "share tracking")],
-}
 
 
 class NextAction(BaseModel):
@@ -46,8 +39,11 @@ class AssistResult(BaseModel):
     suggested_replies: list[str]
     articles: list[Article]
     next_best_actions: list[NextAction]
+    predicted_needs: list[Need]
     risk_flags: list[str]
-    decision_trace: list[str]
+    decision_trace: list[RuleHit]
+    segments: list[str]
+    variant: str | None = None
     citations: list[Citation]
 
 
@@ -56,7 +52,8 @@ def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult
     prepared = assistant.prepare(TurnRequest(customer_id=customer_id, message=message))
     overview = customer_overview(assistant.profiles.engine, customer_id)
     draft = OfflineComposer().generate(prepared.composed)
-    actions = next_best_actions(prepared)
+    needs = predict_needs(message, prepared.context, prepared.decision)
+    actions = next_best_actions(needs)
     return AssistResult(
         customer=prepared.card,
         overview=overview,
@@ -68,8 +65,11 @@ def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult
             for p in prepared.retrieved.passages[:5]
         ],
         next_best_actions=actions,
+        predicted_needs=needs,
         risk_flags=_risk_flags(prepared, overview),
         decision_trace=prepared.decision.trace,
+        segments=prepared.decision.segments,
+        variant=prepared.decision.variant,
         citations=check.citations(prepared.composed, draft),
     )
 
@@ -113,44 +113,18 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     return drafts
 
 
-def next_best_actions(prepared: Prepared) -> list[NextAction]:
-    """Actions ranked by what the message asks and what each named order's status allows."""
-    wanted = intents(prepared.request.message)
-    orders = [f for f in prepared.context.facts if f.id.startswith("order:") and f.status]
-    named = [f for f in orders if f.relevance >= NAMED_PRODUCT] or orders[:2]
-    out: list[NextAction] = []
-    if prepared.decision.handoff:
+def next_best_actions(needs: list[Need], most: int = 5) -> list[NextAction]:
+    """The predicted needs an agent can act on now: asked or suggested, and allowed by the
+    store policy on the orders concerned (escalation is always allowed)."""
+    out = []
+    for n in needs:
+        if n.score <= 0 or not n.eligible:
+            continue
+        target = n.targets[0] if n.targets else None
         out.append(
-            NextAction(action="escalate", reason=prepared.decision.handoff_reason or "", score=10)
+            NextAction(action=n.action, target=target, reason="; ".join(n.reasons), score=n.score)
         )
-    for fact in named:
-        oid = fact.id.removeprefix("order:")
-        for action, label in _ACTIONS_BY_STATUS.get(fact.status or "", []):
-            asked = action in wanted
-            out.append(
-                NextAction(
-                    action=action,
-                    target=oid,
-                    reason=f"order {oid} is {fact.status}: policy allows to {label}"
-                    + ("; the customer asks for it" if asked else ""),
-                    score=(5.0 if asked else 1.0) + fact.relevance / 10,
-                )
-            )
-        if fact.status not in _ACTIONS_BY_STATUS and wanted & {"cancel", "return", "exchange"}:
-            out.append(
-                NextAction(
-                    action="escalate",
-                    target=oid,
-                    reason=f"order {oid} is {fact.status}: the request is outside policy",
-                    score=4.0,
-                )
-            )
-    if "address" in prepared.request.message.lower():
-        out.append(
-            NextAction(action="address_change", reason="the customer mentions an address", score=3)
-        )
-    out.sort(key=lambda a: (-a.score, a.action, a.target or ""))
-    return out[:6]
+    return out[:most]
 
 
 def _risk_flags(prepared: Prepared, overview: CustomerOverview) -> list[str]:
@@ -158,7 +132,10 @@ def _risk_flags(prepared: Prepared, overview: CustomerOverview) -> list[str]:
     d = prepared.decision
     if d.handoff:
         flags.append(f"handoff: {d.handoff_reason}")
-    if "tone.empathetic" in d.trace:
+    for segment, flag in (("vip", "VIP customer"), ("at_risk", "at-risk customer")):
+        if segment in d.segments:
+            flags.append(flag)
+    if d.fired("tone.empathetic"):
         flags.append("customer seems upset")
     if not d.use_profile:
         flags.append("no personalization consent: do not use profile or orders")

@@ -212,6 +212,31 @@ def context_cmd(
         run.finish(report, results)
 
 
+@eval_app.command("actions")
+def actions_cmd(
+    tasks: Annotated[Path, typer.Option("--tasks", help="τ-bench retail tasks JSON.")],
+    data: Annotated[Path, typer.Option("--data", help="τ-bench retail data folder.")],
+    out_dir: OutOpt,
+    config: ConfigOpt = None,
+    limit: LimitOpt = None,
+    data_dir: DataDirOpt = None,
+    fresh: FreshOpt = False,
+) -> None:
+    """Predicted needs: top-1 and top-3 accuracy of the predicted action type."""
+    from eval import actions_suite as acs
+    from eval import context_suite as cs
+
+    with errors():
+        if not data.is_dir():
+            raise ValueError(f"no tau-retail data folder at {data}")
+        cfg = load_config(config)
+        cases = acs.load_cases(tasks)[:limit]
+        run = _Run(acs.SUITE, out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh)
+        c = _container(cfg, run.data_dir)
+        cs.load_data(c, data)
+        run.finish(run.score("rapport", cases, acs.rapport_scorer(c.assistant)), {})
+
+
 @eval_app.command("compare")
 def compare_cmd(
     a: Annotated[Path, typer.Argument(help="Report A (the reference): report.json.")],
