@@ -36,6 +36,8 @@ app = typer.Typer(
 import_app = typer.Typer(help="Import customer data sets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(eval_app, name="eval")
+experiments_app = typer.Typer(help="Experiments: variants and their results.", no_args_is_help=True)
+app.add_typer(experiments_app, name="experiments")
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -269,3 +271,33 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@experiments_app.command("list")
+def experiments_list() -> None:
+    """The experiments in the experiments file, their variants and weights."""
+    c = _container()
+    with errors():
+        for e in c.assistant.experiments.experiments:
+            state = "enabled" if e.enabled else "disabled"
+            variants = ", ".join(f"{v.name} ({v.weight:g})" for v in e.variants)
+            out.print(f"{e.id} [{state}]: {variants}. {e.description}", markup=False)
+
+
+@experiments_app.command("report")
+def experiments_report(
+    experiment: Annotated[str, typer.Argument(help="Experiment id.")],
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0001, max=0.5)] = 0.05,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-variant resolution rate, rating and handoff rate with 95% intervals and tests."""
+    from assistant.experiment_report import report_for, report_markdown
+
+    c = _container()
+    with errors():
+        c.require_data()
+        report = report_for(c.engine, c.assistant.experiments, experiment, alpha)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        out.print(report_markdown(report), markup=False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel
 
 from assistant.api.deps import Services, require_admin, services
 from assistant.api.schemas import ErrorOut, KbIngestOut, KbIngestRequest, Upserted
+from assistant.errors import NotFound
+from assistant.experiment_report import ExperimentReport, report_for
 from profiles.admin import CustomerIn, EventIn, OrderIn, add_event, upsert_customer, upsert_order
 from retrieval.documents import Document
 
@@ -73,3 +76,42 @@ def delete_document(doc_id: str, svc: Services = Depends(services)) -> dict[str,
     """Delete a document's chunks; deleting an absent document is not an error."""
     removed = svc.container.kb.delete_document(doc_id)
     return {"id": doc_id, "chunks_deleted": removed}
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    description: str
+    enabled: bool
+    variants: dict[str, float]  # name → weight
+
+
+@router.get("/experiments", response_model=list[ExperimentOut], responses=_ERRORS)
+def list_experiments(svc: Services = Depends(services)) -> list[ExperimentOut]:
+    """The experiments in force, with their variants' weights."""
+    return [
+        ExperimentOut(
+            id=e.id,
+            description=e.description,
+            enabled=e.enabled,
+            variants={v.name: v.weight for v in e.variants},
+        )
+        for e in svc.container.assistant.experiments.experiments
+    ]
+
+
+@router.get(
+    "/experiments/{experiment_id}/report", response_model=ExperimentReport, responses=_ERRORS
+)
+def experiment_report(
+    experiment_id: str,
+    alpha: float = Query(0.05, gt=0, le=0.5),
+    svc: Services = Depends(services),
+) -> ExperimentReport:
+    """Per-variant resolution rate, mean rating and handoff rate with Wilson/t 95% intervals,
+    and chi-square / Welch tests across variants; `simulated` says whether the feedback was
+    written by a simulation."""
+    c = svc.container
+    try:
+        return report_for(c.engine, c.assistant.experiments, experiment_id, alpha)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc

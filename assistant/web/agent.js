@@ -65,15 +65,27 @@
           el("p", {}, el("strong", { textContent: c.name || c.id }), ` (${c.id})`),
           el("p", { className: "muted", textContent: [c.email, [c.city, c.region, c.country].filter(Boolean).join(", "), c.locale].filter(Boolean).join(" · ") }),
           el("p", { className: "muted", textContent: `Consent — ${consents}` }),
+          el("p", { className: "segments", ariaLabel: "Segments" },
+            ...(a.segments.length
+              ? a.segments.map(sg => el("span", { className: "badge segment", textContent: sg }))
+              : [el("span", { className: "muted", textContent: c.consents.personalization ? "No segments" : "Segments not computed (no personalization consent)" })])),
+          a.variant ? el("p", { className: "muted", textContent: `Experiment: ${a.variant}` }) : "",
           el("h3", { textContent: "Recent orders" }),
           bullets(a.overview.orders, o => `${o.id} — ${o.status}: ${o.items.join(", ")}`)),
         section("Summary", el("p", { textContent: a.summary }),
           el("p", { className: "muted", textContent: `Latest message: ${a.message}` })),
         section("Suggested replies", ...drafts, replyLabel, replyBox),
-        section("Next best actions", bullets(a.next_best_actions, n => `${n.action}${n.target ? " " + n.target : ""} — ${n.reason}`)),
+        section("Next best actions", bullets(a.next_best_actions, n => `${n.action}${n.target ? " " + n.target : ""} — ${n.reason}`),
+          el("details", { className: "needs" }, el("summary", { textContent: "Predicted needs" }),
+            bullets(a.predicted_needs.filter(n => n.score > 0), n =>
+              `${n.action} (${n.score.toFixed(1)}${n.eligible ? "" : ", not eligible"})${n.reasons.length ? " — " + n.reasons.join("; ") : ""}`))),
         section("Relevant articles", bullets(a.articles, ar => el("details", {}, el("summary", { textContent: ar.title || ar.id }), ar.snippet))),
         section("Risk flags", (() => { const u = bullets(a.risk_flags, f => f); u.className = "flags"; return u; })(),
-          el("p", { className: "muted", textContent: `Decision trace: ${a.decision_trace.join("; ")}` })),
+          el("details", { className: "trace" }, el("summary", { textContent: "Decision trace" }),
+            bullets(a.decision_trace, h => {
+              const inputs = Object.entries(h.inputs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+              return `${h.rule}${inputs ? " (" + inputs + ")" : ""}`;
+            }))),
       );
     } catch (e) {
       detail.replaceChildren(el("p", { textContent: `Error: ${e.message}` }));

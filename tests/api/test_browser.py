@@ -95,6 +95,10 @@ def test_agent_sees_card_drafts_and_actions(browser, live_server):
     expect(detail).to_contain_text("olivia_ito_3591")
     expect(detail).to_contain_text("#W5442520 — pending")
     expect(detail).to_contain_text("cancel #W5442520")
+    # Segments on the card; the decision trace names the rules and their inputs.
+    expect(page.get_by_label("Segments")).to_contain_text("vip")
+    page.get_by_text("Decision trace").click()
+    expect(detail).to_contain_text('guard.named_orders_only (named_orders=["#W5442520"])')
     page.get_by_role("button", name="Use draft 2").click()
     expect(page.get_by_label("Reply to the customer")).to_have_value(
         "Hi Olivia, thanks for reaching out. I can help you cancel order #W5442520. "
