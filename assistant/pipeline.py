@@ -281,6 +281,7 @@ class Assistant:
         assignment = self.experiments.assign(card.id)
         with timer.stage("load_context"):
             ctx = self.load_context(card, message)
+            card = ctx.card  # read with the context: segments filled in under consent
         with timer.stage("embed"):
             qvec = self.embedder.embed_query(message)
         with timer.stage("retrieve"):

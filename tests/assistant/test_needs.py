@@ -1,0 +1,59 @@
+"""Predicted needs: what is asked, what the orders' status allows, events and handoffs."""
+
+from assistant.needs import predict_needs
+from assistant.types import Decision
+from profiles.context import CustomerContext, Fact
+from tests.assistant.conftest import CARD
+
+PENDING = Fact(id="order:#W1111111", kind="order", text="", relevance=12.0, status="pending")
+DELIVERED = Fact(id="order:#W2222222", kind="order", text="", relevance=12.0, status="delivered")
+UNNAMED = Fact(id="order:#W3333333", kind="order", text="", relevance=0.5, status="delivered")
+
+
+def ranked(message, facts, events=(), decision=None):
+    ctx = CustomerContext(card=CARD, facts=list(facts), history_ids=[], recent_events=list(events))
+    return predict_needs(message, ctx, decision or Decision())
+
+
+def top(message, facts, **kw):
+    return [n.action for n in ranked(message, facts, **kw) if n.score > 0][:3]
+
+
+def test_the_first_request_ranks_first():
+    facts = [PENDING, DELIVERED]
+    assert top("Return #W2222222 and cancel #W1111111", facts)[:2] == ["return", "cancel"]
+    assert top("Cancel #W1111111, then return #W2222222", facts)[:2] == ["cancel", "return"]
+
+
+def test_eligibility_follows_the_named_orders_status():
+    needs = {n.action: n for n in ranked("I want to cancel #W2222222", [DELIVERED])}
+    assert not needs["cancel"].eligible
+    assert "not allowed on delivered orders" in needs["cancel"].reasons
+    # A cancellation asked after delivery is a return by the store policy.
+    assert top("I want to cancel #W2222222", [DELIVERED])[0] == "return"
+    assert needs["return"].eligible and needs["return"].targets == ["#W2222222"]
+
+
+def test_a_refund_before_delivery_is_a_cancellation_and_a_change_after_it_an_exchange():
+    assert top("I just want a refund for #W1111111", [PENDING])[0] == "cancel"
+    assert top("Please change the size in #W2222222", [DELIVERED])[0] == "exchange"
+    assert top("Please change the size in #W1111111", [PENDING])[0] == "modify"
+
+
+def test_address_changes_are_not_item_changes():
+    assert top("Please change my address for #W1111111", [PENDING])[0] == "address_change"
+    needs = {n.action: n for n in ranked("Change the shipping address", [PENDING])}
+    assert needs["modify"].score == 0.3  # only what the status allows, unasked
+
+
+def test_unnamed_orders_do_not_decide_eligibility():
+    needs = {n.action: n for n in ranked("How do I cancel an order?", [UNNAMED])}
+    assert needs["cancel"].eligible and needs["cancel"].score > 3
+
+
+def test_recent_events_and_the_handoff_add_their_reasons():
+    needs = {n.action: n for n in ranked("hello", [], events=["delivery_failed"])}
+    assert needs["track"].score == 0.5 and "recent event: delivery_failed" in needs["track"].reasons
+    d = Decision(handoff=True, handoff_reason="legal topic")
+    first = ranked("My lawyer wants a refund", [PENDING], decision=d)[0]
+    assert first.action == "escalate" and "legal topic" in first.reasons

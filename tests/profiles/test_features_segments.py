@@ -1,0 +1,121 @@
+"""Customer features from SQL (fresh after every write) and YAML segments over them."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from profiles.admin import CustomerIn, OrderIn, OrderItemIn, upsert_customer, upsert_order
+from profiles.context import ProfileRepository
+from profiles.conversations import ConversationStore, FeedbackStore
+from profiles.expressions import RuleFileError, compile_expression
+from profiles.features import FEATURE_NAMES, customer_features
+from profiles.models import Turn
+from profiles.segments import Segments
+
+ANA = "ana_lima_1234"
+LAMP = OrderItemIn(item_id="1234567890", product_id="555", name="Desk Lamp", price=40.0)
+
+
+def features(engine, now=None):
+    with Session(engine) as s:
+        return customer_features(s, ANA, now)
+
+
+@pytest.fixture
+def ana(engine):
+    upsert_customer(engine, ANA, CustomerIn(first_name="Ana", consents={"personalization": True}))
+    return engine
+
+
+def test_features_follow_every_write(ana):
+    f = features(ana)
+    assert f.order_count == 0 and f.conversations == 0 and f.last_contact_days is None
+    assert f.tenure_days < 1
+    upsert_order(ana, "#W1000001", OrderIn(customer_id=ANA, status="pending", items=[LAMP]))
+    upsert_order(ana, "#W1000002", OrderIn(customer_id=ANA, status="cancelled", items=[LAMP]))
+    upsert_order(ana, "#W1000003", OrderIn(customer_id=ANA, status="delivered", items=[LAMP]))
+    f = features(ana)
+    assert (f.order_count, f.open_orders, f.cancellations, f.recent_orders) == (3, 1, 1, 3)
+    upsert_order(ana, "#W1000003", OrderIn(customer_id=ANA, status="return requested"))
+    assert features(ana).returns == 1
+    store = ConversationStore(ana)
+    conv, message_id, _ = store.start_turn(ANA, None, "my lamp flickers", "widget")
+    store.finish_turn(
+        Turn(id="t1", conversation_id=conv, customer_id=ANA, message_id=message_id), "Sorry!"
+    )
+    f = features(ana)
+    assert f.conversations == 1 and f.last_contact_days is not None and f.last_contact_days < 1
+    FeedbackStore(ana).add("t1", rating=1, resolved=False, comment=None)
+    assert features(ana).negative_feedback_recent == 1
+    # A month later the feedback and the orders are no longer recent; tenure has grown.
+    later = features(ana, now=datetime.now(UTC) + timedelta(days=45))
+    assert later.negative_feedback_recent == 0 and later.recent_orders == 0
+    assert later.tenure_days == pytest.approx(45, abs=0.1)
+
+
+def test_lifetime_value_is_payments_minus_refunds_on_real_data(retail_engine):
+    with Session(retail_engine) as s:
+        f = customer_features(s, "olivia_ito_3591")
+        assert customer_features(s, "nobody_here_0000") is None
+    assert f is not None and f.order_count == 5 and f.open_orders == 4
+    assert 9000 < f.lifetime_value < 10000
+
+
+def test_packaged_segments_on_features(ana):
+    segments = Segments.load()
+    assert segments.names[:3] == ["vip", "new_customer", "at_risk"]
+    f = features(ana)
+    assert "new_customer" in segments.of(f) and "vip" not in segments.of(f)
+    rich = f.model_copy(update={"lifetime_value": 5000.0, "tenure_days": 400.0})
+    assert segments.of(rich)[:1] == ["vip"] and "new_customer" not in segments.of(rich)
+    unhappy = f.model_copy(update={"negative_feedback_recent": 2})
+    assert "at_risk" in segments.of(unhappy)
+
+
+def test_the_card_lists_segments_only_with_personalization_consent(ana):
+    repo = ProfileRepository(ana)
+    assert "new_customer" in repo.context(ANA, "hello").card.segments
+    upsert_customer(ana, ANA, CustomerIn(first_name="Ana", consents={"personalization": False}))
+    ctx = repo.context(ANA, "hello")
+    assert ctx.card.segments == [] and ctx.features is None
+
+
+@pytest.mark.parametrize(
+    ("source", "complaint"),
+    [
+        ("__import__('os')", "unknown name '__import__'"),
+        ("().__class__.__bases__", "attribute access"),
+        ("order_count.__class__", "attribute access"),
+        ("order_count >", "cannot parse"),
+        ("ordr_count > 1", "unknown name 'ordr_count'"),
+    ],
+)
+def test_expressions_are_checked_and_never_executed(source, complaint):
+    with pytest.raises(RuleFileError, match=complaint):
+        compile_expression(source, FEATURE_NAMES, "test")
+
+
+def test_expressions_evaluate_with_the_names_they_read():
+    expr = compile_expression(
+        "lifetime_value >= 100 and len(segs) > 1", ["lifetime_value", "segs"], "t"
+    )
+    assert expr.names == ("lifetime_value", "segs")
+    assert expr({"lifetime_value": 150, "segs": ["a", "b"]})
+    assert not expr({"lifetime_value": 50, "segs": ["a", "b"]})
+
+
+def test_a_bad_segments_file_names_the_entry(tmp_path: Path):
+    path = tmp_path / "segments.yaml"
+    path.write_text(
+        "segments:\n  - {name: big, when: order_count > 3}\n  - {name: big, when: 'True'}\n"
+    )
+    with pytest.raises(RuleFileError, match="declared twice"):
+        Segments.load(path)
+    path.write_text("segments:\n  - {name: big, when: spend > 3}\n")
+    with pytest.raises(RuleFileError, match=r"segment 1 \(big\): unknown name 'spend'"):
+        Segments.load(path)
+    path.write_text("segments: {}\n")
+    with pytest.raises(RuleFileError, match="expected a 'segments' list"):
+        Segments.load(path)
