@@ -15,7 +15,7 @@ export ANONYMIZED_TELEMETRY := False
 export OPENBLAS_NUM_THREADS := 1
 
 
-.PHONY: install run chat demo test lint typecheck unit services recall eval bench bench-quick clean
+.PHONY: install run chat demo test lint typecheck unit services recall eval experiment-demo bench bench-quick clean
 
 install: $(VENV)/.installed
 
@@ -68,6 +68,13 @@ eval: install
 		--baseline dense --baseline bm25
 	$(BIN)/rapport eval answers --suite locomo --data $(DATA)/locomo/locomo8.json \
 		--out out/eval/answers-locomo --limit 200
+	$(BIN)/rapport eval actions --tasks $(DATA)/tau-retail/tasks_train.json --data $(DATA)/tau-retail \
+		--out out/eval/actions
+
+# An experiment report on real offline turns with SIMULATED feedback (out/experiments/).
+experiment-demo: install
+	$(BIN)/python -m eval.experiment_sim --experiment reply_prompt \
+		--resolve control=0.60 --resolve style_aware=0.72 --out out/experiments
 
 # Benchmark: floor, Rapport context assembly and /v1/chat vs a LangChain RAG baseline
 # (loopback only). Prints a table and writes bench/results.json; data under var/bench.
