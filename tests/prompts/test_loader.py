@@ -27,6 +27,24 @@ def test_chat_reply_snapshot():
     assert _render() == SNAPSHOT.read_text()
 
 
+def test_chat_reply_v2_snapshot():
+    """v2 adds the reply-style block the decision fills (language, length, guard, hours)."""
+    p = load_prompt("chat_reply.v2")
+    text = messages_text(
+        p.render(
+            tone="friendly",
+            reply_style="- STYLE LINE",
+            customer_card="CARD",
+            facts="[1] FACT",
+            passages="[2] PASSAGE",
+            history="",
+            conversation="Customer: earlier",
+            message="MESSAGE {not a variable}",
+        )
+    )
+    assert text == (Path(__file__).parent / "chat_reply.v2.snapshot.txt").read_text()
+
+
 def test_render_refuses_missing_or_unknown_variables():
     p = load_prompt("chat_reply.v1")
     with pytest.raises(PromptError, match="missing"):
