@@ -15,6 +15,7 @@ from assistant.generators.offline import OfflineComposer
 from assistant.generators.openai_chat import OpenAIChatGenerator
 from assistant.pipeline import Assistant
 from assistant.policy import Policy
+from assistant.privacy import Privacy
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from profiles.context import ProfileRepository
@@ -103,4 +104,10 @@ class Container:
             tokens=TokenCounter(),
             policy=Policy.load(self.settings.policy_file),
             experiments=Experiments.load(self.settings.experiments_file),
+        )
+
+    @cached_property
+    def privacy(self) -> Privacy:
+        return Privacy(
+            self.engine, self.history, self.assistant.drain, self.settings.retention_days
         )
