@@ -262,7 +262,7 @@ def privacy_erase(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
 def privacy_purge(
     older_than_days: Annotated[
         int | None,
-        typer.Option(min=0, help="Idle days before deletion (default RAPPORT_RETENTION_DAYS)."),
+        typer.Option(help="Idle days before deletion (default RAPPORT_RETENTION_DAYS)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")] = False,
     as_json: JsonOpt = False,
@@ -292,7 +292,7 @@ def privacy_audit(
     customer: Annotated[
         str | None, typer.Option("--customer", "-c", help="Only this customer's rows.")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="Newest rows shown.")] = 50,
+    limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """The audit log of privacy actions, newest first."""

@@ -26,6 +26,8 @@ from retrieval.types import HistoryKind
 log = logging.getLogger("rapport.privacy")
 
 EXPORT_FORMAT = "rapport.customer-export.v1"
+MAX_RETENTION_DAYS = 36_500  # a hundred years; beyond it the cutoff is not a date
+MAX_ID_CHARS = 128  # the width of customer ids in SQL
 
 
 class StoredText(BaseModel):
@@ -102,6 +104,7 @@ class Privacy:
 
     def export(self, customer_id: str, actor: str) -> CustomerExport:
         """One document with every row and vector text held about the customer."""
+        _check_id(customer_id)
         found = records.customer_records(self.engine, customer_id)
         if found is None:
             records.audit(self.engine, actor, "export", customer_id, "not_found")
@@ -135,6 +138,7 @@ class Privacy:
         Order: record the request; wait for their pending history writes; delete their
         vectors; delete every SQL row in one transaction; delete vectors a turn running
         meanwhile may have added; mark the request done with its audit row."""
+        _check_id(customer_id)
         start = records.begin_erasure(self.engine, customer_id, actor)
         if start == "not_found":
             records.audit(self.engine, actor, "erase", customer_id, "not_found")
@@ -175,8 +179,8 @@ class Privacy:
         """Delete conversations idle longer than the retention period (messages, turns,
         feedback, their history items and vectors); `dry_run` only counts them."""
         days = self.retention_days if older_than_days is None else older_than_days
-        if days < 0:
-            raise BadInput(f"older-than-days must be 0 or more, got {days}")
+        if not 0 <= days <= MAX_RETENTION_DAYS:
+            raise BadInput(f"older-than-days must be 0 to {MAX_RETENTION_DAYS}, got {days}")
         if days == 0:
             return PurgeReport(older_than_days=0, cutoff=None, dry_run=dry_run)
         plan = records.purge_plan(self.engine, utcnow() - timedelta(days=days))
@@ -196,3 +200,8 @@ class Privacy:
         if limit < 1:
             raise BadInput(f"limit must be 1 or more, got {limit}")
         return records.audit_entries(self.engine, customer_id, limit)
+
+
+def _check_id(customer_id: str) -> None:
+    if not customer_id or len(customer_id) > MAX_ID_CHARS:
+        raise BadInput(f"a customer id has 1 to {MAX_ID_CHARS} characters")

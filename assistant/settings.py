@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         365,
         ge=0,
+        le=36_500,
         description="Conversations idle this many days are deleted by `rapport privacy purge`; "
         "0 keeps them forever.",
     )

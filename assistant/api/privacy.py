@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from assistant.api.deps import Services, admin_actor, require_admin, services
 from assistant.api.schemas import ErrorOut
-from assistant.privacy import CustomerExport, ErasureReport, PurgeReport
+from assistant.privacy import MAX_RETENTION_DAYS, CustomerExport, ErasureReport, PurgeReport
 from profiles.models import AuditLog
 
 router = APIRouter(prefix="/v1/admin", tags=["privacy"], dependencies=[Depends(require_admin)])
@@ -21,7 +21,10 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 class PurgeRequest(BaseModel):
     older_than_days: int | None = Field(
-        None, ge=0, description="Idle days before deletion; RAPPORT_RETENTION_DAYS if unset."
+        None,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Idle days before deletion; RAPPORT_RETENTION_DAYS if unset.",
     )
     dry_run: bool = Field(False, description="Only count what would be deleted.")
 

@@ -117,6 +117,10 @@ def test_purge_endpoint(client):
     assert len(c.index.get("history", where={"customer_id": OLIVIA})) == 1
     bad = client.post("/v1/admin/privacy/purge", json={"older_than_days": -1}, headers=ADMIN)
     assert bad.status_code == 422 and "older_than_days" in bad.json()["error"]
+    huge = client.post("/v1/admin/privacy/purge", json={"older_than_days": 10**9}, headers=ADMIN)
+    assert huge.status_code == 422
+    long_id = client.delete("/v1/admin/customers/" + "x" * 300, headers=ADMIN)
+    assert long_id.status_code == 422 and "customer id" in long_id.json()["error"]
     assert client.post("/v1/admin/privacy/purge", json={}).status_code == 401
     audit = client.get("/v1/admin/audit", headers=ADMIN).json()
     assert [(x["action"], x["outcome"]) for x in audit[:2]] == [

@@ -59,6 +59,7 @@ def test_privacy_commands(make_container, tmp_path):
     r = run(c, "erase", "--customer", OLIVIA)
     assert r.returncode == 0 and "already erased" in r.stdout
 
+    one_error_line(run(c, "purge", "--older-than-days", "-1"), "older-than-days must be 0 to")
     r = run(c, "purge", "--older-than-days", "30", "--dry-run", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["dry_run"] is True
 
