@@ -1,4 +1,4 @@
-"""The `rapport` command line: import, ingest, ask, context, chat, demo."""
+"""The `rapport` command line: import, ingest, ask, context, chat, demo, privacy."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ app.add_typer(import_app, name="import")
 app.add_typer(eval_app, name="eval")
 experiments_app = typer.Typer(help="Experiments: variants and their results.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
+privacy_app = typer.Typer(
+    help="Privacy requests: export, erase, retention purge, audit log.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -204,6 +208,109 @@ def demo(
             fail(f"missing demo data folder: {path}")
     import_tau(retail)
     ingest([retail / "policy.md", bank])
+
+
+CLI_ACTOR = "cli"  # how the audit log names requests made on the command line
+
+
+@privacy_app.command("export")
+def privacy_export(
+    customer: CustomerOpt,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON here instead of stdout.")
+    ] = None,
+) -> None:
+    """Export everything held about a customer (SQL rows and vector texts) as one JSON document."""
+    if out_file is not None and not out_file.parent.is_dir():
+        fail(f"cannot write {out_file}: no directory {out_file.parent}")
+    c = _container()
+    with errors():
+        c.require_data()
+        document = c.privacy.export(customer, CLI_ACTOR).model_dump_json(indent=2)
+    if out_file is None:
+        print(document)
+        return
+    try:
+        out_file.write_text(document + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {out_file}: {exc.strerror or exc}")
+    err.print(f"wrote the export of {customer} to {out_file}", markup=False, highlight=False)
+
+
+@privacy_app.command("erase")
+def privacy_erase(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
+    """Erase a customer from SQL and the vector store; running it again is safe."""
+    c = _container()
+    with errors():
+        c.require_data()
+        report = c.privacy.erase(customer, CLI_ACTOR)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    elif report.status == "already_erased":
+        when = report.erased_at.isoformat(timespec="seconds") if report.erased_at else "earlier"
+        out.print(f"customer {customer} was already erased ({when})", markup=False)
+    else:
+        rows = sum(report.rows_deleted.values())
+        resumed = " (finished an interrupted erasure)" if report.resumed else ""
+        out.print(
+            f"erased customer {customer}: {rows} rows, {report.vectors_deleted} vectors{resumed}",
+            markup=False,
+        )
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(help="Idle days before deletion (default RAPPORT_RETENTION_DAYS)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete conversations idle longer than the retention period, with their history."""
+    c = _container()
+    with errors():
+        c.require_data()
+        report = c.privacy.purge(CLI_ACTOR, older_than_days, dry_run)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    if report.cutoff is None:
+        out.print("retention is off (0 days): nothing purged")
+        return
+    verb = "would purge" if report.dry_run else "purged"
+    out.print(
+        f"{verb} {report.conversations} conversations idle since before "
+        f"{report.cutoff.isoformat(timespec='seconds')}: {report.messages} messages, "
+        f"{report.turns} turns, {report.feedback} feedback, {report.history_items} history items",
+        markup=False,
+    )
+
+
+@privacy_app.command("audit")
+def privacy_audit(
+    customer: Annotated[
+        str | None, typer.Option("--customer", "-c", help="Only this customer's rows.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The audit log of privacy actions, newest first."""
+    c = _container()
+    with errors():
+        c.require_data()
+        rows = c.privacy.audit_log(customer, limit)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    for r in rows:
+        detail = " ".join(f"{k}={v}" for k, v in sorted(r.detail.items()))
+        out.print(
+            f"{r.at.isoformat(timespec='seconds')}  {r.actor}  {r.action}  "
+            f"{r.customer_id or '-'}  {r.outcome}  {detail}".rstrip(),
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()

@@ -32,3 +32,9 @@ class GenerationFailed(RapportError):
     """The LLM could not produce a reply (timeout, HTTP error, bad response)."""
 
     http_status = 502
+
+
+class StoreUnavailable(RapportError):
+    """A database or the vector store failed mid-request; running it again is safe."""
+
+    http_status = 503

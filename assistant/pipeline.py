@@ -37,7 +37,7 @@ from assistant.types import (
     TurnResult,
 )
 from profiles.context import CustomerCard, CustomerContext, ProfileRepository
-from profiles.conversations import ConversationStore
+from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import Message, Turn
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, load_prompt
@@ -458,7 +458,7 @@ class Assistant:
         self, customer_id: str, message_id: int, prepared: Prepared, at: datetime
     ) -> None:
         """Index the customer's message as history, reusing the turn's query embedding."""
-        item_id = f"msg:{message_id}"
+        item_id = message_history_id(message_id)
         text = prepared.composed.message
         self.conversations.add_history_item(item_id, customer_id, "message", text, at)
         record = HistoryRecord(

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(4000, ge=1, description="Longest customer message accepted.")
 
+    retention_days: int = Field(
+        365,
+        ge=0,
+        le=36_500,
+        description="Conversations idle this many days are deleted by `rapport privacy purge`; "
+        "0 keeps them forever.",
+    )
+
     widget_secret: str | None = Field(
         None, description="Secret of the widget identity hash: HMAC-SHA256(secret, customer_id)."
     )

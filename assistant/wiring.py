@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 from sqlalchemy.engine import Engine
 
 from assistant.errors import DataDirMissing
@@ -15,6 +17,7 @@ from assistant.generators.offline import OfflineComposer
 from assistant.generators.openai_chat import OpenAIChatGenerator
 from assistant.pipeline import Assistant
 from assistant.policy import Policy
+from assistant.privacy import Privacy
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from profiles.context import ProfileRepository
@@ -104,3 +107,40 @@ class Container:
             policy=Policy.load(self.settings.policy_file),
             experiments=Experiments.load(self.settings.experiments_file),
         )
+
+    @cached_property
+    def privacy(self) -> Privacy:
+        # Privacy requests never embed: a command line that only exports or erases should
+        # not load the model, so the index gets it lazily.
+        history = (
+            self.history
+            if "history" in self.__dict__
+            else HistoryIndex(self.index, _LazyEmbedder(lambda: self.embedder))
+        )
+        return Privacy(self.engine, history, self._drain, self.settings.retention_days)
+
+    def _drain(self, customer_id: str | None) -> None:
+        """Wait for the pipeline's background history writes, if this process runs turns."""
+        if "assistant" in self.__dict__:
+            self.assistant.drain(customer_id)
+
+
+class _LazyEmbedder:
+    """An Embedder that loads its model on first use."""
+
+    def __init__(self, load: Callable[[], Embedder]) -> None:
+        self._load = load
+
+    @property
+    def dim(self) -> int:
+        return self._load().dim
+
+    @dim.setter
+    def dim(self, _value: int) -> None:  # the Embedder protocol declares a plain attribute
+        raise AttributeError("an embedder's dimension is fixed by its model")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._load().embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._load().embed_query(text)

@@ -7,10 +7,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from profiles.db import session_scope
 from profiles.models import PURPOSES, Consent, Customer, Event, Order, OrderItem, utcnow
+from profiles.privacy import add_audit
 
 
 class CustomerIn(BaseModel):
@@ -52,8 +53,11 @@ class EventIn(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-def upsert_customer(engine: Engine, customer_id: str, data: CustomerIn) -> bool:
-    """Create or replace a customer's profile and consents; True when it was created."""
+def upsert_customer(
+    engine: Engine, customer_id: str, data: CustomerIn, actor: str = "system"
+) -> bool:
+    """Create or replace a customer's profile and consents; True when it was created.
+    Each consent given that differs from the stored one is audited as `actor`'s change."""
     unknown = set(data.consents) - set(PURPOSES)
     if unknown:
         raise ValueError(f"unknown consent purpose(s): {', '.join(sorted(unknown))}")
@@ -74,12 +78,22 @@ def upsert_customer(engine: Engine, customer_id: str, data: CustomerIn) -> bool:
             granted = data.consents.get(purpose)
             if purpose in rows:
                 if granted is not None:
+                    if granted != rows[purpose].granted:
+                        _audit_consent(s, actor, customer_id, purpose, granted)
                     rows[purpose].granted = granted
                     rows[purpose].updated_at = utcnow()
                     s.add(rows[purpose])
             else:
+                if granted is not None:
+                    _audit_consent(s, actor, customer_id, purpose, granted)
                 s.add(Consent(customer_id=customer_id, purpose=purpose, granted=bool(granted)))
         return existing is None
+
+
+def _audit_consent(s: Session, actor: str, customer_id: str, purpose: str, granted: bool) -> None:
+    add_audit(
+        s, actor, "consent", customer_id, "granted" if granted else "revoked", {"purpose": purpose}
+    )
 
 
 def upsert_order(engine: Engine, order_id: str, data: OrderIn) -> bool:

@@ -12,6 +12,11 @@ from profiles.db import session_scope
 from profiles.models import Conversation, Feedback, HistoryItem, Message, Turn, utcnow
 
 
+def message_history_id(message_id: int) -> str:
+    """The history item (and vector) id of a customer message: purges find it by message."""
+    return f"msg:{message_id}"
+
+
 class ConversationStore:
     """Stores what was said, in the order the turn needs it stored."""
 

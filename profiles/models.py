@@ -180,3 +180,31 @@ class HistoryItem(SQLModel, table=True):
     kind: str
     text: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what to whose data, and how it ended: the record a privacy request happened.
+
+    Holds identifiers and counts only, never names, emails, message texts or exported
+    content. customer_id is not a foreign key on purpose: the row must outlive the
+    customer it records the erasure of."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)  # "cli", or "admin:<key fingerprint>"
+    action: str = Field(max_length=32)  # export | erase | purge | consent
+    customer_id: str | None = Field(default=None, index=True, max_length=128)
+    outcome: str = Field(max_length=32)  # ok | erased | already_erased | not_found | failed ...
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class ErasureRequest(SQLModel, table=True):
+    """An erasure in progress or done: written before anything is deleted, marked done in
+    the transaction that deletes the customer's rows, so an interrupted erasure is visible
+    and a second run finishes it. Like the audit log it keeps the customer id only."""
+
+    customer_id: str = Field(primary_key=True, max_length=128)
+    actor: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=16)  # pending | done
+    requested_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None

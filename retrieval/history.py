@@ -107,6 +107,35 @@ class HistoryIndex:
         owned = self._owned(customer_id, list(ids), include_embeddings=False)
         self.index.delete(self.collection, ids=[item.id for item in owned])
 
+    def records(self, customer_id: str, ids: Sequence[str]) -> list[HistoryRecord]:
+        """The stored texts of those of ids that belong to customer_id, in the order given."""
+        return [
+            HistoryRecord(
+                id=item.id,
+                customer_id=customer_id,
+                kind=cast(HistoryKind, str(item.metadata.get("kind", ""))),
+                text=item.document,
+                created_at=_created_at(item),
+            )
+            for item in self._owned(customer_id, list(ids), include_embeddings=False)
+        ]
+
+    def erase(self, customer_id: str, ids: Sequence[str]) -> int:
+        """Delete every vector of the customer: those of ids (chosen by customer in SQL)
+        and any stored for them that SQL does not know of. Returns how many were deleted;
+        a second call deletes none and is not an error.
+
+        The strays are found by a metadata scan of the shared collection, the full scan
+        that searches avoid: an erasure is rare and must leave nothing behind."""
+        owned = {item.id for item in self._owned(customer_id, list(ids), include_embeddings=False)}
+        strays = {
+            item.id for item in self.index.get(self.collection, where={"customer_id": customer_id})
+        }
+        gone = sorted(owned | strays)
+        if gone:
+            self.index.delete(self.collection, ids=gone)
+        return len(gone)
+
     def delete(self, ids: Sequence[str]) -> None:
         """Delete these items whoever they belong to."""
         self.index.delete(self.collection, ids=list(ids))
@@ -134,13 +163,17 @@ def _vector(item: StoredItem) -> np.ndarray:
     return item.embedding
 
 
-def _hit(item: StoredItem, score: float) -> HistoryHit:
+def _created_at(item: StoredItem) -> datetime | None:
     created = str(item.metadata.get("created_at") or "")
+    return datetime.fromisoformat(created) if created else None
+
+
+def _hit(item: StoredItem, score: float) -> HistoryHit:
     return HistoryHit(
         id=item.id,
         # pydantic checks the value against HistoryKind at runtime.
         kind=cast(HistoryKind, str(item.metadata.get("kind", ""))),
         text=item.document,
-        created_at=datetime.fromisoformat(created) if created else None,
+        created_at=_created_at(item),
         score=score,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 
-from assistant.api.deps import Services, require_admin, services
+from assistant.api.deps import Services, admin_actor, require_admin, services
 from assistant.api.schemas import ErrorOut, KbIngestOut, KbIngestRequest, Upserted
 from assistant.errors import NotFound
 from assistant.experiment_report import ExperimentReport, report_for
@@ -18,11 +18,15 @@ _ERRORS: dict[int | str, dict[str, object]] = {c: {"model": ErrorOut} for c in (
 
 @router.put("/customers/{customer_id}", response_model=Upserted, responses=_ERRORS)
 def put_customer(
-    customer_id: str, body: CustomerIn, response: Response, svc: Services = Depends(services)
+    customer_id: str,
+    body: CustomerIn,
+    response: Response,
+    svc: Services = Depends(services),
+    actor: str = Depends(admin_actor),
 ) -> Upserted:
-    """Create or replace a customer and their consents."""
+    """Create or replace a customer and their consents; consent changes are audited."""
     try:
-        created = upsert_customer(svc.container.engine, customer_id, body)
+        created = upsert_customer(svc.container.engine, customer_id, body, actor)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     response.status_code = 201 if created else 200

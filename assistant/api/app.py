@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from assistant.api import admin, agent, chat, ops, pages
+from assistant.api import admin, agent, chat, ops, pages, privacy
 from assistant.api.deps import Services
 from assistant.api.metrics import Metrics
 from assistant.api.ratelimit import RateLimiter
@@ -55,7 +55,15 @@ def create_app(container: Container) -> FastAPI:
         )
     _install_error_handlers(app)
     _install_metrics(app)
-    for router in (chat.router, agent.router, admin.router, ops.router, pages.router, pages.demo):
+    for router in (
+        chat.router,
+        agent.router,
+        admin.router,
+        privacy.router,
+        ops.router,
+        pages.router,
+        pages.demo,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=pages.WEB), name="static")
     return app

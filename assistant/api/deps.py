@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from assistant.api.metrics import Metrics
 from assistant.api.ratelimit import RateLimiter
-from assistant.api.security import verify_key
+from assistant.api.security import key_fingerprint, verify_key
 from assistant.wiring import Container
 
 
@@ -32,3 +32,8 @@ def require_agent(request: Request, svc: Services = Depends(services)) -> None:
 
 def require_admin(request: Request, svc: Services = Depends(services)) -> None:
     verify_key(request, svc.container.settings.admin_key_list, "admin")
+
+
+def admin_actor(request: Request, _: None = Depends(require_admin)) -> str:
+    """The admin making the request, as the audit log names them (never their key)."""
+    return key_fingerprint(request, "admin")

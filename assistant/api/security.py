@@ -44,3 +44,10 @@ def verify_key(request: Request, keys: list[str], role: str) -> None:
         ok |= hmac.compare_digest(candidate.encode(), key.encode())
     if not ok:
         raise HTTPException(403, f"not a valid {role} API key")
+
+
+def key_fingerprint(request: Request, role: str) -> str:
+    """Who presented this request's key, for the audit log: the role and the first 12 hex
+    digits of the key's SHA-256, never the key itself."""
+    key = _key_from(request) or ""
+    return f"{role}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"

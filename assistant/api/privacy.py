@@ -1,0 +1,65 @@
+"""Privacy endpoints for administrators: export, erasure, retention purge, the audit log.
+
+Each request is audited under the admin's key fingerprint; domain errors (unknown
+customer 404, failing vector store 503) are mapped by the app's one handler."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from assistant.api.deps import Services, admin_actor, require_admin, services
+from assistant.api.schemas import ErrorOut
+from assistant.privacy import MAX_RETENTION_DAYS, CustomerExport, ErasureReport, PurgeReport
+from profiles.models import AuditLog
+
+router = APIRouter(prefix="/v1/admin", tags=["privacy"], dependencies=[Depends(require_admin)])
+_ERRORS: dict[int | str, dict[str, object]] = {
+    c: {"model": ErrorOut} for c in (401, 403, 404, 422, 503)
+}
+
+
+class PurgeRequest(BaseModel):
+    older_than_days: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Idle days before deletion; RAPPORT_RETENTION_DAYS if unset.",
+    )
+    dry_run: bool = Field(False, description="Only count what would be deleted.")
+
+
+@router.get("/customers/{customer_id}/export", response_model=CustomerExport, responses=_ERRORS)
+def export_customer(
+    customer_id: str, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+) -> CustomerExport:
+    """Everything held about the customer, SQL rows and vector-store texts, as one document."""
+    return svc.container.privacy.export(customer_id, actor)
+
+
+@router.delete("/customers/{customer_id}", response_model=ErasureReport, responses=_ERRORS)
+def erase_customer(
+    customer_id: str, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+) -> ErasureReport:
+    """Erase the customer from SQL and every vector collection. Repeating it is safe: an
+    interrupted erasure is finished, a finished one is reported as `already_erased`."""
+    return svc.container.privacy.erase(customer_id, actor)
+
+
+@router.post("/privacy/purge", response_model=PurgeReport, responses=_ERRORS)
+def purge(
+    body: PurgeRequest, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+) -> PurgeReport:
+    """Delete conversations idle longer than the retention period, with their messages,
+    turns, feedback and history; `dry_run` only counts them."""
+    return svc.container.privacy.purge(actor, body.older_than_days, body.dry_run)
+
+
+@router.get("/audit", response_model=list[AuditLog], responses=_ERRORS)
+def audit_log(
+    customer_id: str | None = Query(None, max_length=128),
+    limit: int = Query(100, ge=1, le=1000),
+    svc: Services = Depends(services),
+) -> list[AuditLog]:
+    """Privacy actions, newest first: who (key fingerprint or "cli"), what, whose id, outcome."""
+    return svc.container.privacy.audit_log(customer_id, limit)

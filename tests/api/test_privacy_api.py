@@ -1,0 +1,180 @@
+"""Privacy over real HTTP: export, erasure, purge and audit endpoints, and consent changes
+made through the admin API taking effect on the very next turn."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlmodel import Session, func, select
+
+from profiles.db import session_scope
+from profiles.models import Conversation, HistoryItem, Message, utcnow
+from tests.api.conftest import ADMIN_KEY, AGENT_KEY, identity
+
+OLIVIA, OMAR = "olivia_ito_3591", "omar_lopez_3107"
+ADMIN = {"X-API-Key": ADMIN_KEY}
+PARROT = "My parrot Captain Feathers chewed the charger cable of my order"
+RECALL = "What happened with Captain Feathers and the charger?"
+
+
+def chat(client, message, customer=OLIVIA, conversation=None):
+    body = {**identity(customer), "message": message}
+    if conversation:
+        body["conversation_id"] = conversation
+    r = client.post("/v1/chat", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def container_of(client):
+    return client.app.state.services.container
+
+
+def test_export_then_erase_end_to_end(client):
+    first = chat(client, PARROT)
+    chat(client, "Can I cancel #W5442520?", conversation=first["conversation_id"])
+    chat(client, "Where is my parcel?", customer=OMAR)
+    url = f"/v1/admin/customers/{OLIVIA}"
+
+    assert client.get(f"{url}/export").status_code == 401
+    assert client.get(f"{url}/export", headers={"X-API-Key": AGENT_KEY}).status_code == 403
+    r = client.get(f"{url}/export", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    messages = [m["text"] for c in doc["conversations"] for m in c["messages"]]
+    assert PARROT in messages and "Can I cancel #W5442520?" in messages
+    assert {v["text"] for v in doc["vector_store"]} == {PARROT, "Can I cancel #W5442520?"}
+    assert doc["customer"]["first_name"] == "Olivia" and doc["orders"]
+    vector_ids = [v["id"] for v in doc["vector_store"]]
+
+    r = client.delete(url, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "erased" and r.json()["vectors_deleted"] == 2
+    c = container_of(client)
+    with Session(c.engine) as s:  # the real SQL store
+        assert (
+            s.exec(
+                select(func.count()).select_from(Message).where(Message.customer_id == OLIVIA)
+            ).one()
+            == 0
+        )
+        assert s.get(Conversation, first["conversation_id"]) is None
+    assert c.index.get("history", ids=vector_ids) == []  # the real vector store
+    assert c.index.get("history", where={"customer_id": OLIVIA}) == []
+
+    again = client.delete(url, headers=ADMIN)
+    assert again.status_code == 200 and again.json()["status"] == "already_erased"
+    missing = client.delete("/v1/admin/customers/nobody_0000", headers=ADMIN)
+    assert missing.status_code == 404 and "nobody_0000" in missing.json()["error"]
+    assert client.get(f"{url}/export", headers=ADMIN).status_code == 404
+    gone = client.post("/v1/chat", json={**identity(OLIVIA), "message": "hello"})
+    assert gone.status_code == 404
+
+    later = chat(client, "Can I return my order?", customer=OMAR)
+    assert later["answer"] and later["context"]["customer_id"] == OMAR
+
+    r = client.get("/v1/admin/audit", params={"customer_id": OLIVIA}, headers=ADMIN)
+    assert r.status_code == 200
+    rows = r.json()
+    assert [(x["action"], x["outcome"]) for x in rows] == [
+        ("export", "not_found"),
+        ("erase", "already_erased"),
+        ("erase", "erased"),
+        ("export", "exported"),
+    ]
+    fingerprint = hashlib.sha256(ADMIN_KEY.encode()).hexdigest()[:12]
+    assert {x["actor"] for x in rows} == {f"admin:{fingerprint}"}
+    assert ADMIN_KEY not in r.text and "Olivia" not in r.text and "Feathers" not in r.text
+    assert client.get("/v1/admin/audit", headers={"X-API-Key": AGENT_KEY}).status_code == 403
+
+
+def _age(engine, conversation_id: str, days: int) -> None:
+    when = utcnow() - timedelta(days=days)
+    with session_scope(engine) as s:
+        conv = s.get(Conversation, conversation_id)
+        conv.created_at = when
+        s.add(conv)
+        for m in s.exec(select(Message).where(Message.conversation_id == conversation_id)):
+            m.created_at = when
+            s.add(m)
+
+
+def test_purge_endpoint(client):
+    old = chat(client, "Where is my parcel?", customer=OMAR)
+    chat(client, "Can I cancel #W5442520?")
+    c = container_of(client)
+    c.assistant.drain()
+    _age(c.engine, old["conversation_id"], 400)
+
+    r = client.post("/v1/admin/privacy/purge", json={"dry_run": True}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert (r.json()["older_than_days"], r.json()["conversations"]) == (365, 1)
+    assert r.json()["dry_run"] is True
+    r = client.post("/v1/admin/privacy/purge", json={}, headers=ADMIN)
+    assert (r.json()["conversations"], r.json()["messages"], r.json()["history_items"]) == (1, 2, 1)
+    assert c.index.get("history", where={"customer_id": OMAR}) == []
+    assert len(c.index.get("history", where={"customer_id": OLIVIA})) == 1
+    bad = client.post("/v1/admin/privacy/purge", json={"older_than_days": -1}, headers=ADMIN)
+    assert bad.status_code == 422 and "older_than_days" in bad.json()["error"]
+    huge = client.post("/v1/admin/privacy/purge", json={"older_than_days": 10**9}, headers=ADMIN)
+    assert huge.status_code == 422
+    long_id = client.delete("/v1/admin/customers/" + "x" * 300, headers=ADMIN)
+    assert long_id.status_code == 422 and "customer id" in long_id.json()["error"]
+    assert client.post("/v1/admin/privacy/purge", json={}).status_code == 401
+    audit = client.get("/v1/admin/audit", headers=ADMIN).json()
+    assert [(x["action"], x["outcome"]) for x in audit[:2]] == [
+        ("purge", "purged"),
+        ("purge", "dry_run"),
+    ]
+
+
+def _consents(client, **granted: bool) -> None:
+    body = {"first_name": "Olivia", "last_name": "Ito", "consents": granted}
+    r = client.put(f"/v1/admin/customers/{OLIVIA}", json=body, headers=ADMIN)
+    assert r.status_code == 200, r.text
+
+
+def _history_items(client) -> int:
+    with Session(container_of(client).engine) as s:
+        return s.exec(
+            select(func.count()).select_from(HistoryItem).where(HistoryItem.customer_id == OLIVIA)
+        ).one()
+
+
+def test_revoking_history_takes_effect_on_the_next_turn(client):
+    chat(client, PARROT)  # each turn below is a new conversation: only history recalls it
+    before = chat(client, RECALL)["context"]
+    assert before["history_ids"] and "chewed" in before["text"]
+
+    _consents(client, history=False)
+    items = _history_items(client)
+    revoked = chat(client, RECALL)["context"]
+    assert revoked["history_ids"] == [] and "chewed" not in revoked["text"]
+    assert _history_items(client) == items  # the revoked turn is not remembered either
+    assert revoked["fact_ids"]  # personalization still granted
+
+    _consents(client, history=True)
+    restored = chat(client, RECALL)["context"]
+    assert restored["history_ids"] and "chewed" in restored["text"]
+
+
+def test_revoking_personalization_takes_effect_on_the_next_turn(client):
+    question = "What is the status of my order #W5442520?"
+    before = chat(client, question)["context"]
+    assert f"profile:{OLIVIA}" in before["fact_ids"] and "order:#W5442520" in before["fact_ids"]
+    assert "Olivia" in before["text"]
+
+    _consents(client, personalization=False)
+    revoked = chat(client, question)["context"]
+    assert revoked["fact_ids"] == []
+    assert "Olivia" not in revoked["text"]
+
+    _consents(client, personalization=True)
+    restored = chat(client, question)["context"]
+    assert f"profile:{OLIVIA}" in restored["fact_ids"] and "Olivia" in restored["text"]
+    audit = client.get("/v1/admin/audit", params={"customer_id": OLIVIA}, headers=ADMIN).json()
+    assert [(x["action"], x["outcome"], x["detail"]) for x in audit] == [
+        ("consent", "granted", {"purpose": "personalization"}),
+        ("consent", "revoked", {"purpose": "personalization"}),
+    ]

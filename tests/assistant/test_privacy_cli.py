@@ -1,0 +1,74 @@
+"""`rapport privacy …` as a real process on a private copy of the demo data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from assistant.types import TurnRequest
+
+RAPPORT = [sys.executable, "-m", "assistant.cli", "privacy"]
+OLIVIA = "olivia_ito_3591"
+PARROT = "My parrot Captain Feathers chewed the charger cable of my order"
+
+
+def run(container, *args: str) -> subprocess.CompletedProcess[str]:
+    s = container.settings
+    env = {**os.environ, "RAPPORT_DATA_DIR": str(s.data_dir), "HF_HUB_OFFLINE": "1"}
+    for name, value in (
+        ("DATABASE_URL", s.database_url),
+        ("CHROMA_URL", s.chroma_url),
+        ("RAPPORT_CHROMA_DATABASE", s.chroma_database),
+    ):
+        if value:
+            env[name] = value
+    return subprocess.run(
+        RAPPORT + list(args), capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def one_error_line(r: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], r.stderr
+
+
+def test_privacy_commands(make_container, tmp_path):
+    c = make_container()
+    c.assistant.turn(TurnRequest(customer_id=OLIVIA, message=PARROT))
+    c.assistant.drain()
+
+    out = tmp_path / "olivia.json"
+    r = run(c, "export", "--customer", OLIVIA, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["customer"]["id"] == OLIVIA
+    assert [v["text"] for v in doc["vector_store"]] == [PARROT]
+    assert PARROT in [m["text"] for m in doc["conversations"][0]["messages"]]
+    one_error_line(
+        run(c, "export", "-c", OLIVIA, "--out", str(tmp_path / "no" / "x.json")), "cannot write"
+    )
+
+    one_error_line(run(c, "erase", "--customer", "nobody_0000"), "unknown customer 'nobody_0000'")
+    r = run(c, "erase", "--customer", OLIVIA)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"erased customer {OLIVIA}:") and "1 vectors" in r.stdout
+    assert c.index.get("history", where={"customer_id": OLIVIA}) == []
+    r = run(c, "erase", "--customer", OLIVIA)
+    assert r.returncode == 0 and "already erased" in r.stdout
+
+    one_error_line(run(c, "purge", "--older-than-days", "-1"), "older-than-days must be 0 to")
+    r = run(c, "purge", "--older-than-days", "30", "--dry-run", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["dry_run"] is True
+
+    r = run(c, "audit", "--customer", OLIVIA, "--json")
+    rows = json.loads(r.stdout)
+    assert [(x["action"], x["outcome"], x["actor"]) for x in rows] == [
+        ("erase", "already_erased", "cli"),
+        ("erase", "erased", "cli"),
+        ("export", "exported", "cli"),
+    ]
+    r = run(c, "audit")
+    assert r.returncode == 0 and "purge  -  dry_run" in r.stdout
