@@ -132,6 +132,9 @@ class Assistant:
         # write is a third of a turn's time and only later turns read it.
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-index")
         self._pending: dict[str, Future[None]] = {}
+        # The query embedding runs beside the turn's SQL (torch and the database drivers
+        # release the GIL), so its time hides behind storing the message and loading context.
+        self._embedding = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-embed")
         self._pending_lock = threading.Lock()
 
     def drain(self, customer_id: str | None = None, timeout: float = 10.0) -> None:
@@ -270,20 +273,22 @@ class Assistant:
         conversation: list[Message] | None = None,
         timer: Timer | None = None,
         card: CustomerCard | None = None,
+        embedding: Future[np.ndarray] | None = None,
     ) -> Prepared:
         """Run identify → compose with no side effect; a turn that has already identified
-        the customer passes its card and timer."""
+        the customer passes its card, timer and the query embedding it started."""
         timer = timer or Timer()
         if card is None:
             with timer.stage("identify"):
                 card = self.identify(request)
         message = request.message.strip()
+        embedding = embedding or self._embed_soon(message)
         assignment = self.experiments.assign(card.id)
         with timer.stage("load_context"):
             ctx = self.load_context(card, message)
             card = ctx.card  # read with the context: segments filled in under consent
-        with timer.stage("embed"):
-            qvec = self.embedder.embed_query(message)
+        with timer.stage("embed"):  # what is left of it after the SQL above
+            qvec = embedding.result()
         with timer.stage("retrieve"):
             retrieved = self.retrieve(ctx, message, qvec, assignment)
         with timer.stage("decide"):
@@ -350,10 +355,18 @@ class Assistant:
             yield StreamEvent(type="token", text=result.answer)
         yield StreamEvent(type="done", result=result)
 
+    def _embed_soon(self, message: str) -> Future[np.ndarray]:
+        if not self.settings.embed_overlap:
+            done: Future[np.ndarray] = Future()
+            done.set_result(self.embedder.embed_query(message))
+            return done
+        return self._embedding.submit(self.embedder.embed_query, message)
+
     def _begin(self, request: TurnRequest) -> _Started:
         timer = Timer()
         with timer.stage("identify"):
             card = self.identify(request)
+        embedding = self._embed_soon(request.message.strip())
         with timer.stage("store_message"):
             conversation_id, message_id, at = self.conversations.start_turn(
                 card.id, request.conversation_id, request.message.strip(), request.channel
@@ -364,6 +377,7 @@ class Assistant:
             earlier,
             timer=timer,
             card=card,
+            embedding=embedding,
         )
         return _Started(prepared, conversation_id, message_id, at)
 

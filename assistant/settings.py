@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="Torch threads for embedding (unset: one per core). 1 costs less CPU per "
         "request under high concurrency, more latency when idle.",
     )
+    embed_overlap: bool = Field(
+        True,
+        description="Compute the query embedding in a thread beside the turn's SQL reads "
+        "(off: one after the other).",
+    )
     context_tokens: int = Field(2000, ge=200, description="Token budget of the assembled context.")
     kb_top_k: int = Field(6, ge=1, description="Knowledge-base passages retrieved per turn.")
     history_top_k: int = Field(5, ge=0, description="History items retrieved per turn.")
