@@ -11,7 +11,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ import typer
 
 from assistant.console import err, errors, fail, out, progress
 from assistant.errors import RapportError
+from assistant.logs import configure_logging
 from assistant.pipeline import context_info
 from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
@@ -368,8 +368,11 @@ def serve(
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
+    try:
+        settings: Settings | None = Settings()
+    except ValueError:
+        settings = None  # the command reports the bad configuration itself
+    configure_logging(settings)
     try:
         app()
     except KeyboardInterrupt:

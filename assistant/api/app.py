@@ -71,9 +71,12 @@ def create_app(container: Container) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app from environment settings: the factory each `--workers N` process calls."""
+    from assistant.logs import configure_logging
     from assistant.settings import Settings
 
-    container = Container(Settings())
+    settings = Settings()
+    configure_logging(settings)  # after uvicorn has set up its own loggers
+    container = Container(settings)
     container.require_data()
     warm_up(container)
     return create_app(container)
