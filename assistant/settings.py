@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(20.0, description="Seconds before an LLM call is abandoned.")
     llm_max_retries: int = Field(1, description="Retries of a failed LLM call before fallback.")
     llm_temperature: float = Field(0.2, description="Sampling temperature of the chat model.")
+    redact_remote: bool = Field(
+        True,
+        description="Replace emails, phones, cards, IBANs and addresses by placeholders in "
+        "prompts sent to the LLM; the reply gets the real values back.",
+    )
     embed_threads: int | None = Field(
         None,
         ge=1,

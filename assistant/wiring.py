@@ -15,6 +15,7 @@ from assistant.experiments import Experiments
 from assistant.generators.base import Generator
 from assistant.generators.offline import OfflineComposer
 from assistant.generators.openai_chat import OpenAIChatGenerator
+from assistant.generators.redacting import RedactingGenerator
 from assistant.pipeline import Assistant
 from assistant.policy import Policy
 from assistant.privacy import Privacy
@@ -32,9 +33,11 @@ from retrieval.store import ChromaIndex, VectorIndex
 
 
 def make_generator(settings: Settings) -> Generator:
-    """The OpenAI-compatible generator when a model is configured, else the offline composer."""
+    """The OpenAI-compatible generator when a model is configured (behind PII redaction
+    unless RAPPORT_REDACT_REMOTE is off), else the offline composer, which runs here and
+    needs no redaction."""
     if settings.llm_model:
-        return OpenAIChatGenerator(
+        llm = OpenAIChatGenerator(
             settings.llm_model,
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
@@ -42,6 +45,7 @@ def make_generator(settings: Settings) -> Generator:
             max_retries=settings.llm_max_retries,
             temperature=settings.llm_temperature,
         )
+        return RedactingGenerator(llm) if settings.redact_remote else llm
     return OfflineComposer()
 
 
