@@ -1,0 +1,113 @@
+"""Personal data stays out of what the remote LLM receives and comes back in the reply.
+
+Real turns on the real tau-retail data; the LLM is faked at the HTTP layer and the request
+body the OpenAI client actually sent is inspected."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from assistant.types import TurnRequest
+from tests.assistant.test_openai_generator import completion, sse
+from tests.conftest import RETAIL
+
+LLM = "http://llm.test/v1"
+OLIVIA = "olivia_ito_3591"
+USER = json.loads((RETAIL / "users.json").read_text())[OLIVIA]
+PHONE = "+1 (646) 555-3890"
+CARD = "4111 1111 1111 1111"
+NEW_ADDRESS = "12 Pine Road, Salem, MA 01970"
+MESSAGE = (
+    f"Hi, it's {USER['email']}. Can I cancel #W5442520? Call me on {PHONE}; refund to my "
+    f"card {CARD}, and send the label to {NEW_ADDRESS}."
+)
+PRIVATE = [
+    USER["email"],
+    USER["address"]["address1"],
+    "555-3890",
+    "4111",
+    "12 Pine Road",
+]
+PLACEHOLDER = re.compile(r"<(?:EMAIL|PHONE|CARD|ADDRESS)_\d+>")
+
+
+def _sent(request: httpx.Request) -> tuple[str, list[str]]:
+    """All message text the client sent, and the placeholders in it in order."""
+    body = json.loads(request.content)
+    text = "\n".join(m["content"] for m in body["messages"])
+    return text, list(dict.fromkeys(PLACEHOLDER.findall(text)))
+
+
+def _reply(placeholders: list[str]) -> str:
+    return "Your order #W5442520 is pending [2]. On file: " + ", ".join(placeholders) + "."
+
+
+def _turn(c):
+    return c.assistant.turn(TurnRequest(customer_id=OLIVIA, message=MESSAGE))
+
+
+def _assert_restored(answer: str) -> None:
+    for value in (USER["email"], PHONE, CARD, NEW_ADDRESS, USER["address"]["address1"]):
+        assert value in answer
+    assert not PLACEHOLDER.search(answer)
+
+
+def test_llm_receives_placeholders_and_the_customer_the_real_values(make_container, llm_guard):
+    sent: list[str] = []
+
+    def llm(request: httpx.Request) -> httpx.Response:
+        text, placeholders = _sent(request)
+        sent.append(text)
+        return httpx.Response(200, json=completion(_reply(placeholders)))
+
+    llm_guard.post(f"{LLM}/chat/completions").mock(side_effect=llm)
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
+    r = _turn(c)
+    (text,) = sent
+    # The profile fact (email, default address) and the message were both in the prompt...
+    assert "Customer olivia_ito_3591" in text and "default address <ADDRESS_" in text
+    for value in PRIVATE:
+        assert value not in text
+    # ...and what the assistant needs to answer is still there.
+    for needed in ("#W5442520", "pending", "gift_card_7794233", "paypal_8049766"):
+        assert needed in text
+    assert r.generator == "openai:m" and not r.degraded
+    _assert_restored(r.answer)
+    assert [cit.n for cit in r.citations] == [2]
+    # The prompt kept for the turn is the real one: redaction is only on the way out.
+    assert USER["email"] in r.context.text
+
+
+def test_streamed_reply_restores_placeholders_split_across_chunks(make_container, llm_guard):
+    def llm(request: httpx.Request) -> httpx.Response:
+        _text, placeholders = _sent(request)
+        reply = _reply(placeholders)
+        pieces = [reply[i : i + 3] for i in range(0, len(reply), 3)]  # splits every placeholder
+        return httpx.Response(
+            200, text=sse(pieces), headers={"content-type": "text/event-stream"}
+        )
+
+    llm_guard.post(f"{LLM}/chat/completions").mock(side_effect=llm)
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
+    events = list(c.assistant.stream_turn(TurnRequest(customer_id=OLIVIA, message=MESSAGE)))
+    tokens = [e.text for e in events if e.type == "token"]
+    result = events[-1].result
+    assert result is not None and result.generator == "openai:m" and not result.degraded
+    assert "reset" not in [e.type for e in events]
+    assert "".join(tokens) == result.answer
+    _assert_restored(result.answer)
+    assert len(tokens) > 10  # still streamed, not buffered into one piece
+    assert not any("<" in t for t in tokens)  # no partial placeholder reached the customer
+
+
+def test_redaction_can_be_turned_off(make_container, llm_guard):
+    route = llm_guard.post(f"{LLM}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion("Your order #W5442520 is pending [2]."))
+    )
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0, redact_remote=False)
+    _turn(c)
+    text, placeholders = _sent(route.calls.last.request)
+    assert USER["email"] in text and PHONE in text and not placeholders
