@@ -16,7 +16,8 @@ from retrieval.types import HistoryHit, Passage
 # Tags of the template's data blocks; the same text inside data is defused so a
 # message or passage cannot close its block and pose as instructions.
 _TAG_RE = re.compile(
-    r"</?\s*(customer_card|customer_facts|kb_passages|history|conversation|customer_message)\s*>",
+    r"<\s*/?\s*(customer_card|customer_facts|kb_passages|history|conversation|customer_message)"
+    r"\b[^<>]*>",
     re.IGNORECASE,
 )
 _ROLE = {"customer": "Customer", "assistant": "Assistant", "agent": "Agent"}

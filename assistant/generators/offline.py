@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from assistant.compose import RELEVANT_FACT
+from assistant.injection import addresses_the_assistant
 from assistant.types import Composed, Generation, Source
 from profiles.relevance import EXPLICIT_ID, NAMED_PRODUCT, intents, words
 from retrieval.lexical import stem
@@ -218,8 +219,13 @@ class OfflineComposer:
             return []
         query = set(_content(composed.message))
         wanted = intents(composed.message)
+        # Sentences for agents are not read to customers; sentences addressed to the
+        # assistant are injection attempts, and quoting them would be obeying them.
         candidates = [
-            (sent, s) for s in passages for sent in _sentences(s) if not _AGENT_ONLY_RE.search(sent)
+            (sent, s)
+            for s in passages
+            for sent in _sentences(s)
+            if not _AGENT_ONLY_RE.search(sent) and not addresses_the_assistant(sent)
         ]
         df: Counter[str] = Counter()
         for sent, _ in candidates:

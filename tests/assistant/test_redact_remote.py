@@ -86,9 +86,7 @@ def test_streamed_reply_restores_placeholders_split_across_chunks(make_container
         _text, placeholders = _sent(request)
         reply = _reply(placeholders)
         pieces = [reply[i : i + 3] for i in range(0, len(reply), 3)]  # splits every placeholder
-        return httpx.Response(
-            200, text=sse(pieces), headers={"content-type": "text/event-stream"}
-        )
+        return httpx.Response(200, text=sse(pieces), headers={"content-type": "text/event-stream"})
 
     llm_guard.post(f"{LLM}/chat/completions").mock(side_effect=llm)
     c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
