@@ -19,7 +19,6 @@ import pytest
 from assistant.compose import defuse
 from assistant.redact import find
 from assistant.types import TurnRequest, TurnResult
-from prompts.loader import load_prompt
 from retrieval.types import HistoryRecord
 from tests.assistant.test_openai_generator import completion
 from tests.conftest import RETAIL
@@ -194,19 +193,6 @@ def test_llm_prompt_keeps_injections_in_their_blocks(make_container, llm_guard, 
     llm_guard.post(f"{LLM}/chat/completions").mock(side_effect=llm)
     c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
     _load_attempts(c, tmp_path)
-    system = (
-        load_prompt("chat_reply.v1")
-        .render(
-            tone="friendly and concise",
-            customer_card="",
-            facts="",
-            passages="",
-            history="",
-            conversation="",
-            message="",
-        )[0]
-        .content
-    )
     for attempt in ATTEMPTS:
         current[:] = [attempt]
         sent_before = len(requests)
@@ -219,13 +205,16 @@ def test_llm_prompt_keeps_injections_in_their_blocks(make_container, llm_guard, 
         body = requests[-1]
         roles = [m["role"] for m in body["messages"]]
         assert roles == ["system", "user"], attempt.id
-        assert body["messages"][0]["content"] == system  # nothing of the data in the rules
+        system = body["messages"][0]["content"]
+        assert system.startswith("You are Rapport, the support assistant")
+        assert attempt.marker not in system  # nothing of the data in the rules
         human = body["messages"][1]["content"]
         _assert_structure(human)
         _assert_reached_its_block(human, attempt)
         _assert_nothing_of_the_other_customer(r, attempt)
         # The obeying reply named an order the context does not hold: it is not shown.
-        assert r.degraded and "check.foreign_identifier_replaced" in r.decision_trace
+        assert r.degraded
+        assert "check.foreign_identifier_replaced" in [h.rule for h in r.decision_trace]
         for ident in [THIRD_ORDER, *OTHER_IDS]:
             assert ident not in r.answer, (attempt.id, ident)
     assert len(requests) >= len(ATTEMPTS) // 2  # most attempts did reach the LLM

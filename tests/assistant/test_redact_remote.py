@@ -20,11 +20,14 @@ USER = json.loads((RETAIL / "users.json").read_text())[OLIVIA]
 PHONE = "+1 (646) 555-3890"
 CARD = "4111 1111 1111 1111"
 NEW_ADDRESS = "12 Pine Road, Salem, MA 01970"
+WORK_EMAIL = "o.ito@denver-design.example"
+# Not the account email: the over-personalization guard rightly rejects a reply naming it.
 MESSAGE = (
-    f"Hi, it's {USER['email']}. Can I cancel #W5442520? Call me on {PHONE}; refund to my "
+    f"Hi, write to {WORK_EMAIL}. Can I cancel #W5442520? Call me on {PHONE}; refund to my "
     f"card {CARD}, and send the label to {NEW_ADDRESS}."
 )
 PRIVATE = [
+    WORK_EMAIL,
     USER["email"],
     USER["address"]["address1"],
     "555-3890",
@@ -50,7 +53,7 @@ def _turn(c):
 
 
 def _assert_restored(answer: str) -> None:
-    for value in (USER["email"], PHONE, CARD, NEW_ADDRESS, USER["address"]["address1"]):
+    for value in (WORK_EMAIL, PHONE, CARD, NEW_ADDRESS, USER["address"]["address1"]):
         assert value in answer
     assert not PLACEHOLDER.search(answer)
 
@@ -67,8 +70,8 @@ def test_llm_receives_placeholders_and_the_customer_the_real_values(make_contain
     c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
     r = _turn(c)
     (text,) = sent
-    # The profile fact (email, default address) and the message were both in the prompt...
-    assert "Customer olivia_ito_3591" in text and "default address <ADDRESS_" in text
+    # The profile fact (default address) and the message were both in the prompt...
+    assert "Customer olivia_ito_3591" in text and "efault address <ADDRESS_" in text
     for value in PRIVATE:
         assert value not in text
     # ...and what the assistant needs to answer is still there.
@@ -78,7 +81,7 @@ def test_llm_receives_placeholders_and_the_customer_the_real_values(make_contain
     _assert_restored(r.answer)
     assert [cit.n for cit in r.citations] == [2]
     # The prompt kept for the turn is the real one: redaction is only on the way out.
-    assert USER["email"] in r.context.text
+    assert WORK_EMAIL in r.context.text
 
 
 def test_streamed_reply_restores_placeholders_split_across_chunks(make_container, llm_guard):
@@ -108,4 +111,4 @@ def test_redaction_can_be_turned_off(make_container, llm_guard):
     c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0, redact_remote=False)
     _turn(c)
     text, placeholders = _sent(route.calls.last.request)
-    assert USER["email"] in text and PHONE in text and not placeholders
+    assert WORK_EMAIL in text and PHONE in text and not placeholders
