@@ -14,10 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.api import admin, agent, chat, ops, pages, privacy
 from assistant.api.deps import Services
 from assistant.api.metrics import Metrics
+from assistant.api.outage import is_database_outage
 from assistant.api.ratelimit import RateLimiter
 from assistant.errors import RapportError
 from assistant.wiring import Container
@@ -41,9 +43,11 @@ def create_app(container: Container) -> FastAPI:
         description="Personalized, grounded, cited customer-support replies.",
         lifespan=lifespan,
     )
+    metrics = Metrics()
+    metrics.watch_breaker(lambda: container.breaker.stats())
     app.state.services = Services(
         container=container,
-        metrics=Metrics(),
+        metrics=metrics,
         limiter=RateLimiter(settings.rate_limit_per_minute),
     )
     if settings.cors_origin_list:
@@ -105,6 +109,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         resp = _error(exc.status_code, str(exc.detail))
         for k, v in (exc.headers or {}).items():
             resp.headers[k] = v
+        return resp
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(req: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if not is_database_outage(exc):
+            return await _unexpected(req, exc)
+        log.error("database unavailable on %s %s: %s", req.method, req.url.path, exc)
+        retry = str(app.state.services.container.settings.db_retry_after_s)
+        resp = _error(503, "database unavailable; retry later", retry_after=int(retry))
+        resp.headers["Retry-After"] = retry
         return resp
 
     @app.exception_handler(RapportError)
