@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from assistant.api import admin, agent, chat, ops, pages, privacy
 from assistant.api.deps import Services
@@ -113,6 +113,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(req: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if isinstance(exc, DataError):
+            # A value the database cannot store (a NUL character in PostgreSQL text, a
+            # number out of range) is the request's fault.
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+            return _error(422, f"invalid data: {reason}")
         if not is_database_outage(exc):
             return await _unexpected(req, exc)
         log.error("database unavailable on %s %s: %s", req.method, req.url.path, exc)

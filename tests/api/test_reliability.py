@@ -13,7 +13,7 @@ import psycopg
 from sqlmodel import Session, col, func, select
 
 from profiles.models import IdempotencyKey, Message, Turn
-from tests.api.conftest import identity
+from tests.api.conftest import ADMIN_KEY, identity
 from tests.api.test_chat import _sse_events
 from tests.assistant.test_llm_resilience import Clock
 from tests.assistant.test_openai_generator import completion
@@ -344,3 +344,35 @@ def test_database_outage_during_a_stream_ends_it_with_an_error_event(make_client
     name, data = events[-1]
     assert name == "error" and json.loads(data)["retry_after"] == 5
     assert "done" not in [n for n, _ in events]
+
+
+# -- inputs schemathesis found 5xx on -------------------------------------------------
+
+
+def test_nul_characters_are_422_naming_the_field_on_every_database(client):
+    r = chat(client, "hi\x00there")
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "body.message"
+    engine = client.app.state.services.container.engine
+    assert _count(engine, Message, col(Message.text).like("hi%there")) == 0
+    r = client.get(
+        "/v1/conversations/a%00b",
+        headers={"X-Customer-Id": OLIVIA, "X-User-Hash": identity(OLIVIA)["user_hash"]},
+    )
+    # SQLite finds no such row; PostgreSQL refuses NUL, which is the request's fault.
+    assert r.status_code == (422 if SERVICES else 404)
+    r = client.put(
+        "/v1/admin/customers/nul_customer_1",
+        json={"first_name": "A\x00B"},
+        headers={"X-API-Key": ADMIN_KEY},
+    )
+    if SERVICES:
+        assert r.status_code == 422 and "NUL" in r.json()["error"]
+    else:
+        assert r.status_code == 201
+
+
+def test_a_non_ascii_user_hash_is_401_not_500(client):
+    r = client.post(
+        "/v1/chat", json={"customer_id": OLIVIA, "user_hash": "é" * 64, "message": "hi"}
+    )
+    assert r.status_code == 401 and "user_hash" in r.json()["error"]
