@@ -79,6 +79,7 @@ class Outcome:
     ms: float
     status: int | None  # None: no HTTP answer (connection failed)
     retried: bool = False  # the connection failed once; sent again with the same key
+    history_skipped: bool = False  # the vector store was down; answered without history
     degraded: bool | None = None
     turn_id: str | None = None
     answer: str | None = None
@@ -234,6 +235,7 @@ async def send(
             break
         if r.status_code == 200:
             o.degraded, o.turn_id, o.answer = data["degraded"], data["turn_id"], data["answer"]
+            o.history_skipped = "retrieve.history_unavailable" in data["decision_trace"]
         else:
             o.error = str(data.get("error"))[:200]
         break
@@ -420,6 +422,7 @@ def stats(outcomes: list[Outcome], wall_s: float) -> dict[str, Any]:
         "status_codes": dict(sorted(codes.items())),
         "error_rate": round(errors / len(outcomes), 4) if outcomes else 0.0,
         "degraded": sum(bool(o.degraded) for o in outcomes),
+        "degraded_without_history": sum(o.history_skipped for o in outcomes),
         "client_retries": sum(o.retried for o in outcomes),
         "p50_ms": round(float(np.percentile(ms, 50)), 1) if ms else None,
         "p95_ms": round(float(np.percentile(ms, 95)), 1) if ms else None,
@@ -445,7 +448,15 @@ def scrape(base: str) -> dict[str, float]:
 
 def print_report(result: dict[str, Any]) -> None:
     t = Table(title="Rapport reliability (loopback)")
-    columns = ("phase", "requests", "codes", "error rate", "degraded", "breaker opens")
+    columns = (
+        "phase",
+        "requests",
+        "codes",
+        "error rate",
+        "degraded",
+        "of which no history",
+        "breaker opens/refused",
+    )
     for c in (*columns, "p50 ms", "p95 ms", "rps"):
         t.add_column(c, justify="right" if c != "phase" else "left")
     for name, s in result["phases"].items():
@@ -455,7 +466,8 @@ def print_report(result: dict[str, Any]) -> None:
             " ".join(f"{k}:{v}" for k, v in s["status_codes"].items()),
             f"{s['error_rate']:.1%}",
             str(s["degraded"]),
-            str(s.get("breaker_opens", "")),
+            str(s["degraded_without_history"]),
+            f"{s['breaker_opens']:.0f}/{s['breaker_rejected']:.0f}" if "breaker_opens" in s else "",
             str(s["p50_ms"]),
             str(s["p95_ms"]),
             str(s["rps"]),
@@ -501,10 +513,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         phases["fault"] = stats(fault, time.perf_counter() - t0)
         outcomes += fault
         after = scrape(svc.rapport.base)
-        phases["load"]["breaker_opens"] = before.get("rapport_llm_breaker_opens_total", 0)
-        phases["fault"]["breaker_opens"] = after.get("rapport_llm_breaker_opens_total", 0) - (
-            before.get("rapport_llm_breaker_opens_total", 0)
-        )
+        for name in ("opens", "rejected"):
+            metric = f"rapport_llm_breaker_{name}_total"
+            phases["load"][f"breaker_{name}"] = before.get(metric, 0)
+            phases["fault"][f"breaker_{name}"] = after.get(metric, 0) - before.get(metric, 0)
         out.print(f"idempotency: {plan.idempotent} keys, each sent three times …")
         t0 = time.perf_counter()
         idem = await idempotency_phase(svc.rapport.base, queries, run_id, plan.idempotent)
