@@ -235,7 +235,8 @@ async def send(
             break
         if r.status_code == 200:
             o.degraded, o.turn_id, o.answer = data["degraded"], data["turn_id"], data["answer"]
-            o.history_skipped = "retrieve.history_unavailable" in data["decision_trace"]
+            rules = [hit.get("rule") for hit in data.get("decision_trace", [])]
+            o.history_skipped = "retrieve.history_unavailable" in rules
         else:
             o.error = str(data.get("error"))[:200]
         break
