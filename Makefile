@@ -15,7 +15,7 @@ export ANONYMIZED_TELEMETRY := False
 export OPENBLAS_NUM_THREADS := 1
 
 
-.PHONY: install run chat demo test lint typecheck unit services recall eval experiment-demo bench bench-quick clean
+.PHONY: install run chat demo test lint typecheck unit services recall eval experiment-demo bench bench-quick reliability clean
 
 install: $(VENV)/.installed
 
@@ -83,6 +83,12 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench.run --quick
+
+# Load and fault runs against `rapport serve` with a fake, failing LLM and a `chroma run`
+# server that get killed mid-load (loopback only, about three minutes). Prints a table,
+# writes out/reliability.json and fails if an answered turn is missing from SQL.
+reliability: install
+	$(BIN)/python -m bench.reliability
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -200,11 +200,21 @@ class Assistant:
         lexical_query = " ".join([message, *query_hints(ctx)])
         passages = self.kb.search(lexical_query, k=kb_k, query_embedding=query_embedding)
         hits = []
+        unavailable = []
         if ctx.history_ids and history_k:
-            hits = self.history.search(
-                ctx.card.id, ctx.history_ids, message, k=history_k, query_embedding=query_embedding
-            )
-        return Retrieved(passages=passages, history=hits, facts=ctx.facts)
+            try:
+                hits = self.history.search(
+                    ctx.card.id,
+                    ctx.history_ids,
+                    message,
+                    k=history_k,
+                    query_embedding=query_embedding,
+                )
+            except Exception as exc:  # noqa: BLE001 — past conversations are optional context
+                # The vector store is down: answer from profile and KB, flagged degraded.
+                log.warning("history search failed, answering without it: %s", exc)
+                unavailable.append("history")
+        return Retrieved(passages=passages, history=hits, facts=ctx.facts, unavailable=unavailable)
 
     def decide(
         self,
@@ -450,6 +460,9 @@ class Assistant:
         self, prepared: Prepared, generation: Generation, degraded: bool, trace: list[RuleHit]
     ) -> TurnResult:
         composed = prepared.composed
+        missing = prepared.retrieved.unavailable
+        degraded = degraded or bool(missing)
+        trace = trace + [RuleHit(rule=f"retrieve.{source}_unavailable") for source in missing]
         handoff = prepared.decision.handoff or generation.cannot_answer
         reason = prepared.decision.handoff_reason or (
             "no grounded answer" if generation.cannot_answer else None

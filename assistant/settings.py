@@ -41,7 +41,21 @@ class Settings(BaseSettings):
         None, description="Chat model name; generation uses the LLM only when this is set."
     )
     llm_timeout_s: float = Field(20.0, description="Seconds before an LLM call is abandoned.")
-    llm_max_retries: int = Field(1, description="Retries of a failed LLM call before fallback.")
+    llm_max_retries: int = Field(
+        2, ge=0, description="Retries of a failed LLM attempt (timeout, 429, 5xx) before fallback."
+    )
+    llm_backoff_s: float = Field(
+        0.5, ge=0, description="First retry's backoff in seconds; doubles each retry, jittered."
+    )
+    llm_backoff_max_s: float = Field(4.0, ge=0, description="Longest backoff between retries.")
+    llm_breaker_failures: int = Field(
+        5, ge=1, description="Consecutive failed turns that open the LLM circuit breaker."
+    )
+    llm_breaker_open_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds the open breaker answers offline before one probe call (per worker).",
+    )
     llm_temperature: float = Field(0.2, description="Sampling temperature of the chat model.")
     redact_remote: bool = Field(
         True,
@@ -95,6 +109,18 @@ class Settings(BaseSettings):
     )
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the widget API cross-site."
+    )
+    idempotency_ttl_s: int = Field(
+        86400, ge=60, description="Seconds a chat Idempotency-Key and its stored result are kept."
+    )
+    idempotency_lease_s: int = Field(
+        300,
+        ge=1,
+        description="Seconds a turn holds its Idempotency-Key before a retry may take it over "
+        "(a worker that died mid-turn).",
+    )
+    db_retry_after_s: int = Field(
+        5, ge=1, description="Retry-After seconds of the 503 answered while the database is down."
     )
     demo_customers: str = Field(
         "olivia_ito_3591,omar_lopez_3107,isabella_brown_3584,james_kim_7213,raj_santos_9079",

@@ -140,6 +140,9 @@ class Retrieved(BaseModel):
     passages: list[Passage]
     history: list[HistoryHit]
     facts: list[Fact]
+    unavailable: list[str] = Field(
+        default_factory=list, description="Sources that failed, so the turn went without them."
+    )
 
 
 class StreamEvent(BaseModel):

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from assistant.errors import DataDirMissing
 from assistant.experiments import Experiments
 from assistant.generators.base import Generator
+from assistant.generators.breaker import CircuitBreaker
 from assistant.generators.offline import OfflineComposer
 from assistant.generators.openai_chat import OpenAIChatGenerator
 from assistant.generators.redacting import RedactingGenerator
@@ -32,10 +33,15 @@ from retrieval.kb import KnowledgeBase
 from retrieval.store import ChromaIndex, VectorIndex
 
 
-def make_generator(settings: Settings) -> Generator:
-    """The OpenAI-compatible generator when a model is configured (behind PII redaction
-    unless RAPPORT_REDACT_REMOTE is off), else the offline composer, which runs here and
-    needs no redaction."""
+def make_breaker(settings: Settings) -> CircuitBreaker:
+    """The LLM's circuit breaker (one per process; see assistant/generators/breaker.py)."""
+    return CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_open_s)
+
+
+def make_generator(settings: Settings, breaker: CircuitBreaker | None = None) -> Generator:
+    """The OpenAI-compatible generator when a model is configured (retried, behind a circuit
+    breaker, and behind PII redaction unless RAPPORT_REDACT_REMOTE is off), else the
+    offline composer, which runs here and needs no redaction."""
     if settings.llm_model:
         llm = OpenAIChatGenerator(
             settings.llm_model,
@@ -43,7 +49,10 @@ def make_generator(settings: Settings) -> Generator:
             api_key=settings.openai_api_key,
             timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
+            backoff_s=settings.llm_backoff_s,
+            backoff_max_s=settings.llm_backoff_max_s,
             temperature=settings.llm_temperature,
+            breaker=breaker or make_breaker(settings),
         )
         return RedactingGenerator(llm) if settings.redact_remote else llm
     return OfflineComposer()
@@ -95,6 +104,10 @@ class Container:
         return HistoryIndex(self.index, self.embedder)
 
     @cached_property
+    def breaker(self) -> CircuitBreaker:
+        return make_breaker(self.settings)
+
+    @cached_property
     def assistant(self) -> Assistant:
         return Assistant(
             settings=self.settings,
@@ -105,7 +118,7 @@ class Container:
             kb=self.kb,
             history=self.history,
             embedder=self.embedder,
-            generator=make_generator(self.settings),
+            generator=make_generator(self.settings, self.breaker),
             prompt=load_prompt(self.settings.prompt_version),
             tokens=TokenCounter(),
             policy=Policy.load(self.settings.policy_file),

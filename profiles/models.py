@@ -208,3 +208,16 @@ class ErasureRequest(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | done
     requested_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's Idempotency-Key on a chat turn: who sent it, a digest of what they sent,
+    and once the turn is done its result, replayed to retries until `expires_at`."""
+
+    customer_id: str = Field(primary_key=True, max_length=128)
+    key: str = Field(primary_key=True, max_length=128)
+    request_hash: str = Field(max_length=64)
+    turn_id: str | None = None
+    response: str | None = None  # the turn's JSON, once done
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)

@@ -26,6 +26,7 @@ from profiles.models import (
     Feedback,
     Fulfillment,
     HistoryItem,
+    IdempotencyKey,
     Message,
     Order,
     OrderItem,
@@ -284,6 +285,11 @@ def erase_rows(engine: Engine, customer_id: str) -> ErasedRows:
                 delete(PaymentMethod).where(col(PaymentMethod.customer_id) == customer_id),
             ),
             ("consents", delete(Consent).where(col(Consent.customer_id) == customer_id)),
+            # Cached chat results replayed to retries hold the turn's text.
+            (
+                "idempotency_keys",
+                delete(IdempotencyKey).where(col(IdempotencyKey.customer_id) == customer_id),
+            ),
             ("customer", delete(Customer).where(col(Customer.id) == customer_id)),
         ]
         counts = {name: _deleted(s, stmt) for name, stmt in steps}
@@ -394,6 +400,7 @@ def purge_rows(
             if done.history_ids:
                 s.exec(delete(HistoryItem).where(col(HistoryItem.id).in_(done.history_ids)))  # type: ignore[call-overload]
             s.exec(delete(Feedback).where(col(Feedback.turn_id).in_(turn_ids)))  # type: ignore[call-overload]
+            s.exec(delete(IdempotencyKey).where(col(IdempotencyKey.turn_id).in_(turn_ids)))  # type: ignore[call-overload]
             s.exec(delete(Turn).where(col(Turn.conversation_id).in_(convs)))  # type: ignore[call-overload]
             s.exec(delete(Message).where(col(Message.conversation_id).in_(convs)))  # type: ignore[call-overload]
             s.exec(delete(Conversation).where(col(Conversation.id).in_(convs)))  # type: ignore[call-overload]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from retrieval.hybrid import rrf
 from retrieval.lexical import Bm25
 from retrieval.store import Metadata, MetadataValue, VectorIndex
 from retrieval.types import Passage
+
+log = logging.getLogger("rapport.kb")
 
 
 @dataclass
@@ -225,7 +228,15 @@ class KnowledgeBase:
     def _lexical_cache(self) -> _LexicalCache:
         # Another process may have ingested since the cache was built; a changed count is
         # a cheap sign of that. refresh() covers same-count edits.
-        count = self.index.count(self.collection)
+        try:
+            count = self.index.count(self.collection)
+        except Exception as exc:
+            if self._lexical is None:
+                raise
+            # The store is unreachable (a Chroma server restarting): the copy in memory
+            # is what it held a moment ago, so searches go on from it.
+            log.warning("vector store unavailable, searching the in-memory KB: %s", exc)
+            return self._lexical
         if self._lexical is None or self._lexical.count != count:
             in_memory = count <= self.in_memory_max
             stored = self.index.get(self.collection, include_embeddings=in_memory)

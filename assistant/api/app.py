@@ -14,10 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from assistant.api import admin, agent, chat, ops, pages, privacy
 from assistant.api.deps import Services
 from assistant.api.metrics import Metrics
+from assistant.api.outage import is_database_outage
 from assistant.api.ratelimit import RateLimiter
 from assistant.errors import RapportError
 from assistant.wiring import Container
@@ -41,9 +43,11 @@ def create_app(container: Container) -> FastAPI:
         description="Personalized, grounded, cited customer-support replies.",
         lifespan=lifespan,
     )
+    metrics = Metrics()
+    metrics.watch_breaker(lambda: container.breaker.stats())
     app.state.services = Services(
         container=container,
-        metrics=Metrics(),
+        metrics=metrics,
         limiter=RateLimiter(settings.rate_limit_per_minute),
     )
     if settings.cors_origin_list:
@@ -108,6 +112,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         resp = _error(exc.status_code, str(exc.detail))
         for k, v in (exc.headers or {}).items():
             resp.headers[k] = v
+        return resp
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(req: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if isinstance(exc, DataError):
+            # A value the database cannot store (a NUL character in PostgreSQL text, a
+            # number out of range) is the request's fault.
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+            return _error(422, f"invalid data: {reason}")
+        if not is_database_outage(exc):
+            return await _unexpected(req, exc)
+        log.error("database unavailable on %s %s: %s", req.method, req.url.path, exc)
+        retry = str(app.state.services.container.settings.db_retry_after_s)
+        resp = _error(503, "database unavailable; retry later", retry_after=int(retry))
+        resp.headers["Retry-After"] = retry
         return resp
 
     @app.exception_handler(RapportError)

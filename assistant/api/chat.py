@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from assistant.api.deps import Services, services
+from assistant.api.outage import is_database_outage
 from assistant.api.schemas import (
     ChatRequest,
     ChatResponse,
@@ -19,10 +23,12 @@ from assistant.api.schemas import (
     FeedbackRequest,
 )
 from assistant.api.security import verify_customer
-from assistant.types import StreamEvent, TurnRequest
+from assistant.types import StreamEvent, TurnRequest, TurnResult
 from profiles.conversations import FeedbackStore
+from profiles.idempotency import IdempotencyStore
 from profiles.overview import conversation_messages
 
+log = logging.getLogger("rapport.api")
 router = APIRouter(prefix="/v1", tags=["widget"])
 _ERRORS: dict[int | str, dict[str, object]] = {
     c: {"model": ErrorOut} for c in (401, 404, 413, 422, 429)
@@ -32,9 +38,25 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}},
+    responses={
+        **_ERRORS,
+        409: {"model": ErrorOut, "description": "The Idempotency-Key's first request still runs."},
+        503: {"model": ErrorOut, "description": "The database is unavailable; retry later."},
+        200: {"content": {"text/event-stream": {}}},
+    },
 )
-def chat(body: ChatRequest, request: Request, svc: Services = Depends(services)) -> object:
+def chat(
+    body: ChatRequest,
+    request: Request,
+    svc: Services = Depends(services),
+    idempotency_key: str | None = Header(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Makes retries safe: a repeat with the same key and body gets the first "
+        "turn's result (SSE: one `done` event) instead of running a second turn.",
+    ),
+) -> object:
     """One support turn. With `Accept: text/event-stream` the reply streams as server-sent
     events: `token` (data: {"text"}), `reset` (discard the text so far) and a final
     `done` whose data is the whole turn (citations, handoff, timings)."""
@@ -45,8 +67,54 @@ def chat(body: ChatRequest, request: Request, svc: Services = Depends(services))
             413,
             f"message is {len(body.message)} characters; the limit is {settings.max_message_chars}",
         )
+    streamed = "text/event-stream" in request.headers.get("accept", "")
+    if idempotency_key is None:
+        return _run_turn(body, svc, streamed, None)
+    held = _Held(_idempotency(svc), body.customer_id, idempotency_key)
+    claim = held.keys.claim(held.customer_id, held.key, _digest(body))
+    if claim.outcome == "mismatch":
+        raise HTTPException(422, "Idempotency-Key was already used with a different request body")
+    if claim.outcome == "running":
+        return JSONResponse(
+            {"error": "a request with this Idempotency-Key is still running"},
+            status_code=409,
+            headers={"Retry-After": "1"},
+        )
+    if claim.outcome == "done" and claim.response is not None:
+        return _replay(claim.response, streamed)
+    try:
+        return _run_turn(body, svc, streamed, held)
+    except BaseException:
+        held.release()
+        raise
+
+
+@dataclass
+class _Held:
+    """An Idempotency-Key this request has claimed."""
+
+    keys: IdempotencyStore
+    customer_id: str
+    key: str
+
+    def complete(self, result: TurnResult) -> str:
+        data = result.model_dump_json()
+        self.keys.complete(self.customer_id, self.key, result.turn_id, data)
+        return data
+
+    def release(self) -> None:
+        """Give the key up (the turn did not complete); a retry runs the turn afresh."""
+        try:
+            self.keys.release(self.customer_id, self.key)
+        except Exception as exc:  # noqa: BLE001 — the turn's own error is the one to report
+            log.warning("could not release an Idempotency-Key: %s", exc)
+
+
+def _run_turn(body: ChatRequest, svc: Services, streamed: bool, held: _Held | None) -> object:
     wait = svc.limiter.check(body.customer_id)
     if wait:
+        if held is not None:
+            held.release()
         return JSONResponse(
             {"error": "too many messages; try again shortly"},
             status_code=429,
@@ -62,23 +130,61 @@ def chat(body: ChatRequest, request: Request, svc: Services = Depends(services))
         timezone=body.context.timezone,
     )
     assistant = svc.container.assistant
-    if "text/event-stream" in request.headers.get("accept", ""):
+    if streamed:
         events = assistant.stream_turn(turn)  # validates and stores the message now
-        return EventSourceResponse(_sse(events, svc), ping=15)
+        return EventSourceResponse(_sse(events, svc, held), ping=15)
     result = assistant.turn(turn)
     svc.metrics.observe_turn(result)
+    if held is not None:
+        held.complete(result)
     return result
 
 
-def _sse(events: Iterator[StreamEvent], svc: Services) -> Iterator[dict[str, str]]:
-    for event in events:
-        if event.type == "done" and event.result is not None:
-            svc.metrics.observe_turn(event.result)
-            yield {"event": "done", "data": event.result.model_dump_json()}
-        elif event.type == "token":
-            yield {"event": "token", "data": json.dumps({"text": event.text})}
-        else:
-            yield {"event": "reset", "data": "{}"}
+def _idempotency(svc: Services) -> IdempotencyStore:
+    s = svc.container.settings
+    return IdempotencyStore(svc.container.engine, s.idempotency_ttl_s, s.idempotency_lease_s)
+
+
+def _digest(body: ChatRequest) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def _replay(response: str, streamed: bool) -> object:
+    headers = {"Idempotency-Replayed": "true"}
+    if streamed:
+        return EventSourceResponse(iter([{"event": "done", "data": response}]), headers=headers)
+    return JSONResponse(json.loads(response), headers=headers)
+
+
+def _sse(
+    events: Iterator[StreamEvent], svc: Services, held: _Held | None = None
+) -> Iterator[dict[str, str]]:
+    completed = False
+    try:
+        for event in events:
+            if event.type == "done" and event.result is not None:
+                svc.metrics.observe_turn(event.result)
+                if held is not None:
+                    data = held.complete(event.result)
+                    completed = True
+                else:
+                    data = event.result.model_dump_json()
+                yield {"event": "done", "data": data}
+            elif event.type == "token":
+                yield {"event": "token", "data": json.dumps({"text": event.text})}
+            else:
+                yield {"event": "reset", "data": "{}"}
+    except Exception as exc:
+        # The response has started, so the error is the stream's last event.
+        log.exception("streamed turn failed")
+        error: dict[str, object] = {"error": "internal error"}
+        if is_database_outage(exc):
+            retry = svc.container.settings.db_retry_after_s
+            error = {"error": "database unavailable; retry later", "retry_after": retry}
+        yield {"event": "error", "data": json.dumps(error)}
+    finally:
+        if held is not None and not completed:
+            held.release()
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=_ERRORS)

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from assistant.types import TurnResult
 from profiles.overview import MessageLine
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""Text a customer or client sends: stored as is, so the same on SQLite and PostgreSQL
+(which cannot store NUL characters)."""
 
 
 class ClientContext(BaseModel):
@@ -21,10 +32,10 @@ class ClientContext(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    customer_id: str = Field(min_length=1, max_length=128)
+    customer_id: Text = Field(min_length=1, max_length=128)
     user_hash: str = Field(min_length=1, max_length=128)
-    conversation_id: str | None = Field(None, max_length=64)
-    message: str = Field(min_length=1, description="The customer's message.")
+    conversation_id: Text | None = Field(None, max_length=64)
+    message: Text = Field(min_length=1, description="The customer's message.")
     channel: Literal["widget", "email", "agent", "api"] = "widget"
     context: ClientContext = Field(default_factory=ClientContext)
 
@@ -40,9 +51,9 @@ class ConversationOut(BaseModel):
 
 
 class AssistRequest(BaseModel):
-    conversation_id: str | None = Field(None, max_length=64)
-    customer_id: str | None = Field(None, max_length=128)
-    message: str | None = Field(None, description="Defaults to the last customer message.")
+    conversation_id: Text | None = Field(None, max_length=64)
+    customer_id: Text | None = Field(None, max_length=128)
+    message: Text | None = Field(None, description="Defaults to the last customer message.")
 
 
 class FeedbackRequest(BaseModel):
@@ -51,7 +62,7 @@ class FeedbackRequest(BaseModel):
     user_hash: str = Field(min_length=1, max_length=128)
     rating: int | None = Field(None, ge=1, le=5, description="1 (bad) to 5 (good).")
     resolved: bool | None = None
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class FeedbackOut(BaseModel):
@@ -61,8 +72,8 @@ class FeedbackOut(BaseModel):
 
 class KbDocumentIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._()\-]+$")
-    title: str = Field(min_length=1, max_length=300)
-    content: str = Field(min_length=1)
+    title: Text = Field(min_length=1, max_length=300)
+    content: Text = Field(min_length=1)
 
 
 class KbIngestRequest(BaseModel):

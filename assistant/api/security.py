@@ -21,7 +21,8 @@ def verify_customer(settings: Settings, customer_id: str, given_hash: str | None
         raise HTTPException(503, "widget identity is not configured (RAPPORT_WIDGET_SECRET)")
     if not given_hash:
         raise HTTPException(401, "missing user_hash: the widget must identify the customer")
-    if not hmac.compare_digest(user_hash(settings.widget_secret, customer_id), given_hash):
+    expected = user_hash(settings.widget_secret, customer_id).encode()
+    if not hmac.compare_digest(expected, given_hash.encode()):
         raise HTTPException(401, "user_hash does not match customer_id")
 
 

@@ -3,10 +3,10 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from profiles.db import make_engine, migrate
+from profiles.db import FIRST_REVISION, make_engine, migrate
 
 
 def _diff(engine):
@@ -24,8 +24,12 @@ def test_sqlite_migrations_match_models(tmp_path):
 
 def test_database_from_before_migrations_is_stamped(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    SQLModel.metadata.create_all(engine)
+    # Such a database holds the first revision's tables without Alembic's record of it.
+    migrate(engine, FIRST_REVISION)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
     migrate(engine)
+    assert _diff(engine) == []
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() is not None
 

@@ -1,7 +1,7 @@
 """The SQL side of privacy requests on a real database (SQLite, or PostgreSQL in the
 services pass): records, erasure in every table, retention by real timestamps, audit rows."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
@@ -22,6 +22,7 @@ from profiles.models import (
     Conversation,
     Fulfillment,
     HistoryItem,
+    IdempotencyKey,
     Message,
     OrderPayment,
     PaymentMethod,
@@ -132,6 +133,18 @@ def test_erase_rows_empties_every_table_that_names_the_customer(engine):
     conv, _ = _turn(engine, ANA, "My lamp flickers")
     _turn(engine, ANA, "Still flickering", conv)
     _turn(engine, BEN, "Where is my parcel?")
+    with Session(engine) as s:  # replayable chat results of both customers
+        for cid in (ANA, BEN):
+            s.add(
+                IdempotencyKey(
+                    customer_id=cid,
+                    key="k1",
+                    request_hash="0" * 64,
+                    response="{}",
+                    expires_at=datetime.now(UTC) + timedelta(days=1),
+                )
+            )
+        s.commit()
     before = _rows_of(engine, ANA)
     assert all(n > 0 for n in before.values()), before  # the fixture fills every table
     ben_before = _rows_of(engine, BEN)
