@@ -40,10 +40,11 @@ def test_widget_hash_is_compared_in_constant_time(client, compared):
     good = identity(OLIVIA)
     bad = {**good, "user_hash": "0" * 64}
     assert client.post("/v1/chat", json={**bad, "message": "hi"}).status_code == 401
-    assert compared == [(good["user_hash"], "0" * 64)]
+    # Compared as bytes, so a non-ASCII hash is a mismatch (401), not a TypeError (500).
+    assert compared == [(good["user_hash"].encode(), b"0" * 64)]
     compared.clear()
     assert client.post("/v1/chat", json={**good, "message": "hi"}).status_code == 200
-    assert compared == [(good["user_hash"], good["user_hash"])]
+    assert compared == [(good["user_hash"].encode(), good["user_hash"].encode())]
 
 
 def test_api_keys_are_compared_in_constant_time_against_every_key(make_client, compared):
