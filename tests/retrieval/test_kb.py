@@ -135,3 +135,44 @@ def test_in_memory_dense_search_ranks_like_the_vector_store(
         kb.refresh()
         assert [p.id for p in in_memory] == [p.id for p in from_store]
         assert [round(p.score, 4) for p in in_memory] == [round(p.score, 4) for p in from_store]
+
+
+def test_each_request_of_a_long_message_finds_its_document(
+    kb: KnowledgeBase, bank_docs: Path, retail_policy: Path
+) -> None:
+    kb.ingest(real_docs(bank_docs, retail_policy, n_bank=30))
+    pin_doc = "doc_bank_accounts_bank_accounts_(general)_027"  # Resetting a Debit Card PIN
+    message = (
+        "I am moving abroad next month and want to close my savings account. I already "
+        "moved most of my savings to another bank. Please tell me what happens to the "
+        "interest when the account is closed. Will I get a statement after closing? "
+        "My debit card PIN stopped working too."
+    )
+
+    passages = kb.search(message, k=6)
+
+    # The last sentence is one of five; searched on its own it still finds its document.
+    assert pin_doc in [p.doc_id for p in passages]
+    assert pin_doc in [p.doc_id for p in kb.search("My debit card PIN stopped working.", k=1)]
+
+
+def test_documents_come_before_second_chunks(
+    kb: KnowledgeBase, bank_docs: Path, retail_policy: Path
+) -> None:
+    kb.ingest(real_docs(bank_docs, retail_policy, n_bank=10))
+
+    passages = kb.search("how do I return a delivered item", k=8)
+
+    # The long policy has the best chunks, yet every document shows its best chunk first.
+    doc_ids = [p.doc_id for p in passages]
+    assert doc_ids[0] == "policy"
+    assert len(set(doc_ids)) == len(doc_ids) == 8
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    # With one document, its chunks fill the k places.
+    kb.delete_document("policy")
+    kb.ingest(KnowledgeBase.load_documents([retail_policy]))
+    for i in range(10):
+        kb.delete_document(f"doc_bank_accounts_bank_accounts_(general)_{i + 1:03d}")
+    only_policy = kb.search("how do I return a delivered item", k=3)
+    assert [p.doc_id for p in only_policy] == ["policy"] * 3
+    assert len({p.id for p in only_policy}) == 3
