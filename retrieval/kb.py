@@ -145,20 +145,15 @@ class KnowledgeBase:
     def search(
         self, query: str, k: int = 6, query_embedding: np.ndarray | None = None
     ) -> list[Passage]:
-        """Return k chunks by dense and BM25 rankings fused with RRF, documents first.
+        """Return the k best chunks by dense and BM25 rankings fused with RRF.
 
         A query of several sentences (retrieval.queries.sub_queries) is also searched by
         its sentences, embedded in one batch: each chunk scores its best cosine and its
         best BM25 over them, two more rankings, so each request in a long message finds
         its documents where the whole message's embedding and words blur them.
 
-        The rankings are fused twice: by document (each ranking cut to its documents in
-        rank order) and by chunk. The result holds each document's best chunk in document
-        order, then the other chunks in chunk order, so one long document does not fill
-        the top k. score is the document's fused RRF score for the first chunk of each
-        document and the chunk's own, capped to stay in order, for the rest; similarity
-        is the chunk's cosine to the whole query when the dense half found it. Pass
-        query_embedding to avoid embedding query again.
+        score is the fused RRF score; similarity is the chunk's cosine to the whole query
+        when the dense half found it. Pass query_embedding to avoid embedding query again.
         """
         if k <= 0:
             return []
@@ -171,16 +166,7 @@ class KnowledgeBase:
         if parts:
             rankings.append(self._dense_best(self.embedder.embed(parts), depth))
             rankings.append([i for i, _ in cache.bm25.search_best(parts, depth)])
-        doc_of = {i: str(cache.items[i][1].get("doc_id", "")) for r in rankings for i in r}
-        by_chunk = rrf(rankings)
-        best: dict[str, str] = {}
-        for chunk_id, _ in by_chunk:
-            best.setdefault(doc_of[chunk_id], chunk_id)
-        by_doc = rrf([list(dict.fromkeys(doc_of[i] for i in r)) for r in rankings])
-        ranked = [(best[doc], score) for doc, score in by_doc]
-        floor = ranked[-1][1] if ranked else 0.0
-        firsts = set(best.values())
-        ranked += [(i, min(score, floor)) for i, score in by_chunk if i not in firsts]
+        ranked = rrf(rankings)
         return [
             _passage(i, *cache.items[i], score=score).model_copy(
                 update={"similarity": cosine.get(i)}
