@@ -156,7 +156,10 @@ def history_cmd(
         run = _Run(hs.SUITE, out_dir, cfg, data_dir or Path("var/eval/history"), fresh)
         c = _container(cfg, run.data_dir)
         history = HistoryIndex(
-            c.index, c.embedder, neighbour_weight=cfg.knobs.history_neighbour_weight
+            c.index,
+            c.embedder,
+            neighbour_weight=cfg.knobs.history_neighbour_weight,
+            lexical_window=cfg.knobs.history_lexical_window,
         )
         total = sum(len(conv.turns) for conv in conversations)
         with progress("indexing turns", total) as advance:

@@ -22,6 +22,7 @@ class RetrievalKnobs(BaseModel):
     kb_overlap_words: int = 30  # KnowledgeBase overlap_words
     kb_docs: int = 20  # documents ranked per KB query (chunks deduplicated in rank order)
     history_neighbour_weight: float = 0.35  # HistoryIndex neighbour_weight
+    history_lexical_window: int = 2  # HistoryIndex lexical_window
 
 
 class EvalConfig(BaseModel):

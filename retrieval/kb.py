@@ -14,6 +14,7 @@ from retrieval.documents import Document, load_documents
 from retrieval.embedder import Embedder
 from retrieval.hybrid import rrf
 from retrieval.lexical import Bm25
+from retrieval.queries import sub_queries
 from retrieval.store import Metadata, MetadataValue, VectorIndex
 from retrieval.types import Passage
 
@@ -144,21 +145,33 @@ class KnowledgeBase:
     def search(
         self, query: str, k: int = 6, query_embedding: np.ndarray | None = None
     ) -> list[Passage]:
-        """Return the k best chunks for query by dense and BM25 ranks fused with RRF.
+        """Return the k best chunks by dense and BM25 rankings fused with RRF.
 
-        score is the fused RRF score. Pass query_embedding to avoid embedding query again.
+        A query of several sentences (retrieval.queries.sub_queries) is also searched by
+        its sentences, embedded in one batch: each chunk scores its best cosine and its
+        best BM25 over them, two more rankings, so each request in a long message finds
+        its documents where the whole message's embedding and words blur them.
+
+        score is the fused RRF score; similarity is the chunk's cosine to the whole query
+        when the dense half found it. Pass query_embedding to avoid embedding query again.
         """
         if k <= 0:
             return []
         depth = max(4 * k, 30)
-        dense = self.dense_search(query, depth, query_embedding)
-        lexical = self.lexical_search(query, depth)
-        by_id = {p.id: p for p in [*lexical, *dense]}
-        cosine = {p.id: p.score for p in dense}
-        fused = rrf([[p.id for p in dense], [p.id for p in lexical]])
+        cache = self._lexical_cache()
+        vector = self.embedder.embed_query(query) if query_embedding is None else query_embedding
+        cosine = {p.id: p.score for p in self.dense_search(query, depth, vector)}
+        rankings = [list(cosine), [i for i, _ in cache.bm25.search(query, depth)]]
+        parts = sub_queries(query)
+        if parts:
+            rankings.append(self._dense_best(self.embedder.embed(parts), depth))
+            rankings.append([i for i, _ in cache.bm25.search_best(parts, depth)])
+        ranked = rrf(rankings)
         return [
-            by_id[i].model_copy(update={"score": score, "similarity": cosine.get(i)})
-            for i, score in fused[:k]
+            _passage(i, *cache.items[i], score=score).model_copy(
+                update={"similarity": cosine.get(i)}
+            )
+            for i, score in ranked[:k]
         ]
 
     def dense_search(
@@ -172,15 +185,24 @@ class KnowledgeBase:
         if cache.vectors is not None:
             # Exact cosine over the in-memory matrix: the same ranking HNSW approximates.
             sims = cache.vectors @ np.asarray(vector, dtype=np.float32)
-            k = min(k, len(cache.ids))
-            top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-            top = top[np.lexsort((np.array(cache.ids)[top], -sims[top]))]
             return [
                 _passage(cache.ids[i], *cache.items[cache.ids[i]], score=float(sims[i]))
-                for i in top
+                for i in _top(sims, cache.ids, k)
             ]
         hits = self.index.query(self.collection, vector, k)
         return [_passage(h.id, h.document, h.metadata, h.similarity) for h in hits]
+
+    def _dense_best(self, vectors: np.ndarray, k: int) -> list[str]:
+        """The ids of the k chunks with the best cosine to any of vectors, best first."""
+        cache = self._lexical_cache()
+        if cache.vectors is not None:
+            sims = (cache.vectors @ np.asarray(vectors, dtype=np.float32).T).max(axis=1)
+            return [cache.ids[i] for i in _top(sims, cache.ids, k)]
+        best: dict[str, float] = {}
+        for vector in vectors:
+            for hit in self.index.query(self.collection, vector, k):
+                best[hit.id] = max(best.get(hit.id, -1.0), hit.similarity)
+        return [i for i, _ in sorted(best.items(), key=lambda p: (-p[1], p[0]))[:k]]
 
     def lexical_search(self, query: str, k: int = 6) -> list[Passage]:
         """Return the k best chunks by BM25 over title, heading path and text; score is BM25."""
@@ -251,6 +273,13 @@ class KnowledgeBase:
                 vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             self._lexical = _LexicalCache(count, bm25, items, ids, vectors)
         return self._lexical
+
+
+def _top(scores: np.ndarray, ids: list[str], k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first, ties by id."""
+    k = min(k, len(ids))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return top[np.lexsort((np.array(ids)[top], -scores[top]))]
 
 
 def _passage(

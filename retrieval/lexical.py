@@ -61,12 +61,20 @@ class Bm25:
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Return up to k (id, score) pairs with a positive score, best first, ties by id."""
+        return self.search_best([query], k)
+
+    def search_best(self, queries: Sequence[str], k: int) -> list[tuple[str, float]]:
+        """Like search, each text scoring the best of its BM25 scores over queries.
+
+        The parts of a long query (its sentences) each find the texts about them, which
+        the whole query's many words would dilute."""
         if self._model is None or k <= 0:
             return []
-        tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
-        if not tokens:
-            return []
-        scores = np.asarray(self._model.get_scores(tokens), dtype=np.float64)
+        scores = np.zeros(len(self._ids), dtype=np.float64)
+        for text in queries:
+            tokens = [t for t in tokenize(text) if t in self._model.vocab_dict]
+            if tokens:
+                scores = np.maximum(scores, self._model.get_scores(tokens))
         hits = [(self._ids[i], float(scores[i])) for i in np.flatnonzero(scores > 0)]
         hits.sort(key=lambda pair: (-pair[1], pair[0]))
         return hits[:k]

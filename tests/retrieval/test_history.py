@@ -88,3 +88,36 @@ def test_add_is_idempotent(history: HistoryIndex, index: ChromaIndex) -> None:
 
     assert index.count("history") == 3
     assert index.get("history", ids=["a:2"])[0].document == "Order #W100 boots"
+
+
+def test_a_reply_is_found_through_the_words_around_it(
+    index: ChromaIndex, embedder: MiniLMEmbedder
+) -> None:
+    turns = [
+        "Which colour did you paint the kitchen walls?",
+        "Mostly a pale sage, with white trim.",  # the answer: no word of the question
+        "Lovely choice.",
+        "Did the delivery of the fridge go well?",
+        "Yes, it came on Tuesday morning.",
+        "I adopted a puppy last week!",
+        "The puppy chewed a cabinet in the kitchen.",
+        "Kitchens are the heart of a home.",
+        "What is the colour of your car?",
+        "It is red.",
+    ]
+    records = [
+        HistoryRecord(id=f"c:{n}", customer_id="C", kind="conversation", text=t)
+        for n, t in enumerate(turns)
+    ]
+    HistoryIndex(index, embedder).add(records)
+    ids = [r.id for r in records]
+    query = "What colour are the kitchen walls?"
+
+    def top5(window: int) -> list[str]:
+        h = HistoryIndex(index, embedder, neighbour_weight=0.0, lexical_window=window)
+        return [hit.id for hit in h.search("C", ids, query, k=5)]
+
+    # Indexed with its neighbours' words, the answer joins the top 5; alone it does not.
+    assert top5(2)[0] == top5(0)[0] == "c:0"  # an item's own words still count most
+    assert "c:1" in top5(2)
+    assert "c:1" not in top5(0)

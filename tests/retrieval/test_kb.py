@@ -135,3 +135,23 @@ def test_in_memory_dense_search_ranks_like_the_vector_store(
         kb.refresh()
         assert [p.id for p in in_memory] == [p.id for p in from_store]
         assert [round(p.score, 4) for p in in_memory] == [round(p.score, 4) for p in from_store]
+
+
+def test_each_request_of_a_long_message_finds_its_document(
+    kb: KnowledgeBase, bank_docs: Path, retail_policy: Path
+) -> None:
+    kb.ingest(real_docs(bank_docs, retail_policy, n_bank=30))
+    pin_doc = "doc_bank_accounts_bank_accounts_(general)_027"  # Resetting a Debit Card PIN
+    message = (
+        "I am moving abroad next month and want to close my savings account. I already "
+        "moved most of my savings to another bank. Please tell me what happens to the "
+        "interest when the account is closed. Will I get a statement after closing? "
+        "My debit card PIN stopped working too."
+    )
+
+    passages = kb.search(message, k=10)
+
+    # The last sentence is one of five; searched on its own it still finds its document
+    # (the whole message alone ranks it below 12).
+    assert pin_doc in [p.doc_id for p in passages]
+    assert pin_doc in [p.doc_id for p in kb.search("My debit card PIN stopped working.", k=1)]

@@ -47,3 +47,20 @@ def test_empty_corpus_and_unknown_query_return_nothing() -> None:
     assert bm25.search("zebra quantum", k=5) == []
     assert bm25.search("the of and", k=5) == []
     assert bm25.search("", k=5) == []
+
+
+def test_search_best_scores_each_text_by_its_best_query() -> None:
+    bm25 = Bm25()
+    bm25.build(
+        ["fee", "transfer", "card"],
+        ["annual fee waived", "transfer to a human agent", "card annual fee rewards card"],
+    )
+    parts = ["is there an annual fee", "I want a human agent"]
+
+    hits = bm25.search_best(parts, k=3)
+
+    # Each sentence finds its own text; summing the two would rank by shared words only.
+    assert {i for i, _ in hits[:3]} == {"fee", "transfer", "card"}
+    assert dict(hits)["transfer"] == bm25.search("I want a human agent", k=1)[0][1]
+    assert bm25.search_best([], k=3) == []
+    assert bm25.search_best(parts, k=1) == hits[:1]

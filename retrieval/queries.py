@@ -1,0 +1,24 @@
+"""Query decomposition: a long message becomes the sentences that each ask for something."""
+
+from __future__ import annotations
+
+import re
+
+# Sentence ends, line breaks, and list markers ("- Start by…", "2. Ask for…") inside a
+# flattened message: each starts a new request.
+_BREAK = re.compile(r"(?<=[.!?])\s+|\n+|\s[-*•]\s|\s\d+[.)]\s")
+_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+MIN_PART_WORDS = 3
+MAX_PARTS = 32
+
+
+def sub_queries(text: str, max_parts: int = MAX_PARTS) -> list[str]:
+    """The sentences or list items of text with at least MIN_PART_WORDS words, in order.
+
+    Returns [] when text has fewer than two such parts (the whole text is the only query).
+    A message with more than max_parts parts keeps its first max_parts: customers state
+    what they want first, and each part costs one embedding.
+    """
+    parts = [_MARKER.sub("", p).strip() for p in _BREAK.split(text)]
+    parts = [p for p in parts if len(p.split()) >= MIN_PART_WORDS]
+    return parts[:max_parts] if len(parts) > 1 else []
