@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from retrieval.queries import MIN_PART_WORDS, sub_queries
+from retrieval.queries import MIN_PART_WORDS, MIN_PARTS, sub_queries
 
 
 def test_a_long_message_splits_into_its_sentences_and_list_items() -> None:
@@ -22,6 +22,13 @@ def test_short_fragments_are_dropped_and_a_single_request_is_not_split() -> None
     assert sub_queries("Hi. Thanks! Where is my order?") == []  # one part left: no split
     assert sub_queries("cancel order") == []
     assert sub_queries("") == []
+
+
+def test_a_chat_turn_of_a_few_sentences_keeps_its_one_query_embedding() -> None:
+    assert MIN_PARTS == 4
+    three = "My lamp arrived broken. Can I return it please? What does the refund cost?"
+    assert sub_queries(three) == []
+    assert len(sub_queries(three + " And how long does it take?")) == 4
 
 
 def test_parts_are_capped_keeping_the_first() -> None:
