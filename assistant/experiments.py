@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from profiles.expressions import RuleFileError
+from profiles.expressions import RuleFileError, read_rule_file
 
 DEFAULT_EXPERIMENTS_FILE = Path(__file__).parent / "rules" / "experiments.yaml"
 _VARIANT_KEYS = frozenset(
@@ -81,13 +79,7 @@ class Experiments:
     def load(cls, path: Path | None = None) -> Experiments:
         """Read and check an experiments file; RuleFileError naming the entry."""
         path = path or DEFAULT_EXPERIMENTS_FILE
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise RuleFileError(f"experiments file {path}: {exc}") from exc
-        entries = raw.get("experiments") if isinstance(raw, dict) else None
-        if not isinstance(entries, list):
-            raise RuleFileError(f"experiments file {path}: expected an 'experiments' list")
+        entries = read_rule_file(path, "experiments", "experiments")["experiments"]
         out = [
             _experiment(e, f"experiments file {path}: experiment {i + 1}", path.parent)
             for i, e in enumerate(entries)

@@ -13,8 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from assistant.signals import (
     SIGNAL_NAMES,
     BusinessHours,
@@ -24,7 +22,7 @@ from assistant.signals import (
 )
 from assistant.types import Decision, ReplyStyle, Retrieved, RuleHit, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
-from profiles.expressions import Expression, RuleFileError, compile_expression
+from profiles.expressions import Expression, RuleFileError, compile_expression, read_rule_file
 
 log = logging.getLogger("rapport.policy")
 
@@ -66,12 +64,7 @@ class Policy:
     def load(cls, path: Path | None = None) -> Policy:
         """Read and check a policy file; RuleFileError naming the file and the rule."""
         path = path or DEFAULT_POLICY_FILE
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise RuleFileError(f"policy file {path}: {exc}") from exc
-        if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
-            raise RuleFileError(f"policy file {path}: expected a mapping with a 'rules' list")
+        raw = read_rule_file(path, "policy", "rules")
         where = f"policy file {path}"
         defaults = raw.get("defaults") or {}
         hours = raw.get("business_hours") or {}

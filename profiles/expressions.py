@@ -10,8 +10,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
 _ALLOWED_FUNCTIONS = {"len": len, "min": min, "max": max, "abs": abs}
@@ -19,6 +21,17 @@ _ALLOWED_FUNCTIONS = {"len": len, "min": min, "max": max, "abs": abs}
 
 class RuleFileError(ValueError):
     """A rule, segment or experiment file that cannot be used; the message names the entry."""
+
+
+def read_rule_file(path: Path, kind: str, list_key: str) -> dict[str, Any]:
+    """A YAML mapping holding a `list_key` list; RuleFileError naming the `kind` file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleFileError(f"{kind} file {path}: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get(list_key), list):
+        raise RuleFileError(f"{kind} file {path}: expected a {list_key!r} list")
+    return raw
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from profiles.expressions import Expression, RuleFileError, compile_expression
+from profiles.expressions import Expression, RuleFileError, compile_expression, read_rule_file
 from profiles.features import FEATURE_NAMES, CustomerFeatures
 
 DEFAULT_SEGMENTS_FILE = Path(__file__).with_name("segments.yaml")
@@ -31,13 +29,7 @@ class Segments:
     def load(cls, path: Path | None = None) -> Segments:
         """Read and check a segments file; RuleFileError naming the file and entry."""
         path = path or DEFAULT_SEGMENTS_FILE
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise RuleFileError(f"segments file {path}: {exc}") from exc
-        entries = raw.get("segments") if isinstance(raw, dict) else None
-        if not isinstance(entries, list):
-            raise RuleFileError(f"segments file {path}: expected a 'segments' list")
+        entries = read_rule_file(path, "segments", "segments")["segments"]
         out: list[Segment] = []
         for i, entry in enumerate(entries):
             where = f"{path}: segment {i + 1}"
