@@ -85,6 +85,18 @@ class _Run:
         err.print(f"wrote {self.out_dir}/report.json, report.md, report.html", style="dim")
 
 
+def _retail_run(
+    suite: str, out_dir: Path, cfg: EvalConfig, data: Path, data_dir: Path | None, fresh: bool
+) -> tuple[_Run, Container]:
+    """A run of a tau-retail suite on a scratch data dir with the retail data imported."""
+    from eval import context_suite as cs
+
+    run = _Run(suite, out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh)
+    c = _container(cfg, run.data_dir)
+    cs.load_data(c, data)
+    return run, c
+
+
 @eval_app.command("kb")
 def kb_cmd(
     tasks: Annotated[Path, typer.Option("--tasks", help="τ-knowledge tasks.json.")],
@@ -198,9 +210,7 @@ def context_cmd(
         cfg = load_config(config)
         cases = cs.load_cases(tasks)[:limit]
         raw = cs.RawRecords(data) if names else None
-        run = _Run(cs.SUITE, out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh)
-        c = _container(cfg, run.data_dir)
-        cs.load_data(c, data)
+        run, c = _retail_run(cs.SUITE, out_dir, cfg, data, data_dir, fresh)
         report = run.score("rapport", cases, cs.rapport_scorer(c.assistant), cs.pooled_recall)
         budget = c.settings.context_tokens
         results = {}
@@ -227,16 +237,13 @@ def actions_cmd(
 ) -> None:
     """Predicted needs: top-1 and top-3 accuracy of the predicted action type."""
     from eval import actions_suite as acs
-    from eval import context_suite as cs
 
     with errors():
         if not data.is_dir():
             raise ValueError(f"no tau-retail data folder at {data}")
         cfg = load_config(config)
         cases = acs.load_cases(tasks)[:limit]
-        run = _Run(acs.SUITE, out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh)
-        c = _container(cfg, run.data_dir)
-        cs.load_data(c, data)
+        run, c = _retail_run(acs.SUITE, out_dir, cfg, data, data_dir, fresh)
         run.finish(run.score("rapport", cases, acs.rapport_scorer(c.assistant)), {})
 
 
@@ -301,11 +308,7 @@ def answers_cmd(
             if not data.is_dir():
                 raise ValueError(f"no tau-retail data folder at {data}")
             cases_r = cs.load_cases(tasks)[:limit]
-            run = _Run(
-                "answers-tau-retail", out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh
-            )
-            c = _container(cfg, run.data_dir)
-            cs.load_data(c, data)
+            run, c = _retail_run("answers-tau-retail", out_dir, cfg, data, data_dir, fresh)
             judge = Judge(c.settings) if c.settings.llm_enabled else None
             scorer_r = answers.retail_scorer(c.assistant, judge)
             run.finish(run.score("rapport", cases_r, scorer_r), {})
