@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	HF_HUB_OFFLINE=1 $(BIN)/python -m retrieval.embedder  # the one-time ONNX export
 	touch $@
 
 demo: install

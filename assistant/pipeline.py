@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-
 from assistant import check, compose
 from assistant.errors import BadInput, GenerationFailed, NotFound
 from assistant.experiments import Assignment, Experiments
@@ -44,6 +42,7 @@ from prompts.loader import PromptTemplate, load_prompt
 from retrieval.embedder import Embedder
 from retrieval.history import HistoryIndex
 from retrieval.kb import KnowledgeBase
+from retrieval.queries import QueryVectors, embed_message
 from retrieval.types import HistoryRecord
 
 log = logging.getLogger("rapport.turn")
@@ -84,7 +83,7 @@ class Prepared:
     retrieved: Retrieved
     decision: Decision
     composed: Composed
-    query_embedding: np.ndarray
+    query: QueryVectors
     timer: Timer
     assignment: Assignment = field(default_factory=Assignment)
 
@@ -184,21 +183,21 @@ class Assistant:
         self,
         ctx: CustomerContext,
         message: str,
-        query_embedding: np.ndarray,
+        query: QueryVectors,
         assignment: Assignment | None = None,
     ) -> Retrieved:
         """KB passages for the message and the customer's own history items.
 
         The lexical half of KB search also sees what the message refers to: "cancel
         #W5442520" is a question about cancelling a *pending order*. The dense half keeps
-        the message's own embedding, computed once per turn."""
+        the message's own embedding (and its sub-queries'), computed in one call per turn."""
         self.drain(ctx.card.id)  # this customer's previous message is searchable now
         assignment = assignment or Assignment()
         kb_k = assignment.value("kb_top_k") or self.settings.kb_top_k
         history_k = assignment.value("history_top_k")
         history_k = self.settings.history_top_k if history_k is None else history_k
         lexical_query = " ".join([message, *query_hints(ctx)])
-        passages = self.kb.search(lexical_query, k=kb_k, query_embedding=query_embedding)
+        passages = self.kb.search(lexical_query, k=kb_k, query_embedding=query.vector, parts=query)
         hits = []
         unavailable = []
         if ctx.history_ids and history_k:
@@ -208,7 +207,7 @@ class Assistant:
                     ctx.history_ids,
                     message,
                     k=history_k,
-                    query_embedding=query_embedding,
+                    query_embedding=query.vector,
                 )
             except Exception as exc:  # noqa: BLE001 — past conversations are optional context
                 # The vector store is down: answer from profile and KB, flagged degraded.
@@ -283,7 +282,7 @@ class Assistant:
         conversation: list[Message] | None = None,
         timer: Timer | None = None,
         card: CustomerCard | None = None,
-        embedding: Future[np.ndarray] | None = None,
+        embedding: Future[QueryVectors] | None = None,
     ) -> Prepared:
         """Run identify → compose with no side effect; a turn that has already identified
         the customer passes its card, timer and the query embedding it started."""
@@ -298,9 +297,9 @@ class Assistant:
             ctx = self.load_context(card, message)
             card = ctx.card  # read with the context: segments filled in under consent
         with timer.stage("embed"):  # what is left of it after the SQL above
-            qvec = embedding.result()
+            query = embedding.result()
         with timer.stage("retrieve"):
-            retrieved = self.retrieve(ctx, message, qvec, assignment)
+            retrieved = self.retrieve(ctx, message, query, assignment)
         with timer.stage("decide"):
             decision = self.decide(request, card, ctx, retrieved, assignment)
         with timer.stage("compose"):
@@ -312,7 +311,7 @@ class Assistant:
                 conversation or [],
                 self.prompt_for(assignment),
             )
-        return Prepared(request, card, ctx, retrieved, decision, composed, qvec, timer, assignment)
+        return Prepared(request, card, ctx, retrieved, decision, composed, query, timer, assignment)
 
     def turn(self, request: TurnRequest) -> TurnResult:
         """One full support turn; the customer's message is committed before generation."""
@@ -365,12 +364,12 @@ class Assistant:
             yield StreamEvent(type="token", text=result.answer)
         yield StreamEvent(type="done", result=result)
 
-    def _embed_soon(self, message: str) -> Future[np.ndarray]:
+    def _embed_soon(self, message: str) -> Future[QueryVectors]:
         if not self.settings.embed_overlap:
-            done: Future[np.ndarray] = Future()
-            done.set_result(self.embedder.embed_query(message))
+            done: Future[QueryVectors] = Future()
+            done.set_result(embed_message(self.embedder, message))
             return done
-        return self._embedding.submit(self.embedder.embed_query, message)
+        return self._embedding.submit(embed_message, self.embedder, message)
 
     def _begin(self, request: TurnRequest) -> _Started:
         timer = Timer()
@@ -491,7 +490,7 @@ class Assistant:
         record = HistoryRecord(
             id=item_id, customer_id=customer_id, kind="message", text=text, created_at=at
         )
-        vector = prepared.query_embedding.reshape(1, -1)
+        vector = prepared.query.vector.reshape(1, -1)
         # One indexing thread: a customer's writes land in the order they were made.
         future = self._indexer.submit(self.history.add, [record], vector)
         with self._pending_lock:

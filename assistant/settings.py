@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,11 +63,21 @@ class Settings(BaseSettings):
         description="Replace emails, phones, cards, IBANs and addresses by placeholders in "
         "prompts sent to the LLM; the reply gets the real values back.",
     )
+    embed_backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="Embedding runtime: onnx (ONNX Runtime over an export of the packaged "
+        "model, made once and cached) or torch (sentence-transformers).",
+    )
     embed_threads: int | None = Field(
         None,
         ge=1,
-        description="Torch threads for embedding (unset: one per core). 1 costs less CPU per "
+        description="Threads per embedding call (unset: one per core). 1 costs less CPU per "
         "request under high concurrency, more latency when idle.",
+    )
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Where the ONNX export of the embedding model is cached (unset: "
+        "$RAPPORT_MODEL_CACHE or ~/.cache/rapport/models).",
     )
     embed_overlap: bool = Field(
         True,

@@ -27,7 +27,7 @@ from profiles.conversations import ConversationStore
 from profiles.db import create_schema, make_engine
 from profiles.segments import Segments
 from prompts.loader import load_prompt
-from retrieval.embedder import Embedder, MiniLMEmbedder
+from retrieval.embedder import Embedder, load_embedder
 from retrieval.history import HistoryIndex
 from retrieval.kb import KnowledgeBase
 from retrieval.store import ChromaIndex, VectorIndex
@@ -93,7 +93,8 @@ class Container:
         if self.shared_embedder is not None:
             return self.shared_embedder
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        return MiniLMEmbedder(threads=self.settings.embed_threads)
+        s = self.settings
+        return load_embedder(s.embed_backend, s.embed_threads, s.model_cache_dir)
 
     @cached_property
     def kb(self) -> KnowledgeBase:

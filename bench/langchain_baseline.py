@@ -5,7 +5,12 @@
 
 langchain-chroma retriever (k=6) over the same KB chunks and embeddings as Rapport, a
 ChatPromptTemplate, ChatOpenAI at the same fake server, StrOutputParser. No profile,
-no history, no policy, nothing persisted: the least a RAG endpoint can do."""
+no history, no policy, nothing persisted: the least a RAG endpoint can do.
+
+The query is embedded the way a plain LangChain app embeds with a local model:
+sentence-transformers on torch (what langchain-huggingface's HuggingFaceEmbeddings runs),
+the same model files as Rapport. BENCH_LC_EMBED=onnx gives the baseline Rapport's own ONNX
+Runtime embedder instead, so the benchmark can also compare the two on equal embedding."""
 
 from __future__ import annotations
 
@@ -112,11 +117,12 @@ class ChatOut(BaseModel):
 
 
 def create_app() -> FastAPI:
-    """The baseline service, configured by BENCH_LC_DIR, OPENAI_BASE_URL, RAPPORT_LLM_MODEL."""
-    from retrieval.embedder import MiniLMEmbedder
+    """The baseline service, configured by BENCH_LC_DIR, OPENAI_BASE_URL, RAPPORT_LLM_MODEL
+    and BENCH_LC_EMBED (torch, the default, or onnx)."""
+    from retrieval.embedder import load_embedder
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    embedder = MiniLMEmbedder()
+    embedder = load_embedder(os.environ.get("BENCH_LC_EMBED", "torch"))
     chain = build_chain(
         Path(os.environ["BENCH_LC_DIR"]),
         embedder,

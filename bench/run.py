@@ -190,9 +190,9 @@ def rapport_target(name: str, server: servers.Server, generator: str) -> Target:
     return Target(name, server.base + "/v1/chat", server, body, ok)
 
 
-def langchain_target(server: servers.Server) -> Target:
+def langchain_target(server: servers.Server, name: str = "langchain") -> Target:
     return Target(
-        "langchain",
+        name,
         server.base + "/chat",
         server,
         lambda q: {"customer_id": q.customer_id, "message": q.message},
@@ -310,13 +310,13 @@ def ratio(a: float, b: float) -> float:
 
 
 def machine() -> dict[str, Any]:
-    import torch
+    import onnxruntime
 
     return {
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "embedding_runtime": f"onnxruntime {onnxruntime.__version__} (baseline: torch)",
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -354,6 +354,7 @@ def print_report(r: dict[str, Any]) -> None:
         "rapport_offline": "Rapport /v1/chat, offline composer",
         "rapport_llm": "Rapport /v1/chat, ChatOpenAI → fake",
         "langchain": "LangChain RAG baseline /chat → fake",
+        "langchain_onnx": "  the same, on Rapport's ONNX embedder",
     }
     for conc in r["plan"]["concurrency"]:
         for name, label in labels.items():
@@ -480,6 +481,15 @@ def main(argv: list[str] | None = None) -> int:
             logs,
         )
         started_servers.append(lc)
+        p = servers.free_port()
+        lc_onnx = servers.start(
+            "langchain_onnx",
+            servers.uvicorn_argv("bench.langchain_baseline:create_app", p, factory=True),
+            {**lc_env, "BENCH_LC_EMBED": "onnx"},
+            p,
+            logs,
+        )
+        started_servers.append(lc_onnx)
 
         out.print(f"[bold]Floor and context assembly[/] ({plan.queries} queries, in process)")
         inproc = in_process(base, embedder, queries, plan.queries)
@@ -489,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
             rapport_target("rapport_offline", r_off, "offline"),
             rapport_target("rapport_llm", r_llm, f"openai:{MODEL}"),
             langchain_target(lc),
+            langchain_target(lc_onnx, "langchain_onnx"),
         ]
         chat = asyncio.run(http_runs(targets, queries, plan))
         start_to_ready = {s.name: s.start_to_ready_s for s in started_servers}
@@ -541,6 +552,11 @@ def main(argv: list[str] | None = None) -> int:
     ratios["chat_cpu_per_request_vs_langchain"] = ratio(  # at concurrency 8
         c["rapport_llm"]["c8"]["server_cpu_ms_per_request"],
         c["langchain"]["c8"]["server_cpu_ms_per_request"],
+    )
+    # The baseline embeds on torch, as a plain LangChain app does; on Rapport's own ONNX
+    # embedder it isolates what the rest of each stack costs.
+    ratios["chat_vs_langchain_same_embedder"] = ratio(
+        c["rapport_llm"]["c1"]["p50_ms"], c["langchain_onnx"]["c1"]["p50_ms"]
     )
     ratios["offline_chat_vs_langchain"] = ratio(
         c["rapport_offline"]["c1"]["p50_ms"], c["langchain"]["c1"]["p50_ms"]

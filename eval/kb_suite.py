@@ -20,6 +20,7 @@ from eval.metrics import dedupe, ndcg_at_k, recall_at_k, reciprocal_rank
 from eval.report import CaseScore
 from retrieval.documents import Document
 from retrieval.kb import KnowledgeBase
+from retrieval.queries import embed_message
 
 SUITE = "kb"
 KS = (5, 10, 20)
@@ -93,12 +94,12 @@ def rapport_scorer(kb: KnowledgeBase, n_docs: int):
 
     def score(case: KbCase) -> CaseScore:
         t0 = time.perf_counter()
-        qvec = kb.embedder.embed_query(case.query)
+        query = embed_message(kb.embedder, case.query)  # as a turn does: one embedder call
         t1 = time.perf_counter()
         ranked: list[str] = []
         k = 5 * n_docs
         while True:
-            passages = kb.search(case.query, k=k, query_embedding=qvec)
+            passages = kb.search(case.query, k=k, parts=query)
             ranked = dedupe([p.doc_id for p in passages])
             if len(ranked) >= n_docs or len(passages) < k:
                 break

@@ -14,7 +14,7 @@ from retrieval.documents import Document, load_documents
 from retrieval.embedder import Embedder
 from retrieval.hybrid import rrf
 from retrieval.lexical import Bm25
-from retrieval.queries import sub_queries
+from retrieval.queries import QueryVectors, embed_message, sub_queries
 from retrieval.store import Metadata, MetadataValue, VectorIndex
 from retrieval.types import Passage
 
@@ -143,7 +143,11 @@ class KnowledgeBase:
         self._lexical = None
 
     def search(
-        self, query: str, k: int = 6, query_embedding: np.ndarray | None = None
+        self,
+        query: str,
+        k: int = 6,
+        query_embedding: np.ndarray | None = None,
+        parts: QueryVectors | None = None,
     ) -> list[Passage]:
         """Return the k best chunks by dense and BM25 rankings fused with RRF.
 
@@ -153,19 +157,31 @@ class KnowledgeBase:
         its documents where the whole message's embedding and words blur them.
 
         score is the fused RRF score; similarity is the chunk's cosine to the whole query
-        when the dense half found it. Pass query_embedding to avoid embedding query again.
+        when the dense half found it. A caller that has embedded the query already passes
+        query_embedding, or `parts` (retrieval.queries.embed_message: the query's vector
+        and its sub-queries' vectors, from one embedder call).
         """
         if k <= 0:
             return []
         depth = max(4 * k, 30)
         cache = self._lexical_cache()
-        vector = self.embedder.embed_query(query) if query_embedding is None else query_embedding
+        if parts is None:
+            if query_embedding is None:
+                parts = embed_message(self.embedder, query)
+            else:
+                sub = sub_queries(query)
+                vectors = (
+                    self.embedder.embed(sub)
+                    if sub
+                    else np.zeros((0, len(query_embedding)), dtype=np.float32)
+                )
+                parts = QueryVectors(query_embedding, sub, vectors)
+        vector = parts.vector if query_embedding is None else query_embedding
         cosine = {p.id: p.score for p in self.dense_search(query, depth, vector)}
         rankings = [list(cosine), [i for i, _ in cache.bm25.search(query, depth)]]
-        parts = sub_queries(query)
-        if parts:
-            rankings.append(self._dense_best(self.embedder.embed(parts), depth))
-            rankings.append([i for i, _ in cache.bm25.search_best(parts, depth)])
+        if parts.parts:
+            rankings.append(self._dense_best(parts.part_vectors, depth))
+            rankings.append([i for i, _ in cache.bm25.search_best(parts.parts, depth)])
         ranked = rrf(rankings)
         return [
             _passage(i, *cache.items[i], score=score).model_copy(

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.embedder import Embedder
 
 # Sentence ends, line breaks, and list markers ("- Start by…", "2. Ask for…") inside a
 # flattened message: each starts a new request.
@@ -27,3 +32,20 @@ def sub_queries(text: str, max_parts: int = MAX_PARTS) -> list[str]:
     parts = [_MARKER.sub("", p).strip() for p in _BREAK.split(text)]
     parts = [p for p in parts if len(p.split()) >= MIN_PART_WORDS]
     return parts[:max_parts] if len(parts) >= MIN_PARTS else []
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """A message's embedding and its sub-queries' embeddings, from one embedder call."""
+
+    vector: np.ndarray  # (dim,)
+    parts: list[str]
+    part_vectors: np.ndarray  # (len(parts), dim)
+
+
+def embed_message(embedder: Embedder, text: str) -> QueryVectors:
+    """Embed text and, when it holds several requests, its sub-queries, in one batch call:
+    the turn embeds once, whatever the length of the message."""
+    parts = sub_queries(text)
+    vectors = embedder.embed([text, *parts])
+    return QueryVectors(vectors[0], parts, vectors[1:])
