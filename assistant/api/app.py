@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, SQLAlchemyError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api import admin, agent, chat, ops, pages, privacy
 from assistant.api.deps import Services
@@ -140,21 +141,37 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _install_metrics(app: FastAPI) -> None:
-    metrics: Metrics = app.state.services.metrics
+    app.add_middleware(_Observe, metrics=app.state.services.metrics)
 
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+
+class _Observe:
+    """Counts and times every request by route and status, and names the worker that
+    answered (X-Rapport-Worker). Plain ASGI rather than BaseHTTPMiddleware: no extra task
+    and stream per request, and a streamed reply is timed to its last byte."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.worker = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         t0 = time.perf_counter()
         status = 500
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                worker = (b"x-rapport-worker", self.worker)
+                message["headers"] = [*message.get("headers", []), worker]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Rapport-Worker"] = str(os.getpid())
-            return response
+            await self.app(scope, receive, tagged)
         finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            metrics.requests.labels(request.method, path, str(status)).inc()
-            metrics.latency.labels(path).observe(time.perf_counter() - t0)
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], path, str(status)).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - t0)
