@@ -75,6 +75,10 @@ class Bm25:
             tokens = [t for t in tokenize(text) if t in self._model.vocab_dict]
             if tokens:
                 scores = np.maximum(scores, self._model.get_scores(tokens))
-        hits = [(self._ids[i], float(scores[i])) for i in np.flatnonzero(scores > 0)]
+        positive = np.flatnonzero(scores > 0)
+        if len(positive) > k:  # only the k best (and any tied with the k-th) are sorted
+            kth = np.partition(scores[positive], -k)[-k]
+            positive = positive[scores[positive] >= kth]
+        hits = [(self._ids[i], float(scores[i])) for i in positive]
         hits.sort(key=lambda pair: (-pair[1], pair[0]))
         return hits[:k]
