@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from assistant import check, compose
 from assistant.errors import BadInput, GenerationFailed, NotFound
 from assistant.experiments import Assignment, Experiments
@@ -39,10 +41,11 @@ from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import Message, Turn
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, load_prompt
+from retrieval.batching import EmbedBatcher
 from retrieval.embedder import Embedder
 from retrieval.history import HistoryIndex
 from retrieval.kb import KnowledgeBase
-from retrieval.queries import QueryVectors, embed_message
+from retrieval.queries import QueryVectors, embed_message, message_texts, query_vectors
 from retrieval.types import HistoryRecord
 
 log = logging.getLogger("rapport.turn")
@@ -131,9 +134,10 @@ class Assistant:
         # write is a third of a turn's time and only later turns read it.
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-index")
         self._pending: dict[str, Future[None]] = {}
-        # The query embedding runs beside the turn's SQL (torch and the database drivers
-        # release the GIL), so its time hides behind storing the message and loading context.
-        self._embedding = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-embed")
+        # The query embedding runs beside the turn's SQL (ONNX Runtime and the database
+        # drivers release the GIL), so its time hides behind storing the message and loading
+        # context; concurrent turns share embedder calls.
+        self._batcher = EmbedBatcher(embedder)
         self._pending_lock = threading.Lock()
 
     def drain(self, customer_id: str | None = None, timeout: float = 10.0) -> None:
@@ -365,11 +369,20 @@ class Assistant:
         yield StreamEvent(type="done", result=result)
 
     def _embed_soon(self, message: str) -> Future[QueryVectors]:
+        done: Future[QueryVectors] = Future()
         if not self.settings.embed_overlap:
-            done: Future[QueryVectors] = Future()
             done.set_result(embed_message(self.embedder, message))
             return done
-        return self._embedding.submit(embed_message, self.embedder, message)
+        texts = message_texts(message)
+
+        def finish(vectors: Future[np.ndarray]) -> None:
+            if (exc := vectors.exception()) is not None:
+                done.set_exception(exc)
+            else:
+                done.set_result(query_vectors(texts, vectors.result()))
+
+        self._batcher.submit(texts).add_done_callback(finish)
+        return done
 
     def _begin(self, request: TurnRequest) -> _Started:
         timer = Timer()

@@ -46,6 +46,15 @@ class QueryVectors:
 def embed_message(embedder: Embedder, text: str) -> QueryVectors:
     """Embed text and, when it holds several requests, its sub-queries, in one batch call:
     the turn embeds once, whatever the length of the message."""
-    parts = sub_queries(text)
-    vectors = embedder.embed([text, *parts])
-    return QueryVectors(vectors[0], parts, vectors[1:])
+    texts = message_texts(text)
+    return query_vectors(texts, embedder.embed(texts))
+
+
+def message_texts(text: str) -> list[str]:
+    """What a message's embedding call embeds: the message, then its sub-queries."""
+    return [text, *sub_queries(text)]
+
+
+def query_vectors(texts: list[str], vectors: np.ndarray) -> QueryVectors:
+    """The QueryVectors of message_texts(...) and their embeddings."""
+    return QueryVectors(vectors[0], texts[1:], vectors[1:])
