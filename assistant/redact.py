@@ -208,9 +208,10 @@ class Redactor:
             self._values[token] = span.text
         return self._by_key[key]
 
-    def redact(self, text: str) -> str:
-        """`text` with personal data replaced by placeholders."""
-        return _replace(text, find(text), self._placeholder)
+    def redact(self, text: str, spans: Iterable[Span] | None = None) -> str:
+        """`text` with personal data replaced by placeholders; `spans` are `find(text)`
+        when the caller has them already."""
+        return _replace(text, find(text) if spans is None else spans, self._placeholder)
 
     def restore(self, text: str) -> str:
         """`text` with this redactor's placeholders replaced by the original values;
