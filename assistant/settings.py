@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     context_tokens: int = Field(2000, ge=200, description="Token budget of the assembled context.")
     kb_top_k: int = Field(6, ge=1, description="Knowledge-base passages retrieved per turn.")
     history_top_k: int = Field(5, ge=0, description="History items retrieved per turn.")
+    kb_recheck_s: float = Field(
+        1.0, ge=0, description="Seconds between checks for KB changes made by another process."
+    )
     datasets_dir: Path = Field(
         Path("../shared/datasets"), description="Where the demo data sets are read from."
     )

@@ -98,7 +98,7 @@ class Container:
 
     @cached_property
     def kb(self) -> KnowledgeBase:
-        return KnowledgeBase(self.index, self.embedder)
+        return KnowledgeBase(self.index, self.embedder, recheck_s=self.settings.kb_recheck_s)
 
     @cached_property
     def history(self) -> HistoryIndex:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,4 +63,9 @@ def load_prompt(prompt_id: str, directory: Path = PROMPT_DIR) -> PromptTemplate:
 
 def messages_text(messages: list[BaseMessage]) -> str:
     """The exact text sent to a chat model, one block per message with its role."""
-    return "\n\n".join(f"[{m.type}]\n{m.content}" for m in messages)
+    return pairs_text([(m.type, str(m.content)) for m in messages])
+
+
+def pairs_text(messages: Iterable[tuple[str, str]]) -> str:
+    """`messages_text` of (role, content) pairs, as `Composed.messages` holds them."""
+    return "\n\n".join(f"[{role}]\n{content}" for role, content in messages)

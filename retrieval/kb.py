@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,10 @@ from retrieval.store import Metadata, MetadataValue, VectorIndex
 from retrieval.types import Passage
 
 log = logging.getLogger("rapport.kb")
+
+# How often a search asks the store whether another process changed the KB; in between,
+# searches use the copy in memory (asking costs more than a BM25 search of it).
+RECHECK_S = 1.0
 
 
 @dataclass
@@ -64,6 +69,7 @@ class KnowledgeBase:
         overlap_words: int = 30,
         batch_size: int = 256,
         in_memory_max: int = 200_000,
+        recheck_s: float = RECHECK_S,
     ) -> None:
         # Chroma needs 3+ characters in a collection name, hence not "kb".
         self.index = index
@@ -73,7 +79,9 @@ class KnowledgeBase:
         self.overlap_words = overlap_words
         self.batch_size = batch_size
         self.in_memory_max = in_memory_max  # 200k × 384 float32 ≈ 300 MB
+        self.recheck_s = recheck_s
         self._lexical: _LexicalCache | None = None
+        self._checked_at = float("-inf")  # time.monotonic() of the last count
 
     @staticmethod
     def load_documents(paths: Sequence[Path]) -> list[Document]:
@@ -265,7 +273,12 @@ class KnowledgeBase:
 
     def _lexical_cache(self) -> _LexicalCache:
         # Another process may have ingested since the cache was built; a changed count is
-        # a cheap sign of that. refresh() covers same-count edits.
+        # the sign of that, asked for at most every recheck_s seconds (a search asks up
+        # to three times). refresh() covers same-count edits.
+        now = time.monotonic()
+        if self._lexical is not None and now - self._checked_at < self.recheck_s:
+            return self._lexical
+        self._checked_at = now
         try:
             count = self.index.count(self.collection)
         except Exception as exc:

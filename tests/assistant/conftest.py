@@ -92,10 +92,11 @@ def make_composed(counter):
         history: list[HistoryHit] | None = None,
         budget: int = 2000,
         card: CustomerCard = CARD,
+        tokens: TokenCounter | None = None,
     ) -> Composed:
         return compose(
             load_prompt("chat_reply.v2"),
-            counter,
+            tokens or counter,
             budget,
             card,
             decide(card, message),

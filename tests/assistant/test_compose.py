@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from assistant.tokens import TokenCounter
 from retrieval.types import HistoryHit, Passage
 from tests.assistant.conftest import CANCEL, ORDER, PROFILE
 
@@ -26,6 +27,28 @@ def test_budget_is_never_exceeded_and_keeps_the_most_relevant(make_composed, cou
         assert c.sources[0].id == PROFILE.id  # the card's facts survive any budget
         kept = [s.id for s in c.sources if s.kind == "kb"]
         assert kept == [p.id for p in long[: len(kept)]]  # best-ranked passages first
+
+
+def test_remembered_token_counts_compose_the_same_context_as_the_tokenizer(make_composed):
+    passages = [
+        Passage(
+            id=f"doc{i}#0",
+            doc_id=f"doc{i}",
+            title=f"T{i}",
+            text=f"## Step {i}\n" + "Refunds go to the original payment method. " * (5 + 7 * i),
+            score=1 / (i + 1),
+        )
+        for i in range(10)
+    ]
+    warm = TokenCounter()
+    for budget in (400, 700, 1200, 2000, 700):  # the last one with every line remembered
+        fresh = TokenCounter(memo_chars=0)  # remembers nothing: the tokenizer on each text
+        a = make_composed(passages=passages, budget=budget, tokens=warm)
+        b = make_composed(passages=passages, budget=budget, tokens=fresh)
+        assert a == b
+        assert a.tokens == fresh.count(a.text) <= budget
+        assert fresh.memo_size == (0, 0)
+    assert warm.memo_size[0] > 10
 
 
 def test_data_cannot_close_its_block(make_composed):

@@ -6,15 +6,20 @@ import io
 import json
 import logging
 import re
+from functools import lru_cache
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant import redact
+from assistant.generators.redacting import redacted
 from assistant.logs import RedactingFilter, install_redaction
 from assistant.redact import Redactor, find, mask
 from profiles.context import ProfileRepository
+from prompts.loader import pairs_text
+from retrieval.types import Passage
+from tests.assistant.conftest import ORDER, PROFILE
 from tests.conftest import RETAIL
 
 RETAIL_IDS = re.compile(
@@ -84,6 +89,45 @@ def test_placeholders_are_stable_and_restored():
     assert b == "Again: <EMAIL_1> and <EMAIL_2>"
     assert r.restore("Reply to <EMAIL_2>, not <EMAIL_9>") == (
         "Reply to bob@example.com, not <EMAIL_9>"  # a placeholder it never issued stays
+    )
+
+
+DESK = "Returns desk: call +1 212-555-0147 or ship to 570 Elm Avenue, Denver, CO 80218."
+
+
+def test_remembered_kb_findings_get_each_turns_placeholders(make_composed):
+    desk = Passage(id="desk#0", doc_id="desk", title="Returns desk", text=DESK, score=1.0)
+    kb_find = lru_cache(maxsize=8)(lambda text: tuple(find(text)))
+    # In the second turn a phone in the customer's facts comes before the passage.
+    phone = PROFILE.model_copy(update={"text": PROFILE.text + " Phone +1 (646) 555-3890."})
+    turns = [
+        (make_composed("Is the desk on +1 212-555-0147?", passages=[desk]), "<PHONE_1>"),
+        (
+            make_composed("Is it +1 212-555-0147?", facts=[phone, ORDER], passages=[desk]),
+            "<PHONE_2>",
+        ),
+    ]
+    for composed, placeholder in turns:
+        r = Redactor()
+        out = redacted(composed, r, kb_find)
+        assert out == redacted(composed, Redactor())  # the same as searching it afresh
+        (kb,) = [s.text for s in out.sources if s.kind == "kb"]
+        assert kb == f"Returns desk: call {placeholder} or ship to <ADDRESS_1>."
+        prompt = out.messages[-1][1]
+        assert f"Returns desk: {kb}" in prompt and f"{placeholder}?" in prompt  # one value, one
+        assert out.message.endswith(f" {placeholder}?")  # placeholder in the whole turn
+        assert out.text == pairs_text(out.messages) and "555-0147" not in out.text
+        assert r.restore(kb) == DESK
+    assert kb_find.cache_info().hits == 1  # the second turn did not search the passage
+
+
+def test_prompt_text_not_made_of_its_messages_is_searched_itself(make_composed):
+    composed = make_composed()
+    odd = composed.model_copy(update={"text": composed.text + "\nmail ana@example.com"})
+    out = redacted(odd, Redactor())
+    assert (
+        out.text.endswith("mail <EMAIL_1>")
+        and out.messages == redacted(composed, Redactor()).messages
     )
 
 

@@ -112,3 +112,48 @@ def test_redaction_can_be_turned_off(make_container, llm_guard):
     _turn(c)
     text, placeholders = _sent(route.calls.last.request)
     assert WORK_EMAIL in text and PHONE in text and not placeholders
+
+
+DESK_PHONE = "+1 212-555-0147"
+DESK = "Returns desk: call +1 212-555-0147 or ship to 570 Elm Avenue, Denver, CO 80218."
+
+
+def _block(text: str, tag: str) -> str:
+    return text.split(f"<{tag}>")[1].split(f"</{tag}>")[0]
+
+
+def test_kb_passages_are_redacted_on_every_turn_with_that_turns_placeholders(
+    make_container, llm_guard, tmp_path
+):
+    """Company documents can hold personal data too: replaced on every turn, with that
+    turn's placeholders, so one value has one placeholder in the passages and the message."""
+    sent: list[str] = []
+
+    def llm(request: httpx.Request) -> httpx.Response:
+        text, _ = _sent(request)
+        sent.append(text)
+        desk = re.search(r"call (<PHONE_\d+>)", _block(text, "kb_passages"))
+        assert desk is not None, _block(text, "kb_passages")
+        return httpx.Response(200, json=completion(f"Call the returns desk on {desk[1]}."))
+
+    llm_guard.post(f"{LLM}/chat/completions").mock(side_effect=llm)
+    c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
+    doc = tmp_path / "returns-desk.md"
+    doc.write_text(f"# Returns desk for parrot cages\n\n{DESK}\n")
+    c.kb.ingest(c.kb.load_documents([doc]))
+    asks = [
+        f"Is the returns desk for parrot cages on {DESK_PHONE}?",
+        f"Call me on {PHONE}. Or is the returns desk for parrot cages on {DESK_PHONE}?",
+    ]
+    answers = [c.assistant.turn(TurnRequest(customer_id=OLIVIA, message=m)).answer for m in asks]
+
+    assert len(sent) == 2
+    for text in sent:
+        for value in ("555-0147", "570 Elm", "555-3890"):
+            assert value not in text
+        kb, message = _block(text, "kb_passages"), _block(text, "customer_message")
+        (desk,) = {p for p in PLACEHOLDER.findall(kb) if p.startswith("<PHONE_")}
+        assert message.rstrip().endswith(f"on {desk}?")  # the same value, the same placeholder
+    phones = set(re.findall(r"<PHONE_\d+>", sent[1]))
+    assert phones == {"<PHONE_1>", "<PHONE_2>"}
+    assert answers == [f"Call the returns desk on {DESK_PHONE}."] * 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,13 +19,21 @@ RETAIL_POLICY = DATASETS / "tau-retail" / "policy.md"
 
 
 @pytest.fixture
-def index(tmp_path: Path, request: pytest.FixtureRequest) -> ChromaIndex:
-    """An empty Chroma for this test: embedded in its temporary directory, or a fresh
-    database on the `chroma run` server in the services pass."""
+def open_index(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], ChromaIndex]:
+    """Opens this test's Chroma, empty at first: embedded in its temporary directory, or
+    a fresh database on the `chroma run` server in the services pass. Each call is another
+    ChromaIndex on the same store, as another worker or the CLI would open it."""
     if SERVICES:
         url = request.getfixturevalue("chroma_server")
-        return ChromaIndex.server(url, f"t{uuid.uuid4().hex[:12]}")
-    return ChromaIndex.embedded(tmp_path / "chroma")
+        database = f"t{uuid.uuid4().hex[:12]}"
+        return lambda: ChromaIndex.server(url, database)
+    return lambda: ChromaIndex.embedded(tmp_path / "chroma")
+
+
+@pytest.fixture
+def index(open_index: Callable[[], ChromaIndex]) -> ChromaIndex:
+    """An empty Chroma for this test."""
+    return open_index()
 
 
 @pytest.fixture(scope="session")

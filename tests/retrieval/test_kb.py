@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,43 @@ def test_empty_documents_are_counted_not_stored(kb: KnowledgeBase) -> None:
     assert (report.added, report.empty, report.chunks_written) == (0, 1, 0)
     with pytest.raises(ValueError, match="duplicate"):
         kb.ingest([Document(id="a", title="A", text="x"), Document(id="a", title="A", text="y")])
+
+
+PARROTS = Document(
+    id="parrot-cages",
+    title="Parrot cages",
+    text="# Parrot cages\n\nParrot cages ship flat in a wooden crate with a perch and a tray.",
+)
+
+
+def doc_ids(kb: KnowledgeBase, query: str) -> list[str]:
+    return [p.doc_id for p in kb.search(query, k=3)]
+
+
+def test_a_kb_changed_by_another_process_is_searched_after_the_recheck_interval(
+    open_index: Callable[[], ChromaIndex], embedder: MiniLMEmbedder, retail_policy: Path
+) -> None:
+    writer = KnowledgeBase(open_index(), embedder)  # the CLI, or another worker
+    writer.ingest(writer.load_documents([retail_policy]))
+    patient = KnowledgeBase(open_index(), embedder, recheck_s=3600)
+    soon = KnowledgeBase(open_index(), embedder, recheck_s=0.2)
+    eager = KnowledgeBase(open_index(), embedder, recheck_s=0)
+    for kb in (patient, soon, eager):
+        assert "parrot-cages" not in doc_ids(kb, "parrot cage crate")
+
+    writer.ingest([PARROTS])
+
+    # Within its interval a KB searches what it read before, without asking the store...
+    assert "parrot-cages" not in doc_ids(patient, "parrot cage crate")
+    assert doc_ids(eager, "parrot cage crate")[0] == "parrot-cages"
+    time.sleep(0.25)
+    # ...and after it, the change is found (refresh() does not wait for the interval).
+    assert doc_ids(soon, "parrot cage crate")[0] == "parrot-cages"
+    patient.refresh()
+    assert doc_ids(patient, "parrot cage crate")[0] == "parrot-cages"
+
+    writer.delete_document("parrot-cages")
+    assert "parrot-cages" not in doc_ids(eager, "parrot cage crate")
 
 
 def test_in_memory_dense_search_ranks_like_the_vector_store(
