@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -63,10 +65,52 @@ class CustomerCard(BaseModel):
     country: str | None = None
     consents: dict[str, bool] = Field(default_factory=dict)
     segments: list[str] = Field(default_factory=list)  # filled when personalization is granted
+    # The repository's read behind this card: `ProfileRepository.context` of the same turn
+    # builds on it instead of reading the customer again, and takes the consents from it,
+    # not from fields a caller could have changed since.
+    _read: _CustomerRead | None = PrivateAttr(default=None)
 
     def allows(self, purpose: str) -> bool:
         """Whether the customer granted `purpose`; an unrecorded purpose is not granted."""
         return self.consents.get(purpose, False)
+
+
+@dataclass(frozen=True)
+class _CustomerRead:
+    """The customer row and its consents, as one read of the repository found them."""
+
+    customer: Customer
+    consents: Mapping[str, bool]
+
+    def card(self) -> CustomerCard:
+        c = self.customer
+        card = CustomerCard(
+            id=c.id,
+            name=c.name,
+            email=c.email,
+            locale=c.locale,
+            timezone=c.timezone,
+            plan=c.plan,
+            city=c.city,
+            region=c.region,
+            country=c.country,
+            consents=dict(self.consents),
+        )
+        card._read = self
+        return card
+
+
+@dataclass
+class _Orders:
+    """A customer's orders, newest first, with their items, shipments and payments."""
+
+    orders: list[Order]
+    items: dict[str, list[OrderItem]] = field(default_factory=lambda: defaultdict(list))
+    fulfils: dict[str, list[Fulfillment]] = field(default_factory=lambda: defaultdict(list))
+    pays: dict[str, list[OrderPayment]] = field(default_factory=lambda: defaultdict(list))
+
+    def payments(self) -> list[OrderPayment]:
+        return [p for o in self.orders for p in self.pays[o.id]]
 
 
 class CustomerContext(BaseModel):
@@ -108,46 +152,52 @@ class ProfileRepository:
     def card(self, customer_id: str) -> CustomerCard | None:
         """The customer's card, or None when the id is unknown."""
         with Session(self.engine) as s:
-            return self._card(s, customer_id)
+            read = self._read(s, customer_id)
+            return read.card() if read is not None else None
 
-    def _card(self, s: Session, customer_id: str) -> CustomerCard | None:
-        c = s.get(Customer, customer_id)
-        if c is None:
+    @staticmethod
+    def _read(s: Session, customer_id: str) -> _CustomerRead | None:
+        """The customer and its consents in one query (a row per consent)."""
+        rows = s.exec(
+            select(Customer, Consent.purpose, Consent.granted)
+            .outerjoin(Consent, col(Consent.customer_id) == col(Customer.id))
+            .where(Customer.id == customer_id)
+        ).all()
+        if not rows:
             return None
-        consents = {
-            row.purpose: row.granted
-            for row in s.exec(select(Consent).where(Consent.customer_id == customer_id))
-        }
-        return CustomerCard(
-            id=c.id,
-            name=c.name,
-            email=c.email,
-            locale=c.locale,
-            timezone=c.timezone,
-            plan=c.plan,
-            city=c.city,
-            region=c.region,
-            country=c.country,
-            consents=consents,
-        )
+        consents = {purpose: granted for _, purpose, granted in rows if purpose is not None}
+        return _CustomerRead(rows[0][0], consents)
 
-    def context(self, customer_id: str, message: str) -> CustomerContext | None:
+    def context(
+        self, customer_id: str, message: str, card: CustomerCard | None = None
+    ) -> CustomerContext | None:
         """The card and facts for `message`, or None for an unknown customer.
 
+        `card`, the card `card()` returned for this customer earlier in the same turn,
+        spares reading the customer again; its consents as read then gate this context.
         Without 'personalization' consent no profile or order fact, feature or segment
         is read; without 'history' consent no history id is selected."""
+        if card is not None and card.id != customer_id:
+            raise ValueError(f"the card is {card.id!r}'s, not {customer_id!r}'s")
+        read = card._read if card is not None else None
         with Session(self.engine) as s:
-            card = self._card(s, customer_id)
-            if card is None:
-                return None
+            if read is None:
+                read = self._read(s, customer_id)
+                if read is None:
+                    return None
+            card = read.card()
             facts: list[Fact] = []
             features: CustomerFeatures | None = None
             events: list[str] = []
             if card.allows("personalization"):
-                facts = self._facts(s, customer_id, message)
-                features = customer_features(s, customer_id)
-                if features is not None:
-                    card.segments = self.segments.of(features)
+                orders = self._orders(s, customer_id)
+                facts = self._facts(s, read.customer, orders, message)
+                features = customer_features(
+                    s, customer_id, orders=orders.orders, payments=orders.payments()
+                )
+                if features is None:
+                    return None  # erased since the card was read
+                card.segments = self.segments.of(features)
                 events = self._recent_events(s, customer_id)
             history_ids: list[str] = []
             if card.allows("history"):
@@ -181,31 +231,33 @@ class ProfileRepository:
             )
         )
 
-    def _facts(self, s: Session, customer_id: str, message: str) -> list[Fact]:
-        customer = s.get(Customer, customer_id)
-        assert customer is not None
+    @staticmethod
+    def _orders(s: Session, customer_id: str) -> _Orders:
+        out = _Orders(
+            list(
+                s.exec(
+                    select(Order)
+                    .where(Order.customer_id == customer_id)
+                    .order_by(col(Order.seq).desc(), col(Order.id))
+                )
+            )
+        )
+        order_ids = [o.id for o in out.orders]
+        if order_ids:
+            for it in s.exec(select(OrderItem).where(col(OrderItem.order_id).in_(order_ids))):
+                out.items[it.order_id].append(it)
+            for f in s.exec(select(Fulfillment).where(col(Fulfillment.order_id).in_(order_ids))):
+                out.fulfils[f.order_id].append(f)
+            for p in s.exec(select(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))):
+                out.pays[p.order_id].append(p)
+        return out
+
+    def _facts(self, s: Session, customer: Customer, placed: _Orders, message: str) -> list[Fact]:
+        customer_id = customer.id
         methods = list(
             s.exec(select(PaymentMethod).where(PaymentMethod.customer_id == customer_id))
         )
-        orders = list(
-            s.exec(
-                select(Order)
-                .where(Order.customer_id == customer_id)
-                .order_by(col(Order.seq).desc(), col(Order.id))
-            )
-        )
-        order_ids = [o.id for o in orders]
-        items: dict[str, list[OrderItem]] = defaultdict(list)
-        fulfils: dict[str, list[Fulfillment]] = defaultdict(list)
-        pays: dict[str, list[OrderPayment]] = defaultdict(list)
-        if order_ids:
-            for it in s.exec(select(OrderItem).where(col(OrderItem.order_id).in_(order_ids))):
-                items[it.order_id].append(it)
-            for f in s.exec(select(Fulfillment).where(col(Fulfillment.order_id).in_(order_ids))):
-                fulfils[f.order_id].append(f)
-            for p in s.exec(select(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))):
-                pays[p.order_id].append(p)
-
+        orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
         profile_parts = _profile_parts(customer, methods)
         facts = [
             Fact(
@@ -267,16 +319,22 @@ class ProfileRepository:
                 relevance[pid] = m
         if not relevance:
             return []
-        products = {p.id: p for p in s.exec(select(Product).where(col(Product.id).in_(relevance)))}
+        names: dict[str, str] = {}
         variants: dict[str, list[ProductVariant]] = defaultdict(list)
-        for v in s.exec(
-            select(ProductVariant).where(col(ProductVariant.product_id).in_(relevance))
+        for v, name in s.exec(
+            select(ProductVariant, Product.name)
+            .join(Product, col(Product.id) == col(ProductVariant.product_id))
+            .where(
+                col(ProductVariant.product_id).in_(relevance),
+                col(ProductVariant.available).is_(True),
+            )
         ):
             variants[v.product_id].append(v)
+            names[v.product_id] = name
         facts = []
         for pid, rel in relevance.items():
             ranked = sorted(
-                (v for v in variants[pid] if v.available),
+                variants[pid],
                 key=lambda v: (-score_variant(v.options, message), v.price, v.item_id),
             )[:MAX_VARIANTS]
             if not ranked:
@@ -288,7 +346,7 @@ class ProfileRepository:
                 Fact(
                     id=f"product:{pid}",
                     kind="product",
-                    text=f"{products[pid].name} (product {pid}), available items: {body}",
+                    text=f"{names[pid]} (product {pid}), available items: {body}",
                     relevance=rel * 0.9,
                 )
             )
