@@ -7,9 +7,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field, PrivateAttr
+from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -128,6 +130,65 @@ RECENT_EVENTS = (14, 10)  # days back, and at most this many events
 MAX_VARIANTS = 6  # per product: the best-matching available items the reply may offer
 HISTORY_CANDIDATES = 500  # newest history items considered per customer
 
+# The statements of a context are built once, with the customer id (and the rest) bound
+# per call: building them took as much CPU as running them. Every one is selected by
+# customer id at the query.
+_CUSTOMER: BindParameter[str] = bindparam("customer_id")
+_READ = (
+    select(Customer, Consent.purpose, Consent.granted)
+    .outerjoin(Consent, col(Consent.customer_id) == col(Customer.id))
+    .where(Customer.id == _CUSTOMER)
+)
+_PAYMENT_METHODS = select(PaymentMethod).where(PaymentMethod.customer_id == _CUSTOMER)
+_ORDERS = (
+    select(Order)
+    .where(Order.customer_id == _CUSTOMER)
+    .order_by(col(Order.seq).desc(), col(Order.id))
+)
+_ITEMS = (
+    select(OrderItem)
+    .join(Order, col(Order.id) == col(OrderItem.order_id))
+    .where(Order.customer_id == _CUSTOMER)
+)
+_FULFILLMENTS = (
+    select(Fulfillment)
+    .join(Order, col(Order.id) == col(Fulfillment.order_id))
+    .where(Order.customer_id == _CUSTOMER)
+)
+_PAYMENTS = (
+    select(OrderPayment)
+    .join(Order, col(Order.id) == col(OrderPayment.order_id))
+    .where(Order.customer_id == _CUSTOMER)
+)
+_RECENT_EVENTS = (
+    select(Event.type)
+    .where(Event.customer_id == _CUSTOMER, Event.created_at >= bindparam("since"))
+    .order_by(col(Event.created_at).desc())
+    .limit(RECENT_EVENTS[1])
+)
+_HISTORY_IDS = (
+    select(HistoryItem.id)
+    .where(HistoryItem.customer_id == _CUSTOMER)
+    .order_by(col(HistoryItem.created_at).desc())
+    .limit(HISTORY_CANDIDATES)
+)
+# Columns, not objects: a product has a dozen variants or more, and building ORM objects
+# for them cost more than the query.
+_VARIANTS = (
+    sa.select(
+        col(ProductVariant.product_id),
+        col(ProductVariant.item_id),
+        col(ProductVariant.options),
+        col(ProductVariant.price),
+        col(Product.name),
+    )
+    .join(Product, col(Product.id) == col(ProductVariant.product_id))
+    .where(
+        col(ProductVariant.product_id).in_(bindparam("product_ids", expanding=True)),
+        col(ProductVariant.available).is_(True),
+    )
+)
+
 
 class ProfileRepository:
     """Read side of the customer data: the card, relevance-ranked facts, history ids."""
@@ -158,11 +219,7 @@ class ProfileRepository:
     @staticmethod
     def _read(s: Session, customer_id: str) -> _CustomerRead | None:
         """The customer and its consents in one query (a row per consent)."""
-        rows = s.exec(
-            select(Customer, Consent.purpose, Consent.granted)
-            .outerjoin(Consent, col(Consent.customer_id) == col(Customer.id))
-            .where(Customer.id == customer_id)
-        ).all()
+        rows = s.exec(_READ, params={"customer_id": customer_id}).all()
         if not rows:
             return None
         consents = {purpose: granted for _, purpose, granted in rows if purpose is not None}
@@ -201,14 +258,7 @@ class ProfileRepository:
                 events = self._recent_events(s, customer_id)
             history_ids: list[str] = []
             if card.allows("history"):
-                history_ids = list(
-                    s.exec(
-                        select(HistoryItem.id)
-                        .where(HistoryItem.customer_id == customer_id)
-                        .order_by(col(HistoryItem.created_at).desc())
-                        .limit(HISTORY_CANDIDATES)
-                    )
-                )
+                history_ids = list(s.exec(_HISTORY_IDS, params={"customer_id": customer_id}))
             return CustomerContext(
                 card=card,
                 facts=facts,
@@ -220,43 +270,25 @@ class ProfileRepository:
 
     @staticmethod
     def _recent_events(s: Session, customer_id: str) -> list[str]:
-        days, most = RECENT_EVENTS
-        since = datetime.now(UTC) - timedelta(days=days)
-        return list(
-            s.exec(
-                select(Event.type)
-                .where(Event.customer_id == customer_id, Event.created_at >= since)
-                .order_by(col(Event.created_at).desc())
-                .limit(most)
-            )
-        )
+        since = datetime.now(UTC) - timedelta(days=RECENT_EVENTS[0])
+        return list(s.exec(_RECENT_EVENTS, params={"customer_id": customer_id, "since": since}))
 
     @staticmethod
     def _orders(s: Session, customer_id: str) -> _Orders:
-        out = _Orders(
-            list(
-                s.exec(
-                    select(Order)
-                    .where(Order.customer_id == customer_id)
-                    .order_by(col(Order.seq).desc(), col(Order.id))
-                )
-            )
-        )
-        order_ids = [o.id for o in out.orders]
-        if order_ids:
-            for it in s.exec(select(OrderItem).where(col(OrderItem.order_id).in_(order_ids))):
+        params = {"customer_id": customer_id}
+        out = _Orders(list(s.exec(_ORDERS, params=params)))
+        if out.orders:
+            for it in s.exec(_ITEMS, params=params):
                 out.items[it.order_id].append(it)
-            for f in s.exec(select(Fulfillment).where(col(Fulfillment.order_id).in_(order_ids))):
+            for f in s.exec(_FULFILLMENTS, params=params):
                 out.fulfils[f.order_id].append(f)
-            for p in s.exec(select(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))):
+            for p in s.exec(_PAYMENTS, params=params):
                 out.pays[p.order_id].append(p)
         return out
 
     def _facts(self, s: Session, customer: Customer, placed: _Orders, message: str) -> list[Fact]:
         customer_id = customer.id
-        methods = list(
-            s.exec(select(PaymentMethod).where(PaymentMethod.customer_id == customer_id))
-        )
+        methods = list(s.exec(_PAYMENT_METHODS, params={"customer_id": customer_id}))
         orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
         profile_parts = _profile_parts(customer, methods)
         facts = [
@@ -320,17 +352,10 @@ class ProfileRepository:
         if not relevance:
             return []
         names: dict[str, str] = {}
-        variants: dict[str, list[ProductVariant]] = defaultdict(list)
-        for v, name in s.exec(
-            select(ProductVariant, Product.name)
-            .join(Product, col(Product.id) == col(ProductVariant.product_id))
-            .where(
-                col(ProductVariant.product_id).in_(relevance),
-                col(ProductVariant.available).is_(True),
-            )
-        ):
+        variants: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+        for v in s.connection().execute(_VARIANTS, {"product_ids": list(relevance)}):
             variants[v.product_id].append(v)
-            names[v.product_id] = name
+            names[v.product_id] = v.name
         facts = []
         for pid, rel in relevance.items():
             ranked = sorted(
