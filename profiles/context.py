@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field, PrivateAttr
-from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from profiles.features import CustomerFeatures, customer_features
-from profiles.models import (
-    Consent,
-    Customer,
-    Event,
-    Fulfillment,
-    HistoryItem,
-    Order,
-    OrderItem,
-    OrderPayment,
-    PaymentMethod,
-    Product,
-    ProductVariant,
+from profiles.models import Product
+from profiles.reads import (
+    CustomerRead,
+    CustomerRow,
+    FulfillmentRow,
+    ItemRow,
+    OrderRow,
+    Orders,
+    PaymentMethodRow,
+    PaymentRow,
+    read_available_variants,
+    read_customer,
+    read_history_ids,
+    read_orders,
+    read_payment_methods,
+    read_recent_events,
 )
 from profiles.relevance import name_match, score_order, score_variant, words
 from profiles.segments import Segments
@@ -70,49 +69,11 @@ class CustomerCard(BaseModel):
     # The repository's read behind this card: `ProfileRepository.context` of the same turn
     # builds on it instead of reading the customer again, and takes the consents from it,
     # not from fields a caller could have changed since.
-    _read: _CustomerRead | None = PrivateAttr(default=None)
+    _read: CustomerRead | None = PrivateAttr(default=None)
 
     def allows(self, purpose: str) -> bool:
         """Whether the customer granted `purpose`; an unrecorded purpose is not granted."""
         return self.consents.get(purpose, False)
-
-
-@dataclass(frozen=True)
-class _CustomerRead:
-    """The customer row and its consents, as one read of the repository found them."""
-
-    customer: Customer
-    consents: Mapping[str, bool]
-
-    def card(self) -> CustomerCard:
-        c = self.customer
-        card = CustomerCard(
-            id=c.id,
-            name=c.name,
-            email=c.email,
-            locale=c.locale,
-            timezone=c.timezone,
-            plan=c.plan,
-            city=c.city,
-            region=c.region,
-            country=c.country,
-            consents=dict(self.consents),
-        )
-        card._read = self
-        return card
-
-
-@dataclass
-class _Orders:
-    """A customer's orders, newest first, with their items, shipments and payments."""
-
-    orders: list[Order]
-    items: dict[str, list[OrderItem]] = field(default_factory=lambda: defaultdict(list))
-    fulfils: dict[str, list[Fulfillment]] = field(default_factory=lambda: defaultdict(list))
-    pays: dict[str, list[OrderPayment]] = field(default_factory=lambda: defaultdict(list))
-
-    def payments(self) -> list[OrderPayment]:
-        return [p for o in self.orders for p in self.pays[o.id]]
 
 
 class CustomerContext(BaseModel):
@@ -130,64 +91,23 @@ RECENT_EVENTS = (14, 10)  # days back, and at most this many events
 MAX_VARIANTS = 6  # per product: the best-matching available items the reply may offer
 HISTORY_CANDIDATES = 500  # newest history items considered per customer
 
-# The statements of a context are built once, with the customer id (and the rest) bound
-# per call: building them took as much CPU as running them. Every one is selected by
-# customer id at the query.
-_CUSTOMER: BindParameter[str] = bindparam("customer_id")
-_READ = (
-    select(Customer, Consent.purpose, Consent.granted)
-    .outerjoin(Consent, col(Consent.customer_id) == col(Customer.id))
-    .where(Customer.id == _CUSTOMER)
-)
-_PAYMENT_METHODS = select(PaymentMethod).where(PaymentMethod.customer_id == _CUSTOMER)
-_ORDERS = (
-    select(Order)
-    .where(Order.customer_id == _CUSTOMER)
-    .order_by(col(Order.seq).desc(), col(Order.id))
-)
-_ITEMS = (
-    select(OrderItem)
-    .join(Order, col(Order.id) == col(OrderItem.order_id))
-    .where(Order.customer_id == _CUSTOMER)
-)
-_FULFILLMENTS = (
-    select(Fulfillment)
-    .join(Order, col(Order.id) == col(Fulfillment.order_id))
-    .where(Order.customer_id == _CUSTOMER)
-)
-_PAYMENTS = (
-    select(OrderPayment)
-    .join(Order, col(Order.id) == col(OrderPayment.order_id))
-    .where(Order.customer_id == _CUSTOMER)
-)
-_RECENT_EVENTS = (
-    select(Event.type)
-    .where(Event.customer_id == _CUSTOMER, Event.created_at >= bindparam("since"))
-    .order_by(col(Event.created_at).desc())
-    .limit(RECENT_EVENTS[1])
-)
-_HISTORY_IDS = (
-    select(HistoryItem.id)
-    .where(HistoryItem.customer_id == _CUSTOMER)
-    .order_by(col(HistoryItem.created_at).desc())
-    .limit(HISTORY_CANDIDATES)
-)
-# Columns, not objects: a product has a dozen variants or more, and building ORM objects
-# for them cost more than the query.
-_VARIANTS = (
-    sa.select(
-        col(ProductVariant.product_id),
-        col(ProductVariant.item_id),
-        col(ProductVariant.options),
-        col(ProductVariant.price),
-        col(Product.name),
+
+def _card_of(read: CustomerRead) -> CustomerCard:
+    c = read.customer
+    card = CustomerCard(
+        id=c.id,
+        name=c.name,
+        email=c.email,
+        locale=c.locale,
+        timezone=c.timezone,
+        plan=c.plan,
+        city=c.city,
+        region=c.region,
+        country=c.country,
+        consents=dict(read.consents),
     )
-    .join(Product, col(Product.id) == col(ProductVariant.product_id))
-    .where(
-        col(ProductVariant.product_id).in_(bindparam("product_ids", expanding=True)),
-        col(ProductVariant.available).is_(True),
-    )
-)
+    card._read = read
+    return card
 
 
 class ProfileRepository:
@@ -213,17 +133,8 @@ class ProfileRepository:
     def card(self, customer_id: str) -> CustomerCard | None:
         """The customer's card, or None when the id is unknown."""
         with Session(self.engine) as s:
-            read = self._read(s, customer_id)
-            return read.card() if read is not None else None
-
-    @staticmethod
-    def _read(s: Session, customer_id: str) -> _CustomerRead | None:
-        """The customer and its consents in one query (a row per consent)."""
-        rows = s.exec(_READ, params={"customer_id": customer_id}).all()
-        if not rows:
-            return None
-        consents = {purpose: granted for _, purpose, granted in rows if purpose is not None}
-        return _CustomerRead(rows[0][0], consents)
+            read = read_customer(s, customer_id)
+            return _card_of(read) if read is not None else None
 
     def context(
         self, customer_id: str, message: str, card: CustomerCard | None = None
@@ -239,15 +150,15 @@ class ProfileRepository:
         read = card._read if card is not None else None
         with Session(self.engine) as s:
             if read is None:
-                read = self._read(s, customer_id)
+                read = read_customer(s, customer_id)
                 if read is None:
                     return None
-            card = read.card()
+            card = _card_of(read)
             facts: list[Fact] = []
             features: CustomerFeatures | None = None
             events: list[str] = []
             if card.allows("personalization"):
-                orders = self._orders(s, customer_id)
+                orders = read_orders(s, customer_id)
                 facts = self._facts(s, read.customer, orders, message)
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments()
@@ -255,10 +166,11 @@ class ProfileRepository:
                 if features is None:
                     return None  # erased since the card was read
                 card.segments = self.segments.of(features)
-                events = self._recent_events(s, customer_id)
+                since = datetime.now(UTC) - timedelta(days=RECENT_EVENTS[0])
+                events = read_recent_events(s, customer_id, since, RECENT_EVENTS[1])
             history_ids: list[str] = []
             if card.allows("history"):
-                history_ids = list(s.exec(_HISTORY_IDS, params={"customer_id": customer_id}))
+                history_ids = read_history_ids(s, customer_id, HISTORY_CANDIDATES)
             return CustomerContext(
                 card=card,
                 facts=facts,
@@ -268,27 +180,9 @@ class ProfileRepository:
                 recent_events=events,
             )
 
-    @staticmethod
-    def _recent_events(s: Session, customer_id: str) -> list[str]:
-        since = datetime.now(UTC) - timedelta(days=RECENT_EVENTS[0])
-        return list(s.exec(_RECENT_EVENTS, params={"customer_id": customer_id, "since": since}))
-
-    @staticmethod
-    def _orders(s: Session, customer_id: str) -> _Orders:
-        params = {"customer_id": customer_id}
-        out = _Orders(list(s.exec(_ORDERS, params=params)))
-        if out.orders:
-            for it in s.exec(_ITEMS, params=params):
-                out.items[it.order_id].append(it)
-            for f in s.exec(_FULFILLMENTS, params=params):
-                out.fulfils[f.order_id].append(f)
-            for p in s.exec(_PAYMENTS, params=params):
-                out.pays[p.order_id].append(p)
-        return out
-
-    def _facts(self, s: Session, customer: Customer, placed: _Orders, message: str) -> list[Fact]:
+    def _facts(self, s: Session, customer: CustomerRow, placed: Orders, message: str) -> list[Fact]:
         customer_id = customer.id
-        methods = list(s.exec(_PAYMENT_METHODS, params={"customer_id": customer_id}))
+        methods = read_payment_methods(s, customer_id)
         orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
         profile_parts = _profile_parts(customer, methods)
         facts = [
@@ -310,7 +204,7 @@ class ProfileRepository:
                 )
             )
         n = max(len(orders), 1)
-        scored: list[tuple[float, Order]] = []
+        scored: list[tuple[float, OrderRow]] = []
         for rank, o in enumerate(orders):
             recency = 1.0 - rank / n
             score = score_order(o.id, o.status, [i.name for i in items[o.id]], recency, message)
@@ -334,8 +228,8 @@ class ProfileRepository:
         self,
         s: Session,
         message: str,
-        scored: list[tuple[float, Order]],
-        items: dict[str, list[OrderItem]],
+        scored: list[tuple[float, OrderRow]],
+        items: dict[str, list[ItemRow]],
     ) -> list[Fact]:
         """Catalog variants of the products the message is about, best-matching options first."""
         ws = set(words(message))
@@ -351,11 +245,7 @@ class ProfileRepository:
                 relevance[pid] = m
         if not relevance:
             return []
-        names: dict[str, str] = {}
-        variants: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-        for v in s.connection().execute(_VARIANTS, {"product_ids": list(relevance)}):
-            variants[v.product_id].append(v)
-            names[v.product_id] = v.name
+        variants, names = read_available_variants(s, list(relevance))
         facts = []
         for pid, rel in relevance.items():
             ranked = sorted(
@@ -386,7 +276,7 @@ def _money(x: float | None) -> str:
     return f"${x:.2f}" if x is not None else ""
 
 
-def _profile_parts(c: Customer, methods: list[PaymentMethod]) -> list[tuple[str, str]]:
+def _profile_parts(c: CustomerRow, methods: list[PaymentMethodRow]) -> list[tuple[str, str]]:
     """The profile fact by attribute: name, email, phone, address, payment methods."""
     addr = ", ".join(
         p
@@ -419,7 +309,7 @@ def _profile_parts(c: Customer, methods: list[PaymentMethod]) -> list[tuple[str,
     return parts
 
 
-def _orders_summary(orders: list[Order], items: dict[str, list[OrderItem]]) -> str:
+def _orders_summary(orders: list[OrderRow], items: dict[str, list[ItemRow]]) -> str:
     rows = []
     for o in orders:
         names = ", ".join(sorted({i.name for i in items[o.id]}))
@@ -428,7 +318,7 @@ def _orders_summary(orders: list[Order], items: dict[str, list[OrderItem]]) -> s
 
 
 def _order_parts(
-    o: Order, items: list[OrderItem], fulfils: list[Fulfillment], pays: list[OrderPayment]
+    o: OrderRow, items: list[ItemRow], fulfils: list[FulfillmentRow], pays: list[PaymentRow]
 ) -> list[tuple[str, str]]:
     """An order fact by attribute: status, items, shipping, payments, address."""
     parts = [("order", f"Order {o.id}, status {o.status}.")]
