@@ -71,6 +71,42 @@ def _days(now: datetime, then: datetime) -> float:
     return round((now - _aware(then)).total_seconds() / 86400, 2)
 
 
+# One row: the customer's creation time (NULL for an unknown id) and the features that are
+# not about orders, each an indexed scalar subquery, so one round trip on any dialect. Built
+# once, with the customer id and the cut-off of "recent" bound per call: building it cost
+# more CPU than running it.
+_CUSTOMER: sa.BindParameter[str] = sa.bindparam("customer_id")
+_CONTACT = sa.select(
+    select(Customer.created_at)
+    .where(Customer.id == _CUSTOMER)
+    .scalar_subquery()
+    .label("created_at"),
+    select(func.count())
+    .select_from(Ticket)
+    .where(Ticket.customer_id == _CUSTOMER, Ticket.status == "open")
+    .scalar_subquery()
+    .label("open_tickets"),
+    select(func.count(func.distinct(Message.conversation_id)))
+    .where(Message.customer_id == _CUSTOMER)
+    .scalar_subquery()
+    .label("conversations"),
+    select(func.max(Message.created_at))
+    .where(Message.customer_id == _CUSTOMER, Message.role == "customer")
+    .scalar_subquery()
+    .label("last_contact"),
+    select(func.count())
+    .select_from(Feedback)
+    .join(Turn, col(Turn.id) == col(Feedback.turn_id))
+    .where(
+        Turn.customer_id == _CUSTOMER,
+        Feedback.created_at >= sa.bindparam("recent"),
+        or_(col(Feedback.rating) <= 2, col(Feedback.resolved).is_(False)),
+    )
+    .scalar_subquery()
+    .label("negative_feedback"),
+)
+
+
 def customer_features(
     s: Session,
     customer_id: str,
@@ -116,39 +152,3 @@ def customer_features(
         last_contact_days=_days(now, contact.last_contact) if contact.last_contact else None,
         negative_feedback_recent=int(contact.negative_feedback),
     )
-
-
-# Built once with the customer id and the cut-off of "recent" bound per call: building
-# this statement cost more CPU than running it.
-_CUSTOMER: sa.BindParameter[str] = sa.bindparam("customer_id")
-_CONTACT = sa.select(
-    select(Customer.created_at)
-    .where(Customer.id == _CUSTOMER)
-    .scalar_subquery()
-    .label("created_at"),
-    select(func.count())
-    .select_from(Ticket)
-    .where(Ticket.customer_id == _CUSTOMER, Ticket.status == "open")
-    .scalar_subquery()
-    .label("open_tickets"),
-    select(func.count(func.distinct(Message.conversation_id)))
-    .where(Message.customer_id == _CUSTOMER)
-    .scalar_subquery()
-    .label("conversations"),
-    select(func.max(Message.created_at))
-    .where(Message.customer_id == _CUSTOMER, Message.role == "customer")
-    .scalar_subquery()
-    .label("last_contact"),
-    select(func.count())
-    .select_from(Feedback)
-    .join(Turn, col(Turn.id) == col(Feedback.turn_id))
-    .where(
-        Turn.customer_id == _CUSTOMER,
-        Feedback.created_at >= sa.bindparam("recent"),
-        or_(col(Feedback.rating) <= 2, col(Feedback.resolved).is_(False)),
-    )
-    .scalar_subquery()
-    .label("negative_feedback"),
-)
-"""One row: the customer's creation time (NULL for an unknown id) and the features that are
-not about orders, each an indexed scalar subquery, so one round trip on any dialect."""
