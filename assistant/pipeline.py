@@ -177,8 +177,9 @@ class Assistant:
         return card
 
     def load_context(self, card: CustomerCard, message: str) -> CustomerContext:
-        """Profile facts and history ids, gated by consent inside the repository."""
-        ctx = self.profiles.context(card.id, message)
+        """Profile facts and history ids, gated by consent inside the repository (with the
+        consents read with `card`, which the repository does not read again)."""
+        ctx = self.profiles.context(card.id, message, card=card)
         if ctx is None:
             raise NotFound(f"unknown customer {card.id!r}")
         return ctx

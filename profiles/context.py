@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from profiles.features import CustomerFeatures, customer_features
-from profiles.models import (
-    Consent,
-    Customer,
-    Event,
-    Fulfillment,
-    HistoryItem,
-    Order,
-    OrderItem,
-    OrderPayment,
-    PaymentMethod,
-    Product,
-    ProductVariant,
+from profiles.models import Product
+from profiles.reads import (
+    CustomerRead,
+    CustomerRow,
+    FulfillmentRow,
+    ItemRow,
+    OrderRow,
+    Orders,
+    PaymentMethodRow,
+    PaymentRow,
+    read_available_variants,
+    read_customer,
+    read_history_ids,
+    read_orders,
+    read_payment_methods,
+    read_recent_events,
 )
 from profiles.relevance import name_match, score_order, score_variant, words
 from profiles.segments import Segments
@@ -63,6 +66,10 @@ class CustomerCard(BaseModel):
     country: str | None = None
     consents: dict[str, bool] = Field(default_factory=dict)
     segments: list[str] = Field(default_factory=list)  # filled when personalization is granted
+    # The repository's read behind this card: `ProfileRepository.context` of the same turn
+    # builds on it instead of reading the customer again, and takes the consents from it,
+    # not from fields a caller could have changed since.
+    _read: CustomerRead | None = PrivateAttr(default=None)
 
     def allows(self, purpose: str) -> bool:
         """Whether the customer granted `purpose`; an unrecorded purpose is not granted."""
@@ -83,6 +90,24 @@ class CustomerContext(BaseModel):
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
 MAX_VARIANTS = 6  # per product: the best-matching available items the reply may offer
 HISTORY_CANDIDATES = 500  # newest history items considered per customer
+
+
+def _card_of(read: CustomerRead) -> CustomerCard:
+    c = read.customer
+    card = CustomerCard(
+        id=c.id,
+        name=c.name,
+        email=c.email,
+        locale=c.locale,
+        timezone=c.timezone,
+        plan=c.plan,
+        city=c.city,
+        region=c.region,
+        country=c.country,
+        consents=dict(read.consents),
+    )
+    card._read = read
+    return card
 
 
 class ProfileRepository:
@@ -108,57 +133,44 @@ class ProfileRepository:
     def card(self, customer_id: str) -> CustomerCard | None:
         """The customer's card, or None when the id is unknown."""
         with Session(self.engine) as s:
-            return self._card(s, customer_id)
+            read = read_customer(s, customer_id)
+            return _card_of(read) if read is not None else None
 
-    def _card(self, s: Session, customer_id: str) -> CustomerCard | None:
-        c = s.get(Customer, customer_id)
-        if c is None:
-            return None
-        consents = {
-            row.purpose: row.granted
-            for row in s.exec(select(Consent).where(Consent.customer_id == customer_id))
-        }
-        return CustomerCard(
-            id=c.id,
-            name=c.name,
-            email=c.email,
-            locale=c.locale,
-            timezone=c.timezone,
-            plan=c.plan,
-            city=c.city,
-            region=c.region,
-            country=c.country,
-            consents=consents,
-        )
-
-    def context(self, customer_id: str, message: str) -> CustomerContext | None:
+    def context(
+        self, customer_id: str, message: str, card: CustomerCard | None = None
+    ) -> CustomerContext | None:
         """The card and facts for `message`, or None for an unknown customer.
 
+        `card`, the card `card()` returned for this customer earlier in the same turn,
+        spares reading the customer again; its consents as read then gate this context.
         Without 'personalization' consent no profile or order fact, feature or segment
         is read; without 'history' consent no history id is selected."""
+        if card is not None and card.id != customer_id:
+            raise ValueError(f"the card is {card.id!r}'s, not {customer_id!r}'s")
+        read = card._read if card is not None else None
         with Session(self.engine) as s:
-            card = self._card(s, customer_id)
-            if card is None:
-                return None
+            if read is None:
+                read = read_customer(s, customer_id)
+                if read is None:
+                    return None
+            card = _card_of(read)
             facts: list[Fact] = []
             features: CustomerFeatures | None = None
             events: list[str] = []
             if card.allows("personalization"):
-                facts = self._facts(s, customer_id, message)
-                features = customer_features(s, customer_id)
-                if features is not None:
-                    card.segments = self.segments.of(features)
-                events = self._recent_events(s, customer_id)
+                orders = read_orders(s, customer_id)
+                facts = self._facts(s, read.customer, orders, message)
+                features = customer_features(
+                    s, customer_id, orders=orders.orders, payments=orders.payments()
+                )
+                if features is None:
+                    return None  # erased since the card was read
+                card.segments = self.segments.of(features)
+                since = datetime.now(UTC) - timedelta(days=RECENT_EVENTS[0])
+                events = read_recent_events(s, customer_id, since, RECENT_EVENTS[1])
             history_ids: list[str] = []
             if card.allows("history"):
-                history_ids = list(
-                    s.exec(
-                        select(HistoryItem.id)
-                        .where(HistoryItem.customer_id == customer_id)
-                        .order_by(col(HistoryItem.created_at).desc())
-                        .limit(HISTORY_CANDIDATES)
-                    )
-                )
+                history_ids = read_history_ids(s, customer_id, HISTORY_CANDIDATES)
             return CustomerContext(
                 card=card,
                 facts=facts,
@@ -168,44 +180,10 @@ class ProfileRepository:
                 recent_events=events,
             )
 
-    @staticmethod
-    def _recent_events(s: Session, customer_id: str) -> list[str]:
-        days, most = RECENT_EVENTS
-        since = datetime.now(UTC) - timedelta(days=days)
-        return list(
-            s.exec(
-                select(Event.type)
-                .where(Event.customer_id == customer_id, Event.created_at >= since)
-                .order_by(col(Event.created_at).desc())
-                .limit(most)
-            )
-        )
-
-    def _facts(self, s: Session, customer_id: str, message: str) -> list[Fact]:
-        customer = s.get(Customer, customer_id)
-        assert customer is not None
-        methods = list(
-            s.exec(select(PaymentMethod).where(PaymentMethod.customer_id == customer_id))
-        )
-        orders = list(
-            s.exec(
-                select(Order)
-                .where(Order.customer_id == customer_id)
-                .order_by(col(Order.seq).desc(), col(Order.id))
-            )
-        )
-        order_ids = [o.id for o in orders]
-        items: dict[str, list[OrderItem]] = defaultdict(list)
-        fulfils: dict[str, list[Fulfillment]] = defaultdict(list)
-        pays: dict[str, list[OrderPayment]] = defaultdict(list)
-        if order_ids:
-            for it in s.exec(select(OrderItem).where(col(OrderItem.order_id).in_(order_ids))):
-                items[it.order_id].append(it)
-            for f in s.exec(select(Fulfillment).where(col(Fulfillment.order_id).in_(order_ids))):
-                fulfils[f.order_id].append(f)
-            for p in s.exec(select(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))):
-                pays[p.order_id].append(p)
-
+    def _facts(self, s: Session, customer: CustomerRow, placed: Orders, message: str) -> list[Fact]:
+        customer_id = customer.id
+        methods = read_payment_methods(s, customer_id)
+        orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
         profile_parts = _profile_parts(customer, methods)
         facts = [
             Fact(
@@ -226,7 +204,7 @@ class ProfileRepository:
                 )
             )
         n = max(len(orders), 1)
-        scored: list[tuple[float, Order]] = []
+        scored: list[tuple[float, OrderRow]] = []
         for rank, o in enumerate(orders):
             recency = 1.0 - rank / n
             score = score_order(o.id, o.status, [i.name for i in items[o.id]], recency, message)
@@ -250,8 +228,8 @@ class ProfileRepository:
         self,
         s: Session,
         message: str,
-        scored: list[tuple[float, Order]],
-        items: dict[str, list[OrderItem]],
+        scored: list[tuple[float, OrderRow]],
+        items: dict[str, list[ItemRow]],
     ) -> list[Fact]:
         """Catalog variants of the products the message is about, best-matching options first."""
         ws = set(words(message))
@@ -267,16 +245,11 @@ class ProfileRepository:
                 relevance[pid] = m
         if not relevance:
             return []
-        products = {p.id: p for p in s.exec(select(Product).where(col(Product.id).in_(relevance)))}
-        variants: dict[str, list[ProductVariant]] = defaultdict(list)
-        for v in s.exec(
-            select(ProductVariant).where(col(ProductVariant.product_id).in_(relevance))
-        ):
-            variants[v.product_id].append(v)
+        variants, names = read_available_variants(s, list(relevance))
         facts = []
         for pid, rel in relevance.items():
             ranked = sorted(
-                (v for v in variants[pid] if v.available),
+                variants[pid],
                 key=lambda v: (-score_variant(v.options, message), v.price, v.item_id),
             )[:MAX_VARIANTS]
             if not ranked:
@@ -288,7 +261,7 @@ class ProfileRepository:
                 Fact(
                     id=f"product:{pid}",
                     kind="product",
-                    text=f"{products[pid].name} (product {pid}), available items: {body}",
+                    text=f"{names[pid]} (product {pid}), available items: {body}",
                     relevance=rel * 0.9,
                 )
             )
@@ -303,7 +276,7 @@ def _money(x: float | None) -> str:
     return f"${x:.2f}" if x is not None else ""
 
 
-def _profile_parts(c: Customer, methods: list[PaymentMethod]) -> list[tuple[str, str]]:
+def _profile_parts(c: CustomerRow, methods: list[PaymentMethodRow]) -> list[tuple[str, str]]:
     """The profile fact by attribute: name, email, phone, address, payment methods."""
     addr = ", ".join(
         p
@@ -336,7 +309,7 @@ def _profile_parts(c: Customer, methods: list[PaymentMethod]) -> list[tuple[str,
     return parts
 
 
-def _orders_summary(orders: list[Order], items: dict[str, list[OrderItem]]) -> str:
+def _orders_summary(orders: list[OrderRow], items: dict[str, list[ItemRow]]) -> str:
     rows = []
     for o in orders:
         names = ", ".join(sorted({i.name for i in items[o.id]}))
@@ -345,7 +318,7 @@ def _orders_summary(orders: list[Order], items: dict[str, list[OrderItem]]) -> s
 
 
 def _order_parts(
-    o: Order, items: list[OrderItem], fulfils: list[Fulfillment], pays: list[OrderPayment]
+    o: OrderRow, items: list[ItemRow], fulfils: list[FulfillmentRow], pays: list[PaymentRow]
 ) -> list[tuple[str, str]]:
     """An order fact by attribute: status, items, shipping, payments, address."""
     parts = [("order", f"Order {o.id}, status {o.status}.")]

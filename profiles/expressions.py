@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,13 @@ class Expression:
 
     source: str
     names: tuple[str, ...]
+    # simpleeval's tree of `source`, parsed once: parsing on every call was most of the
+    # cost of evaluating the segments of each turn.
+    tree: ast.AST | None = field(default=None, compare=False, repr=False)
 
     def __call__(self, values: Mapping[str, Any]) -> bool:
         evaluator = EvalWithCompoundTypes(names=dict(values), functions=_ALLOWED_FUNCTIONS)
-        return bool(evaluator.eval(self.source))
+        return bool(evaluator.eval(self.source, previously_parsed=self.tree))
 
 
 def compile_expression(source: str, known: Iterable[str], where: str) -> Expression:
@@ -65,9 +68,8 @@ def compile_expression(source: str, known: Iterable[str], where: str) -> Express
                 )
             if node.id not in _ALLOWED_FUNCTIONS and node.id not in names:
                 names.append(node.id)
-    expr = Expression(source.strip(), tuple(names))
     try:  # the operators used must be ones simpleeval supports
-        EvalWithCompoundTypes(names={}, functions=_ALLOWED_FUNCTIONS).parse(expr.source)
+        parsed = EvalWithCompoundTypes(names={}, functions=_ALLOWED_FUNCTIONS).parse(source)
     except InvalidExpression as exc:
         raise RuleFileError(f"{where}: {exc}") from exc
-    return expr
+    return Expression(source.strip(), tuple(names), parsed)

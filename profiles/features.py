@@ -1,13 +1,20 @@
 """What the numbers say about a customer: tenure, orders, value, returns, contact, feedback.
 
-Computed from the rows themselves with a few indexed aggregate queries on every read, so
-they are fresh after any write (an order upsert, a new message, a rating) without a
-cache to invalidate. Segments and policy rules are written over these names."""
+Computed from the rows themselves on every read, so they are fresh after any write (an
+order upsert, a new message, a rating) without a cache to invalidate: the order features
+from the customer's orders and payments (rows the context of a turn has loaded already),
+the rest with one query of indexed scalar subqueries. Segments and policy rules are
+written over these names."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -38,6 +45,24 @@ class CustomerFeatures(BaseModel):
 FEATURE_NAMES: tuple[str, ...] = tuple(CustomerFeatures.model_fields)
 
 
+class PlacedOrder(Protocol):
+    """What the features read of an order (an `Order` row has it)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class Payment(Protocol):
+    """What the features read of an order payment (an `OrderPayment` row has it)."""
+
+    @property
+    def transaction_type(self) -> str: ...
+    @property
+    def amount(self) -> float: ...
+
+
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
@@ -46,67 +71,84 @@ def _days(now: datetime, then: datetime) -> float:
     return round((now - _aware(then)).total_seconds() / 86400, 2)
 
 
-def customer_features(
-    s: Session, customer_id: str, now: datetime | None = None
-) -> CustomerFeatures | None:
-    """The features of one customer, selected by customer id; None if the id is unknown."""
-    now = now or datetime.now(UTC)
-    customer = s.get(Customer, customer_id)
-    if customer is None:
-        return None
-    recent = now - timedelta(days=RECENT_DAYS)
-    by_status = dict(
-        s.exec(
-            select(Order.status, func.count())
-            .where(Order.customer_id == customer_id)
-            .group_by(Order.status)
-        ).all()
+# One row: the customer's creation time (NULL for an unknown id) and the features that are
+# not about orders, each an indexed scalar subquery, so one round trip on any dialect. Built
+# once, with the customer id and the cut-off of "recent" bound per call: building it cost
+# more CPU than running it.
+_CUSTOMER: sa.BindParameter[str] = sa.bindparam("customer_id")
+_CONTACT = sa.select(
+    select(Customer.created_at)
+    .where(Customer.id == _CUSTOMER)
+    .scalar_subquery()
+    .label("created_at"),
+    select(func.count())
+    .select_from(Ticket)
+    .where(Ticket.customer_id == _CUSTOMER, Ticket.status == "open")
+    .scalar_subquery()
+    .label("open_tickets"),
+    select(func.count(func.distinct(Message.conversation_id)))
+    .where(Message.customer_id == _CUSTOMER)
+    .scalar_subquery()
+    .label("conversations"),
+    select(func.max(Message.created_at))
+    .where(Message.customer_id == _CUSTOMER, Message.role == "customer")
+    .scalar_subquery()
+    .label("last_contact"),
+    select(func.count())
+    .select_from(Feedback)
+    .join(Turn, col(Turn.id) == col(Feedback.turn_id))
+    .where(
+        Turn.customer_id == _CUSTOMER,
+        Feedback.created_at >= sa.bindparam("recent"),
+        or_(col(Feedback.rating) <= 2, col(Feedback.resolved).is_(False)),
     )
-    recent_orders = s.exec(
-        select(func.count()).where(Order.customer_id == customer_id, Order.created_at >= recent)
-    ).one()
-    money = dict(
-        s.exec(
-            select(OrderPayment.transaction_type, func.coalesce(func.sum(OrderPayment.amount), 0))
+    .scalar_subquery()
+    .label("negative_feedback"),
+)
+
+
+def customer_features(
+    s: Session,
+    customer_id: str,
+    now: datetime | None = None,
+    *,
+    orders: Sequence[PlacedOrder] | None = None,
+    payments: Sequence[Payment] | None = None,
+) -> CustomerFeatures | None:
+    """The features of one customer, selected by customer id; None if the id is unknown.
+
+    A caller that has read the customer's orders and their payments already passes all of
+    them as `orders` and `payments`, and they are not read again."""
+    if (orders is None) != (payments is None):
+        raise ValueError("pass both the orders and their payments, or neither")
+    now = now or datetime.now(UTC)
+    recent = now - timedelta(days=RECENT_DAYS)
+    contact = s.connection().execute(_CONTACT, {"customer_id": customer_id, "recent": recent}).one()
+    if contact.created_at is None:
+        return None
+    if orders is None or payments is None:
+        orders = s.exec(select(Order).where(Order.customer_id == customer_id)).all()
+        payments = s.exec(
+            select(OrderPayment)
             .join(Order, col(Order.id) == col(OrderPayment.order_id))
             .where(Order.customer_id == customer_id)
-            .group_by(OrderPayment.transaction_type)
         ).all()
-    )
-    open_tickets = s.exec(
-        select(func.count()).where(Ticket.customer_id == customer_id, Ticket.status == "open")
-    ).one()
-    conversations = s.exec(
-        select(func.count(func.distinct(Message.conversation_id))).where(
-            Message.customer_id == customer_id
-        )
-    ).one()
-    last_contact = s.exec(
-        select(func.max(Message.created_at)).where(
-            Message.customer_id == customer_id, Message.role == "customer"
-        )
-    ).one()
-    negative = s.exec(
-        select(func.count())
-        .select_from(Feedback)
-        .join(Turn, col(Turn.id) == col(Feedback.turn_id))
-        .where(
-            Turn.customer_id == customer_id,
-            Feedback.created_at >= recent,
-            or_(col(Feedback.rating) <= 2, col(Feedback.resolved).is_(False)),
-        )
-    ).one()
+    by_status = Counter(o.status for o in orders)
+    money = {
+        kind: math.fsum(p.amount for p in payments if p.transaction_type == kind)
+        for kind in ("payment", "refund")
+    }
     return CustomerFeatures(
-        tenure_days=_days(now, customer.created_at),
-        order_count=sum(by_status.values()),
-        lifetime_value=round(float(money.get("payment", 0)) - float(money.get("refund", 0)), 2),
-        open_orders=sum(by_status.get(st, 0) for st in OPEN_STATUSES),
-        recent_orders=int(recent_orders),
+        tenure_days=_days(now, contact.created_at),
+        order_count=len(orders),
+        lifetime_value=round(money["payment"] - money["refund"], 2),
+        open_orders=sum(by_status[st] for st in OPEN_STATUSES),
+        recent_orders=sum(1 for o in orders if _aware(o.created_at) >= recent),
         returns=sum(n for st, n in by_status.items() if "return" in st),
         exchanges=sum(n for st, n in by_status.items() if "exchange" in st),
-        cancellations=by_status.get("cancelled", 0),
-        open_tickets=int(open_tickets),
-        conversations=int(conversations),
-        last_contact_days=_days(now, last_contact) if last_contact else None,
-        negative_feedback_recent=int(negative),
+        cancellations=by_status["cancelled"],
+        open_tickets=int(contact.open_tickets),
+        conversations=int(contact.conversations),
+        last_contact_days=_days(now, contact.last_contact) if contact.last_contact else None,
+        negative_feedback_recent=int(contact.negative_feedback),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 ORDER_ID_RE = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
@@ -57,9 +58,15 @@ def intents(text: str) -> set[str]:
     return {name for name, triggers in _INTENT_WORDS.items() if ws & triggers}
 
 
+@lru_cache(maxsize=4096)
+def _name_words(name: str) -> tuple[str, ...]:
+    # Product names repeat on every turn (the whole catalog is matched against each message).
+    return tuple(words(name))
+
+
 def name_match(name: str, message_words: set[str]) -> float:
     """1.0 when every word of a product name is in the message, 0.5 for its head noun only."""
-    parts = words(name)
+    parts = _name_words(name)
     if not parts:
         return 0.0
     if all(p in message_words for p in parts):
@@ -91,11 +98,16 @@ def _value_phrases(options: Mapping[str, Any]) -> list[str]:
     return [str(v).lower() for v in options.values() if str(v).strip()]
 
 
+@lru_cache(maxsize=4096)
+def _phrase_re(phrase: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9.]){re.escape(phrase)}(?![a-z0-9])")
+
+
 def score_variant(options: Mapping[str, Any], message: str) -> float:
     """How many of a variant's option values the message names (whole-phrase matches)."""
     low = message.lower()
     score = 0.0
     for phrase in _value_phrases(options):
-        if re.search(rf"(?<![a-z0-9.]){re.escape(phrase)}(?![a-z0-9])", low):
+        if _phrase_re(phrase).search(low):
             score += 1.0
     return score

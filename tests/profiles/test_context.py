@@ -1,7 +1,13 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from profiles.context import ProfileRepository
+from profiles.admin import CustomerIn, OrderIn, OrderItemIn, upsert_customer, upsert_order
+from profiles.context import CustomerCard, ProfileRepository
 from profiles.db import create_schema, make_engine
 from profiles.importers import import_tau_retail
 from profiles.models import Consent
@@ -73,3 +79,85 @@ def test_intents_and_variant_scoring():
     opts = {"size": "7 ft", "color": "red", "material": "polyester"}
     assert score_variant(opts, "change it to the 7 ft red one") == 2.0
     assert score_variant(opts, "17 ft tall") == 0.0  # a number inside another is not a match
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements the engine sends while the block runs."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    ("customer", "message"),
+    [
+        ("omar_lopez_3107", "exchange my gaming mouse in #W7273336 for a white optical one"),
+        ("olivia_ito_3591", "Can I return the espresso machine from #W5866402?"),
+    ],
+)
+def test_a_context_takes_the_same_few_statements_however_many_orders(
+    retail_engine, customer, message
+):
+    repo = ProfileRepository(retail_engine)
+    repo.context(customer, message)  # the catalog's names are read once per repository
+    with statements(retail_engine) as sent:
+        card = repo.card(customer)
+    assert len(sent) == 1, sent  # the customer with its consents
+    with statements(retail_engine) as sent:
+        ctx = repo.context(customer, message, card=card)
+    # orders, their items, shipments and payments; payment methods; the variants of the
+    # products the message names; the features not about orders; recent events; history
+    assert len(sent) == 9, "\n".join(sent)
+    assert ctx is not None and ctx.features is not None and ctx.features.order_count > 1
+    assert any(f.kind == "product" for f in ctx.facts)
+    with statements(retail_engine) as sent:
+        repo.context(customer, message)  # without the card it reads the customer too
+    assert len(sent) == 10, "\n".join(sent)
+
+
+ANA = "ana_lima_1234"
+LAMP = OrderItemIn(item_id="1234567890", product_id="555", name="Desk Lamp", price=40.0)
+
+
+def test_a_card_passed_back_gates_the_context_with_the_consents_read_with_it(engine):
+    withheld = {"personalization": False, "history": False}
+    upsert_customer(engine, ANA, CustomerIn(first_name="Ana", consents=withheld))
+    upsert_order(engine, "#W1000001", OrderIn(customer_id=ANA, status="pending", items=[LAMP]))
+    repo = ProfileRepository(engine)
+    card = repo.card(ANA)
+    assert card is not None
+    # Consents edited on the card after the read open nothing: the repository's read gates.
+    edited = card.model_copy(update={"consents": {"personalization": True, "history": True}})
+    ctx = repo.context(ANA, "where is my lamp?", card=edited)
+    assert ctx is not None and ctx.card.consents == card.consents
+    assert ctx.facts == [] and ctx.features is None and ctx.history_ids == []
+    # A card the repository did not read is read again.
+    by_hand = CustomerCard(
+        id=ANA,
+        name="Ana",
+        email=None,
+        locale="en",
+        timezone="UTC",
+        consents={"personalization": True},
+    )
+    ctx = repo.context(ANA, "where is my lamp?", card=by_hand)
+    assert ctx is not None and ctx.facts == [] and ctx.card.consents == card.consents
+    with pytest.raises(ValueError, match="ana_lima_1234"):
+        repo.context("omar_lopez_3107", "where is my lamp?", card=card)
+
+    upsert_customer(engine, ANA, CustomerIn(first_name="Ana", consents={"personalization": True}))
+    card = repo.card(ANA)
+    assert card is not None
+    passed, read = repo.context(ANA, "lamp", card=card), repo.context(ANA, "lamp")
+    assert passed is not None and read is not None
+    assert passed.facts == read.facts and any("#W1000001" in f.text for f in passed.facts)
+    assert passed.card == read.card and "new_customer" in passed.card.segments
+    assert card.segments == []  # the caller's card is not changed

@@ -4,14 +4,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from profiles.admin import CustomerIn, OrderIn, OrderItemIn, upsert_customer, upsert_order
 from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore, FeedbackStore
 from profiles.expressions import RuleFileError, compile_expression
 from profiles.features import FEATURE_NAMES, customer_features
-from profiles.models import Turn
+from profiles.models import Customer, Order, OrderPayment, Turn
+from profiles.reads import read_orders
 from profiles.segments import Segments
 
 ANA = "ana_lima_1234"
@@ -61,6 +63,33 @@ def test_lifetime_value_is_payments_minus_refunds_on_real_data(retail_engine):
         assert customer_features(s, "nobody_here_0000") is None
     assert f is not None and f.order_count == 5 and f.open_orders == 4
     assert 9000 < f.lifetime_value < 10000
+
+
+def test_features_from_a_contexts_rows_equal_sql_aggregates_for_every_customer(retail_engine):
+    now = datetime.now(UTC)
+    with Session(retail_engine) as s:
+        counts = dict(
+            s.exec(select(Order.customer_id, func.count()).group_by(Order.customer_id)).all()
+        )
+        money = {
+            (cid, kind): total
+            for cid, kind, total in s.exec(
+                select(
+                    Order.customer_id, OrderPayment.transaction_type, func.sum(OrderPayment.amount)
+                )
+                .join(Order, col(Order.id) == col(OrderPayment.order_id))
+                .group_by(Order.customer_id, OrderPayment.transaction_type)
+            )
+        }
+        for cid in s.exec(select(Customer.id)).all():
+            rows = read_orders(s, cid)
+            loaded = customer_features(s, cid, now, orders=rows.orders, payments=rows.payments())
+            assert loaded is not None and loaded == customer_features(s, cid, now), cid
+            assert loaded.order_count == counts.get(cid, 0)
+            value = money.get((cid, "payment"), 0) - money.get((cid, "refund"), 0)
+            assert loaded.lifetime_value == pytest.approx(value, abs=0.006), cid
+        with pytest.raises(ValueError, match="both"):
+            customer_features(s, "olivia_ito_3591", orders=[])
 
 
 def test_packaged_segments_on_features(ana):
