@@ -6,11 +6,10 @@ without HTTP and the agent sidebar can stop after `decide`."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,12 +37,13 @@ from assistant.types import (
 )
 from profiles.context import CustomerCard, CustomerContext, ProfileRepository
 from profiles.conversations import ConversationStore, message_history_id
-from profiles.models import Message, Turn
+from profiles.models import HistoryItem, Message, Turn
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, load_prompt
 from retrieval.batching import EmbedBatcher
 from retrieval.embedder import Embedder
 from retrieval.history import HistoryIndex
+from retrieval.history_writer import HistoryWriter
 from retrieval.kb import KnowledgeBase
 from retrieval.queries import QueryVectors, embed_message, message_texts, query_vectors
 from retrieval.types import HistoryRecord
@@ -130,29 +130,17 @@ class Assistant:
                     self._prompts[v.prompt_version] = load_prompt(v.prompt_version)
                 if v.policy_file and str(v.policy_file) not in self._policies:
                     self._policies[str(v.policy_file)] = Policy.load(v.policy_file)
-        # The customer's message is indexed as history after the reply is sent: the vector
-        # write is a third of a turn's time and only later turns read it.
-        self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-index")
-        self._pending: dict[str, Future[None]] = {}
+        # The customer's message becomes searchable history after the reply is sent, in
+        # batched background writes: only later turns read it.
+        self._history_writer = HistoryWriter(history, settings.history_write_delay_s)
         # The query embedding runs beside the turn's SQL (ONNX Runtime and the database
         # drivers release the GIL), so its time hides behind storing the message and loading
         # context; concurrent turns share embedder calls.
         self._batcher = EmbedBatcher(embedder)
-        self._pending_lock = threading.Lock()
 
     def drain(self, customer_id: str | None = None, timeout: float = 10.0) -> None:
-        """Wait for background history writes (of one customer, or all)."""
-        with self._pending_lock:
-            futures = (
-                list(self._pending.values())
-                if customer_id is None
-                else [f for f in [self._pending.get(customer_id)] if f is not None]
-            )
-        for f in futures:
-            try:
-                f.result(timeout=timeout)
-            except Exception as exc:  # noqa: BLE001 — reported; the message itself is in SQL
-                log.warning("history indexing failed: %s", exc)
+        """Write the waiting history items (of one customer, or all) now."""
+        self._history_writer.flush(customer_id, timeout)
 
     # -- stages ---------------------------------------------------------------------
 
@@ -411,6 +399,18 @@ class Assistant:
         result = self._result(prepared, generation, degraded, extra_trace)
         with timer.stage("persist"):
             turn_id = uuid.uuid4().hex
+            # The customer's message, reusing the turn's query embedding, as history.
+            remembered = (
+                HistoryRecord(
+                    id=message_history_id(started.message_id),
+                    customer_id=card.id,
+                    kind="message",
+                    text=prepared.composed.message,
+                    created_at=started.at,
+                )
+                if card.allows("history")
+                else None
+            )
             self.conversations.finish_turn(
                 Turn(
                     id=turn_id,
@@ -426,9 +426,10 @@ class Assistant:
                     timings_ms=timer.ms,
                 ),
                 result.answer,
+                HistoryItem(**remembered.model_dump()) if remembered else None,
             )
-            if card.allows("history"):
-                self._remember(card.id, started.message_id, prepared, started.at)
+            if remembered:
+                self._history_writer.add(remembered, prepared.query.vector)
         result.timings_ms = dict(timer.ms)
         result.conversation_id = started.conversation_id
         result.turn_id = turn_id
@@ -493,31 +494,6 @@ class Assistant:
             segments=prepared.decision.segments,
             variant=prepared.decision.variant,
         )
-
-    def _remember(
-        self, customer_id: str, message_id: int, prepared: Prepared, at: datetime
-    ) -> None:
-        """Index the customer's message as history, reusing the turn's query embedding."""
-        item_id = message_history_id(message_id)
-        text = prepared.composed.message
-        self.conversations.add_history_item(item_id, customer_id, "message", text, at)
-        record = HistoryRecord(
-            id=item_id, customer_id=customer_id, kind="message", text=text, created_at=at
-        )
-        vector = prepared.query.vector.reshape(1, -1)
-        # One indexing thread: a customer's writes land in the order they were made.
-        future = self._indexer.submit(self.history.add, [record], vector)
-        with self._pending_lock:
-            self._pending[customer_id] = future
-
-        def forget(done: Future[None]) -> None:
-            with self._pending_lock:
-                if self._pending.get(customer_id) is done:
-                    del self._pending[customer_id]
-            if done.exception() is not None:
-                log.warning("history indexing failed: %s", done.exception())
-
-        future.add_done_callback(forget)
 
 
 def query_hints(ctx: CustomerContext) -> list[str]:

@@ -60,8 +60,11 @@ class ConversationStore:
             )
             return list(reversed(list(rows)))
 
-    def finish_turn(self, turn: Turn, reply_text: str) -> Turn:
-        """Store the reply and the turn record in one transaction."""
+    def finish_turn(
+        self, turn: Turn, reply_text: str, history_item: HistoryItem | None = None
+    ) -> Turn:
+        """Store the reply, the turn record and (when history is kept) the customer's
+        message as a history item, in one transaction."""
         with session_scope(self.engine) as s:
             reply = Message(
                 conversation_id=turn.conversation_id,
@@ -73,6 +76,8 @@ class ConversationStore:
             s.flush()
             turn.reply_message_id = reply.id
             s.add(turn)
+            if history_item is not None:
+                s.merge(history_item)
         return turn
 
     def add_history_item(
