@@ -146,14 +146,7 @@ class Assistant:
 
     def identify(self, request: TurnRequest) -> CustomerCard:
         """The customer's card; BadInput for an unusable message, NotFound for an unknown id."""
-        message = request.message.strip()
-        if not message:
-            raise BadInput("message is empty")
-        if len(message) > self.settings.max_message_chars:
-            raise BadInput(
-                f"message is {len(message)} characters; the limit is "
-                f"{self.settings.max_message_chars}"
-            )
+        self._checked_message(request)
         card = self.profiles.card(request.customer_id)
         if card is None:
             raise NotFound(f"unknown customer {request.customer_id!r}")
@@ -163,6 +156,18 @@ class Assistant:
             if owner is not None and owner != card.id:
                 raise NotFound(f"unknown conversation {request.conversation_id!r}")
         return card
+
+    def _checked_message(self, request: TurnRequest) -> str:
+        """The stripped message; BadInput when it is empty or too long."""
+        message = request.message.strip()
+        if not message:
+            raise BadInput("message is empty")
+        if len(message) > self.settings.max_message_chars:
+            raise BadInput(
+                f"message is {len(message)} characters; the limit is "
+                f"{self.settings.max_message_chars}"
+            )
+        return message
 
     def load_context(self, card: CustomerCard, message: str) -> CustomerContext:
         """Profile facts and history ids, gated by consent inside the repository (with the
@@ -375,9 +380,11 @@ class Assistant:
 
     def _begin(self, request: TurnRequest) -> _Started:
         timer = Timer()
+        # The embedding starts first (it is the turn's longest step and runs beside the
+        # SQL); a message that fails identify's checks is never embedded.
+        embedding = self._embed_soon(self._checked_message(request))
         with timer.stage("identify"):
             card = self.identify(request)
-        embedding = self._embed_soon(request.message.strip())
         with timer.stage("store_message"):
             conversation_id, message_id, at = self.conversations.start_turn(
                 card.id, request.conversation_id, request.message.strip(), request.channel

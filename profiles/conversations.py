@@ -77,7 +77,7 @@ class ConversationStore:
             turn.reply_message_id = reply.id
             s.add(turn)
             if history_item is not None:
-                s.merge(history_item)
+                s.add(history_item)  # a new message's item: an insert, not a merge
         return turn
 
     def add_history_item(
