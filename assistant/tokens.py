@@ -6,11 +6,14 @@ no download (tiktoken fetches its encodings at run time).
 
 Counts are remembered by line: a turn's prompt is mostly lines an earlier turn counted
 (the instructions, KB passages, the customer's facts), so only its new lines reach the
-tokenizer, which costs ~0.6 µs a character."""
+tokenizer, which costs ~0.6 µs a character. A numbered source line ("[3] text") counts as
+its number plus its text, so the composer's final count finds the text it counted when
+it chose the source."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -18,6 +21,19 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 MEMO_CHARS = 2_000_000  # characters of counted lines kept (~2 MB of text)
+# A numbered source line of the prompt, "[3] text": counted as "[3]" plus the text, which
+# the composer counted when it chose the source, so the final prompt costs no second pass.
+_NUMBERED = re.compile(r"(\[\d+\]) (.*)", re.S)
+
+
+def _pieces(text: str) -> list[str]:
+    """The lines of text, each numbered line as its number and its text (for a tokenizer
+    that splits at whitespace, the counts add up to the text's)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        m = _NUMBERED.fullmatch(line)
+        out.extend(m.groups() if m else (line,))
+    return out
 
 
 class TokenCounter:
@@ -52,7 +68,7 @@ class TokenCounter:
         """Number of tokens in `text` (no special tokens)."""
         if not text:
             return 0
-        return sum(self._counts(text.split("\n") if self._by_line else [text]))
+        return sum(self._counts(_pieces(text) if self._by_line else [text]))
 
     def count_many(self, texts: list[str]) -> list[int]:
         """Token counts of several texts."""

@@ -41,10 +41,12 @@ PIECE = st.sampled_from(
     + ["supercalifragilistic" * 6, "W5442520", "gift_card_7794233"]
 )
 LINE = st.lists(PIECE, max_size=30).map("".join)
+# and the prompt's numbered source lines, "[3] text", counted as "[3]" plus the text
+NUMBERED = st.tuples(st.integers(0, 999), LINE).map(lambda t: f"[{t[0]}] {t[1]}")
 
 
 @settings(max_examples=300, deadline=None)
-@given(lines=st.lists(LINE, max_size=8))
+@given(lines=st.lists(st.one_of(LINE, NUMBERED), max_size=8))
 def test_counts_by_line_equal_the_count_of_the_whole_text(raw, counter, lines):
     text = "\n".join(lines)
     assert counter.count(text) == whole_count(raw, text)
@@ -91,3 +93,13 @@ def test_concurrent_turns_share_one_counter(raw):
         for _ in range(3):
             assert list(pool.map(counter.count, texts)) == expected
     assert counter.memo_size[1] <= 2_000
+
+
+def test_a_numbered_source_line_reuses_the_count_of_its_text(raw):
+    counter = TokenCounter(TOKENIZER_JSON)
+    passage = "Refunds reach the original payment method within 5-7 business days."
+    counter.count(passage)  # counted when the composer chose the source
+    before = counter.memo_size[0]
+
+    assert counter.count(f"[3] {passage}") == whole_count(raw, f"[3] {passage}")
+    assert counter.memo_size[0] == before + 1, "only the number [3] was new"
