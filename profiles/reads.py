@@ -117,24 +117,22 @@ _ORDERS = (
     .where(col(Order.customer_id) == _CUSTOMER)
     .order_by(col(Order.seq).desc(), col(Order.id))
 )
-_ITEMS = (
-    _select(OrderItem, ItemRow._fields)
-    .join(Order, col(Order.id) == col(OrderItem.order_id))
-    .where(col(Order.customer_id) == _CUSTOMER)
-    .order_by(col(OrderItem.id))
-)
-_FULFILLMENTS = (
-    _select(Fulfillment, FulfillmentRow._fields)
-    .join(Order, col(Order.id) == col(Fulfillment.order_id))
-    .where(col(Order.customer_id) == _CUSTOMER)
-    .order_by(col(Fulfillment.id))
-)
-_PAYMENTS = (
-    _select(OrderPayment, PaymentRow._fields)
-    .join(Order, col(Order.id) == col(OrderPayment.order_id))
-    .where(col(Order.customer_id) == _CUSTOMER)
-    .order_by(col(OrderPayment.id))
-)
+
+
+def _of_orders(model: Any, fields: tuple[str, ...]) -> sa.Select[Any]:
+    """The rows of `model` (an order's items, shipments, payments) for all of the
+    customer's orders, in id order."""
+    return (
+        _select(model, fields)
+        .join(Order, col(Order.id) == col(model.order_id))
+        .where(col(Order.customer_id) == _CUSTOMER)
+        .order_by(col(model.id))
+    )
+
+
+_ITEMS = _of_orders(OrderItem, ItemRow._fields)
+_FULFILLMENTS = _of_orders(Fulfillment, FulfillmentRow._fields)
+_PAYMENTS = _of_orders(OrderPayment, PaymentRow._fields)
 _VARIANTS = (
     _select(ProductVariant, VariantRow._fields)
     .add_columns(col(Product.name))
