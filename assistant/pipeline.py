@@ -195,7 +195,7 @@ class Assistant:
         history_k = assignment.value("history_top_k")
         history_k = self.settings.history_top_k if history_k is None else history_k
         lexical_query = " ".join([message, *query_hints(ctx)])
-        passages = self.kb.search(lexical_query, k=kb_k, query_embedding=query.vector, parts=query)
+        passages = self.kb.search(lexical_query, k=kb_k, parts=query)
         hits = []
         unavailable = []
         if ctx.history_ids and history_k:

@@ -15,7 +15,7 @@ from retrieval.documents import Document, load_documents
 from retrieval.embedder import Embedder
 from retrieval.hybrid import rrf
 from retrieval.lexical import Bm25
-from retrieval.queries import QueryVectors, embed_message, sub_queries
+from retrieval.queries import QueryVectors, embed_message
 from retrieval.store import Metadata, MetadataValue, VectorIndex
 from retrieval.types import Passage
 
@@ -174,18 +174,8 @@ class KnowledgeBase:
         depth = max(4 * k, 30)
         cache = self._lexical_cache()
         if parts is None:
-            if query_embedding is None:
-                parts = embed_message(self.embedder, query)
-            else:
-                sub = sub_queries(query)
-                vectors = (
-                    self.embedder.embed(sub)
-                    if sub
-                    else np.zeros((0, len(query_embedding)), dtype=np.float32)
-                )
-                parts = QueryVectors(query_embedding, sub, vectors)
-        vector = parts.vector if query_embedding is None else query_embedding
-        cosine = {p.id: p.score for p in self.dense_search(query, depth, vector)}
+            parts = embed_message(self.embedder, query, query_embedding)
+        cosine = {p.id: p.score for p in self.dense_search(query, depth, parts.vector)}
         rankings = [list(cosine), [i for i, _ in cache.bm25.search(query, depth)]]
         if parts.parts:
             rankings.append(self._dense_best(parts.part_vectors, depth))

@@ -43,11 +43,18 @@ class QueryVectors:
     part_vectors: np.ndarray  # (len(parts), dim)
 
 
-def embed_message(embedder: Embedder, text: str) -> QueryVectors:
+def embed_message(
+    embedder: Embedder, text: str, vector: np.ndarray | None = None
+) -> QueryVectors:
     """Embed text and, when it holds several requests, its sub-queries, in one batch call:
-    the turn embeds once, whatever the length of the message."""
+    the turn embeds once, whatever the length of the message. Given text's own `vector`,
+    only the sub-queries are embedded (none when there are none)."""
     texts = message_texts(text)
-    return query_vectors(texts, embedder.embed(texts))
+    if vector is None:
+        return query_vectors(texts, embedder.embed(texts))
+    parts = texts[1:]
+    none = np.zeros((0, len(vector)), dtype=np.float32)
+    return QueryVectors(vector, parts, embedder.embed(parts) if parts else none)
 
 
 def message_texts(text: str) -> list[str]:
