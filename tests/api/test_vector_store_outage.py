@@ -4,15 +4,11 @@ service recovers when the server is back."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -23,7 +19,7 @@ from assistant.wiring import Container
 from profiles.importers import import_tau_retail
 from profiles.models import Message
 from tests.api.conftest import SETTINGS, identity
-from tests.conftest import RETAIL, SERVICES, free_port
+from tests.conftest import RETAIL, SERVICES, free_port, start_chroma
 
 OLIVIA = "olivia_ito_3591"
 
@@ -36,23 +32,7 @@ class ChromaServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-        argv = [exe, "run", "--path", str(self.path), "--host", "127.0.0.1"]
-        self.proc = subprocess.Popen(
-            [*argv, "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("chroma run did not start")
-            time.sleep(0.2)
+        self.proc = start_chroma(self.path, self.port, timeout_s=60)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

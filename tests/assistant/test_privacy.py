@@ -3,15 +3,11 @@ server in the services pass), and a failing vector store that is really stopped.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -25,7 +21,7 @@ from profiles.models import AuditLog, Conversation, Customer, ErasureRequest, Me
 from retrieval.history import HistoryIndex
 from retrieval.store import ChromaIndex
 from retrieval.types import HistoryRecord
-from tests.conftest import free_port
+from tests.conftest import free_port, start_chroma
 
 OLIVIA, OMAR = "olivia_ito_3591", "omar_lopez_3107"
 PARROT = "My parrot Captain Feathers chewed the charger cable of my order"
@@ -161,23 +157,7 @@ class ChromaProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-        self.proc = subprocess.Popen(
-            [exe, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("chroma run did not start")
-            time.sleep(0.2)
+        self.proc = start_chroma(self.path, self.port)
 
     def stop(self) -> None:
         if self.proc is not None:
