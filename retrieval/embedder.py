@@ -24,7 +24,7 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -130,6 +130,20 @@ def _fingerprint(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers draws a "Loading weights" bar on stderr; silence it for one load."""
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
 _export_lock = threading.Lock()
 
 
@@ -163,15 +177,9 @@ def _export(path: Path, dest: Path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
 
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
+    with _no_progress_bars():
         model = AutoModel.from_pretrained(str(path)).eval()
-    finally:
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
 
     class Hidden(torch.nn.Module):
         """The transformer's last hidden state, from positional inputs."""
@@ -300,7 +308,6 @@ class SentenceTransformerEmbedder:
         # and the model must never be fetched from the hub.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
 
         self.path = path or model_dir()
         self.batch_size = batch_size
@@ -308,14 +315,8 @@ class SentenceTransformerEmbedder:
             import torch
 
             torch.set_num_threads(threads)
-        # transformers draws a "Loading weights" bar on stderr; silence it for this load only.
-        bars_were_on = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-        try:
+        with _no_progress_bars():
             self._model = SentenceTransformer(str(self.path), device="cpu")
-        finally:
-            if bars_were_on:
-                hf_logging.enable_progress_bar()
         dim = self._model.get_embedding_dimension()
         if dim is None:
             raise EmbedderError(f"model at {self.path} does not report an embedding dimension")

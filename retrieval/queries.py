@@ -43,9 +43,7 @@ class QueryVectors:
     part_vectors: np.ndarray  # (len(parts), dim)
 
 
-def embed_message(
-    embedder: Embedder, text: str, vector: np.ndarray | None = None
-) -> QueryVectors:
+def embed_message(embedder: Embedder, text: str, vector: np.ndarray | None = None) -> QueryVectors:
     """Embed text and, when it holds several requests, its sub-queries, in one batch call:
     the turn embeds once, whatever the length of the message. Given text's own `vector`,
     only the sub-queries are embedded (none when there are none)."""
