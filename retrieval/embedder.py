@@ -33,6 +33,8 @@ import numpy as np
 log = logging.getLogger("rapport.embedder")
 
 ONNX_OPSET = 17
+# Bumped when the fusion step of the export changes, so cached exports are remade.
+FUSED_GRAPH_VERSION = 1
 # A batch is padded to its longest text: texts are sorted by length, and a batch also ends
 # where the next text is this much longer than the batch's first, so a long text does not
 # make a batch of short ones pay for its padding.
@@ -126,7 +128,7 @@ def _fingerprint(path: Path) -> str:
     for dist in ("torch", "transformers", "onnx"):
         with contextlib.suppress(md.PackageNotFoundError):
             h.update(f"{dist}={md.version(dist)}".encode())
-    h.update(f"opset={ONNX_OPSET}".encode())
+    h.update(f"opset={ONNX_OPSET};fused={FUSED_GRAPH_VERSION}".encode())
     return h.hexdigest()[:16]
 
 
@@ -179,7 +181,10 @@ def _export(path: Path, dest: Path) -> None:
     from transformers import AutoModel
 
     with _no_progress_bars():
-        model = AutoModel.from_pretrained(str(path)).eval()
+        # Eager attention exports as plain MatMul/Softmax nodes, which ONNX Runtime's
+        # transformer optimizer recognises and fuses (see _fuse); the SDPA export does not
+        # fuse. Both compute the same vectors.
+        model = AutoModel.from_pretrained(str(path), attn_implementation="eager").eval()
 
     class Hidden(torch.nn.Module):
         """The transformer's last hidden state, from positional inputs."""
@@ -208,6 +213,38 @@ def _export(path: Path, dest: Path) -> None:
             opset_version=ONNX_OPSET,
             dynamo=False,
         )
+    _fuse(dest, model.config)
+
+
+def _fuse(dest: Path, config: Any) -> None:
+    """Rewrite the export at `dest` with ONNX Runtime's fused BERT kernels, in place.
+
+    Embedding lookup + LayerNorm, each layer's attention, bias + GELU and residual +
+    LayerNorm become one kernel each (fp32, the same vectors within 1e-6; tested against
+    sentence-transformers). Measured on this repository's benchmark messages: the query
+    embedding takes about 10% less time (p50 and mean). A model whose graph does not match
+    the patterns keeps the plain export."""
+    from onnxruntime.transformers import optimizer
+
+    logging.disable(logging.INFO)  # the optimizer logs each step at INFO
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fused = optimizer.optimize_model(
+                str(dest),
+                model_type="bert",
+                num_heads=int(config.num_attention_heads),
+                hidden_size=int(config.hidden_size),
+                opt_level=0,  # the fusions only; the session applies its own at load
+            )
+        if not fused.get_fused_operator_statistics().get("Attention"):
+            log.warning("no attention pattern fused; keeping the plain export")
+            return
+        fused.save_model_to_file(str(dest))
+    except Exception as exc:  # noqa: BLE001 — the plain export is correct, only slower
+        log.warning("ONNX fusion failed, keeping the plain export: %s", exc)
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 class MiniLMEmbedder:

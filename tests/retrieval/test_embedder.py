@@ -92,6 +92,19 @@ def test_the_export_is_made_once_and_reused(tmp_path: Path) -> None:
     assert again.embed_query("hello").shape == (384,)
 
 
+def test_the_export_runs_fused_transformer_kernels(embedder: MiniLMEmbedder) -> None:
+    """Attention, embedding and LayerNorm run as ONNX Runtime's fused kernels (faster, and
+    the vector test above shows they compute the same vectors)."""
+    import onnx
+
+    ops = {
+        n.op_type for n in onnx.load(str(embedder.onnx_file), load_external_data=False).graph.node
+    }
+
+    assert {"Attention", "EmbedLayerNormalization", "SkipLayerNormalization"} <= ops
+    assert "Softmax" not in ops
+
+
 def test_a_model_with_an_unsupported_pooling_is_refused_clearly(tmp_path: Path) -> None:
     for name in ("tokenizer.json", "config.json", "modules.json"):
         shutil.copy(model_dir() / name, tmp_path / name)
