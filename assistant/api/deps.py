@@ -19,21 +19,25 @@ class Services:
     limiter: RateLimiter
 
 
-def services(request: Request) -> Services:
+# The dependencies below do no I/O, so they are async: FastAPI runs a plain `def`
+# dependency in its thread pool, one more thread hop (and GIL hand-over) per request.
+
+
+async def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
 
 
-def require_agent(request: Request, svc: Services = Depends(services)) -> None:
+async def require_agent(request: Request, svc: Services = Depends(services)) -> None:
     """Agent endpoints accept agent or admin keys."""
     s = svc.container.settings
     verify_key(request, s.agent_key_list + s.admin_key_list, "agent")
 
 
-def require_admin(request: Request, svc: Services = Depends(services)) -> None:
+async def require_admin(request: Request, svc: Services = Depends(services)) -> None:
     verify_key(request, svc.container.settings.admin_key_list, "admin")
 
 
-def admin_actor(request: Request, _: None = Depends(require_admin)) -> str:
+async def admin_actor(request: Request, _: None = Depends(require_admin)) -> str:
     """The admin making the request, as the audit log names them (never their key)."""
     return key_fingerprint(request, "admin")
