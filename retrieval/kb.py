@@ -53,7 +53,7 @@ class _LexicalCache:
     count: int
     bm25: Bm25
     items: dict[str, tuple[str, dict[str, MetadataValue]]]
-    ids: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # sorted
     vectors: np.ndarray | None = None  # (n, dim), unit rows, in `ids` order
 
 
@@ -201,7 +201,7 @@ class KnowledgeBase:
             sims = cache.vectors @ np.asarray(vector, dtype=np.float32)
             return [
                 _passage(cache.ids[i], *cache.items[cache.ids[i]], score=float(sims[i]))
-                for i in _top(sims, cache.ids, k)
+                for i in _top(sims, k)
             ]
         hits = self.index.query(self.collection, vector, k)
         return [_passage(h.id, h.document, h.metadata, h.similarity) for h in hits]
@@ -211,7 +211,7 @@ class KnowledgeBase:
         cache = self._lexical_cache()
         if cache.vectors is not None:
             sims = (cache.vectors @ np.asarray(vectors, dtype=np.float32).T).max(axis=1)
-            return [cache.ids[i] for i in _top(sims, cache.ids, k)]
+            return [cache.ids[i] for i in _top(sims, k)]
         best: dict[str, float] = {}
         for vector in vectors:
             for hit in self.index.query(self.collection, vector, k):
@@ -294,11 +294,12 @@ class KnowledgeBase:
         return self._lexical
 
 
-def _top(scores: np.ndarray, ids: list[str], k: int) -> np.ndarray:
-    """Indices of the k highest scores, best first, ties by id."""
-    k = min(k, len(ids))
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first, ties by index: the cache's `ids` are
+    sorted, so that is by id."""
+    k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return top[np.lexsort((np.array(ids)[top], -scores[top]))]
+    return top[np.lexsort((top, -scores[top]))]
 
 
 def _passage(
