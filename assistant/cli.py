@@ -1,4 +1,5 @@
-"""The `rapport` command line: import, ingest, ask, context, chat, demo, privacy."""
+"""The `rapport` command line: import, ingest, ask, context, chat, demo, privacy, serve,
+reindex-history."""
 
 from __future__ import annotations
 
@@ -311,6 +312,41 @@ def privacy_audit(
             markup=False,
             highlight=False,
         )
+
+
+@app.command("reindex-history")
+def reindex_history(
+    since_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--since-hours",
+            help="Only items created in the last N hours (after a crash: the write delay, "
+            "RAPPORT_HISTORY_WRITE_DELAY_S, is all a crash can lose). Default: every item.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the vectors of history items that SQL holds and the vector store lacks.
+
+    A turn's message is written to the vector store in batches after the reply; a server
+    killed in between leaves those messages in SQL only. Items that have their vectors are
+    not touched, so running it again is safe."""
+    from datetime import timedelta
+
+    from assistant.maintenance import reindex_history as reindex
+    from profiles.models import utcnow
+
+    if since_hours is not None and not since_hours > 0:
+        fail(f"--since-hours must be a positive number of hours, not {since_hours}")
+    c = _container()
+    since = utcnow() - timedelta(hours=since_hours) if since_hours is not None else None
+    with errors():
+        c.require_data()
+        report = reindex(c.assistant.conversations, c.history, since)
+    if as_json:
+        print(json.dumps({"checked": report.checked, "written": report.written}))
+        return
+    out.print(f"re-indexed {report.written} of {report.checked} history items", markup=False)
 
 
 @app.command()

@@ -80,6 +80,22 @@ class ConversationStore:
                 s.add(history_item)  # a new message's item: an insert, not a merge
         return turn
 
+    def history_page(
+        self, after_id: str, limit: int, since: datetime | None = None
+    ) -> list[HistoryItem]:
+        """History items with ids after `after_id`, in id order (created at or after
+        `since`, when given): pages for walking every item."""
+        query = select(HistoryItem).where(col(HistoryItem.id) > after_id)
+        if since is not None:
+            query = query.where(col(HistoryItem.created_at) >= since)
+        with Session(self.engine) as s:
+            return list(s.exec(query.order_by(col(HistoryItem.id)).limit(limit)))
+
+    def history_ids_present(self, ids: list[str]) -> set[str]:
+        """Those of ids that are history items in SQL."""
+        with Session(self.engine) as s:
+            return set(s.exec(select(HistoryItem.id).where(col(HistoryItem.id).in_(ids))))
+
     def add_history_item(
         self, item_id: str, customer_id: str, kind: str, text: str, at: datetime | None = None
     ) -> None:

@@ -153,6 +153,11 @@ class HistoryIndex:
             self.index.delete(self.collection, ids=gone)
         return len(gone)
 
+    def missing(self, ids: Sequence[str]) -> list[str]:
+        """Those of ids that have no stored vector, in the order given."""
+        stored = {item.id for item in self.index.get(self.collection, ids=list(ids))}
+        return [i for i in ids if i not in stored]
+
     def delete(self, ids: Sequence[str]) -> None:
         """Delete these items whoever they belong to."""
         self.index.delete(self.collection, ids=list(ids))
