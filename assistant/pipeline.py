@@ -35,17 +35,23 @@ from assistant.types import (
     TurnRequest,
     TurnResult,
 )
-from profiles.context import CustomerCard, CustomerContext, ProfileRepository
+from profiles.context import CustomerCard, CustomerContext, Fact, ProfileRepository
 from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import HistoryItem, Message, Turn
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, load_prompt
 from retrieval.batching import EmbedBatcher
 from retrieval.embedder import Embedder
-from retrieval.history import HistoryIndex
+from retrieval.history import HistoryIndex, PendingHistorySearch
 from retrieval.history_writer import HistoryWriter
-from retrieval.kb import KnowledgeBase
-from retrieval.queries import QueryVectors, embed_message, message_texts, query_vectors
+from retrieval.kb import KnowledgeBase, PendingSearch
+from retrieval.queries import (
+    QueryVectors,
+    embed_message,
+    message_texts,
+    query_vectors,
+    sub_queries,
+)
 from retrieval.types import HistoryRecord
 
 log = logging.getLogger("rapport.turn")
@@ -74,6 +80,24 @@ class _Started:
     conversation_id: str
     message_id: int
     at: datetime
+
+
+@dataclass
+class PendingRetrieval:
+    """A turn's retrieval with its lexical half done; `finish` adds the dense half."""
+
+    kb: PendingSearch
+    history: PendingHistorySearch | None
+    facts: list[Fact]
+    unavailable: list[str]
+
+    def finish(self, query: QueryVectors) -> Retrieved:
+        return Retrieved(
+            passages=self.kb.finish(query),
+            history=self.history.finish(query.vector) if self.history else [],
+            facts=self.facts,
+            unavailable=self.unavailable,
+        )
 
 
 @dataclass
@@ -189,29 +213,33 @@ class Assistant:
         The lexical half of KB search also sees what the message refers to: "cancel
         #W5442520" is a question about cancelling a *pending order*. The dense half keeps
         the message's own embedding (and its sub-queries'), computed in one call per turn."""
+        return self.start_retrieve(ctx, message, assignment).finish(query)
+
+    def start_retrieve(
+        self, ctx: CustomerContext, message: str, assignment: Assignment | None = None
+    ) -> PendingRetrieval:
+        """What `retrieve` does before it needs the query's vectors: BM25 over the KB and
+        reading and BM25-ranking the customer's history items. A turn runs it while the
+        query is being embedded."""
         self.drain(ctx.card.id)  # this customer's previous message is searchable now
         assignment = assignment or Assignment()
         kb_k = assignment.value("kb_top_k") or self.settings.kb_top_k
         history_k = assignment.value("history_top_k")
         history_k = self.settings.history_top_k if history_k is None else history_k
         lexical_query = " ".join([message, *query_hints(ctx)])
-        passages = self.kb.search(lexical_query, k=kb_k, parts=query)
-        hits = []
+        kb = self.kb.start_search(lexical_query, kb_k, sub_queries(message))
+        history = None
         unavailable = []
         if ctx.history_ids and history_k:
             try:
-                hits = self.history.search(
-                    ctx.card.id,
-                    ctx.history_ids,
-                    message,
-                    k=history_k,
-                    query_embedding=query.vector,
+                history = self.history.start_search(
+                    ctx.card.id, ctx.history_ids, message, k=history_k
                 )
             except Exception as exc:  # noqa: BLE001 — past conversations are optional context
                 # The vector store is down: answer from profile and KB, flagged degraded.
                 log.warning("history search failed, answering without it: %s", exc)
                 unavailable.append("history")
-        return Retrieved(passages=passages, history=hits, facts=ctx.facts, unavailable=unavailable)
+        return PendingRetrieval(kb, history, ctx.facts, unavailable)
 
     def decide(
         self,
@@ -294,10 +322,12 @@ class Assistant:
         with timer.stage("load_context"):
             ctx = self.load_context(card, message)
             card = ctx.card  # read with the context: segments filled in under consent
-        with timer.stage("embed"):  # what is left of it after the SQL above
+        with timer.stage("retrieve"):  # the lexical half, while the query is embedded
+            pending = self.start_retrieve(ctx, message, assignment)
+        with timer.stage("embed"):  # what is left of it after the SQL and BM25 above
             query = embedding.result()
         with timer.stage("retrieve"):
-            retrieved = self.retrieve(ctx, message, query, assignment)
+            retrieved = pending.finish(query)
         with timer.stage("decide"):
             decision = self.decide(request, card, ctx, retrieved, assignment)
         with timer.stage("compose"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -94,19 +95,22 @@ class HistoryIndex:
         Only candidate_ids are read; any of them stored for another customer is dropped
         with a warning. Unknown ids are ignored. score is the fused RRF score.
         """
+        pending = self.start_search(customer_id, candidate_ids, query, k)
+        if not pending.items:
+            return []  # nothing to rank: the query is not embedded
+        vector = self.embedder.embed_query(query) if query_embedding is None else query_embedding
+        return pending.finish(vector)
+
+    def start_search(
+        self, customer_id: str, candidate_ids: Sequence[str], query: str, k: int
+    ) -> PendingHistorySearch:
+        """The half of `search` that needs no embedding: the customer's items are read and
+        ranked by BM25. A turn runs it while its query is embedded, then calls `finish`."""
         if k <= 0 or not candidate_ids:
-            return []
+            return PendingHistorySearch([], [], k, self.neighbour_weight)
         items = self._owned(customer_id, list(dict.fromkeys(candidate_ids)))
         if not items:
-            return []
-        vector = self.embedder.embed_query(query) if query_embedding is None else query_embedding
-        matrix = np.stack([_vector(item) for item in items])
-        similarity = matrix @ np.asarray(vector, dtype=np.float32)
-        if self.neighbour_weight and len(items) > 1:
-            before = np.concatenate([[-1.0], similarity[:-1]])
-            after = np.concatenate([similarity[1:], [-1.0]])
-            similarity = similarity + self.neighbour_weight * np.maximum(before, after)
-        dense = sorted(range(len(items)), key=lambda i: (-float(similarity[i]), items[i].id))
+            return PendingHistorySearch([], [], k, self.neighbour_weight)
         texts = [item.document for item in items]
         w = self.lexical_window
         bm25 = Bm25()
@@ -115,9 +119,7 @@ class HistoryIndex:
             ["\n".join([*texts[max(0, i - w) : i + w + 1], t]) for i, t in enumerate(texts)],
         )
         lexical = [i for i, _ in bm25.search(query, len(items))]
-        fused = rrf([[items[i].id for i in dense], lexical], k=RRF_K)
-        by_id = {item.id: item for item in items}
-        return [_hit(by_id[i], score) for i, score in fused[:k]]
+        return PendingHistorySearch(items, lexical, k, self.neighbour_weight)
 
     def delete_customer(self, customer_id: str, ids: Sequence[str]) -> None:
         """Delete those of ids stored for customer_id; ids of other customers are kept."""
@@ -177,6 +179,32 @@ class HistoryIndex:
                 ", ".join(foreign[:10]),
             )
         return owned
+
+
+@dataclass
+class PendingHistorySearch:
+    """A history search whose items are read and BM25-ranked; `finish` adds the cosine."""
+
+    items: list[StoredItem]  # the customer's candidates, in the caller's (time) order
+    lexical: list[str]
+    k: int
+    neighbour_weight: float
+
+    def finish(self, query_embedding: np.ndarray) -> list[HistoryHit]:
+        """The k best items, cosine and BM25 fused by RRF."""
+        items = self.items
+        if not items:
+            return []
+        matrix = np.stack([_vector(item) for item in items])
+        similarity = matrix @ np.asarray(query_embedding, dtype=np.float32)
+        if self.neighbour_weight and len(items) > 1:
+            before = np.concatenate([[-1.0], similarity[:-1]])
+            after = np.concatenate([similarity[1:], [-1.0]])
+            similarity = similarity + self.neighbour_weight * np.maximum(before, after)
+        dense = sorted(range(len(items)), key=lambda i: (-float(similarity[i]), items[i].id))
+        fused = rrf([[items[i].id for i in dense], self.lexical], k=RRF_K)
+        by_id = {item.id: item for item in items}
+        return [_hit(by_id[i], score) for i, score in fused[: self.k]]
 
 
 def _vector(item: StoredItem) -> np.ndarray:

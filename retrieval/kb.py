@@ -57,6 +57,40 @@ class _LexicalCache:
     vectors: np.ndarray | None = None  # (n, dim), unit rows, in `ids` order
 
 
+@dataclass
+class PendingSearch:
+    """A KB search whose BM25 rankings are done; `finish` adds the dense ones."""
+
+    kb: KnowledgeBase
+    query: str
+    k: int
+    depth: int
+    lexical: list[list[str]]  # the query's BM25 ranking, then its sub-queries' (if any)
+
+    def finish(self, parts: QueryVectors) -> list[Passage]:
+        """The k best chunks, given the query's vector and its sub-queries' vectors."""
+        if self.k <= 0:
+            return []
+        kb, depth = self.kb, self.depth
+        cosine = {p.id: p.score for p in kb.dense_search(self.query, depth, parts.vector)}
+        rankings = [list(cosine), self.lexical[0]]
+        if parts.parts:
+            rankings.append(kb._dense_best(parts.part_vectors, depth))
+            if len(self.lexical) > 1:
+                rankings.append(self.lexical[1])
+            else:  # started without the sub-queries' texts
+                bm25 = kb._lexical_cache().bm25
+                rankings.append([i for i, _ in bm25.search_best(parts.parts, depth)])
+        # The KB may have been reloaded since `start_search` (another process ingested):
+        # a chunk it no longer holds is left out.
+        items = kb._lexical_cache().items
+        ranked = [(i, score) for i, score in rrf(rankings) if i in items][: self.k]
+        return [
+            _passage(i, *items[i], score=score).model_copy(update={"similarity": cosine.get(i)})
+            for i, score in ranked
+        ]
+
+
 class KnowledgeBase:
     """Knowledge-base chunks in one vector-index collection, searched densely and by BM25."""
 
@@ -169,24 +203,20 @@ class KnowledgeBase:
         query_embedding, or `parts` (retrieval.queries.embed_message: the query's vector
         and its sub-queries' vectors, from one embedder call).
         """
-        if k <= 0:
-            return []
-        depth = max(4 * k, 30)
-        cache = self._lexical_cache()
         if parts is None:
             parts = embed_message(self.embedder, query, query_embedding)
-        cosine = {p.id: p.score for p in self.dense_search(query, depth, parts.vector)}
-        rankings = [list(cosine), [i for i, _ in cache.bm25.search(query, depth)]]
-        if parts.parts:
-            rankings.append(self._dense_best(parts.part_vectors, depth))
-            rankings.append([i for i, _ in cache.bm25.search_best(parts.parts, depth)])
-        ranked = rrf(rankings)
-        return [
-            _passage(i, *cache.items[i], score=score).model_copy(
-                update={"similarity": cosine.get(i)}
-            )
-            for i, score in ranked[:k]
-        ]
+        return self.start_search(query, k, parts.parts).finish(parts)
+
+    def start_search(self, query: str, k: int, part_texts: Sequence[str] = ()) -> PendingSearch:
+        """The BM25 half of `search` (the query's words, and its sub-queries' when there
+        are any), which needs no embedding: a turn runs it while its query is embedded
+        and then calls `finish` with the vectors."""
+        depth = max(4 * k, 30)
+        bm25 = self._lexical_cache().bm25
+        lexical = [[i for i, _ in bm25.search(query, depth)]] if k > 0 else []
+        if k > 0 and part_texts:
+            lexical.append([i for i, _ in bm25.search_best(list(part_texts), depth)])
+        return PendingSearch(self, query, k, depth, lexical)
 
     def dense_search(
         self, query: str, k: int = 6, query_embedding: np.ndarray | None = None
