@@ -51,6 +51,9 @@ from bench.data import Query, load_queries  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "reliability-widget-secret"
+# The load runs as staff so each reply carries its detail: the decision trace tells
+# which turns went without history while the vector store was down.
+AGENT_KEY = "reliability-agent-key"
 MARK = re.compile(r"\(ref (rel-[0-9a-f]+-[a-z]-\d+)\)$")
 out = Console(width=120)
 
@@ -166,6 +169,7 @@ def start_services(work: Path, datasets: Path, error_rate: float, hang_rate: flo
         "RAPPORT_LLM_BREAKER_FAILURES": "5",
         "RAPPORT_LLM_BREAKER_OPEN_S": "3",
         "RAPPORT_WIDGET_SECRET": SECRET,
+        "RAPPORT_AGENT_KEYS": AGENT_KEY,
         "RAPPORT_RATE_LIMIT_PER_MINUTE": "100000",
         "RAPPORT_EMBED_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
@@ -218,7 +222,7 @@ async def send(
     key = key or uuid.uuid4().hex
     start = time.perf_counter()
     o = Outcome(phase, marker, q.customer_id, key, round(start - t0, 3), 0.0, None)
-    headers = {"Idempotency-Key": key}
+    headers = {"Idempotency-Key": key, "X-API-Key": AGENT_KEY}
     for attempt in range(2):
         try:
             r = await client.post("/v1/chat", json=body, headers=headers)
@@ -235,7 +239,7 @@ async def send(
             break
         if r.status_code == 200:
             o.degraded, o.turn_id, o.answer = data["degraded"], data["turn_id"], data["answer"]
-            rules = [hit.get("rule") for hit in data.get("decision_trace", [])]
+            rules = [hit.get("rule") for hit in data["detail"]["decision_trace"]]
             o.history_skipped = "retrieve.history_unavailable" in rules
         else:
             o.error = str(data.get("error"))[:200]
@@ -566,7 +570,7 @@ def main() -> None:
     dest = ROOT / args.out
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(result, indent=2) + "\n")
-    out.print(f"wrote {dest.relative_to(ROOT)}")
+    out.print(f"wrote {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}")
     a = result["audit"]
     if a["lost_after_200"] or a["idempotency_duplicate_messages"]:
         sys.exit(1)

@@ -22,7 +22,7 @@ from assistant.api.schemas import (
     FeedbackOut,
     FeedbackRequest,
 )
-from assistant.api.security import verify_customer
+from assistant.api.security import is_staff, verify_customer
 from assistant.types import StreamEvent, TurnRequest, TurnResult
 from profiles.conversations import FeedbackStore
 from profiles.idempotency import IdempotencyStore
@@ -59,9 +59,13 @@ def chat(
 ) -> object:
     """One support turn. With `Accept: text/event-stream` the reply streams as server-sent
     events: `token` (data: {"text"}), `reset` (discard the text so far) and a final
-    `done` whose data is the whole turn (citations, handoff, timings)."""
+    `done` whose data is the whole turn (citations, handoff, timings).
+
+    A request that also carries an agent or admin key (`X-API-Key`) gets the turn's
+    `detail` too: its context, handoff reason, decision trace, segments and variant."""
     settings = svc.container.settings
     verify_customer(settings, body.customer_id, body.user_hash)
+    staff = is_staff(request, settings.agent_key_list + settings.admin_key_list)
     if len(body.message) > settings.max_message_chars:
         raise HTTPException(
             413,
@@ -69,7 +73,7 @@ def chat(
         )
     streamed = "text/event-stream" in request.headers.get("accept", "")
     if idempotency_key is None:
-        return _run_turn(body, svc, streamed, None)
+        return _run_turn(body, svc, streamed, None, staff)
     held = _Held(_idempotency(svc), body.customer_id, idempotency_key)
     claim = held.keys.claim(held.customer_id, held.key, _digest(body))
     if claim.outcome == "mismatch":
@@ -81,9 +85,9 @@ def chat(
             headers={"Retry-After": "1"},
         )
     if claim.outcome == "done" and claim.response is not None:
-        return _replay(claim.response, streamed)
+        return _replay(claim.response, streamed, staff)
     try:
-        return _run_turn(body, svc, streamed, held)
+        return _run_turn(body, svc, streamed, held, staff)
     except BaseException:
         held.release()
         raise
@@ -97,10 +101,9 @@ class _Held:
     customer_id: str
     key: str
 
-    def complete(self, result: TurnResult) -> str:
-        data = result.model_dump_json()
-        self.keys.complete(self.customer_id, self.key, result.turn_id, data)
-        return data
+    def complete(self, result: TurnResult) -> None:
+        """Store the whole turn: a replay shows it as its own request may see it."""
+        self.keys.complete(self.customer_id, self.key, result.turn_id, result.model_dump_json())
 
     def release(self) -> None:
         """Give the key up (the turn did not complete); a retry runs the turn afresh."""
@@ -110,7 +113,9 @@ class _Held:
             log.warning("could not release an Idempotency-Key: %s", exc)
 
 
-def _run_turn(body: ChatRequest, svc: Services, streamed: bool, held: _Held | None) -> object:
+def _run_turn(
+    body: ChatRequest, svc: Services, streamed: bool, held: _Held | None, staff: bool
+) -> object:
     wait = svc.limiter.check(body.customer_id)
     if wait:
         if held is not None:
@@ -132,12 +137,12 @@ def _run_turn(body: ChatRequest, svc: Services, streamed: bool, held: _Held | No
     assistant = svc.container.assistant
     if streamed:
         events = assistant.stream_turn(turn)  # validates and stores the message now
-        return EventSourceResponse(_sse(events, svc, held), ping=15)
+        return EventSourceResponse(_sse(events, svc, held, staff), ping=15)
     result = assistant.turn(turn)
     svc.metrics.observe_turn(result)
     if held is not None:
         held.complete(result)
-    return result
+    return ChatResponse.of(result, staff)
 
 
 def _idempotency(svc: Services) -> IdempotencyStore:
@@ -149,15 +154,17 @@ def _digest(body: ChatRequest) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
-def _replay(response: str, streamed: bool) -> object:
+def _replay(response: str, streamed: bool, staff: bool) -> object:
     headers = {"Idempotency-Replayed": "true"}
+    view = ChatResponse.of(TurnResult.model_validate_json(response), staff)
     if streamed:
-        return EventSourceResponse(iter([{"event": "done", "data": response}]), headers=headers)
-    return JSONResponse(json.loads(response), headers=headers)
+        data = view.model_dump_json()
+        return EventSourceResponse(iter([{"event": "done", "data": data}]), headers=headers)
+    return JSONResponse(view.model_dump(mode="json"), headers=headers)
 
 
 def _sse(
-    events: Iterator[StreamEvent], svc: Services, held: _Held | None = None
+    events: Iterator[StreamEvent], svc: Services, held: _Held | None = None, staff: bool = False
 ) -> Iterator[dict[str, str]]:
     completed = False
     try:
@@ -165,11 +172,12 @@ def _sse(
             if event.type == "done" and event.result is not None:
                 svc.metrics.observe_turn(event.result)
                 if held is not None:
-                    data = held.complete(event.result)
+                    held.complete(event.result)
                     completed = True
-                else:
-                    data = event.result.model_dump_json()
-                yield {"event": "done", "data": data}
+                yield {
+                    "event": "done",
+                    "data": ChatResponse.of(event.result, staff).model_dump_json(),
+                }
             elif event.type == "token":
                 yield {"event": "token", "data": json.dumps({"text": event.text})}
             else:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from assistant.types import TurnResult
+from assistant.types import Citation, ContextInfo, RuleHit, TurnResult
 from profiles.overview import MessageLine
 
 
@@ -40,8 +40,57 @@ class ChatRequest(BaseModel):
     context: ClientContext = Field(default_factory=ClientContext)
 
 
-class ChatResponse(TurnResult):
-    pass
+class TurnDetail(BaseModel):
+    """How a turn was made: for staff (a request with an agent or admin key), never for
+    the customer's widget. It holds the prompt's context, the customer's segments and
+    the rules that fired, e.g. `handoff.vip_negative`."""
+
+    context: ContextInfo
+    handoff_reason: str | None = None
+    decision_trace: list[RuleHit] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list)
+    variant: str | None = None
+
+
+class ChatResponse(BaseModel):
+    """A turn as the chat widget receives it: the reply and what it cites, whether an
+    agent takes over, and the ids to continue the conversation. `detail` is filled in
+    only for a request made with an agent or admin key."""
+
+    answer: str
+    citations: list[Citation]
+    handoff: bool
+    generator: str
+    degraded: bool
+    timings_ms: dict[str, float]
+    conversation_id: str | None = None
+    turn_id: str | None = None
+    detail: TurnDetail | None = None
+
+    @classmethod
+    def of(cls, result: TurnResult, staff: bool = False) -> ChatResponse:
+        detail = (
+            TurnDetail(
+                context=result.context,
+                handoff_reason=result.handoff_reason,
+                decision_trace=result.decision_trace,
+                segments=result.segments,
+                variant=result.variant,
+            )
+            if staff
+            else None
+        )
+        return cls(
+            answer=result.answer,
+            citations=result.citations,
+            handoff=result.handoff,
+            generator=result.generator,
+            degraded=result.degraded,
+            timings_ms=result.timings_ms,
+            conversation_id=result.conversation_id,
+            turn_id=result.turn_id,
+            detail=detail,
+        )
 
 
 class ConversationOut(BaseModel):

@@ -47,6 +47,15 @@ def verify_key(request: Request, keys: list[str], role: str) -> None:
         raise HTTPException(403, f"not a valid {role} API key")
 
 
+def is_staff(request: Request, agent_or_admin_keys: list[str]) -> bool:
+    """Whether the request comes from staff: False with no key, True with an agent or
+    admin key, 403 with any other key (a wrong key is an error, not a customer)."""
+    if not _key_from(request):
+        return False
+    verify_key(request, agent_or_admin_keys, "agent")
+    return True
+
+
 def key_fingerprint(request: Request, role: str) -> str:
     """Who presented this request's key, for the audit log: the role and the first 12 hex
     digits of the key's SHA-256, never the key itself."""

@@ -4,7 +4,7 @@ import json
 
 import httpx
 
-from tests.api.conftest import identity
+from tests.api.conftest import AGENT_KEY, identity
 
 OLIVIA = "olivia_ito_3591"
 
@@ -20,8 +20,25 @@ def test_chat_returns_a_cited_turn(client):
     assert "#W5442520" in body["answer"] and "pending" in body["answer"]
     assert body["conversation_id"] and body["turn_id"]
     assert body["generator"] == "offline" and body["degraded"] is False
-    assert {"answer", "citations", "context", "handoff", "timings_ms"} <= body.keys()
+    assert {"answer", "citations", "handoff", "timings_ms"} <= body.keys()
     assert any(c["id"] == "order:#W5442520" for c in body["citations"])
+    # The customer's widget never gets the prompt's context, segments or rule trace.
+    assert body["detail"] is None
+    assert not {"context", "decision_trace", "segments", "handoff_reason"} & body.keys()
+
+
+def test_staff_get_the_turns_detail_and_a_wrong_key_is_refused(client):
+    question = {**identity(OLIVIA), "message": "What is the status of my order #W5442520?"}
+
+    staff = client.post("/v1/chat", json=question, headers={"X-API-Key": AGENT_KEY})
+    wrong = client.post("/v1/chat", json=question, headers={"X-API-Key": "not-a-key"})
+
+    assert staff.status_code == 200, staff.text
+    detail = staff.json()["detail"]
+    assert detail["context"]["customer_id"] == OLIVIA and "#W5442520" in detail["context"]["text"]
+    assert "order:#W5442520" in detail["context"]["fact_ids"]
+    assert isinstance(detail["decision_trace"], list) and "segments" in detail
+    assert wrong.status_code == 403 and wrong.json() == {"error": "not a valid agent API key"}
 
 
 def _sse_events(text: str) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import identity
+from tests.api.conftest import AGENT_KEY, identity
 from tests.assistant.test_isolation import IDS, QUESTIONS, _question, who
 
 
@@ -44,15 +44,18 @@ def test_another_customers_conversation_is_never_returned(client, pair, template
     )
     assert forged.status_code == 401
 
-    # `me` asking about `them` gets nothing of theirs back.
+    # `me` asking about `them` gets nothing of theirs back: no fact of theirs is in the
+    # context the reply was made from (the turn's detail, which staff see).
     mine = client.post(
-        "/v1/chat", json={**identity(me.id), "message": _question(template, me, them, i)}
+        "/v1/chat",
+        json={**identity(me.id), "message": _question(template, me, them, i)},
+        headers={"X-API-Key": AGENT_KEY},
     )
     assert mine.status_code == 200, mine.text
     body = mine.json()
     assert body["conversation_id"] != theirs
-    assert body["context"]["customer_id"] == me.id
-    for fact_id in body["context"]["fact_ids"]:
+    assert body["detail"]["context"]["customer_id"] == me.id
+    for fact_id in body["detail"]["context"]["fact_ids"]:
         assert not any(o in fact_id for o in them.orders)
 
     # The owner still reads their own conversation.

@@ -19,10 +19,11 @@ RECALL = "What happened with Captain Feathers and the charger?"
 
 
 def chat(client, message, customer=OLIVIA, conversation=None):
+    """A turn as staff see it, with its detail (the context the reply was made from)."""
     body = {**identity(customer), "message": message}
     if conversation:
         body["conversation_id"] = conversation
-    r = client.post("/v1/chat", json=body)
+    r = client.post("/v1/chat", json=body, headers={"X-API-Key": AGENT_KEY})
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -72,7 +73,7 @@ def test_export_then_erase_end_to_end(client):
     assert gone.status_code == 404
 
     later = chat(client, "Can I return my order?", customer=OMAR)
-    assert later["answer"] and later["context"]["customer_id"] == OMAR
+    assert later["answer"] and later["detail"]["context"]["customer_id"] == OMAR
 
     r = client.get("/v1/admin/audit", params={"customer_id": OLIVIA}, headers=ADMIN)
     assert r.status_code == 200
@@ -144,34 +145,34 @@ def _history_items(client) -> int:
 
 def test_revoking_history_takes_effect_on_the_next_turn(client):
     chat(client, PARROT)  # each turn below is a new conversation: only history recalls it
-    before = chat(client, RECALL)["context"]
+    before = chat(client, RECALL)["detail"]["context"]
     assert before["history_ids"] and "chewed" in before["text"]
 
     _consents(client, history=False)
     items = _history_items(client)
-    revoked = chat(client, RECALL)["context"]
+    revoked = chat(client, RECALL)["detail"]["context"]
     assert revoked["history_ids"] == [] and "chewed" not in revoked["text"]
     assert _history_items(client) == items  # the revoked turn is not remembered either
     assert revoked["fact_ids"]  # personalization still granted
 
     _consents(client, history=True)
-    restored = chat(client, RECALL)["context"]
+    restored = chat(client, RECALL)["detail"]["context"]
     assert restored["history_ids"] and "chewed" in restored["text"]
 
 
 def test_revoking_personalization_takes_effect_on_the_next_turn(client):
     question = "What is the status of my order #W5442520?"
-    before = chat(client, question)["context"]
+    before = chat(client, question)["detail"]["context"]
     assert f"profile:{OLIVIA}" in before["fact_ids"] and "order:#W5442520" in before["fact_ids"]
     assert "Olivia" in before["text"]
 
     _consents(client, personalization=False)
-    revoked = chat(client, question)["context"]
+    revoked = chat(client, question)["detail"]["context"]
     assert revoked["fact_ids"] == []
     assert "Olivia" not in revoked["text"]
 
     _consents(client, personalization=True)
-    restored = chat(client, question)["context"]
+    restored = chat(client, question)["detail"]["context"]
     assert f"profile:{OLIVIA}" in restored["fact_ids"] and "Olivia" in restored["text"]
     audit = client.get("/v1/admin/audit", params={"customer_id": OLIVIA}, headers=ADMIN).json()
     assert [(x["action"], x["outcome"], x["detail"]) for x in audit] == [

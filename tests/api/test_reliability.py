@@ -13,7 +13,7 @@ import psycopg
 from sqlmodel import Session, col, func, select
 
 from profiles.models import IdempotencyKey, Message, Turn
-from tests.api.conftest import ADMIN_KEY, identity
+from tests.api.conftest import ADMIN_KEY, AGENT_KEY, identity
 from tests.api.test_chat import _sse_events
 from tests.assistant.test_llm_resilience import Clock
 from tests.assistant.test_openai_generator import completion
@@ -136,6 +136,13 @@ def test_a_retry_with_the_same_key_replays_the_first_turn(make_client, llm_guard
     assert again.headers["Idempotency-Replayed"] == "true"
     assert route.call_count == 1
     assert len(_messages(engine, "status of #W5442520?")) == 1
+    # A replay is shown as its own request may see it: the detail only to staff.
+    body = {**identity(OLIVIA), "message": "status of #W5442520?"}
+    staff = client.post(
+        "/v1/chat", json=body, headers={"Idempotency-Key": "k-1", "X-API-Key": AGENT_KEY}
+    )
+    assert staff.json()["turn_id"] == first.json()["turn_id"] and route.call_count == 1
+    assert first.json()["detail"] is None and staff.json()["detail"]["context"]["text"]
     # A new key is a new turn.
     third = chat(client, "status of #W5442520?", key="k-2")
     assert third.json()["turn_id"] != first.json()["turn_id"] and route.call_count == 2

@@ -18,7 +18,7 @@ from assistant.settings import Settings
 from assistant.wiring import Container
 from profiles.importers import import_tau_retail
 from profiles.models import Message
-from tests.api.conftest import SETTINGS, identity
+from tests.api.conftest import AGENT_KEY, SETTINGS, identity
 from tests.conftest import RETAIL, SERVICES, free_port, start_chroma
 
 OLIVIA = "olivia_ito_3591"
@@ -63,7 +63,12 @@ def client(chroma, tmp_path, embedder, request) -> Iterator[TestClient]:
 
 
 def chat(client, message):
-    return client.post("/v1/chat", json={**identity(OLIVIA), "message": message})
+    """A turn as staff see it: with its detail (context, decision trace)."""
+    return client.post(
+        "/v1/chat",
+        json={**identity(OLIVIA), "message": message},
+        headers={"X-API-Key": AGENT_KEY},
+    )
 
 
 def test_turns_survive_the_vector_store_going_away_and_coming_back(client, chroma):
@@ -76,8 +81,10 @@ def test_turns_survive_the_vector_store_going_away_and_coming_back(client, chrom
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["degraded"] is True
-    assert "retrieve.history_unavailable" in [hit["rule"] for hit in body["decision_trace"]]
-    assert body["context"]["passage_ids"], "the KB is searched from memory"
+    assert "retrieve.history_unavailable" in [
+        hit["rule"] for hit in body["detail"]["decision_trace"]
+    ]
+    assert body["detail"]["context"]["passage_ids"], "the KB is searched from memory"
     assert "#W5442520" in body["answer"]
     ready = client.get("/readyz")
     assert ready.status_code == 503
@@ -91,4 +98,4 @@ def test_turns_survive_the_vector_store_going_away_and_coming_back(client, chrom
     assert client.get("/readyz").status_code == 200
     r = chat(client, "What happened with the parrot and my charger?")
     assert r.status_code == 200 and r.json()["degraded"] is False
-    assert r.json()["context"]["history_ids"], "history is searched again"
+    assert r.json()["detail"]["context"]["history_ids"], "history is searched again"

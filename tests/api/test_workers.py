@@ -14,7 +14,7 @@ import pytest
 from assistant.settings import Settings
 from assistant.wiring import Container
 from profiles.importers import import_tau_retail
-from tests.api.conftest import SECRET, _free_port, identity
+from tests.api.conftest import AGENT_KEY, SECRET, _free_port, identity
 from tests.conftest import RETAIL
 
 pytestmark = pytest.mark.postgres
@@ -42,6 +42,7 @@ def two_workers(tmp_path, postgres_url, chroma_server, embedder):
         "CHROMA_URL": chroma_server,
         "RAPPORT_CHROMA_DATABASE": "workers_test",
         "RAPPORT_WIDGET_SECRET": SECRET,
+        "RAPPORT_AGENT_KEYS": AGENT_KEY,
         "RAPPORT_RATE_LIMIT_PER_MINUTE": "1000",
         "HF_HUB_OFFLINE": "1",
     }
@@ -93,10 +94,14 @@ def test_two_workers_share_conversations(two_workers):
             "/v1/chat",
             json={**identity(OLIVIA), "conversation_id": conv, "message": "my parrot is blue"},
         )
-        last = client.post(
-            "/v1/chat", json={**identity(OLIVIA), "conversation_id": conv, "message": "thanks"}
+        last = client.post(  # as staff: the reply's detail holds the prompt's context
+            "/v1/chat",
+            json={**identity(OLIVIA), "conversation_id": conv, "message": "thanks"},
+            headers={"X-API-Key": AGENT_KEY},
         ).json()
-        convo = last["context"]["text"].split("<conversation>")[1].split("</conversation>")[0]
+        convo = (
+            last["detail"]["context"]["text"].split("<conversation>")[1].split("</conversation>")[0]
+        )
         assert "Customer: my parrot is blue" in convo, convo
         history = client.get(
             f"/v1/conversations/{conv}",
