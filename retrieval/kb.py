@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ log = logging.getLogger("rapport.kb")
 # How often a search asks the store whether another process changed the KB; in between,
 # searches use the copy in memory (asking costs more than a BM25 search of it).
 RECHECK_S = 1.0
+# One item per KB collection whose document is the KB's version, a new one after every
+# change, so other processes see an edit that kept the number of chunks the same.
+VERSIONS = "kb_versions"
 
 
 @dataclass
@@ -51,6 +55,7 @@ class _LexicalCache:
     instead of a round trip to the vector store."""
 
     count: int
+    version: str
     bm25: Bm25
     items: dict[str, tuple[str, dict[str, MetadataValue]]]
     ids: list[str] = field(default_factory=list)  # sorted
@@ -166,14 +171,15 @@ class KnowledgeBase:
         self.index.delete(self.collection, ids=stale)
         report.chunks_deleted = len(stale)
         if report.chunks_written or report.chunks_deleted:
-            self._lexical = None
+            self._changed()
         return report
 
     def delete_document(self, doc_id: str) -> int:
         """Remove a document's chunks; return how many were removed (0 if it was not stored)."""
         ids = [item.id for item in self.index.get(self.collection, where={"doc_id": doc_id})]
         self.index.delete(self.collection, ids=ids)
-        self._lexical = None
+        if ids:
+            self._changed()
         return len(ids)
 
     def documents(self) -> list[str]:
@@ -291,16 +297,32 @@ class KnowledgeBase:
         )
         return len(pending)
 
+    def _changed(self) -> None:
+        """Forget the copy in memory and give the KB a new version, for other processes."""
+        self._lexical = None
+        self.index.upsert(
+            VERSIONS,
+            ids=[self.collection],
+            embeddings=np.zeros((1, 1), dtype=np.float32),  # the store wants one
+            documents=[uuid.uuid4().hex],
+            metadatas=[{"collection": self.collection}],
+        )
+
+    def _version(self) -> str:
+        found = self.index.get(VERSIONS, ids=[self.collection])
+        return found[0].document if found else ""
+
     def _lexical_cache(self) -> _LexicalCache:
-        # Another process may have ingested since the cache was built; a changed count is
-        # the sign of that, asked for at most every recheck_s seconds (a search asks up
-        # to three times). refresh() covers same-count edits.
+        # Another process may have changed the KB since the cache was built: its chunk
+        # count or its version (see VERSIONS) tells, asked for at most every recheck_s
+        # seconds (a search asks up to three times).
         now = time.monotonic()
         if self._lexical is not None and now - self._checked_at < self.recheck_s:
             return self._lexical
         self._checked_at = now
         try:
             count = self.index.count(self.collection)
+            version = self._version()
         except Exception as exc:
             if self._lexical is None:
                 raise
@@ -308,7 +330,11 @@ class KnowledgeBase:
             # is what it held a moment ago, so searches go on from it.
             log.warning("vector store unavailable, searching the in-memory KB: %s", exc)
             return self._lexical
-        if self._lexical is None or self._lexical.count != count:
+        if (
+            self._lexical is None
+            or self._lexical.count != count
+            or self._lexical.version != version
+        ):
             in_memory = count <= self.in_memory_max
             stored = self.index.get(self.collection, include_embeddings=in_memory)
             items = {i.id: (i.document, i.metadata) for i in stored}
@@ -320,7 +346,7 @@ class KnowledgeBase:
                 by_id = {i.id: i.embedding for i in stored}
                 vectors = np.stack([np.asarray(by_id[i], dtype=np.float32) for i in ids])
                 vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            self._lexical = _LexicalCache(count, bm25, items, ids, vectors)
+            self._lexical = _LexicalCache(count, version, bm25, items, ids, vectors)
         return self._lexical
 
 

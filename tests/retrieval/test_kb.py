@@ -160,6 +160,24 @@ def test_a_kb_changed_by_another_process_is_searched_after_the_recheck_interval(
     assert "parrot-cages" not in doc_ids(eager, "parrot cage crate")
 
 
+def test_an_edit_that_keeps_the_chunk_count_is_seen_by_other_processes(
+    open_index: Callable[[], ChromaIndex], embedder: MiniLMEmbedder
+) -> None:
+    """A policy edit (30 days become 14) keeps the number of chunks: other workers must
+    still stop answering from the old text."""
+    policy = Document(id="returns", title="Returns", text="# Returns\n\nReturn within 30 days.")
+    writer = KnowledgeBase(open_index(), embedder)
+    writer.ingest([policy])
+    reader = KnowledgeBase(open_index(), embedder, recheck_s=0)
+    assert "30 days" in reader.search("return window", k=1)[0].text
+
+    edited = policy.model_copy(update={"text": "# Returns\n\nReturn within 14 days."})
+    report = writer.ingest([edited])
+
+    assert (report.updated, report.chunks_deleted) == (1, 0)  # same chunk ids, same count
+    assert "14 days" in reader.search("return window", k=1)[0].text
+
+
 def test_in_memory_dense_search_ranks_like_the_vector_store(
     kb: KnowledgeBase, retail_policy: Path, bank_docs: Path
 ) -> None:
