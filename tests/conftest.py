@@ -208,6 +208,27 @@ def make_container(demo: Demo, tmp_path: Path, embedder) -> Iterator[Callable[..
         yield build
 
 
+def backend_env(settings: Any) -> dict[str, str]:
+    """The environment that points a `rapport` process at the data of `settings`: its
+    data dir and, in the services pass, its PostgreSQL database and Chroma server."""
+    env = {"RAPPORT_DATA_DIR": str(settings.data_dir)}
+    for name, value in (
+        ("DATABASE_URL", settings.database_url),
+        ("CHROMA_URL", settings.chroma_url),
+        ("RAPPORT_CHROMA_DATABASE", settings.chroma_database),
+    ):
+        if value:
+            env[name] = value
+    return env
+
+
+def rapport_cli(container: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """`rapport ARGS…` as a real process on the container's data."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **backend_env(container.settings)}
+    argv = [sys.executable, "-m", "assistant.cli", *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+
+
 def free_port() -> int:
     import socket
 

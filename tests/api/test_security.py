@@ -17,7 +17,7 @@ import pytest
 
 from assistant.api import security
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY, SECRET, identity
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, backend_env, free_port
 
 OLIVIA = "olivia_ito_3591"
 
@@ -141,7 +141,6 @@ def test_rapport_serve_never_logs_secrets_or_personal_data(make_container, leaky
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "OPENBLAS_NUM_THREADS": "1",
-        "RAPPORT_DATA_DIR": str(settings.data_dir),
         "OPENAI_API_KEY": OPENAI_KEY,
         "OPENAI_BASE_URL": leaky_llm,
         "RAPPORT_LLM_MODEL": "m",
@@ -150,14 +149,8 @@ def test_rapport_serve_never_logs_secrets_or_personal_data(make_container, leaky
         "RAPPORT_AGENT_KEYS": AGENT,
         "RAPPORT_ADMIN_KEYS": ADMIN,
         "RAPPORT_CORS_ORIGINS": "https://shop.example",
+        **backend_env(settings),
     }
-    for name, value in (
-        ("DATABASE_URL", settings.database_url),
-        ("CHROMA_URL", settings.chroma_url),
-        ("RAPPORT_CHROMA_DATABASE", settings.chroma_database),
-    ):
-        if value:
-            env[name] = value
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
         env=env,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import timedelta
 
 from assistant.maintenance import reindex_history
 from assistant.types import TurnRequest
 from profiles.models import utcnow
 from retrieval.history import HistoryIndex
+from tests.conftest import rapport_cli
 
 OLIVIA, OMAR = "olivia_ito_3591", "omar_lopez_3107"
 PARROT = "My parrot Captain Feathers chewed the charger cable of my order"
@@ -92,19 +91,9 @@ def test_reindex_history_command(make_container):
     c.assistant.drain()
     lost = _history_ids(c)
     c.history.delete(lost)
-    s = c.settings
-    env = {**os.environ, "RAPPORT_DATA_DIR": str(s.data_dir), "HF_HUB_OFFLINE": "1"}
-    for name, value in (
-        ("DATABASE_URL", s.database_url),
-        ("CHROMA_URL", s.chroma_url),
-        ("RAPPORT_CHROMA_DATABASE", s.chroma_database),
-    ):
-        if value:
-            env[name] = value
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "assistant.cli", "reindex-history", *args]
-        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        return rapport_cli(c, "reindex-history", *args)
 
     r = run("--json", "--since-hours", "1")
     assert r.returncode == 0, r.stderr

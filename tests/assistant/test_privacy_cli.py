@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 from assistant.types import TurnRequest
+from tests.conftest import rapport_cli
 
-RAPPORT = [sys.executable, "-m", "assistant.cli", "privacy"]
 OLIVIA = "olivia_ito_3591"
 PARROT = "My parrot Captain Feathers chewed the charger cable of my order"
 
 
 def run(container, *args: str) -> subprocess.CompletedProcess[str]:
-    s = container.settings
-    env = {**os.environ, "RAPPORT_DATA_DIR": str(s.data_dir), "HF_HUB_OFFLINE": "1"}
-    for name, value in (
-        ("DATABASE_URL", s.database_url),
-        ("CHROMA_URL", s.chroma_url),
-        ("RAPPORT_CHROMA_DATABASE", s.chroma_database),
-    ):
-        if value:
-            env[name] = value
-    return subprocess.run(
-        RAPPORT + list(args), capture_output=True, text=True, env=env, timeout=120
-    )
+    return rapport_cli(container, "privacy", *args)
 
 
 def one_error_line(r: subprocess.CompletedProcess[str], expected: str) -> None:
