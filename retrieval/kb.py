@@ -81,11 +81,7 @@ class PendingSearch:
         rankings = [list(cosine), self.lexical[0]]
         if parts.parts:
             rankings.append(kb._dense_best(parts.part_vectors, depth))
-            if len(self.lexical) > 1:
-                rankings.append(self.lexical[1])
-            else:  # started without the sub-queries' texts
-                bm25 = kb._lexical_cache().bm25
-                rankings.append([i for i, _ in bm25.search_best(parts.parts, depth)])
+        rankings.extend(self.lexical[1:])  # the sub-queries' BM25, given to start_search
         # The KB may have been reloaded since `start_search` (another process ingested):
         # a chunk it no longer holds is left out.
         items = kb._lexical_cache().items
