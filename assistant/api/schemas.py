@@ -69,28 +69,14 @@ class ChatResponse(BaseModel):
 
     @classmethod
     def of(cls, result: TurnResult, staff: bool = False) -> ChatResponse:
-        detail = (
-            TurnDetail(
-                context=result.context,
-                handoff_reason=result.handoff_reason,
-                decision_trace=result.decision_trace,
-                segments=result.segments,
-                variant=result.variant,
-            )
-            if staff
-            else None
-        )
-        return cls(
-            answer=result.answer,
-            citations=result.citations,
-            handoff=result.handoff,
-            generator=result.generator,
-            degraded=result.degraded,
-            timings_ms=result.timings_ms,
-            conversation_id=result.conversation_id,
-            turn_id=result.turn_id,
-            detail=detail,
-        )
+        """The customer's view of `result`, with its detail for staff. Every field but
+        `detail` is the turn's field of the same name (so is every field of the detail)."""
+        detail = TurnDetail(**_fields(result, TurnDetail)) if staff else None
+        return cls(**_fields(result, cls, skip="detail"), detail=detail)
+
+
+def _fields(result: TurnResult, model: type[BaseModel], skip: str = "") -> dict[str, object]:
+    return {name: getattr(result, name) for name in model.model_fields if name != skip}
 
 
 class ConversationOut(BaseModel):
