@@ -19,8 +19,8 @@ from typing import Annotated, Any
 import typer
 
 from assistant.console import err, errors, fail, out, progress
-from assistant.errors import RapportError
-from assistant.logs import configure_logging
+from assistant.errors import RapportError, as_domain, exit_code
+from assistant.logs import configure_logging, describe
 from assistant.pipeline import context_info
 from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
@@ -413,6 +413,13 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # one line, never a traceback, whatever a command missed
+        domain = as_domain(exc)
+        if domain is not None:
+            err.print(f"error: {domain}".splitlines()[0], markup=False, highlight=False)
+            sys.exit(exit_code(domain))
+        err.print(f"error: internal error: {describe(exc)}", markup=False, highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

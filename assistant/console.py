@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.errors import RapportError
+from assistant.errors import as_domain, exit_code
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -24,13 +24,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """Map domain errors, bad paths and malformed data to one line and an exit code."""
+    """Map domain errors (and what `assistant.errors` translates into them: a database
+    that is down, exit code 3) and, on the command line, bad paths and malformed files
+    to one line and an exit code."""
     try:
         yield
-    except RapportError as exc:
-        fail(str(exc), exc.exit_code)
-    except (ValueError, FileNotFoundError) as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        domain = as_domain(exc)
+        if domain is not None:
+            fail(str(domain).splitlines()[0], exit_code(domain))
+        if isinstance(exc, ValueError | FileNotFoundError):
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
 
 
 @contextmanager

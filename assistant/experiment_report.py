@@ -190,7 +190,7 @@ def report_for(
     outcomes = experiment_outcomes(engine, experiment_id)
     declared = experiments.get(experiment_id)
     if declared is None and not outcomes:
-        raise NotFound(f"unknown experiment {experiment_id!r}")
+        raise NotFound("unknown experiment", subject=experiment_id)
     names = [v.name for v in declared.variants] if declared else []
     return experiment_report(
         experiment_id, outcomes, names, alpha, simulated=any(o.simulated for o in outcomes)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterable
+from pathlib import Path
 
 from assistant import redact
 from assistant.settings import Settings
@@ -12,6 +14,9 @@ from assistant.settings import Settings
 _HANDLER_OWNERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
 # A shorter "secret" would mask ordinary words; real keys and secrets are longer.
 MIN_SECRET_CHARS = 8
+# Masking costs about 15 µs a character: a record is cut to this many before it is masked,
+# so no record (a long message logged by mistake) can hold a thread for seconds.
+MAX_RECORD_CHARS = 4000
 
 
 class RedactingFilter(logging.Filter):
@@ -24,7 +29,16 @@ class RedactingFilter(logging.Filter):
             {s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True
         )
 
-    def clean(self, text: str) -> str:
+    def clean(self, text: str, keep_tail: bool = False) -> str:
+        """`text` with secrets and personal data masked, cut to MAX_RECORD_CHARS (its end
+        kept for a traceback, whose last line names the error)."""
+        if len(text) > MAX_RECORD_CHARS:
+            cut = f"[{len(text) - MAX_RECORD_CHARS} characters cut]"
+            text = (
+                f"{cut} {text[-MAX_RECORD_CHARS:]}"
+                if keep_tail
+                else f"{text[:MAX_RECORD_CHARS]} {cut}"
+            )
         for secret in self.secrets:
             text = text.replace(secret, "<SECRET>")
         return redact.mask(text)
@@ -35,10 +49,34 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.clean(record.exc_text)
+            record.exc_text = self.clean(record.exc_text, keep_tail=True)
         if record.stack_info:
-            record.stack_info = self.clean(record.stack_info)
+            record.stack_info = self.clean(record.stack_info, keep_tail=True)
         return True
+
+
+def describe(exc: BaseException) -> str:
+    """`exc` for a log line without its text (which may quote request values: a SQL
+    error's parameters, an LLM error body echoing the prompt): the type, an HTTP status if
+    it has one, and where it was raised, for it and each exception it came from."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(parts) < 5:
+        seen.add(id(current))
+        kind = type(current)
+        part = f"{kind.__module__}.{kind.__qualname__}"
+        status = getattr(current, "status_code", None)
+        if isinstance(status, int):
+            part += f" (HTTP {status})"
+        frames = traceback.extract_tb(current.__traceback__)[-3:]
+        if frames:
+            part += " at " + " > ".join(
+                f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames
+            )
+        parts.append(part)
+        current = current.__cause__ or current.__context__
+    return " <- ".join(parts)
 
 
 def secrets_of(settings: Settings) -> list[str]:

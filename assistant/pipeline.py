@@ -173,12 +173,12 @@ class Assistant:
         self._checked_message(request)
         card = self.profiles.card(request.customer_id)
         if card is None:
-            raise NotFound(f"unknown customer {request.customer_id!r}")
+            raise NotFound("unknown customer", subject=request.customer_id)
         if request.conversation_id is not None:
             owner = self.conversations.conversation_owner(request.conversation_id)
             # Someone else's conversation is reported exactly like a missing one.
             if owner is not None and owner != card.id:
-                raise NotFound(f"unknown conversation {request.conversation_id!r}")
+                raise NotFound("unknown conversation", subject=request.conversation_id)
         return card
 
     def _checked_message(self, request: TurnRequest) -> str:
@@ -198,7 +198,7 @@ class Assistant:
         consents read with `card`, which the repository does not read again)."""
         ctx = self.profiles.context(card.id, message, card=card)
         if ctx is None:
-            raise NotFound(f"unknown customer {card.id!r}")
+            raise NotFound("unknown customer", subject=card.id)
         return ctx
 
     def retrieve(

@@ -108,7 +108,7 @@ class Privacy:
         found = records.customer_records(self.engine, customer_id)
         if found is None:
             records.audit(self.engine, actor, "export", customer_id, "not_found")
-            raise NotFound(f"unknown customer {customer_id!r}")
+            raise NotFound("unknown customer", subject=customer_id)
         self.drain(customer_id)  # the latest message is in the vector store too
         ids = [item["id"] for item in found.history_items]
         with self._vectors(actor, "export", customer_id):
@@ -142,7 +142,7 @@ class Privacy:
         start = records.begin_erasure(self.engine, customer_id, actor)
         if start == "not_found":
             records.audit(self.engine, actor, "erase", customer_id, "not_found")
-            raise NotFound(f"unknown customer {customer_id!r}")
+            raise NotFound("unknown customer", subject=customer_id)
         if start == "already_erased":
             records.audit(self.engine, actor, "erase", customer_id, "already_erased")
             return ErasureReport(

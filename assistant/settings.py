@@ -149,6 +149,22 @@ class Settings(BaseSettings):
     demo: bool = Field(
         False, description="Serve the demo helpers (identity hash for the picker, agent key)."
     )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body accepted (413 before it is read or parsed).",
+    )
+    docs_enabled: bool | None = Field(
+        None,
+        description="Serve /docs, /redoc and /openapi.json; unset: only with RAPPORT_DEMO "
+        "(`rapport serve --demo`, `make run`).",
+    )
+    metrics_key: str | None = Field(
+        None, description="Key a Prometheus scraper sends to read /metrics (admin keys work too)."
+    )
+    metrics_public: bool = Field(
+        False, description="Serve /metrics without a key (only behind a private network)."
+    )
 
     @model_validator(mode="after")
     def _llm_consistent(self) -> Settings:
@@ -183,6 +199,11 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         """Directory of the embedded Chroma store."""
         return self.data_dir / "chroma"
+
+    @property
+    def docs_on(self) -> bool:
+        """Whether the API docs and the OpenAPI schema are served."""
+        return self.demo if self.docs_enabled is None else self.docs_enabled
 
     @property
     def llm_enabled(self) -> bool:

@@ -54,6 +54,7 @@ SECRET = "reliability-widget-secret"
 # The load runs as staff so each reply carries its detail: the decision trace tells
 # which turns went without history while the vector store was down.
 AGENT_KEY = "reliability-agent-key"
+METRICS_KEY = "reliability-metrics-key"  # /metrics needs a key
 MARK = re.compile(r"\(ref (rel-[0-9a-f]+-[a-z]-\d+)\)$")
 out = Console(width=120)
 
@@ -170,6 +171,7 @@ def start_services(work: Path, datasets: Path, error_rate: float, hang_rate: flo
         "RAPPORT_LLM_BREAKER_OPEN_S": "3",
         "RAPPORT_WIDGET_SECRET": SECRET,
         "RAPPORT_AGENT_KEYS": AGENT_KEY,
+        "RAPPORT_METRICS_KEY": METRICS_KEY,
         "RAPPORT_RATE_LIMIT_PER_MINUTE": "100000",
         "RAPPORT_EMBED_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
@@ -442,7 +444,8 @@ def scrape(base: str) -> dict[str, float]:
         "rapport_llm_breaker_opens_total",
         "rapport_llm_breaker_rejected_total",
     )
-    text = httpx.get(base + "/metrics", timeout=10).text
+    auth = {"Authorization": f"Bearer {METRICS_KEY}"}
+    text = httpx.get(base + "/metrics", headers=auth, timeout=10).raise_for_status().text
     found = {}
     for line in text.splitlines():
         for name in names:

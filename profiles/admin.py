@@ -10,46 +10,59 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from profiles.db import session_scope
+from profiles.fields import Plain
 from profiles.models import PURPOSES, Consent, Customer, Event, Order, OrderItem, utcnow
 from profiles.privacy import add_audit
 
 
+class UnknownCustomer(LookupError):
+    """The customer a write refers to does not exist."""
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"unknown customer {customer_id!r}")
+        self.customer_id = customer_id
+
+
+class InvalidRecord(ValueError):
+    """A write the data cannot take; the message quotes none of the values sent."""
+
+
 class CustomerIn(BaseModel):
-    first_name: str = ""
-    last_name: str = ""
-    email: str | None = None
-    phone: str | None = None
-    locale: str = "en-US"
-    timezone: str = "UTC"
-    plan: str | None = None
-    role: str | None = None
-    industry: str | None = None
-    region: str | None = None
-    city: str | None = None
-    country: str | None = None
+    first_name: Plain = Field("", max_length=200)
+    last_name: Plain = Field("", max_length=200)
+    email: Plain | None = Field(None, max_length=320)
+    phone: Plain | None = Field(None, max_length=64)
+    locale: Plain = Field("en-US", max_length=35)
+    timezone: Plain = Field("UTC", max_length=64)
+    plan: Plain | None = Field(None, max_length=200)
+    role: Plain | None = Field(None, max_length=200)
+    industry: Plain | None = Field(None, max_length=200)
+    region: Plain | None = Field(None, max_length=200)
+    city: Plain | None = Field(None, max_length=200)
+    country: Plain | None = Field(None, max_length=200)
     consents: dict[str, bool] = Field(
         default_factory=dict, description=f"purpose → granted; purposes: {', '.join(PURPOSES)}"
     )
 
 
 class OrderItemIn(BaseModel):
-    item_id: str
-    product_id: str
-    name: str
+    item_id: Plain = Field(min_length=1, max_length=200)
+    product_id: Plain = Field(min_length=1, max_length=200)
+    name: Plain = Field(max_length=500)
     price: float = Field(ge=0)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class OrderIn(BaseModel):
-    customer_id: str
-    status: str
+    customer_id: Plain = Field(min_length=1, max_length=128)
+    status: Plain = Field(min_length=1, max_length=64)
     items: list[OrderItemIn] = Field(default_factory=list)
     address: dict[str, Any] = Field(default_factory=dict)
 
 
 class EventIn(BaseModel):
-    key: str | None = Field(None, max_length=128, description="Sender's id: a repeat is a no-op.")
-    type: str = Field(min_length=1, max_length=64)
+    key: Plain | None = Field(None, max_length=128, description="Sender's id: a repeat is a no-op.")
+    type: Plain = Field(min_length=1, max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -60,7 +73,7 @@ def upsert_customer(
     Each consent given that differs from the stored one is audited as `actor`'s change."""
     unknown = set(data.consents) - set(PURPOSES)
     if unknown:
-        raise ValueError(f"unknown consent purpose(s): {', '.join(sorted(unknown))}")
+        raise InvalidRecord(f"unknown consent purpose; the purposes are {', '.join(PURPOSES)}")
     with session_scope(engine) as s:
         existing = s.get(Customer, customer_id)
         fields = data.model_dump(exclude={"consents"})
@@ -100,10 +113,10 @@ def upsert_order(engine: Engine, order_id: str, data: OrderIn) -> bool:
     """Create or replace an order and its items; True when it was created."""
     with session_scope(engine) as s:
         if s.get(Customer, data.customer_id) is None:
-            raise LookupError(f"unknown customer {data.customer_id!r}")
+            raise UnknownCustomer(data.customer_id)
         existing = s.get(Order, order_id)
         if existing is not None and existing.customer_id != data.customer_id:
-            raise ValueError(f"order {order_id} belongs to another customer")
+            raise InvalidRecord("the order belongs to another customer")
         order = existing or Order(id=order_id, customer_id=data.customer_id, status=data.status)
         order.status, order.address = data.status, data.address
         s.add(order)
@@ -119,7 +132,7 @@ def add_event(engine: Engine, customer_id: str, data: EventIn) -> int:
     already recorded for this customer is not added twice."""
     with session_scope(engine) as s:
         if s.get(Customer, customer_id) is None:
-            raise LookupError(f"unknown customer {customer_id!r}")
+            raise UnknownCustomer(customer_id)
         if data.key is not None:
             seen = s.exec(
                 select(Event).where(Event.customer_id == customer_id, Event.key == data.key)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from assistant.api.deps import Services, require_agent, services
-from assistant.api.schemas import AssistRequest, ConversationOut, ErrorOut
+from assistant.api.schemas import AssistRequest, ConversationOut, ErrorOut, PathId
 from assistant.assist import AssistResult, assist
+from assistant.errors import BadInput, NotFound
 from profiles.overview import QueueItem, conversation_messages, conversation_queue
 
 router = APIRouter(prefix="/v1", tags=["agent"], dependencies=[Depends(require_agent)])
-_ERRORS: dict[int | str, dict[str, object]] = {c: {"model": ErrorOut} for c in (401, 403, 404, 422)}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    c: {"model": ErrorOut} for c in (401, 403, 404, 413, 415, 422)
+}
 
 
 @router.get("/agent/conversations", response_model=list[QueueItem], responses=_ERRORS)
@@ -24,10 +27,12 @@ def queue(
 @router.get(
     "/agent/conversations/{conversation_id}", response_model=ConversationOut, responses=_ERRORS
 )
-def agent_conversation(conversation_id: str, svc: Services = Depends(services)) -> ConversationOut:
+def agent_conversation(
+    conversation_id: PathId, svc: Services = Depends(services)
+) -> ConversationOut:
     owner = svc.container.assistant.conversations.conversation_owner(conversation_id)
     if owner is None:
-        raise HTTPException(404, f"unknown conversation {conversation_id!r}")
+        raise NotFound("unknown conversation", subject=conversation_id)
     return ConversationOut(
         conversation_id=conversation_id,
         customer_id=owner,
@@ -44,13 +49,13 @@ def assist_endpoint(body: AssistRequest, svc: Services = Depends(services)) -> A
     if body.conversation_id:
         owner = assistant.conversations.conversation_owner(body.conversation_id)
         if owner is None:
-            raise HTTPException(404, f"unknown conversation {body.conversation_id!r}")
+            raise NotFound("unknown conversation", subject=body.conversation_id)
         if customer_id and customer_id != owner:
-            raise HTTPException(422, "customer_id does not match the conversation")
+            raise BadInput("customer_id does not match the conversation")
         customer_id = owner
         if not message:
             msgs = conversation_messages(svc.container.engine, body.conversation_id)
             message = next((m.text for m in reversed(msgs) if m.role == "customer"), None)
     if not customer_id:
-        raise HTTPException(422, "give conversation_id or customer_id")
+        raise BadInput("give conversation_id or customer_id")
     return assist(assistant, customer_id, message or "How can I help you today?")

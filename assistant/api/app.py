@@ -1,31 +1,24 @@
-"""The FastAPI app factory: wires the services once and maps errors once."""
+"""The FastAPI app factory: wires the services, the middleware and the error handlers once."""
 
 from __future__ import annotations
 
-import logging
-import os
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api import admin, agent, chat, ops, pages, privacy
 from assistant.api.deps import Services
+from assistant.api.guard import RequestGuard
+from assistant.api.handlers import install_error_handlers
 from assistant.api.metrics import Metrics
-from assistant.api.outage import is_database_outage
 from assistant.api.ratelimit import RateLimiter
-from assistant.errors import RapportError
 from assistant.wiring import Container
-
-log = logging.getLogger("rapport.api")
 
 
 def create_app(container: Container) -> FastAPI:
@@ -38,11 +31,16 @@ def create_app(container: Container) -> FastAPI:
         if "assistant" in container.__dict__:  # built: finish its background history writes
             container.assistant.drain()
 
+    docs = settings.docs_on
     app = FastAPI(
         title="Rapport",
         version="0.1.0",
         description="Personalized, grounded, cited customer-support replies.",
         lifespan=lifespan,
+        # Off, the schema is still built (app.openapi()) but not served.
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     metrics = Metrics()
     metrics.watch_breaker(lambda: container.breaker.stats())
@@ -51,6 +49,10 @@ def create_app(container: Container) -> FastAPI:
         metrics=metrics,
         limiter=RateLimiter(settings.rate_limit_per_minute),
     )
+    # Middleware added later wraps what was added before: _Observe sees every answer,
+    # CORS headers reach the guard's 413/415, the guard runs before any body is read.
+    install_error_handlers(app, settings.db_retry_after_s)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -58,8 +60,7 @@ def create_app(container: Container) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Accept", "X-Customer-Id", "X-User-Hash"],
         )
-    _install_error_handlers(app)
-    _install_metrics(app)
+    app.add_middleware(_Observe, metrics=metrics)
     for router in (
         chat.router,
         agent.router,
@@ -93,66 +94,16 @@ def warm_up(container: Container) -> None:
     container.kb.search("warm up", k=1, query_embedding=vector)
 
 
-def _error(status: int, message: str, **extra: object) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
-        names = ", ".join(f["field"] for f in fields)
-        return _error(
-            422, f"invalid request: {names}", fields=fields, detail=jsonable_encoder(exc.errors())
-        )
-
-    @app.exception_handler(HTTPException)
-    async def _http(_req: Request, exc: HTTPException) -> JSONResponse:
-        resp = _error(exc.status_code, str(exc.detail))
-        for k, v in (exc.headers or {}).items():
-            resp.headers[k] = v
-        return resp
-
-    @app.exception_handler(SQLAlchemyError)
-    async def _database(req: Request, exc: SQLAlchemyError) -> JSONResponse:
-        if isinstance(exc, DataError):
-            # A value the database cannot store (a NUL character in PostgreSQL text, a
-            # number out of range) is the request's fault.
-            reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
-            return _error(422, f"invalid data: {reason}")
-        if not is_database_outage(exc):
-            return await _unexpected(req, exc)
-        log.error("database unavailable on %s %s: %s", req.method, req.url.path, exc)
-        retry = str(app.state.services.container.settings.db_retry_after_s)
-        resp = _error(503, "database unavailable; retry later", retry_after=int(retry))
-        resp.headers["Retry-After"] = retry
-        return resp
-
-    @app.exception_handler(RapportError)
-    async def _domain(_req: Request, exc: RapportError) -> JSONResponse:
-        return _error(exc.http_status, str(exc))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", req.method, req.url.path)
-        return _error(500, "internal error")
-
-
-def _install_metrics(app: FastAPI) -> None:
-    app.add_middleware(_Observe, metrics=app.state.services.metrics)
-
-
 class _Observe:
     """Counts and times every request by route and status, and names the worker that
-    answered (X-Rapport-Worker). Plain ASGI rather than BaseHTTPMiddleware: no extra task
+    answered (X-Rapport-Worker: a random token per process, which says nothing about the
+    host, unlike a process id). Plain ASGI rather than BaseHTTPMiddleware: no extra task
     and stream per request, and a streamed reply is timed to its last byte."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.worker = str(os.getpid()).encode()
+        self.worker = secrets.token_hex(8).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

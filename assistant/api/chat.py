@@ -8,12 +8,11 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from assistant.api.deps import Services, services
-from assistant.api.outage import is_database_outage
 from assistant.api.schemas import (
     ChatRequest,
     ChatResponse,
@@ -21,8 +20,10 @@ from assistant.api.schemas import (
     ErrorOut,
     FeedbackOut,
     FeedbackRequest,
+    PathId,
 )
-from assistant.api.security import is_staff, verify_customer
+from assistant.api.security import is_staff, verify_channel, verify_customer
+from assistant.errors import BadInput, NotFound, TooLarge, is_database_outage
 from assistant.types import StreamEvent, TurnRequest, TurnResult
 from profiles.conversations import FeedbackStore
 from profiles.idempotency import IdempotencyStore
@@ -31,7 +32,7 @@ from profiles.overview import conversation_messages
 log = logging.getLogger("rapport.api")
 router = APIRouter(prefix="/v1", tags=["widget"])
 _ERRORS: dict[int | str, dict[str, object]] = {
-    c: {"model": ErrorOut} for c in (401, 404, 413, 422, 429)
+    c: {"model": ErrorOut} for c in (401, 403, 404, 413, 415, 422, 429)
 }
 
 
@@ -66,10 +67,10 @@ def chat(
     settings = svc.container.settings
     verify_customer(settings, body.customer_id, body.user_hash)
     staff = is_staff(request, settings.agent_key_list + settings.admin_key_list)
+    verify_channel(body.channel, staff)
     if len(body.message) > settings.max_message_chars:
-        raise HTTPException(
-            413,
-            f"message is {len(body.message)} characters; the limit is {settings.max_message_chars}",
+        raise TooLarge(
+            f"message is {len(body.message)} characters; the limit is {settings.max_message_chars}"
         )
     streamed = "text/event-stream" in request.headers.get("accept", "")
     if idempotency_key is None:
@@ -77,7 +78,7 @@ def chat(
     held = _Held(_idempotency(svc), body.customer_id, idempotency_key)
     claim = held.keys.claim(held.customer_id, held.key, _digest(body))
     if claim.outcome == "mismatch":
-        raise HTTPException(422, "Idempotency-Key was already used with a different request body")
+        raise BadInput("Idempotency-Key was already used with a different request body")
     if claim.outcome == "running":
         return JSONResponse(
             {"error": "a request with this Idempotency-Key is still running"},
@@ -197,16 +198,18 @@ def _sse(
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=_ERRORS)
 def conversation(
-    conversation_id: str,
+    conversation_id: PathId,
     svc: Services = Depends(services),
-    x_customer_id: str = Header(..., description="The widget's customer id."),
-    x_user_hash: str = Header(..., description="HMAC-SHA256(widget secret, customer id)."),
+    x_customer_id: str = Header(..., max_length=128, description="The widget's customer id."),
+    x_user_hash: str | None = Header(
+        None, max_length=128, description="HMAC-SHA256(widget secret, customer id); else 401."
+    ),
 ) -> ConversationOut:
     """A conversation of the identified customer; anyone else's is reported as missing."""
     verify_customer(svc.container.settings, x_customer_id, x_user_hash)
     owner = svc.container.assistant.conversations.conversation_owner(conversation_id)
     if owner != x_customer_id:
-        raise HTTPException(404, f"unknown conversation {conversation_id!r}")
+        raise NotFound("unknown conversation", subject=conversation_id)
     return ConversationOut(
         conversation_id=conversation_id,
         customer_id=x_customer_id,
@@ -220,6 +223,6 @@ def feedback(body: FeedbackRequest, svc: Services = Depends(services)) -> Feedba
     verify_customer(svc.container.settings, body.customer_id, body.user_hash)
     store = FeedbackStore(svc.container.engine)
     if store.turn_owner(body.turn_id) != body.customer_id:
-        raise HTTPException(404, f"unknown turn {body.turn_id!r}")
+        raise NotFound("unknown turn", subject=body.turn_id)
     fid = store.add(body.turn_id, body.rating, body.resolved, body.comment)
     return FeedbackOut(id=fid, turn_id=body.turn_id)

@@ -38,6 +38,14 @@ async def require_admin(request: Request, svc: Services = Depends(services)) -> 
     verify_key(request, svc.container.settings.admin_key_list, "admin")
 
 
+async def require_metrics_reader(request: Request, svc: Services = Depends(services)) -> None:
+    """/metrics takes the metrics key or an admin key, unless RAPPORT_METRICS_PUBLIC."""
+    s = svc.container.settings
+    if not s.metrics_public:
+        keys = ([s.metrics_key] if s.metrics_key else []) + s.admin_key_list
+        verify_key(request, keys, "metrics")
+
+
 async def admin_actor(request: Request, _: None = Depends(require_admin)) -> str:
     """The admin making the request, as the audit log names them (never their key)."""
     return key_fingerprint(request, "admin")

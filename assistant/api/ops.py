@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from assistant.api.deps import Services, services
-from assistant.api.schemas import HealthOut
+from assistant.api.deps import Services, require_metrics_reader, services
+from assistant.api.schemas import ErrorOut, HealthOut
 
 router = APIRouter(tags=["operations"])
 
@@ -44,7 +44,13 @@ def readyz(svc: Services = Depends(services)) -> object:
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(require_metrics_reader)],
+    responses={c: {"model": ErrorOut} for c in (401, 403)},
+)
 def metrics(svc: Services = Depends(services)) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format. Needs RAPPORT_METRICS_KEY or an admin key (X-API-Key or
+    `Authorization: Bearer`), unless RAPPORT_METRICS_PUBLIC."""
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, RedirectResponse
+from pydantic import AfterValidator
 
 from assistant.api.deps import Services, services
 from assistant.api.security import user_hash
+from assistant.errors import NotConfigured, NotFound
+from profiles.fields import plain
 from profiles.overview import customers_for_picker
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -33,7 +37,7 @@ def agent_page() -> FileResponse:
 
 def _demo_only(svc: Services = Depends(services)) -> Services:
     if not svc.container.settings.demo:
-        raise HTTPException(404, "demo helpers are off (RAPPORT_DEMO=false)")
+        raise NotFound("demo helpers are off (RAPPORT_DEMO=false)")
     return svc
 
 
@@ -49,12 +53,13 @@ def demo_customers(svc: Services = Depends(_demo_only)) -> list[dict[str, str]]:
 
 @demo.get("/identity")
 def demo_identity(
-    customer_id: str = Query(..., min_length=1), svc: Services = Depends(_demo_only)
+    customer_id: Annotated[str, Query(min_length=1, max_length=128), AfterValidator(plain)],
+    svc: Services = Depends(_demo_only),
 ) -> dict[str, str]:
     """What a site's backend would compute for its widget; served here for the demo only."""
     secret = svc.container.settings.widget_secret
     if not secret:
-        raise HTTPException(503, "no widget secret configured")
+        raise NotConfigured("no widget secret configured")
     return {"customer_id": customer_id, "user_hash": user_hash(secret, customer_id)}
 
 
@@ -62,5 +67,5 @@ def demo_identity(
 def demo_agent_key(svc: Services = Depends(_demo_only)) -> dict[str, str]:
     keys = svc.container.settings.agent_key_list
     if not keys:
-        raise HTTPException(503, "no agent key configured")
+        raise NotConfigured("no agent key configured")
     return {"key": keys[0]}

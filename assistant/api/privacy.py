@@ -5,17 +5,20 @@ customer 404, failing vector store 503) are mapped by the app's one handler."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from assistant.api.deps import Services, admin_actor, require_admin, services
-from assistant.api.schemas import ErrorOut
+from assistant.api.schemas import ErrorOut, PathId
 from assistant.privacy import MAX_RETENTION_DAYS, CustomerExport, ErasureReport, PurgeReport
+from profiles.fields import plain
 from profiles.models import AuditLog
 
 router = APIRouter(prefix="/v1/admin", tags=["privacy"], dependencies=[Depends(require_admin)])
 _ERRORS: dict[int | str, dict[str, object]] = {
-    c: {"model": ErrorOut} for c in (401, 403, 404, 422, 503)
+    c: {"model": ErrorOut} for c in (401, 403, 404, 413, 415, 422, 503)
 }
 
 
@@ -31,7 +34,7 @@ class PurgeRequest(BaseModel):
 
 @router.get("/customers/{customer_id}/export", response_model=CustomerExport, responses=_ERRORS)
 def export_customer(
-    customer_id: str, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+    customer_id: PathId, svc: Services = Depends(services), actor: str = Depends(admin_actor)
 ) -> CustomerExport:
     """Everything held about the customer, SQL rows and vector-store texts, as one document."""
     return svc.container.privacy.export(customer_id, actor)
@@ -39,7 +42,7 @@ def export_customer(
 
 @router.delete("/customers/{customer_id}", response_model=ErasureReport, responses=_ERRORS)
 def erase_customer(
-    customer_id: str, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+    customer_id: PathId, svc: Services = Depends(services), actor: str = Depends(admin_actor)
 ) -> ErasureReport:
     """Erase the customer from SQL and every vector collection. Repeating it is safe: an
     interrupted erasure is finished, a finished one is reported as `already_erased`."""
@@ -57,7 +60,9 @@ def purge(
 
 @router.get("/audit", response_model=list[AuditLog], responses=_ERRORS)
 def audit_log(
-    customer_id: str | None = Query(None, max_length=128),
+    customer_id: Annotated[
+        str | None, Query(max_length=128), AfterValidator(lambda v: v and plain(v))
+    ] = None,
     limit: int = Query(100, ge=1, le=1000),
     svc: Services = Depends(services),
 ) -> list[AuditLog]:

@@ -5,38 +5,46 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from assistant.types import Citation, ContextInfo, RuleHit, TurnResult
+from profiles.fields import Plain, Text, plain
 from profiles.overview import MessageLine
 
+Id = Annotated[Plain, Field(min_length=1, max_length=128)]
+"""A customer, conversation or turn id: 1 to 128 characters, no control characters."""
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL (\\x00) characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
-"""Text a customer or client sends: stored as is, so the same on SQLite and PostgreSQL
-(which cannot store NUL characters)."""
+PathId = Annotated[str, Path(min_length=1, max_length=200), AfterValidator(plain)]
+"""An id in a URL path, checked like an id in a body."""
 
 
 class ClientContext(BaseModel):
     """What the widget knows about where the customer is."""
 
     device: Literal["desktop", "mobile", "tablet", "unknown"] = "unknown"
-    locale: str | None = Field(None, max_length=35)
-    timezone: str | None = Field(None, max_length=64)
-    page_url: str | None = Field(None, max_length=2048)
+    locale: Plain | None = Field(None, max_length=35)
+    timezone: Plain | None = Field(None, max_length=64)
+    page_url: Plain | None = Field(None, max_length=2048)
+
+
+UserHash = Annotated[
+    Plain | None,
+    Field(
+        max_length=128,
+        description="HMAC-SHA256(widget secret, customer_id); missing or wrong is 401.",
+    ),
+]
 
 
 class ChatRequest(BaseModel):
-    customer_id: Text = Field(min_length=1, max_length=128)
-    user_hash: str = Field(min_length=1, max_length=128)
-    conversation_id: Text | None = Field(None, max_length=64)
+    customer_id: Id
+    user_hash: UserHash = None
+    conversation_id: Plain | None = Field(None, min_length=1, max_length=64)
     message: Text = Field(min_length=1, description="The customer's message.")
-    channel: Literal["widget", "email", "agent", "api"] = "widget"
+    channel: Literal["widget", "email", "agent", "api"] = Field(
+        "widget", description="`agent` only with an agent or admin key (else 403)."
+    )
     context: ClientContext = Field(default_factory=ClientContext)
 
 
@@ -86,15 +94,15 @@ class ConversationOut(BaseModel):
 
 
 class AssistRequest(BaseModel):
-    conversation_id: Text | None = Field(None, max_length=64)
-    customer_id: Text | None = Field(None, max_length=128)
+    conversation_id: Plain | None = Field(None, min_length=1, max_length=64)
+    customer_id: Id | None = None
     message: Text | None = Field(None, description="Defaults to the last customer message.")
 
 
 class FeedbackRequest(BaseModel):
-    turn_id: str = Field(min_length=1, max_length=64)
-    customer_id: str = Field(min_length=1, max_length=128)
-    user_hash: str = Field(min_length=1, max_length=128)
+    turn_id: Plain = Field(min_length=1, max_length=64)
+    customer_id: Id
+    user_hash: UserHash = None
     rating: int | None = Field(None, ge=1, le=5, description="1 (bad) to 5 (good).")
     resolved: bool | None = None
     comment: Text | None = Field(None, max_length=2000)
@@ -107,12 +115,19 @@ class FeedbackOut(BaseModel):
 
 class KbDocumentIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._()\-]+$")
-    title: Text = Field(min_length=1, max_length=300)
+    title: Plain = Field(min_length=1, max_length=300)
     content: Text = Field(min_length=1)
 
 
 class KbIngestRequest(BaseModel):
     documents: list[KbDocumentIn] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _distinct_ids(self) -> KbIngestRequest:
+        ids = [d.id for d in self.documents]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two documents have the same id")
+        return self
 
 
 class KbIngestOut(BaseModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
+from assistant.errors import Forbidden, NotConfigured, Unauthenticated
 from assistant.settings import Settings
 
 
@@ -18,12 +19,12 @@ def user_hash(secret: str, customer_id: str) -> str:
 def verify_customer(settings: Settings, customer_id: str, given_hash: str | None) -> None:
     """401 unless `given_hash` proves the caller may act as `customer_id`."""
     if not settings.widget_secret:
-        raise HTTPException(503, "widget identity is not configured (RAPPORT_WIDGET_SECRET)")
+        raise NotConfigured("widget identity is not configured (RAPPORT_WIDGET_SECRET)")
     if not given_hash:
-        raise HTTPException(401, "missing user_hash: the widget must identify the customer")
+        raise Unauthenticated("missing user_hash: the widget must identify the customer")
     expected = user_hash(settings.widget_secret, customer_id).encode()
     if not hmac.compare_digest(expected, given_hash.encode()):
-        raise HTTPException(401, "user_hash does not match customer_id")
+        raise Unauthenticated("user_hash does not match customer_id")
 
 
 def _key_from(request: Request) -> str | None:
@@ -38,13 +39,13 @@ def verify_key(request: Request, keys: list[str], role: str) -> None:
     """401 without a key, 403 with a key that is not one of `keys`."""
     key = _key_from(request)
     if not key:
-        raise HTTPException(401, f"missing {role} API key (X-API-Key header)")
+        raise Unauthenticated(f"missing {role} API key (X-API-Key header)")
     # Compare against every key so timing does not reveal which one nearly matched.
     ok = False
     for candidate in keys:
         ok |= hmac.compare_digest(candidate.encode(), key.encode())
     if not ok:
-        raise HTTPException(403, f"not a valid {role} API key")
+        raise Forbidden(f"not a valid {role} API key")
 
 
 def is_staff(request: Request, agent_or_admin_keys: list[str]) -> bool:
@@ -54,6 +55,14 @@ def is_staff(request: Request, agent_or_admin_keys: list[str]) -> bool:
         return False
     verify_key(request, agent_or_admin_keys, "agent")
     return True
+
+
+def verify_channel(channel: str, staff: bool) -> None:
+    """403 for a customer's request that asks for the agent channel: that channel puts the
+    turn in the agent queue as an agent's and changes the reply style, so only staff (a
+    request with an agent or admin key) may choose it."""
+    if channel == "agent" and not staff:
+        raise Forbidden("channel 'agent' needs an agent or admin API key")
 
 
 def key_fingerprint(request: Request, role: str) -> str:

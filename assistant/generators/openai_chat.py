@@ -15,6 +15,7 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
@@ -47,6 +48,24 @@ def retryable(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 429) or exc.status_code >= 500
     return isinstance(exc, ConnectionError)
+
+
+def reason(exc: BaseException) -> str:
+    """Why a call failed, for errors and logs: the error type and the HTTP status, and the
+    endpoint's error code when it gives one. Never the error's text, which quotes the
+    endpoint's response body, and a 400's body may echo the prompt (the customer's name,
+    their orders)."""
+    text = type(exc).__name__
+    if isinstance(exc, openai.APIStatusError):
+        text += f" (HTTP {exc.status_code}"
+        code = exc.code if isinstance(exc.code, str) and exc.code.isidentifier() else None
+        text += f", {code[:64]})" if code else ")"
+    return text
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.info("LLM attempt %d failed, retrying: %s", state.attempt_number, exc and reason(exc))
 
 
 def _to_messages(composed: Composed) -> list[BaseMessage]:
@@ -101,11 +120,7 @@ class OpenAIChatGenerator:
             wait=wait_exponential_jitter(initial=self.backoff_s, max=self.backoff_max_s),
             retry=retry_if_exception(retryable),
             reraise=True,
-            before_sleep=lambda rs: log.info(
-                "LLM attempt %d failed, retrying: %s",
-                rs.attempt_number,
-                rs.outcome.exception() if rs.outcome else None,
-            ),
+            before_sleep=_log_retry,
             **extra,  # type: ignore[arg-type]
         )
 
@@ -120,7 +135,7 @@ class OpenAIChatGenerator:
                 self.breaker.record_success()  # the endpoint answered
             else:
                 self.breaker.record_failure()
-            raise GenerationFailed(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+            raise GenerationFailed(f"{self.name}: {reason(exc)}") from exc
 
     def generate(self, composed: Composed) -> Generation:
         messages = _to_messages(composed)
@@ -156,5 +171,5 @@ class OpenAIChatGenerator:
                     yield piece
         except _FAILURES as exc:
             self.breaker.record_failure()
-            raise GenerationFailed(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+            raise GenerationFailed(f"{self.name}: {reason(exc)}") from exc
         self.breaker.record_success()

@@ -22,6 +22,9 @@ SETTINGS = dict(
     rate_limit_per_minute=20,
     demo=True,
     max_message_chars=500,
+    # Tests read /metrics without a key; tests/api/test_boundary_config.py checks the
+    # default (a key needed).
+    metrics_public=True,
 )
 
 

@@ -74,7 +74,7 @@ def test_chat_streams_server_sent_events(client):
 
 def test_identity_is_required_and_checked(client):
     r = client.post("/v1/chat", json={"customer_id": OLIVIA, "message": "hi"})
-    assert r.status_code == 422 and "body.user_hash" in r.json()["error"]
+    assert r.status_code == 401 and "missing user_hash" in r.json()["error"]
     r = client.post(
         "/v1/chat", json={**identity("someone_else_1"), "customer_id": OLIVIA, "message": "hi"}
     )
@@ -125,7 +125,7 @@ def test_conversations_are_private(client):
     )
     assert theirs.status_code == 404
     missing_hash = client.get(f"/v1/conversations/{conv}", headers={"X-Customer-Id": OLIVIA})
-    assert missing_hash.status_code == 422
+    assert missing_hash.status_code == 401
     wrong = client.get(
         f"/v1/conversations/{conv}", headers={"X-Customer-Id": OLIVIA, "X-User-Hash": "00"}
     )
