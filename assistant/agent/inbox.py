@@ -1,7 +1,8 @@
 """The handoff loop: the bot answers until it hands off (or the customer asks for a
 person); the conversation then waits for an agent, an agent takes it, replies in it, and
 hands it back to the bot or resolves it. While an agent holds a conversation the bot does
-not reply; the customer's messages go to the agent.
+not reply; the customer's messages go to the agent. While it waits, the bot still answers
+what it can.
 
 States and who may move them:
     bot ──handoff──▶ waiting ──assign──▶ agent ──release──▶ bot
@@ -20,7 +21,7 @@ from profiles.conversations import ConversationStore
 from profiles.inbox import ConversationStatus, InboxStore, State
 from profiles.models import AgentReply
 
-HELD: tuple[State, ...] = ("waiting", "agent")
+HELD: tuple[State, ...] = ("agent",)  # the bot is quiet only while an agent holds it
 
 
 class DraftUse:
@@ -60,8 +61,9 @@ class Inbox:
     # -- the customer's side --------------------------------------------------------------
 
     def holding(self, conversation_id: str | None) -> ConversationStatus | None:
-        """The conversation's status when a person has it (waiting or with an agent): the
-        bot must not answer then."""
+        """The conversation's status when an agent holds it: the bot must not answer then.
+        While it waits for an agent the bot still answers what it can, and the
+        conversation stays first in the queue."""
         if conversation_id is None:
             return None
         status = self.store.status(conversation_id)

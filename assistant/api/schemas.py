@@ -75,8 +75,8 @@ class ChatResponse(BaseModel):
     turn_id: str | None = None
     state: Literal["bot", "waiting", "agent", "resolved"] = Field(
         "bot",
-        description="Who answers now: the bot, a person soon (waiting), an agent, or no one "
-        "(resolved). While waiting or with an agent, `answer` is empty: the person replies "
+        description="Who answers now: the bot, the bot until a person takes over (waiting), "
+        "an agent, or no one (resolved). With an agent, `answer` is empty: the agent replies "
         "through the conversation's events.",
     )
     agent: str | None = Field(None, description="The agent holding the conversation.")

@@ -64,9 +64,9 @@ def test_a_handoff_waits_for_an_agent_who_takes_answers_and_hands_back(client) -
     waiting = client.get("/v1/agent/inbox?view=waiting", headers=agent("ana")).json()
     assert [q["conversation_id"] for q in waiting] == [conv]
 
-    # while it waits, the bot stays quiet
-    quiet = say(client, "hello? anyone?", conv)
-    assert quiet["answer"] == "" and quiet["state"] == "waiting"
+    # while it waits, the bot still answers what it can, and it stays in the queue
+    meanwhile = say(client, "what is your return policy?", conv)
+    assert meanwhile["answer"] and meanwhile["state"] == "waiting"
 
     taken = client.post(f"/v1/agent/conversations/{conv}/assign", headers=agent("ana"))
     assert taken.status_code == 200 and taken.json()["assignee"] == "ana"
@@ -96,7 +96,7 @@ def test_a_handoff_waits_for_an_agent_who_takes_answers_and_hands_back(client) -
     )
     assert sent.status_code == 201, sent.text
     roles = [m["role"] for m in messages(client, conv)]
-    assert roles == ["customer", "assistant", "customer", "customer", "agent"]
+    assert roles == ["customer", "assistant", "customer", "assistant", "customer", "agent"]
 
     # hand back: the bot answers again
     back = client.post(f"/v1/agent/conversations/{conv}/release", headers=agent("ana"))
@@ -289,3 +289,23 @@ def test_events_are_the_customers_own(client) -> None:
     r = client.get(f"/v1/conversations/{conv}/events", headers={"X-Customer-Id": CUSTOMER})
     assert r.status_code == 401
     assert ADMIN_KEY
+
+
+def test_export_holds_the_handoff_and_erase_leaves_none_of_it(client) -> None:
+    conv = say(client, "I need a human")["conversation_id"]
+    client.post(f"/v1/agent/conversations/{conv}/assign", headers=agent("ana"))
+    client.post(
+        f"/v1/agent/conversations/{conv}/messages",
+        headers=agent("ana"),
+        json={"text": "Hello from Ana", "draft": {"index": 1, "text": "Hello"}},
+    )
+    admin = {"X-API-Key": ADMIN_KEY}
+    export = client.get(f"/v1/admin/customers/{CUSTOMER}/export", headers=admin).json()
+    (held,) = [c for c in export["conversations"] if c["conversation"]["id"] == conv]
+    assert [e["state"] for e in held["events"] if e["kind"] == "state"] == ["waiting", "agent"]
+    assert held["agent_replies"][0]["draft_index"] == 1
+    assert client.delete(f"/v1/admin/customers/{CUSTOMER}", headers=admin).status_code == 200
+    engine = client.app.state.services.container.engine
+    with Session(engine) as s:
+        assert s.exec(select(ConversationEvent)).all() == []
+        assert s.exec(select(AgentReply)).all() == []
