@@ -22,6 +22,7 @@ from assistant.api import events as events_api
 from assistant.wiring import Container
 from profiles.models import AgentReply, ConversationEvent
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY, SETTINGS, _free_port, identity
+from tests.conftest import rapport_cli
 
 CUSTOMER = "olivia_ito_3591"
 OTHER = "omar_lopez_3107"
@@ -309,3 +310,33 @@ def test_export_holds_the_handoff_and_erase_leaves_none_of_it(client) -> None:
     with Session(engine) as s:
         assert s.exec(select(ConversationEvent)).all() == []
         assert s.exec(select(AgentReply)).all() == []
+
+
+def test_eval_drafts_reports_acceptance_and_edits_per_variant_and_intent(make_client) -> None:
+    client = make_client()
+    container = client.app.state.services.container
+    for text, draft in (
+        ("Your order ships tomorrow.", {"index": 0, "text": "Your order ships tomorrow."}),
+        ("Sorry! It ships tomorrow.", {"index": 0, "text": "Your order ships tomorrow."}),
+        ("Let me look into it.", None),
+    ):
+        conv = say(client, "I want a human")["conversation_id"]
+        client.post(f"/v1/agent/conversations/{conv}/assign", headers=agent("ana"))
+        body: dict = {"text": text}
+        if draft:
+            body["draft"] = {**draft, "variant": "reply_prompt=control", "intent": "where_is_order"}
+        assert (
+            client.post(
+                f"/v1/agent/conversations/{conv}/messages", headers=agent("ana"), json=body
+            ).status_code
+            == 201
+        )
+    done = rapport_cli(container, "eval", "drafts", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["overall"]["replies"] == 3 and report["overall"]["from_draft"] == 2
+    assert report["overall"]["acceptance"] == round(2 / 3, 4)
+    assert report["overall"]["sent_as_is"] == 0.5
+    control = report["by_variant"]["reply_prompt=control"]
+    assert control["from_draft"] == 2 and control["mean_edit_distance"] > 0
+    assert set(report["by_intent"]) == {"where_is_order", "(none)"}
