@@ -326,8 +326,8 @@ def drafts_cmd(
     """Draft acceptance over the stored agent replies (the configured database): per draft
     variant and per intent, the share of replies started from a draft, sent as drafted,
     and how much agents changed them."""
+    from assistant.agent.drafts import draft_report, markdown
     from assistant.settings import Settings
-    from eval.drafts import draft_report, markdown
 
     with errors():
         c = Container(Settings())

@@ -340,3 +340,38 @@ def test_eval_drafts_reports_acceptance_and_edits_per_variant_and_intent(make_cl
     control = report["by_variant"]["reply_prompt=control"]
     assert control["from_draft"] == 2 and control["mean_edit_distance"] > 0
     assert set(report["by_intent"]) == {"where_is_order", "(none)"}
+
+
+def test_the_experiment_report_shows_how_agents_used_each_variants_drafts(
+    make_client, tmp_path
+) -> None:
+    spec = tmp_path / "experiments.yaml"
+    spec.write_text(
+        "experiments:\n  - id: depth\n    variants:\n"
+        "      - {name: control, weight: 1}\n      - {name: kb3, weight: 1, kb_top_k: 3}\n"
+    )
+    client = make_client(experiments_file=spec)
+    used: dict[str, int] = {}
+    for customer in (CUSTOMER, OTHER, "isabella_brown_3584", "james_kim_7213"):
+        conv = say(client, "I want to speak to a person", customer=customer)["conversation_id"]
+        offered = client.post(
+            "/v1/assist", headers=agent("ana"), json={"conversation_id": conv}
+        ).json()
+        draft = offered["suggested_replies"][0]
+        variant = offered["variant"]
+        client.post(f"/v1/agent/conversations/{conv}/assign", headers=agent("ana"))
+        sent = client.post(
+            f"/v1/agent/conversations/{conv}/messages",
+            headers=agent("ana"),
+            json={
+                "text": draft + " Anything else?",
+                "draft": {"index": 0, "text": draft, "variant": variant},
+            },
+        )
+        assert sent.status_code == 201, sent.text
+        name = variant.split("depth=")[1].split(";")[0]
+        used[name] = used.get(name, 0) + 1
+    report = client.get("/v1/admin/experiments/depth/report", headers={"X-API-Key": ADMIN_KEY})
+    drafts = report.json()["drafts"]
+    assert {k: v["from_draft"] for k, v in drafts.items()} == used
+    assert all(v["mean_edit_distance"] == len(" Anything else?") for v in drafts.values())

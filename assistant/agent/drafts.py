@@ -47,6 +47,27 @@ def _grouped(replies: Iterable[AgentReply], key: str) -> dict[str, DraftStats]:
     return {k: stats(v) for k, v in sorted(groups.items())}
 
 
+def assignment_of(variant: str | None, experiment_id: str) -> str | None:
+    """The variant of `experiment_id` in an assignment string "exp=variant;exp2=v2"."""
+    for part in (variant or "").split(";"):
+        name, _, value = part.partition("=")
+        if name.strip() == experiment_id and value:
+            return value.strip()
+    return None
+
+
+def by_experiment_variant(
+    replies: Sequence[AgentReply], experiment_id: str
+) -> dict[str, DraftStats]:
+    """Draft statistics per variant of one experiment (replies made under it only)."""
+    groups: dict[str, list[AgentReply]] = {}
+    for r in replies:
+        name = assignment_of(r.variant, experiment_id)
+        if name is not None:
+            groups.setdefault(name, []).append(r)
+    return {k: stats(v) for k, v in sorted(groups.items())}
+
+
 def draft_report(replies: Sequence[AgentReply]) -> DraftReport:
     return DraftReport(
         overall=stats(replies),
