@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from scipy import stats
 from sqlalchemy.engine import Engine
 
+from assistant.agent.drafts import DraftStats, by_experiment_variant
 from assistant.errors import NotFound
 from assistant.experiments import Experiments
 from profiles.experiments import TurnOutcome, experiment_outcomes
+from profiles.inbox import InboxStore
 
 Z95 = 1.959963984540054
 
@@ -51,6 +53,8 @@ class ExperimentReport(BaseModel):
     variants: list[VariantResult]
     tests: list[Test]
     simulated: bool = False  # outcomes were simulated, not given by customers
+    # how agents used the drafts made under each variant (from their sent replies)
+    drafts: dict[str, DraftStats] = Field(default_factory=dict)
 
 
 def wilson(successes: int, n: int) -> Estimate:
@@ -192,9 +196,11 @@ def report_for(
     if declared is None and not outcomes:
         raise NotFound("unknown experiment", subject=experiment_id)
     names = [v.name for v in declared.variants] if declared else []
-    return experiment_report(
+    report = experiment_report(
         experiment_id, outcomes, names, alpha, simulated=any(o.simulated for o in outcomes)
     )
+    report.drafts = by_experiment_variant(InboxStore(engine).replies(), experiment_id)
+    return report
 
 
 def report_markdown(report: ExperimentReport) -> str:
@@ -233,5 +239,20 @@ def report_markdown(report: ExperimentReport) -> str:
             verdict = "significant" if t.significant else "not significant"
             lines.append(
                 f"- {t.metric}: {t.test} statistic {t.statistic}, p = {t.p_value:.4g} ({verdict})"
+            )
+    if report.drafts:
+        lines += [
+            "",
+            "Drafts in the agent sidebar, as agents used them:",
+            "",
+            "| variant | agent replies | from a draft | acceptance | sent as is | "
+            "mean edit (chars) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, d in report.drafts.items():
+            edit = "–" if d.mean_edit_distance is None else f"{d.mean_edit_distance:.1f}"
+            lines.append(
+                f"| {name} | {d.replies} | {d.from_draft} | {d.acceptance:.2f} | "
+                f"{d.sent_as_is:.2f} | {edit} |"
             )
     return "\n".join(lines) + "\n"

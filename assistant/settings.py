@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         validation_alias="CHROMA_URL",
         description="http://host:port of a Chroma server; embedded Chroma under data_dir if unset.",
     )
+    redis_url: str | None = Field(
+        None,
+        validation_alias="REDIS_URL",
+        description="redis://host:port/db; live conversation events travel between workers "
+        "through it. Unset: in process (one worker).",
+    )
     chroma_database: str | None = Field(
         None, description="Database on the Chroma server (created if missing); default if unset."
     )

@@ -10,6 +10,8 @@ from functools import cached_property
 import numpy as np
 from sqlalchemy.engine import Engine
 
+from assistant.agent.events import make_bus
+from assistant.agent.inbox import Inbox
 from assistant.errors import DataDirMissing
 from assistant.experiments import Experiments
 from assistant.generators.base import Generator
@@ -25,6 +27,7 @@ from assistant.tokens import TokenCounter
 from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore
 from profiles.db import create_schema, make_engine
+from profiles.inbox import InboxStore
 from profiles.segments import Segments
 from prompts.loader import load_prompt
 from retrieval.embedder import Embedder, load_embedder
@@ -124,6 +127,14 @@ class Container:
             tokens=TokenCounter(),
             policy=Policy.load(self.settings.policy_file),
             experiments=Experiments.load(self.settings.experiments_file),
+        )
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        return Inbox(
+            InboxStore(self.engine),
+            self.assistant.conversations,
+            make_bus(self.settings.redis_url),
         )
 
     @cached_property

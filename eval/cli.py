@@ -314,3 +314,30 @@ def answers_cmd(
             run.finish(run.score("rapport", cases_r, scorer_r), {})
         else:
             raise ValueError(f"unknown answers suite {suite!r} (choose locomo or tau-retail)")
+
+
+@eval_app.command("drafts")
+def drafts_cmd(
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also write drafts.json and drafts.md here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Draft acceptance over the stored agent replies (the configured database): per draft
+    variant and per intent, the share of replies started from a draft, sent as drafted,
+    and how much agents changed them."""
+    from assistant.agent.drafts import draft_report, markdown
+    from assistant.settings import Settings
+
+    with errors():
+        c = Container(Settings())
+        c.require_data()
+        report = draft_report(c.inbox.store.replies())
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "drafts.json").write_text(report.model_dump_json(indent=2) + "\n")
+            (out_dir / "drafts.md").write_text(markdown(report) + "\n")
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        out.print(markdown(report), markup=False)

@@ -133,6 +133,44 @@ class Conversation(SQLModel, table=True):
     customer_id: str = Field(foreign_key="customer.id", index=True)
     channel: str = "cli"
     created_at: datetime = Field(default_factory=utcnow)
+    # Who answers: the bot, nobody yet (waiting for an agent), an agent, or no one
+    # (resolved). assignee is the agent holding the conversation; state_at when the
+    # state last changed (a waiting conversation's wait starts there).
+    state: str = Field(default="bot", index=True)
+    assignee: str | None = None
+    state_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationEvent(SQLModel, table=True):
+    """Everything that happened in a conversation, in order: messages (by id) and state
+    changes (who, when, why). The live event stream replays from here, so a client that
+    reconnects with Last-Event-ID misses nothing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    kind: str  # message | state
+    actor: str  # customer | bot | agent:<name> | system
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    state: str | None = None
+    reason: str | None = None  # internal: staff see it, the customer does not
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AgentReply(SQLModel, table=True):
+    """A message an agent sent, and how it relates to the drafts they were offered: the
+    signal the draft variants are judged by."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    agent: str
+    draft_index: int | None = None  # which draft the reply started from (None: typed)
+    variant: str | None = None  # the experiment assignment the draft was made under
+    intent: str | None = None
+    edit_distance: int | None = None  # characters changed from the draft
+    similarity: float | None = None  # 1.0 = sent as drafted
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Message(SQLModel, table=True):

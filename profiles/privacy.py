@@ -17,9 +17,11 @@ from sqlmodel import Session, SQLModel, col, select
 from profiles.conversations import message_history_id
 from profiles.db import session_scope
 from profiles.models import (
+    AgentReply,
     AuditLog,
     Consent,
     Conversation,
+    ConversationEvent,
     Customer,
     ErasureRequest,
     Event,
@@ -59,6 +61,8 @@ class ConversationRecords(BaseModel):
     messages: list[Row]
     turns: list[Row]
     feedback: list[Row]
+    events: list[Row] = []  # state changes and message events (who, when, why)
+    agent_replies: list[Row] = []  # how agents' messages relate to the drafts offered
 
 
 class CustomerRecords(BaseModel):
@@ -138,6 +142,12 @@ def _conversation(s: Session, conv: Conversation) -> ConversationRecords:
         messages=_rows(s, Message, Message.conversation_id == conv.id, Message.id),
         turns=[_row(t) for t in turns],
         feedback=feedback,
+        events=_rows(
+            s, ConversationEvent, ConversationEvent.conversation_id == conv.id, ConversationEvent.id
+        ),
+        agent_replies=_rows(
+            s, AgentReply, AgentReply.conversation_id == conv.id, AgentReply.message_id
+        ),
     )
 
 
@@ -258,6 +268,24 @@ def erase_rows(engine: Engine, customer_id: str) -> ErasedRows:
         )
         turn_ids = select(Turn.id).where(in_convs)
         steps: list[tuple[str, Any]] = [
+            (
+                "conversation_events",
+                delete(ConversationEvent).where(
+                    or_(
+                        col(ConversationEvent.customer_id) == customer_id,
+                        col(ConversationEvent.conversation_id).in_(conv_ids),
+                    )
+                ),
+            ),
+            (
+                "agent_replies",
+                delete(AgentReply).where(
+                    or_(
+                        col(AgentReply.customer_id) == customer_id,
+                        col(AgentReply.conversation_id).in_(conv_ids),
+                    )
+                ),
+            ),
             ("feedback", delete(Feedback).where(col(Feedback.turn_id).in_(turn_ids))),
             ("turns", delete(Turn).where(in_convs)),
             (
@@ -399,6 +427,10 @@ def purge_rows(
             turn_ids = select(Turn.id).where(col(Turn.conversation_id).in_(convs))
             if done.history_ids:
                 s.exec(delete(HistoryItem).where(col(HistoryItem.id).in_(done.history_ids)))  # type: ignore[call-overload]
+            s.exec(
+                delete(ConversationEvent).where(col(ConversationEvent.conversation_id).in_(convs))
+            )  # type: ignore[call-overload]
+            s.exec(delete(AgentReply).where(col(AgentReply.conversation_id).in_(convs)))  # type: ignore[call-overload]
             s.exec(delete(Feedback).where(col(Feedback.turn_id).in_(turn_ids)))  # type: ignore[call-overload]
             s.exec(delete(IdempotencyKey).where(col(IdempotencyKey.turn_id).in_(turn_ids)))  # type: ignore[call-overload]
             s.exec(delete(Turn).where(col(Turn.conversation_id).in_(convs)))  # type: ignore[call-overload]

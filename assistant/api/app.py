@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.api import admin, agent, chat, ops, pages, privacy
+from assistant.api import admin, agent, chat, events, inbox, ops, pages, privacy
 from assistant.api.deps import Services
 from assistant.api.guard import RequestGuard
 from assistant.api.handlers import install_error_handlers
@@ -63,7 +63,9 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(_Observe, metrics=metrics)
     for router in (
         chat.router,
+        events.router,
         agent.router,
+        inbox.router,
         admin.router,
         privacy.router,
         ops.router,

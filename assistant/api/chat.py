@@ -136,6 +136,31 @@ def _run_turn(
         timezone=body.context.timezone,
     )
     assistant = svc.container.assistant
+    inbox = svc.container.inbox
+    person = inbox.holding(body.conversation_id)
+    if person is not None and person.customer_id == body.customer_id:
+        # A person has this conversation: the message goes to them, the bot stays quiet.
+        assistant.identify(turn)  # the same checks as a turn (known customer, message)
+        inbox.customer_message(body.customer_id, person.conversation_id, body.message, body.channel)
+        response = ChatResponse(
+            answer="",
+            citations=[],
+            handoff=True,
+            generator="none",
+            degraded=False,
+            timings_ms={},
+            conversation_id=person.conversation_id,
+            state=person.state,
+            agent=person.assignee,
+        )
+        if held is not None:
+            held.release()
+        if streamed:
+            return EventSourceResponse(
+                iter([{"event": "done", "data": response.model_dump_json()}])
+            )
+        return response
+    inbox.reopen_if_resolved(body.conversation_id)
     if streamed:
         events = assistant.stream_turn(turn)  # validates and stores the message now
         return EventSourceResponse(_sse(events, svc, held, staff), ping=15)
@@ -143,7 +168,21 @@ def _run_turn(
     svc.metrics.observe_turn(result)
     if held is not None:
         held.complete(result)
-    return ChatResponse.of(result, staff)
+    return _after_turn(svc, result, staff)
+
+
+def _after_turn(svc: Services, result: TurnResult, staff: bool) -> ChatResponse:
+    """Record the turn's messages as conversation events; a handoff queues it for agents."""
+    response = ChatResponse.of(result, staff)
+    if result.conversation_id and result.turn_id:
+        inbox = svc.container.inbox
+        inbox.after_turn(
+            result.conversation_id, result.turn_id, result.handoff, result.handoff_reason
+        )
+        status = inbox.store.status(result.conversation_id)
+        if status is not None:
+            response.state, response.agent = status.state, status.assignee
+    return response
 
 
 def _idempotency(svc: Services) -> IdempotencyStore:
@@ -177,7 +216,7 @@ def _sse(
                     completed = True
                 yield {
                     "event": "done",
-                    "data": ChatResponse.of(event.result, staff).model_dump_json(),
+                    "data": _after_turn(svc, event.result, staff).model_dump_json(),
                 }
             elif event.type == "token":
                 yield {"event": "token", "data": json.dumps({"text": event.text})}

@@ -73,6 +73,13 @@ class ChatResponse(BaseModel):
     timings_ms: dict[str, float]
     conversation_id: str | None = None
     turn_id: str | None = None
+    state: Literal["bot", "waiting", "agent", "resolved"] = Field(
+        "bot",
+        description="Who answers now: the bot, the bot until a person takes over (waiting), "
+        "an agent, or no one (resolved). With an agent, `answer` is empty: the agent replies "
+        "through the conversation's events.",
+    )
+    agent: str | None = Field(None, description="The agent holding the conversation.")
     detail: TurnDetail | None = None
 
     @classmethod
@@ -80,11 +87,13 @@ class ChatResponse(BaseModel):
         """The customer's view of `result`, with its detail for staff. Every field but
         `detail` is the turn's field of the same name (so is every field of the detail)."""
         detail = TurnDetail(**_fields(result, TurnDetail)) if staff else None
-        return cls(**_fields(result, cls, skip="detail"), detail=detail)
+        return cls(**_fields(result, cls, skip=("detail", "state", "agent")), detail=detail)
 
 
-def _fields(result: TurnResult, model: type[BaseModel], skip: str = "") -> dict[str, object]:
-    return {name: getattr(result, name) for name in model.model_fields if name != skip}
+def _fields(
+    result: TurnResult, model: type[BaseModel], skip: tuple[str, ...] = ()
+) -> dict[str, object]:
+    return {name: getattr(result, name) for name in model.model_fields if name not in skip}
 
 
 class ConversationOut(BaseModel):
