@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -38,6 +39,13 @@ DataDirOpt = Annotated[
 FreshOpt = Annotated[
     bool, typer.Option("--fresh", help="Ignore cases journaled by an interrupted run.")
 ]
+
+
+@dataclass(frozen=True)
+class SupportCasesOpts:
+    file: Path | None
+    per_intent: int
+    seed: int
 
 
 def _baselines(names: Sequence[str] | None) -> list[str]:
@@ -268,7 +276,7 @@ def compare_cmd(
 
 @eval_app.command("answers")
 def answers_cmd(
-    suite: Annotated[str, typer.Option("--suite", help="locomo or tau-retail.")],
+    suite: Annotated[str, typer.Option("--suite", help="locomo, tau-retail or support.")],
     data: Annotated[
         Path, typer.Option("--data", help="locomo8.json, or the τ-bench retail data folder.")
     ],
@@ -280,9 +288,23 @@ def answers_cmd(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Only the first N cases.")] = 100,
     data_dir: DataDirOpt = None,
     fresh: FreshOpt = False,
+    bank_docs: Annotated[
+        Path | None,
+        typer.Option("--bank-docs", help="support: another business's KB to load beside."),
+    ] = None,
+    per_intent: Annotated[
+        int, typer.Option("--per-intent", min=1, help="support: cases per intent.")
+    ] = 6,
+    seed: Annotated[int, typer.Option("--seed", help="support: which cases are drawn.")] = 0,
+    cases_file: Annotated[
+        Path | None, typer.Option("--cases", help="support: a saved case list (JSON).")
+    ] = None,
 ) -> None:
-    """Answers of the configured generator: token F1 (LoCoMo) or ids named (τ-retail); with
-    an LLM configured, also LLM-as-judge correctness and groundedness."""
+    """Answers of the configured generator: token F1 (LoCoMo), ids named (τ-retail), or
+    realistic shopper messages read as the customer reads the reply (support: pass rate,
+    facts, false statements, staff voice, other business, handoffs, language); with an
+    LLM configured, also LLM-as-judge correctness and groundedness."""
+    cases_opt = SupportCasesOpts(file=cases_file, per_intent=per_intent, seed=seed)
     from eval import answers
     from eval.judge import Judge
 
@@ -312,8 +334,61 @@ def answers_cmd(
             judge = Judge(c.settings) if c.settings.llm_enabled else None
             scorer_r = answers.retail_scorer(c.assistant, judge)
             run.finish(run.score("rapport", cases_r, scorer_r), {})
+        elif suite == "support":
+            if not data.is_dir():
+                raise ValueError(f"no tau-retail data folder at {data}")
+            run, report = _support_run(out_dir, cfg, data, bank_docs, data_dir, fresh, cases_opt)
+            run.finish(report, {})
         else:
-            raise ValueError(f"unknown answers suite {suite!r} (choose locomo or tau-retail)")
+            raise ValueError(
+                f"unknown answers suite {suite!r} (choose locomo, tau-retail or support)"
+            )
+
+
+def _support_run(
+    out_dir: Path,
+    cfg: EvalConfig,
+    data: Path,
+    bank_docs: Path | None,
+    data_dir: Path | None,
+    fresh: bool,
+    cases: SupportCasesOpts,
+) -> tuple[_Run, Report]:
+    """The support suite through `POST /v1/chat` on the demo data: the store's customers,
+    orders and policy, and (with --bank-docs) the bank's KB in the same index, as
+    `rapport demo` loads them, so a store reply that leans on a bank passage is caught."""
+    import secrets
+
+    from fastapi.testclient import TestClient
+
+    from assistant.api import create_app
+    from assistant.api.security import user_hash
+    from eval import context_suite as cs
+    from eval import support_suite as ss
+
+    retail = ss.read_retail(data)
+    chosen = (
+        ss.load_cases_file(cases.file)
+        if cases.file is not None
+        else ss.build_cases(retail, per_intent=cases.per_intent, seed=cases.seed)
+    )
+    run = _Run(ss.SUITE, out_dir, cfg, data_dir or Path("var/eval/support"), fresh)
+    secret = secrets.token_hex(16)
+    settings = cfg.make_settings(run.data_dir).model_copy(
+        update={"widget_secret": secret, "rate_limit_per_minute": 100_000}
+    )
+    c = Container(settings)
+    cs.load_data(c, data)
+    if bank_docs is not None:
+        c.kb.ingest(c.kb.load_documents([bank_docs]))
+    client = TestClient(create_app(c), raise_server_exceptions=True)
+    scorer = ss.http_scorer(
+        ss.http_sender(client),
+        retail,
+        lambda cid: user_hash(secret, cid),
+        ss.bank_document_ids(bank_docs),
+    )
+    return run, run.score("rapport", chosen, scorer, ss.totals)
 
 
 @eval_app.command("drafts")
