@@ -180,6 +180,19 @@ class ProfileRepository:
                 recent_events=events,
             )
 
+    def segments_of(self, customer_id: str) -> list[str]:
+        """The customer's segments (none without personalization consent): the flags an
+        agent's queue shows."""
+        with Session(self.engine) as s:
+            read = read_customer(s, customer_id)
+            if read is None or not _card_of(read).allows("personalization"):
+                return []
+            orders = read_orders(s, customer_id)
+            features = customer_features(
+                s, customer_id, orders=orders.orders, payments=orders.payments()
+            )
+            return self.segments.of(features) if features is not None else []
+
     def _facts(self, s: Session, customer: CustomerRow, placed: Orders, message: str) -> list[Fact]:
         customer_id = customer.id
         methods = read_payment_methods(s, customer_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import case, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -63,6 +63,7 @@ class InboxItem(BaseModel):
     last_customer_message: str | None = None
     last_at: datetime
     handoff: bool = False
+    flags: list[str] = Field(default_factory=list)  # the customer's segments worth a glance
 
 
 class InboxStore:
@@ -186,6 +187,17 @@ class InboxStore:
             s.flush()
             assert event.id is not None
             return event.id
+
+    def last_event_id(self, conversation_id: str) -> int:
+        """The id of the conversation's latest event (0 when none): where a client that
+        has just read the transcript starts its live stream."""
+        with Session(self.engine) as s:
+            last = s.exec(
+                select(func.max(ConversationEvent.id)).where(
+                    col(ConversationEvent.conversation_id) == conversation_id
+                )
+            ).one()
+        return int(last or 0)
 
     def events_after(self, conversation_id: str, after: int, limit: int = 200) -> list[EventRow]:
         """The conversation's events after event id `after`, oldest first."""

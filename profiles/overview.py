@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import datetime
 
@@ -30,6 +31,7 @@ class MessageLine(BaseModel):
     role: str
     text: str
     created_at: datetime
+    sources: list[str] = []  # staff only: what a bot reply cites
 
 
 class CustomerOverview(BaseModel):
@@ -143,15 +145,43 @@ def conversation_queue(engine: Engine, limit: int = 50) -> list[QueueItem]:
     ]
 
 
-def conversation_messages(engine: Engine, conversation_id: str) -> list[MessageLine]:
-    """Every message of a conversation, oldest first."""
+def conversation_messages(
+    engine: Engine, conversation_id: str, with_sources: bool = False
+) -> list[MessageLine]:
+    """Every message of a conversation, oldest first. With `with_sources` (staff), a bot
+    reply carries the ids of the sources its [n] markers cite."""
     with Session(engine) as s:
-        rows = s.exec(
-            select(Message)
-            .where(Message.conversation_id == conversation_id)
-            .order_by(col(Message.id))
+        rows = list(
+            s.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.id))
+            )
         )
-        return [MessageLine(role=m.role, text=m.text, created_at=m.created_at) for m in rows]
+        sources: dict[int, list[str]] = {}
+        if with_sources:
+            turns = s.exec(select(Turn).where(Turn.conversation_id == conversation_id))
+            sources = {t.reply_message_id: t.context_ids for t in turns if t.reply_message_id}
+    return [
+        MessageLine(
+            role=m.role,
+            text=m.text,
+            created_at=m.created_at,
+            sources=_cited(m.text, sources.get(m.id or 0, [])),
+        )
+        for m in rows
+    ]
+
+
+CITATION_MARK = re.compile(r"\[(\d+)\]")
+
+
+def _cited(text: str, context_ids: list[str]) -> list[str]:
+    """The context ids a reply's [n] markers name, in order of first use."""
+    if not context_ids:
+        return []
+    numbers = dict.fromkeys(int(n) for n in CITATION_MARK.findall(text))
+    return [context_ids[n - 1] for n in numbers if 0 < n <= len(context_ids)]
 
 
 def customers_for_picker(

@@ -30,13 +30,18 @@ def queue(
 def agent_conversation(
     conversation_id: PathId, svc: Services = Depends(services)
 ) -> ConversationOut:
-    owner = svc.container.assistant.conversations.conversation_owner(conversation_id)
-    if owner is None:
+    """The whole transcript (bot replies with the sources they cite), its state and
+    holder."""
+    status = svc.container.inbox.store.status(conversation_id)
+    if status is None:
         raise NotFound("unknown conversation", subject=conversation_id)
     return ConversationOut(
         conversation_id=conversation_id,
-        customer_id=owner,
-        messages=conversation_messages(svc.container.engine, conversation_id),
+        customer_id=status.customer_id,
+        messages=conversation_messages(svc.container.engine, conversation_id, with_sources=True),
+        state=status.state,
+        assignee=status.assignee,
+        last_event_id=svc.container.inbox.store.last_event_id(conversation_id),
     )
 
 

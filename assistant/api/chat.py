@@ -246,13 +246,16 @@ def conversation(
 ) -> ConversationOut:
     """A conversation of the identified customer; anyone else's is reported as missing."""
     verify_customer(svc.container.settings, x_customer_id, x_user_hash)
-    owner = svc.container.assistant.conversations.conversation_owner(conversation_id)
-    if owner != x_customer_id:
+    status = svc.container.inbox.store.status(conversation_id)
+    if status is None or status.customer_id != x_customer_id:
         raise NotFound("unknown conversation", subject=conversation_id)
     return ConversationOut(
         conversation_id=conversation_id,
         customer_id=x_customer_id,
         messages=conversation_messages(svc.container.engine, conversation_id),
+        state=status.state,
+        assignee=status.assignee,
+        last_event_id=svc.container.inbox.store.last_event_id(conversation_id),
     )
 
 

@@ -22,6 +22,7 @@ router = APIRouter(prefix="/v1/agent", tags=["agent"], dependencies=[Depends(req
 _ERRORS: dict[int | str, dict[str, object]] = {
     c: {"model": ErrorOut} for c in (401, 403, 404, 409, 413, 415, 422)
 }
+QUEUE_FLAGS = ("vip", "at_risk")
 _NAME = re.compile(r"^[\w .@'-]{1,64}$")
 
 
@@ -66,8 +67,17 @@ def inbox(
     svc: Services = Depends(services),
 ) -> list[InboxItem]:
     """Conversations waiting for an agent first (the longest wait first), then the others
-    by their last activity; `mine`: those you hold; `waiting`: only the waiting ones."""
-    return svc.container.inbox.store.queue(view, agent, limit)
+    by their last activity; `mine`: those you hold; `waiting`: only the waiting ones.
+    `flags` carry the customer's VIP and at-risk segments (under personalization consent)."""
+    items = svc.container.inbox.store.queue(view, agent, limit)
+    profiles = svc.container.assistant.profiles
+    flags: dict[str, list[str]] = {}
+    for item in items:
+        if item.customer_id not in flags:
+            segments = profiles.segments_of(item.customer_id)
+            flags[item.customer_id] = [f for f in QUEUE_FLAGS if f in segments]
+        item.flags = flags[item.customer_id]
+    return items
 
 
 @router.post(

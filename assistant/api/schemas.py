@@ -100,6 +100,9 @@ class ConversationOut(BaseModel):
     conversation_id: str
     customer_id: str
     messages: list[MessageLine]
+    state: Literal["bot", "waiting", "agent", "resolved"] = "bot"
+    assignee: str | None = None  # the agent holding it
+    last_event_id: int = 0  # subscribe to the events after it (Last-Event-ID)
 
 
 class AssistRequest(BaseModel):

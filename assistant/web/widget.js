@@ -4,7 +4,7 @@
 (() => {
   const script = document.currentScript;
   const api = (script && script.dataset.api) || "";
-  const state = { customerId: null, userHash: null, conversationId: null };
+  const state = { customerId: null, userHash: null, conversationId: null, following: null };
 
   const css = document.createElement("link");
   css.rel = "stylesheet";
@@ -19,6 +19,8 @@
       <header class="rw-head"><h2>Support</h2>
         <button type="button" class="rw-close" aria-label="Close chat">×</button></header>
       <div class="rw-log" role="log" aria-live="polite" aria-label="Conversation"></div>
+      <p class="rw-status" role="status" hidden></p>
+      <button type="button" class="rw-human rw-human-bar">Talk to a human</button>
       <form class="rw-form">
         <label for="rw-input" class="rw-sr">Your message</label>
         <textarea id="rw-input" rows="2" placeholder="Ask about an order, a return, a policy…" required></textarea>
@@ -31,6 +33,9 @@
   const log = root.querySelector(".rw-log");
   const form = root.querySelector(".rw-form");
   const input = root.querySelector("#rw-input");
+  const statusLine = root.querySelector(".rw-status");
+  const humanBar = root.querySelector(".rw-human-bar");
+  humanBar.addEventListener("click", () => send("I'd like to talk to a human, please."));
 
   function toggle(open) {
     panel.hidden = !open;
@@ -89,14 +94,6 @@
         list.appendChild(li);
       }
       el.appendChild(list);
-    }
-    if (result.handoff) {
-      const h = document.createElement("button");
-      h.type = "button";
-      h.className = "rw-human";
-      h.textContent = "Talk to a human";
-      h.addEventListener("click", () => send("Please connect me with a human agent."));
-      el.appendChild(h);
     }
     const fb = document.createElement("div");
     fb.className = "rw-feedback";
@@ -159,11 +156,71 @@
         else if (event === "done") {
           const result = JSON.parse(data);
           state.conversationId = result.conversation_id;
-          renderDone(reply, result);
+          if (result.answer) renderDone(reply, result);
+          else reply.remove();  // an agent has the conversation: they answer live
           reply.removeAttribute("aria-busy");
+          showState(result.state, result.agent);
+          follow(result.conversation_id);
         }
         log.scrollTop = log.scrollHeight;
       }
+    }
+  }
+
+  // Who answers now, in words for the customer.
+  function showState(now, agent) {
+    const words = {
+      waiting: "A person from our team will answer here as soon as they can. You can keep writing.",
+      agent: `${agent || "An agent"} from our team is answering you.`,
+    }[now];
+    statusLine.hidden = !words;
+    statusLine.textContent = words || "";
+    humanBar.hidden = now === "waiting" || now === "agent";
+  }
+
+  // Live: an agent's messages and state changes arrive without reload. fetch, not
+  // EventSource, so the identity headers can be sent; on reconnect Last-Event-ID
+  // replays what was missed.
+  async function follow(conversationId) {
+    if (!conversationId || state.following === conversationId) return;
+    state.following = conversationId;
+    let last = 0;
+    const seen = new Set();
+    while (state.following === conversationId) {
+      try {
+        const res = await fetch(`${api}/v1/conversations/${encodeURIComponent(conversationId)}/events`, {
+          headers: { "X-Customer-Id": state.customerId, "X-User-Hash": state.userHash, "Last-Event-ID": String(last) } });
+        if (!res.ok) throw new Error(res.statusText);
+        const reader = res.body.getReader();
+        const decoder = new TextDecoder();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done || state.following !== conversationId) break;
+          buf += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+          let i;
+          while ((i = buf.indexOf("\n\n")) >= 0) {
+            const raw = buf.slice(0, i); buf = buf.slice(i + 2);
+            let id = 0, data = "";
+            for (const line of raw.split("\n")) {
+              if (line.startsWith("id:")) id = Number(line.slice(3).trim());
+              else if (line.startsWith("data:")) data += line.slice(5).trimStart();
+            }
+            if (!id || !data || seen.has(id)) continue;
+            seen.add(id); last = Math.max(last, id);
+            const ev = JSON.parse(data);
+            if (ev.kind === "state") showState(ev.state, ev.agent);
+            else if (ev.role === "agent") {
+              const b = bubble("agent", ev.text);
+              const who = document.createElement("span");
+              who.className = "rw-who";
+              who.textContent = ev.agent || "Agent";
+              b.prepend(who);
+            }
+          }
+        }
+      } catch (e) { /* reconnect below */ }
+      await new Promise(r => setTimeout(r, 1500));
     }
   }
 
@@ -178,7 +235,9 @@
   window.Rapport = {
     identify({ customerId, userHash }) {
       state.customerId = customerId; state.userHash = userHash; state.conversationId = null;
+      state.following = null;
       log.innerHTML = "";
+      showState("bot");
     },
     open() { toggle(true); },
   };

@@ -70,11 +70,13 @@ def test_customer_asks_in_the_widget_and_sees_a_streamed_cited_answer(browser, l
     page.screenshot(path=str(DOCS / "widget.png"))
 
 
-def test_widget_offers_a_human_on_handoff_and_fits_a_phone(browser, live_server):
+def test_widget_offers_a_human_at_any_time_and_fits_a_phone(browser, live_server):
     page = _page(browser, 390, 780)
-    _ask_in_widget(page, live_server, "I want to talk to a human")
-    reply = page.locator(".rw-assistant").last
-    expect(reply.get_by_role("button", name="Talk to a human")).to_be_visible()
+    _ask_in_widget(page, live_server, "what is your return policy?")
+    human = page.get_by_role("button", name="Talk to a human")
+    expect(human).to_be_visible()  # before any handoff
+    human.click()
+    expect(page.locator(".rw-status")).to_contain_text("A person from our team will answer")
     box = page.locator(".rw-panel").bounding_box()
     assert box is not None and box["width"] <= 390
 
@@ -91,7 +93,7 @@ def test_agent_sees_card_drafts_and_actions(browser, live_server):
     page.goto(f"{live_server}/agent")
     item = page.get_by_role("button", name="Olivia Ito")
     item.first.click()
-    detail = page.locator("#detail")
+    detail = page.locator("#assist")
     expect(detail).to_contain_text("olivia_ito_3591")
     expect(detail).to_contain_text("#W5442520 — pending")
     expect(detail).to_contain_text("cancel #W5442520")
@@ -105,3 +107,36 @@ def test_agent_sees_card_drafts_and_actions(browser, live_server):
         "Could you confirm that you'd like me to go ahead?"
     )
     page.screenshot(path=str(DOCS / "agent.png"), full_page=True)
+
+
+def test_customer_asks_for_a_human_and_an_agent_answers_live(browser, live_server):
+    """Two pages: the customer's widget and the agent inbox, each live."""
+    customer = _page(browser)
+    _ask_in_widget(customer, live_server, "I need to talk to a real person about my order")
+    expect(customer.locator(".rw-status")).to_contain_text("will answer here")
+
+    desk = _page(browser)
+    desk.goto(f"{live_server}/agent")
+    first = desk.locator("#queue-list button").first
+    expect(first).to_contain_text("Olivia Ito")
+    expect(first).to_contain_text("waiting")
+    first.click()
+    expect(desk.locator("#transcript")).to_contain_text("talk to a real person")
+    desk.get_by_role("button", name="Take over").click()
+    expect(desk.locator(".conv-head")).to_contain_text("with you")
+    expect(customer.locator(".rw-status")).to_contain_text("is answering you")
+
+    desk.get_by_role("button", name="Use draft 1").click()
+    box = desk.get_by_label("Reply to the customer")
+    drafted = box.input_value()
+    assert drafted
+    box.fill("Hi Olivia, Agent here. " + drafted)
+    box.press("Control+Enter")
+    agent_msg = customer.locator(".rw-agent").last
+    expect(agent_msg).to_contain_text("Hi Olivia, Agent here.")
+
+    customer.get_by_label("Your message").fill("thanks! it is order #W5442520")
+    customer.keyboard.press("Enter")
+    expect(desk.locator("#transcript")).to_contain_text("thanks! it is order #W5442520")
+    # the bot stayed quiet while the agent held the conversation
+    expect(customer.locator(".rw-assistant")).to_have_count(1)
