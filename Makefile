@@ -50,7 +50,7 @@ unit: install
 
 # Pass 2: the scale-out backends, PostgreSQL (127.0.0.1:5432) and a `chroma run` server.
 services: install
-	RAPPORT_TEST_BACKEND=services $(BIN)/pytest -m "not browser"
+	RAPPORT_TEST_BACKEND=services $(BIN)/pytest -m "not browser or scaleout"
 
 test: lint typecheck unit services
 

@@ -111,12 +111,32 @@ def test_agent_sees_card_drafts_and_actions(browser, live_server):
 
 def test_customer_asks_for_a_human_and_an_agent_answers_live(browser, live_server):
     """Two pages: the customer's widget and the agent inbox, each live."""
+    _handoff_flow(browser, live_server, live_server)
+
+
+@pytest.mark.scaleout
+def test_the_handoff_works_with_the_widget_and_the_inbox_on_two_workers(
+    browser, make_container, embedder
+):
+    """The widget on one API worker, the agent inbox on another: events cross through
+    Redis (and, in the scale-out pass, PostgreSQL and a `chroma run` server)."""
+    from assistant.wiring import Container
+    from tests.api.conftest import SETTINGS
+    from tests.api.test_inbox import REDIS_URL, serve
+
+    first = make_container(**SETTINGS, redis_url=REDIS_URL)
+    second = Container(first.settings, shared_embedder=embedder)
+    with serve(first) as widget_server, serve(second) as agent_server:
+        _handoff_flow(browser, widget_server, agent_server)
+
+
+def _handoff_flow(browser, widget_server: str, agent_server: str) -> None:
     customer = _page(browser)
-    _ask_in_widget(customer, live_server, "I need to talk to a real person about my order")
+    _ask_in_widget(customer, widget_server, "I need to talk to a real person about my order")
     expect(customer.locator(".rw-status")).to_contain_text("will answer here")
 
     desk = _page(browser)
-    desk.goto(f"{live_server}/agent")
+    desk.goto(f"{agent_server}/agent")
     first = desk.locator("#queue-list button").first
     expect(first).to_contain_text("Olivia Ito")
     expect(first).to_contain_text("waiting")
