@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     llm_breaker_open_s: float = Field(
         30.0,
         gt=0,
-        description="Seconds the open breaker answers offline before one probe call (per worker).",
+        description="Seconds the open breaker answers offline before one probe call.",
     )
     llm_temperature: float = Field(0.2, description="Sampling temperature of the chat model.")
     redact_remote: bool = Field(

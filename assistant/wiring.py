@@ -23,6 +23,7 @@ from assistant.pipeline import Assistant
 from assistant.policy import Policy
 from assistant.privacy import Privacy
 from assistant.settings import Settings
+from assistant.shared_state import RedisCircuitBreaker
 from assistant.tokens import TokenCounter
 from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore
@@ -37,7 +38,12 @@ from retrieval.store import ChromaIndex, VectorIndex
 
 
 def make_breaker(settings: Settings) -> CircuitBreaker:
-    """The LLM's circuit breaker (one per process; see assistant/generators/breaker.py)."""
+    """The LLM's circuit breaker: shared by every worker through Redis when `REDIS_URL`
+    is set, else one per process (see assistant/generators/breaker.py)."""
+    if settings.redis_url:
+        return RedisCircuitBreaker(
+            settings.redis_url, settings.llm_breaker_failures, settings.llm_breaker_open_s
+        )
     return CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_open_s)
 
 

@@ -17,7 +17,7 @@ from assistant.api.deps import Services
 from assistant.api.guard import RequestGuard
 from assistant.api.handlers import install_error_handlers
 from assistant.api.metrics import Metrics
-from assistant.api.ratelimit import RateLimiter
+from assistant.api.ratelimit import RateLimiter, RedisRateLimiter
 from assistant.wiring import Container
 
 
@@ -47,7 +47,11 @@ def create_app(container: Container) -> FastAPI:
     app.state.services = Services(
         container=container,
         metrics=metrics,
-        limiter=RateLimiter(settings.rate_limit_per_minute),
+        limiter=(
+            RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
+            if settings.redis_url
+            else RateLimiter(settings.rate_limit_per_minute)
+        ),
     )
     # Middleware added later wraps what was added before: _Observe sees every answer,
     # CORS headers reach the guard's 413/415, the guard runs before any body is read.
