@@ -422,10 +422,6 @@ def main() -> None:
         sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
-
-
 @experiments_app.command("list")
 def experiments_list() -> None:
     """The experiments in the experiments file, their variants and weights."""
@@ -454,3 +450,8 @@ def experiments_report(
         print(report.model_dump_json(indent=2))
     else:
         out.print(report_markdown(report), markup=False)
+
+
+# Last, after every command is registered: `python -m assistant.cli` sees them all.
+if __name__ == "__main__":
+    main()
