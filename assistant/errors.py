@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import exc as sa_exc
 
 from profiles.admin import InvalidRecord, UnknownCustomer
+from profiles.conversations import UnknownConversation
 
 
 class RapportError(Exception):
@@ -142,6 +143,10 @@ def _unknown_customer(exc: BaseException) -> RapportError:
     return NotFound("unknown customer", subject=getattr(exc, "customer_id", None))
 
 
+def _unknown_conversation(exc: BaseException) -> RapportError:
+    return NotFound("unknown conversation", subject=getattr(exc, "conversation_id", None))
+
+
 def _invalid_record(exc: BaseException) -> RapportError:
     return BadInput(str(exc))
 
@@ -156,6 +161,7 @@ FOREIGN: list[
     (sa_exc.DataError, lambda _e: True, _bad_value),
     (UnknownCustomer, lambda _e: True, _unknown_customer),
     (InvalidRecord, lambda _e: True, _invalid_record),
+    (UnknownConversation, lambda _e: True, _unknown_conversation),
 ]
 
 

@@ -176,8 +176,9 @@ class Assistant:
             raise NotFound("unknown customer", subject=request.customer_id)
         if request.conversation_id is not None:
             owner = self.conversations.conversation_owner(request.conversation_id)
-            # Someone else's conversation is reported exactly like a missing one.
-            if owner is not None and owner != card.id:
+            # Conversation ids are issued by the server: an unknown one is never created,
+            # and someone else's is reported exactly like a missing one.
+            if owner != card.id:
                 raise NotFound("unknown conversation", subject=request.conversation_id)
         return card
 

@@ -17,6 +17,14 @@ def message_history_id(message_id: int) -> str:
     return f"msg:{message_id}"
 
 
+class UnknownConversation(LookupError):
+    """A conversation id the server never issued (or one since erased)."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__("unknown conversation")
+        self.conversation_id = conversation_id
+
+
 class ConversationStore:
     """Stores what was said, in the order the turn needs it stored."""
 
@@ -35,10 +43,13 @@ class ConversationStore:
         """Commit the customer's message (creating the conversation if needed) before any
         generation; returns (conversation id, message id, stored-at)."""
         with session_scope(self.engine) as s:
-            if conversation_id is None or s.get(Conversation, conversation_id) is None:
-                conversation_id = conversation_id or uuid.uuid4().hex
+            if conversation_id is None:
+                # Issued here, never by the client: 128 random bits.
+                conversation_id = uuid.uuid4().hex
                 s.add(Conversation(id=conversation_id, customer_id=customer_id, channel=channel))
                 s.flush()
+            elif s.get(Conversation, conversation_id) is None:
+                raise UnknownConversation(conversation_id)
             msg = Message(
                 conversation_id=conversation_id, customer_id=customer_id, role="customer", text=text
             )

@@ -61,3 +61,33 @@ def test_another_customers_conversation_is_never_returned(client, pair, template
     # The owner still reads their own conversation.
     own = client.get(f"/v1/conversations/{theirs}", headers=_headers(them.id))
     assert own.status_code == 200 and own.json()["messages"][0]["text"] == their_message
+
+
+def test_conversation_ids_are_issued_by_the_server(client) -> None:
+    """A client cannot name a new conversation: an unused id answers like another
+    customer's, and nothing is created under it."""
+    from tests.api.conftest import identity as ident
+
+    mine = client.post("/v1/chat", json={**ident("olivia_ito_3591"), "message": "hi"}).json()
+    theirs = client.post("/v1/chat", json={**ident("omar_lopez_3107"), "message": "hi"}).json()
+    issued = mine["conversation_id"]
+    assert len(issued) == 32 and int(issued, 16) >= 0  # 128 random bits, hex
+    answers = []
+    for chosen in ("my-chosen-conv-id", "../../x", theirs["conversation_id"]):
+        body = {**ident("olivia_ito_3591"), "message": "hello", "conversation_id": chosen}
+        r = client.post("/v1/chat", json=body)
+        answers.append((r.status_code, r.json()))
+        h = {
+            "X-Customer-Id": "olivia_ito_3591",
+            "X-User-Hash": ident("olivia_ito_3591")["user_hash"],
+        }
+        assert client.get(f"/v1/conversations/{chosen}", headers=h).status_code == 404
+    assert all(a == answers[0] for a in answers) and answers[0][0] == 404
+    engine = client.app.state.services.container.engine
+    from sqlmodel import Session, select
+
+    from profiles.models import Conversation
+
+    with Session(engine) as s:
+        ids = set(s.exec(select(Conversation.id)))
+    assert "my-chosen-conv-id" not in ids and "../../x" not in ids
