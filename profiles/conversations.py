@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from profiles.db import session_scope
@@ -137,11 +138,20 @@ class FeedbackStore:
 
     def add(
         self, turn_id: str, rating: int | None, resolved: bool | None, comment: str | None
-    ) -> int:
-        """Store one feedback record; returns its id."""
-        with session_scope(self.engine) as s:
-            fb = Feedback(turn_id=turn_id, rating=rating, resolved=resolved, comment=comment)
-            s.add(fb)
-            s.flush()
-            assert fb.id is not None
-            return fb.id
+    ) -> bool:
+        """Store the turn's feedback: one per turn, a later one replaces it (a unique index
+        keeps it so under concurrent requests). Returns whether it replaced one."""
+        for _attempt in range(2):
+            try:
+                with session_scope(self.engine) as s:
+                    fb = s.exec(select(Feedback).where(Feedback.turn_id == turn_id)).first()
+                    replaced = fb is not None
+                    if fb is None:
+                        fb = Feedback(turn_id=turn_id)
+                    fb.rating, fb.resolved, fb.comment = rating, resolved, comment
+                    fb.created_at = utcnow()
+                    s.add(fb)
+                return replaced
+            except IntegrityError:
+                continue  # another request stored the first one meanwhile: replace it
+        raise RuntimeError("feedback could not be stored")

@@ -200,7 +200,7 @@ class Turn(SQLModel, table=True):
 
 class Feedback(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    turn_id: str = Field(foreign_key="turn.id", index=True)
+    turn_id: str = Field(foreign_key="turn.id", index=True, unique=True)  # one per turn
     rating: int | None = None
     resolved: bool | None = None
     comment: str | None = None

@@ -260,11 +260,19 @@ def conversation(
 
 
 @router.post("/feedback", response_model=FeedbackOut, status_code=201, responses=_ERRORS)
-def feedback(body: FeedbackRequest, svc: Services = Depends(services)) -> FeedbackOut:
-    """Rate a reply (1–5), say whether it resolved the question, and comment."""
+def feedback(body: FeedbackRequest, svc: Services = Depends(services)) -> object:
+    """Rate a reply (1–5), say whether it resolved the question, and comment. One per
+    turn: a later one replaces it. Rate-limited per customer like chat turns (429)."""
     verify_customer(svc.container.settings, body.customer_id, body.user_hash)
     store = FeedbackStore(svc.container.engine)
     if store.turn_owner(body.turn_id) != body.customer_id:
         raise NotFound("unknown turn", subject=body.turn_id)
-    fid = store.add(body.turn_id, body.rating, body.resolved, body.comment)
-    return FeedbackOut(id=fid, turn_id=body.turn_id)
+    wait = svc.limiter.check(f"feedback:{body.customer_id}")
+    if wait:
+        return JSONResponse(
+            {"error": "too much feedback; try again shortly"},
+            status_code=429,
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    replaced = store.add(body.turn_id, body.rating, body.resolved, body.comment)
+    return FeedbackOut(turn_id=body.turn_id, replaced=replaced)

@@ -121,8 +121,10 @@ class FeedbackRequest(BaseModel):
 
 
 class FeedbackOut(BaseModel):
-    id: int
+    """The turn's feedback as stored: one per turn, the latest replaces the earlier."""
+
     turn_id: str
+    replaced: bool = Field(description="Whether it replaced earlier feedback on the turn.")
 
 
 class KbDocumentIn(BaseModel):

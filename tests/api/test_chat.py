@@ -3,7 +3,9 @@
 import json
 
 import httpx
+from sqlmodel import Session, select
 
+from profiles.models import Feedback
 from tests.api.conftest import AGENT_KEY, identity
 
 OLIVIA = "olivia_ito_3591"
@@ -144,6 +146,23 @@ def test_feedback_is_stored_for_own_turns_only(client):
     assert r.status_code == 404
     r = client.post("/v1/feedback", json={**identity(OLIVIA), "turn_id": turn, "rating": 7})
     assert r.status_code == 422 and "body.rating" in r.json()["error"]
+
+
+def test_one_rating_per_turn_the_latest_wins_and_feedback_is_rate_limited(make_client):
+    client = make_client(rate_limit_per_minute=25)
+    turn = chat(client, "How do returns work?").json()["turn_id"]
+    codes = []
+    for i in range(60):
+        body = {**identity(OLIVIA), "turn_id": turn, "rating": 1 + i % 5, "resolved": i % 2 == 0}
+        r = client.post("/v1/feedback", json=body)
+        codes.append(r.status_code)
+        if r.status_code == 201:
+            assert r.json()["replaced"] is (i > 0)
+    assert codes[:25] == [201] * 25 and set(codes[25:]) == {429}  # its own window
+    engine = client.app.state.services.container.engine
+    with Session(engine) as s:
+        rows = s.exec(select(Feedback).where(Feedback.turn_id == turn)).all()
+    assert len(rows) == 1 and rows[0].rating == 1 + 24 % 5  # the last accepted one
 
 
 def test_llm_failure_is_a_degraded_answer_not_a_500(make_client, llm_guard):
