@@ -15,7 +15,7 @@ export ANONYMIZED_TELEMETRY := False
 export OPENBLAS_NUM_THREADS := 1
 
 
-.PHONY: install run chat demo test lint typecheck unit services recall eval experiment-demo bench bench-quick reliability clean
+.PHONY: install chromium run chat demo test lint typecheck unit services screenshots recall eval experiment-demo bench bench-quick reliability clean
 
 install: $(VENV)/.installed
 
@@ -44,9 +44,24 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Debian's Chromium for the browser tests: installed when missing and we may (root or
+# passwordless sudo); otherwise say exactly what to run.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then APT=""; elif sudo -n true 2>/dev/null; then APT="sudo"; \
+	  else echo "Chromium is missing. Run: sudo apt-get install -y chromium   (Debian's package), then make test" >&2; exit 1; fi; \
+	  echo "== installing Debian's chromium (browser tests)"; \
+	  $$APT apt-get update -qq && $$APT env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
 # Pass 1: the embedded defaults (SQLite, embedded Chroma), browser tests included.
-unit: install
+unit: install chromium
 	$(BIN)/pytest
+
+# The README's pictures, from the current build: the browser tests write them to docs/.
+screenshots: install chromium
+	RAPPORT_SCREENSHOTS_DIR=docs $(BIN)/pytest tests/api/test_browser.py -q \
+		-k "streamed_cited_answer or card_drafts_and_actions"
 
 # Pass 2: the scale-out backends, PostgreSQL (127.0.0.1:5432) and a `chroma run` server.
 services: install

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,17 @@ from tests.api.conftest import identity
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# Screenshots go to a temporary folder; `make screenshots` points this at docs/ to
+# regenerate the README's pictures from the current build.
+SHOTS = os.environ.get("RAPPORT_SCREENSHOTS_DIR")
+
+
+def shot(tmp_path: Path, name: str) -> str:
+    folder = Path(SHOTS) if SHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / name)
+
+
 FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -29,7 +40,7 @@ FLAGS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: apt-get install chromium (see .ci/run)")
+        pytest.fail("Chromium is not installed: run `make chromium` (Debian's package)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield b
@@ -54,7 +65,9 @@ def _ask_in_widget(page: Page, server: str, question: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_customer_asks_in_the_widget_and_sees_a_streamed_cited_answer(browser, live_server):
+def test_customer_asks_in_the_widget_and_sees_a_streamed_cited_answer(
+    browser, live_server, tmp_path
+):
     page = _page(browser)
     _ask_in_widget(page, live_server, "What is the status of my order #W5442520? Can I cancel it?")
     reply = page.locator(".rw-assistant").last
@@ -67,7 +80,7 @@ def test_customer_asks_in_the_widget_and_sees_a_streamed_cited_answer(browser, l
     expect(reply.locator(".rw-sources")).to_contain_text("order:#W5442520")
     reply.get_by_role("button", name="Helpful", exact=True).click()
     expect(reply.locator(".rw-feedback")).to_have_text("Thanks for your feedback.")
-    page.screenshot(path=str(DOCS / "widget.png"))
+    page.screenshot(path=shot(tmp_path, "widget.png"))
 
 
 def test_widget_offers_a_human_at_any_time_and_fits_a_phone(browser, live_server):
@@ -81,7 +94,7 @@ def test_widget_offers_a_human_at_any_time_and_fits_a_phone(browser, live_server
     assert box is not None and box["width"] <= 390
 
 
-def test_agent_sees_card_drafts_and_actions(browser, live_server):
+def test_agent_sees_card_drafts_and_actions(browser, live_server, tmp_path):
     import httpx
 
     httpx.post(
@@ -106,7 +119,7 @@ def test_agent_sees_card_drafts_and_actions(browser, live_server):
         "Hi Olivia, thanks for reaching out. I can help you cancel order #W5442520. "
         "Could you confirm that you'd like me to go ahead?"
     )
-    page.screenshot(path=str(DOCS / "agent.png"), full_page=True)
+    page.screenshot(path=shot(tmp_path, "agent.png"), full_page=True)
 
 
 def test_customer_asks_for_a_human_and_an_agent_answers_live(browser, live_server):
