@@ -80,6 +80,7 @@ class _Started:
     conversation_id: str
     message_id: int
     at: datetime
+    finished: bool = False  # the turn is stored (a close after this interrupts nothing)
 
 
 @dataclass
@@ -360,6 +361,34 @@ class Assistant:
         return self._stream(started)
 
     def _stream(self, started: _Started) -> Iterator[StreamEvent]:
+        """The turn's events; closing the iterator early (the customer went away) stops
+        generation and records the turn as interrupted, with the message kept."""
+        try:
+            yield from self._stream_events(started)
+        except GeneratorExit:
+            if not started.finished:
+                self._interrupted(started)
+            raise
+
+    def _interrupted(self, started: _Started) -> None:
+        prepared = started.prepared
+        self.conversations.record_interrupted(
+            Turn(
+                id=uuid.uuid4().hex,
+                conversation_id=started.conversation_id,
+                customer_id=prepared.card.id,
+                message_id=started.message_id,
+                generator=self.generator.name if self._uses_llm(prepared.composed) else "",
+                interrupted=True,
+                variant=prepared.decision.variant,
+                prompt_version=self.prompt_for(prepared.assignment).id,
+                context_ids=[s.id for s in prepared.composed.sources],
+                timings_ms=prepared.timer.ms,
+            )
+        )
+        log.info("streamed turn interrupted: the client went away")
+
+    def _stream_events(self, started: _Started) -> Iterator[StreamEvent]:
         composed = started.prepared.composed
         timer = started.prepared.timer
         pieces: list[str] = []
@@ -388,6 +417,7 @@ class Assistant:
                 for piece in self.fallback.stream(composed):
                     yield StreamEvent(type="token", text=piece)
         result = self._finish(started, generation, degraded)
+        started.finished = True
         if result.answer != generation.text:
             yield StreamEvent(type="reset")
             yield StreamEvent(type="token", text=result.answer)

@@ -92,6 +92,11 @@ class ConversationStore:
                 s.add(history_item)  # a new message's item: an insert, not a merge
         return turn
 
+    def record_interrupted(self, turn: Turn) -> None:
+        """A turn whose reply was never finished: the message stays, no reply is stored."""
+        with session_scope(self.engine) as s:
+            s.add(turn)
+
     def history_page(
         self, after_id: str, limit: int, since: datetime | None = None
     ) -> list[HistoryItem]:

@@ -191,6 +191,7 @@ class Turn(SQLModel, table=True):
     generator: str = ""
     degraded: bool = False
     handoff: bool = False
+    interrupted: bool = False  # the customer left before the reply was finished
     variant: str | None = None
     prompt_version: str = ""
     context_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))

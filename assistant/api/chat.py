@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 
+import anyio
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import Services, services
 from assistant.api.schemas import (
@@ -163,7 +165,7 @@ def _run_turn(
     inbox.reopen_if_resolved(body.conversation_id)
     if streamed:
         events = assistant.stream_turn(turn)  # validates and stores the message now
-        return EventSourceResponse(_sse(events, svc, held, staff), ping=15)
+        return EventSourceResponse(_closing(_sse(events, svc, held, staff)), ping=15)
     result = assistant.turn(turn)
     svc.metrics.observe_turn(result)
     if held is not None:
@@ -203,9 +205,25 @@ def _replay(response: str, streamed: bool, staff: bool) -> object:
     return JSONResponse(view.model_dump(mode="json"), headers=headers)
 
 
+async def _closing(events: Generator[dict[str, str], None, None]) -> AsyncIterator[dict[str, str]]:
+    """The turn's events, pulled in the thread pool. When the customer goes away the
+    response is cancelled; the turn's generator is then closed at once (shielded from
+    the cancellation), which closes the upstream LLM stream and records the turn as
+    interrupted, instead of leaving the LLM generating for nobody."""
+    try:
+        while True:
+            event = await run_in_threadpool(next, events, None)
+            if event is None:
+                return
+            yield event
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(events.close)
+
+
 def _sse(
     events: Iterator[StreamEvent], svc: Services, held: _Held | None = None, staff: bool = False
-) -> Iterator[dict[str, str]]:
+) -> Generator[dict[str, str], None, None]:
     completed = False
     try:
         for event in events:
@@ -231,6 +249,9 @@ def _sse(
             error = {"error": "database unavailable; retry later", "retry_after": retry}
         yield {"event": "error", "data": json.dumps(error)}
     finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # the pipeline's generator: stops generation if it is still running
         if held is not None and not completed:
             held.release()
 

@@ -164,12 +164,18 @@ class OpenAIChatGenerator:
         if first is None:
             self.breaker.record_success()
             return
-        yield first
         try:
+            yield first
             for piece in rest:
                 if piece:
                     yield piece
         except _FAILURES as exc:
             self.breaker.record_failure()
             raise GenerationFailed(f"{self.name}: {reason(exc)}") from exc
+        finally:
+            # Closing this stream (the customer went away) closes the upstream response,
+            # so the LLM stops generating a reply nobody will read.
+            close = getattr(rest, "close", None)
+            if close is not None:
+                close()
         self.breaker.record_success()
