@@ -17,7 +17,9 @@ from profiles.admin import (
 )
 from profiles.conversations import ConversationStore, FeedbackStore, message_history_id
 from profiles.db import session_scope
+from profiles.inbox import InboxStore
 from profiles.models import (
+    AgentReply,
     AuditLog,
     Conversation,
     Fulfillment,
@@ -133,6 +135,10 @@ def test_erase_rows_empties_every_table_that_names_the_customer(engine):
     conv, _ = _turn(engine, ANA, "My lamp flickers")
     _turn(engine, ANA, "Still flickering", conv)
     _turn(engine, BEN, "Where is my parcel?")
+    inbox = InboxStore(engine)  # a handoff: state events, an agent's reply from a draft
+    inbox.move(conv, "waiting", "bot", "customer asked for a human")
+    reply = AgentReply(message_id=0, conversation_id="", customer_id="", agent="zoe")
+    inbox.add_agent_message(conv, "zoe", "Hi Ana, Zoe here.", reply)
     with Session(engine) as s:  # replayable chat results of both customers
         for cid in (ANA, BEN):
             s.add(
@@ -152,7 +158,8 @@ def test_erase_rows_empties_every_table_that_names_the_customer(engine):
     erased = erase_rows(engine, ANA)
     assert set(_rows_of(engine, ANA).values()) == {0}
     assert _rows_of(engine, BEN) == ben_before
-    assert erased.counts["messages"] == 4 and erased.counts["feedback"] == 2
+    assert erased.counts["messages"] == 5 and erased.counts["feedback"] == 2
+    assert erased.counts["conversation_events"] == 2 and erased.counts["agent_replies"] == 1
     assert erased.counts["order_items"] == 1 and erased.counts["customer"] == 1
     assert len(erased.history_ids) == 2
     assert set(erase_rows(engine, ANA).counts.values()) == {0}  # again: nothing, no error
