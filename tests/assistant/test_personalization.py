@@ -89,7 +89,8 @@ def test_denied_attributes_never_reach_the_prompt(make_container):
 def test_a_reply_stating_too_many_personal_facts_is_replaced(make_container, llm_guard):
     c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
     message = "What is the status of my orders?"
-    ctx_orders = [o for o in OLIVIA_ORDERS if o in prepare(c, message).composed.text]
+    sources = prepare(c, message).composed.ids("order")
+    ctx_orders = [o for o in OLIVIA_ORDERS if f"order:{o}" in sources]
     assert len(ctx_orders) > 3
     chatty = " ".join(f"Order {o} is on its way." for o in ctx_orders)
     llm_guard.post(f"{LLM}/chat/completions").mock(
