@@ -134,13 +134,13 @@ class OfflineComposer:
     def generate(self, composed: Composed) -> Generation:
         return self._generate(composed, hand_off=True)
 
-    def draft(self, composed: Composed) -> str:
+    def draft(self, composed: Composed) -> Generation:
         """A reply an agent can send as is: the plan's answer without the bot's handoff
-        sentence and without [n] citation markers."""
+        sentence and without [n] markers (`cited` keeps the sources); empty text when
+        there is nothing grounded to say."""
         g = self._generate(composed, hand_off=False)
-        if g.cannot_answer:
-            return ""
-        return re.sub(r" ?\[\d{1,3}\]", "", g.text)
+        text = "" if g.cannot_answer else re.sub(r" ?\[\d{1,3}\]", "", g.text)
+        return g.model_copy(update={"text": text})
 
     def _generate(self, composed: Composed, hand_off: bool) -> Generation:
         decision = composed.decision

@@ -126,6 +126,6 @@ def test_a_handoff_in_the_customer_language() -> None:
 
 def test_a_draft_has_no_handoff_sentence_and_no_citation_numbers() -> None:
     c = composed("I want a human to cancel my order #W7584328", handoff=True)
-    draft = OfflineComposer().draft(c)
+    draft = OfflineComposer().draft(c).text
     assert "can still be cancelled" in draft
     assert "human agent" not in draft and "[" not in draft
