@@ -129,3 +129,13 @@ def test_a_draft_has_no_handoff_sentence_and_no_citation_numbers() -> None:
     draft = OfflineComposer().draft(c).text
     assert "can still be cancelled" in draft
     assert "human agent" not in draft and "[" not in draft
+
+
+def test_the_llm_prompt_names_the_reply_language_and_summarizes_the_plan() -> None:
+    c = composed("¿Dónde está mi pedido?", [LAMP], language="es")
+    system = c.messages[0][1]
+    assert 'Greet the customer with "Hola" and reply in Spanish.' in system
+    assert (
+        "Answer plan (from the customer's records): answer: where_is_order(#W2222222 pending)"
+        in (system)
+    )
