@@ -61,7 +61,8 @@ class Realizer:
 
     def intent(self, i: PlannedIntent) -> list[str]:
         """The sentences for one intent."""
-        out = [self.cat.text("missing_id", id=m) for m in i.missing]
+        # An id that is not the customer's is not repeated: it may be someone else's.
+        out = [self.cat.text("missing_id")] if i.missing else []
         if i.move == "clarify" and i.candidates:
             names = self.cat.entries.get("actions", {})
             listed = [
