@@ -80,7 +80,7 @@ def style_instructions(decision: Decision) -> str:
         f"{LANGUAGE_NAMES.get(st.language, st.language)}."
     ]
     if decision.plan is not None and decision.plan.about_records:
-        lines.append(f"- Answer plan (from the customer's records): {decision.plan.summary()}.")
+        lines.append(f"- Plan: {decision.plan.summary()}.")
     lines.append(
         {
             "short": "- Keep it short: at most 3 sentences and no lists; they read on a phone.",
@@ -116,8 +116,10 @@ def _candidates(
     for f in facts:
         if f.kind == "profile" or f.id.startswith("orders:"):
             prio = 1000.0 - len(out)  # who the customer is and what they ordered come first
-        elif f.id in planned:
-            prio = RELEVANT_FACT + 30.0  # the records the answer plan is about
+        elif f.id in planned and f.relevance < 1.0:
+            # A record the answer plan is about though the message only points at it
+            # ("my order", the only one) ranks with the facts the message names.
+            prio = RELEVANT_FACT + 1.0
         elif f.relevance >= 1.0:
             prio = RELEVANT_FACT + min(f.relevance, 30.0)
         else:

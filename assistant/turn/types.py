@@ -78,15 +78,14 @@ class AnswerPlan(BaseModel):
 
     def summary(self) -> str:
         """One line for the LLM prompt and the trace."""
+        # Kept short: it shares the prompt's token budget with the facts, which carry the
+        # records' statuses.
         parts = []
         for i in self.intents:
-            recs = ", ".join(f"{r.id} {r.status}" for r in i.records or i.candidates)
-            bit = f"{i.name}({recs})" if recs else i.name
-            if i.action and i.allowed is not None:
-                bit += f" {i.action} {'allowed' if i.allowed else 'not allowed'}"
-            if i.move != "answer":
-                bit += f" → {i.move}"
+            bit = " ".join([i.name, *(r.id for r in i.records or i.candidates)])
+            if i.allowed is not None:
+                bit += " (allowed)" if i.allowed else " (not allowed)"
             parts.append(bit)
         if self.not_bought:
-            parts.append("not in their orders: " + ", ".join(self.not_bought))
+            parts.append("never bought " + ", ".join(self.not_bought))
         return f"{self.move}: " + ("; ".join(parts) or "no record intent")

@@ -135,7 +135,4 @@ def test_the_llm_prompt_names_the_reply_language_and_summarizes_the_plan() -> No
     c = composed("¿Dónde está mi pedido?", [LAMP], language="es")
     system = c.messages[0][1]
     assert 'Greet the customer with "Hola" and reply in Spanish.' in system
-    assert (
-        "Answer plan (from the customer's records): answer: where_is_order(#W2222222 pending)"
-        in (system)
-    )
+    assert "- Plan: answer: where_is_order #W2222222." in system
