@@ -51,7 +51,7 @@ def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult
     """Card, summary, drafts, articles, next best actions and flags for `message`."""
     prepared = assistant.prepare(TurnRequest(customer_id=customer_id, message=message))
     overview = customer_overview(assistant.profiles.engine, customer_id)
-    draft = OfflineComposer().generate(prepared.composed)
+    draft = OfflineComposer().draft(prepared.composed)
     needs = predict_needs(message, prepared.context, prepared.decision)
     actions = next_best_actions(needs)
     return AssistResult(
@@ -97,7 +97,9 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
         else ""
     )
     hello = f"Hi {first}," if first else "Hello,"
-    drafts = [grounded]
+    # The first draft is the plan's answer as the agent would send it; without one, an
+    # acknowledgement (the bot's "I'm handing you to an agent" is no draft for an agent).
+    drafts = [grounded or f"{hello} thanks for your message. I'm looking into this for you now."]
     if actions and actions[0].action != "escalate":
         a = actions[0]
         target = f" order {a.target}" if a.target else ""
@@ -110,7 +112,7 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     drafts.append(
         f"{hello} to make sure I get this right: which order and which item is this about?"
     )
-    return drafts
+    return list(dict.fromkeys(drafts))
 
 
 def next_best_actions(needs: list[Need], most: int = 5) -> list[NextAction]:

@@ -28,6 +28,7 @@ def defuse(text: str) -> str:
     return _TAG_RE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German"}
 RELEVANT_FACT = 50.0  # priority base of a fact the message points at: base + relevance
 
 
@@ -55,12 +56,14 @@ def guard_facts(facts: list[Fact], decision: Decision) -> list[Fact]:
     the list of all orders: a question about one order is not an occasion to bring up
     the others."""
     deny = set(decision.deny_facts)
+    planned = set(decision.plan.record_ids()) if decision.plan else set()
     out = []
     for f in facts:
         if _FACT_GROUP[f.kind] in deny:
             continue
         if (
             "other_orders" in deny
+            and f.id not in planned
             and f.kind == "order"
             and (f.id.startswith("orders:") or f.relevance < NAMED_PRODUCT)
         ):
@@ -73,8 +76,11 @@ def style_instructions(decision: Decision) -> str:
     """The reply-style lines of the prompt, from the decision's style and guard."""
     st = decision.style
     lines = [
-        f'- Greet the customer with "{st.greeting}" and answer in the language of their message.'
+        f'- Greet the customer with "{st.greeting}" and reply in '
+        f"{LANGUAGE_NAMES.get(st.language, st.language)}."
     ]
+    if decision.plan is not None and decision.plan.about_records:
+        lines.append(f"- Plan: {decision.plan.summary()}.")
     lines.append(
         {
             "short": "- Keep it short: at most 3 sentences and no lists; they read on a phone.",
@@ -100,12 +106,20 @@ def style_instructions(decision: Decision) -> str:
 
 
 def _candidates(
-    facts: list[Fact], passages: list[Passage], history: list[HistoryHit], never: set[str]
+    facts: list[Fact],
+    passages: list[Passage],
+    history: list[HistoryHit],
+    never: set[str],
+    planned: set[str],
 ) -> list[_Candidate]:
     out: list[_Candidate] = []
     for f in facts:
         if f.kind == "profile" or f.id.startswith("orders:"):
             prio = 1000.0 - len(out)  # who the customer is and what they ordered come first
+        elif f.id in planned and f.relevance < 1.0:
+            # A record the answer plan is about though the message only points at it
+            # ("my order", the only one) ranks with the facts the message names.
+            prio = RELEVANT_FACT + 1.0
         elif f.relevance >= 1.0:
             prio = RELEVANT_FACT + min(f.relevance, 30.0)
         else:
@@ -158,7 +172,8 @@ def compose(
         used = counter.count(messages_text(prompt.render(**base)))
     chosen: list[_Candidate] = []
     never = set(decision.never_mention)
-    candidates = _candidates(facts, passages, history, never)
+    planned = set(decision.plan.record_ids()) if decision.plan else set()
+    candidates = _candidates(facts, passages, history, never, planned)
     for cand in sorted(candidates, key=lambda c: (-c.priority, c.id)):
         # "[NN] " plus the newline between sources
         cost = counter.count(defuse(cand.line)) + 5

@@ -24,6 +24,8 @@ from assistant.generators.offline import OfflineComposer
 from assistant.policy import Policy
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
+from assistant.turn.language import reply_language
+from assistant.turn.plan import plan_turn
 from assistant.types import (
     Composed,
     ContextInfo,
@@ -250,8 +252,10 @@ class Assistant:
         ctx: CustomerContext,
         retrieved: Retrieved,
         assignment: Assignment | None = None,
+        conversation: list[Message] | None = None,
     ) -> Decision:
-        """The policy's decision on the turn's signals, with the experiment variants."""
+        """The policy's decision on the turn's signals, with the experiment variants and
+        the answer plan (intents, records, what their status allows, the move)."""
         assignment = assignment or Assignment()
         policy_file = assignment.value("policy_file")
         policy = self._policies[str(policy_file)] if policy_file else self.policy
@@ -260,6 +264,32 @@ class Assistant:
         if assignment.variants:
             inputs = {e: v.name for e, v in assignment.variants}
             decision.trace.append(RuleHit(rule="experiment", inputs=inputs))
+        message = request.message.strip()
+        language, source = reply_language(message, decision.style.language)
+        decision.style.language = language
+        decision.style.greeting = policy.greetings.get(language, decision.style.greeting)
+        plan = plan_turn(
+            message,
+            ctx.orders if decision.use_profile else [],
+            mentions=ctx.catalog_mentions if decision.use_profile else [],
+            earlier=[m.text for m in conversation or [] if m.role == "customer"],
+            language=language,
+            language_source=source,
+            handoff=decision.handoff,
+        )
+        decision.plan = plan
+        decision.trace.append(
+            RuleHit(
+                rule="plan",
+                inputs={
+                    "move": plan.move,
+                    "language": f"{language} ({source})",
+                    "intents": [i.name for i in plan.intents],
+                    "records": [r.removeprefix("order:") for r in plan.record_ids()],
+                    "resolved_by": [i.resolved_by for i in plan.intents],
+                },
+            )
+        )
         return decision
 
     def prompt_for(self, assignment: Assignment | None) -> PromptTemplate:
@@ -331,7 +361,7 @@ class Assistant:
         with timer.stage("retrieve"):
             retrieved = pending.finish(query)
         with timer.stage("decide"):
-            decision = self.decide(request, card, ctx, retrieved, assignment)
+            decision = self.decide(request, card, ctx, retrieved, assignment, conversation)
         with timer.stage("compose"):
             composed = self.compose(
                 card,
@@ -561,6 +591,7 @@ class Assistant:
             decision_trace=prepared.decision.trace + trace,
             segments=prepared.decision.segments,
             variant=prepared.decision.variant,
+            plan=prepared.decision.plan,
         )
 
 

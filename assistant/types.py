@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.turn.types import AnswerPlan
 from profiles.context import CustomerCard, Fact
 from retrieval.types import HistoryHit, Passage
 
@@ -60,6 +61,7 @@ class Decision(BaseModel):
     variant: str | None = None  # experiment assignments, "experiment=variant;…"
     style: ReplyStyle = Field(default_factory=ReplyStyle)
     trace: list[RuleHit] = Field(default_factory=list)
+    plan: AnswerPlan | None = None  # what the reply should say (the plan stage)
 
     def fired(self, rule: str) -> bool:
         return any(h.rule == rule for h in self.trace)
@@ -134,6 +136,7 @@ class TurnResult(BaseModel):
     decision_trace: list[RuleHit] = Field(default_factory=list)
     segments: list[str] = Field(default_factory=list)
     variant: str | None = None
+    plan: AnswerPlan | None = None
 
 
 class Retrieved(BaseModel):

@@ -52,6 +52,44 @@ class Fact(BaseModel):
         return " ".join(t for name, t in self.parts if name not in attributes)
 
 
+class RecordItem(BaseModel):
+    """One item of an order, as the customer bought it."""
+
+    name: str
+    item_id: str
+    product_id: str
+    price: float
+    options: dict[str, object] = Field(default_factory=dict)
+
+
+class RecordPayment(BaseModel):
+    """A payment or refund of an order and the method it went to."""
+
+    kind: str  # payment | refund
+    amount: float
+    method_id: str
+    method: str  # "PayPal", "Visa ending 1234", "gift card"
+
+
+class OrderRecord(BaseModel):
+    """One of the customer's orders as structured facts: what code reads instead of text."""
+
+    id: str  # "#W1234567"
+    status: str
+    created_at: datetime | None = None
+    items: list[RecordItem] = Field(default_factory=list)
+    tracking: list[str] = Field(default_factory=list)
+    payments: list[RecordPayment] = Field(default_factory=list)
+
+    @property
+    def fact_id(self) -> str:
+        return f"order:{self.id}"
+
+    def item_names(self) -> list[str]:
+        """The distinct item names, in order."""
+        return list(dict.fromkeys(i.name for i in self.items))
+
+
 class CustomerCard(BaseModel):
     """Who the customer is, as shown to the model and the agent."""
 
@@ -85,6 +123,10 @@ class CustomerContext(BaseModel):
     features: CustomerFeatures | None = None  # None without personalization consent
     segments: list[str] = Field(default_factory=list)
     recent_events: list[str] = Field(default_factory=list)  # event types, newest first
+    # The customer's orders, newest first, as structured records (personalization only).
+    orders: list[OrderRecord] = Field(default_factory=list)
+    # Catalog product names whose head noun the message uses ("shoes" → "Running Shoes").
+    catalog_mentions: list[str] = Field(default_factory=list)
 
 
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
@@ -157,9 +199,17 @@ class ProfileRepository:
             facts: list[Fact] = []
             features: CustomerFeatures | None = None
             events: list[str] = []
+            records: list[OrderRecord] = []
+            mentions: list[str] = []
             if card.allows("personalization"):
                 orders = read_orders(s, customer_id)
-                facts = self._facts(s, read.customer, orders, message)
+                methods = read_payment_methods(s, customer_id)
+                records = _records(orders, methods)
+                ws = set(words(message))
+                mentions = sorted(
+                    n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
+                )
+                facts = self._facts(s, read.customer, orders, methods, message)
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments()
                 )
@@ -178,6 +228,8 @@ class ProfileRepository:
                 features=features,
                 segments=card.segments,
                 recent_events=events,
+                orders=records,
+                catalog_mentions=mentions,
             )
 
     def segments_of(self, customer_id: str) -> list[str]:
@@ -193,9 +245,15 @@ class ProfileRepository:
             )
             return self.segments.of(features) if features is not None else []
 
-    def _facts(self, s: Session, customer: CustomerRow, placed: Orders, message: str) -> list[Fact]:
+    def _facts(
+        self,
+        s: Session,
+        customer: CustomerRow,
+        placed: Orders,
+        methods: list[PaymentMethodRow],
+        message: str,
+    ) -> list[Fact]:
         customer_id = customer.id
-        methods = read_payment_methods(s, customer_id)
         orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
         profile_parts = _profile_parts(customer, methods)
         facts = [
@@ -370,3 +428,46 @@ def _order_parts(
         )
         parts.append(("address", f"Ship to {where}."))
     return parts
+
+
+def _method_label(m: PaymentMethodRow | None, method_id: str) -> str:
+    if m is None:
+        return method_id.split("_")[0].replace("paypal", "PayPal")
+    if m.source == "credit_card":
+        return f"{(m.brand or 'card').title()} ending {m.last_four}"
+    if m.source == "gift_card":
+        return "gift card"
+    return "PayPal" if m.source == "paypal" else m.source.replace("_", " ")
+
+
+def _records(placed: Orders, methods: list[PaymentMethodRow]) -> list[OrderRecord]:
+    """The orders as structured records, newest first."""
+    by_id = {m.id: m for m in methods}
+    return [
+        OrderRecord(
+            id=o.id,
+            status=o.status,
+            created_at=o.created_at,
+            items=[
+                RecordItem(
+                    name=i.name,
+                    item_id=i.item_id,
+                    product_id=i.product_id,
+                    price=i.price,
+                    options=dict(i.options),
+                )
+                for i in placed.items[o.id]
+            ],
+            tracking=[t for f in placed.fulfils[o.id] for t in f.tracking_ids],
+            payments=[
+                RecordPayment(
+                    kind=p.transaction_type,
+                    amount=p.amount,
+                    method_id=p.payment_method_id,
+                    method=_method_label(by_id.get(p.payment_method_id), p.payment_method_id),
+                )
+                for p in placed.pays[o.id]
+            ],
+        )
+        for o in placed.orders
+    ]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from assistant.turn.types import AnswerPlan
 from assistant.types import Citation, ContextInfo, RuleHit, TurnResult
 from profiles.fields import Plain, Text, plain
 from profiles.overview import MessageLine
@@ -58,6 +59,7 @@ class TurnDetail(BaseModel):
     decision_trace: list[RuleHit] = Field(default_factory=list)
     segments: list[str] = Field(default_factory=list)
     variant: str | None = None
+    plan: AnswerPlan | None = None  # intents, records, what their status allows, the move
 
 
 class ChatResponse(BaseModel):

@@ -13,13 +13,22 @@ from collections import Counter
 from collections.abc import Iterator
 
 from assistant.compose import RELEVANT_FACT
+from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.types import Composed, Generation, Source
 from profiles.relevance import EXPLICIT_ID, NAMED_PRODUCT, intents, words
+from prompts.catalog import load_catalog
 from retrieval.lexical import stem
 
-# Sentences addressed to agents (tool calls, internal steps) are not read to customers.
-_AGENT_ONLY_RE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+_\d+\b|\(agent action\)|\binternal\b", re.I)
+# Sentences written for staff (about "the user", agents, tools, internal steps) are not
+# read to customers.
+_AGENT_ONLY_RE = re.compile(
+    r"\b[a-z]+(?:_[a-z0-9]+)+\b|\(agent action\)|\binternal\b|\bthe (?:user|customer)'?s?\b"
+    r"|\bagents?\b|\btools?\b|\bdatabase\b|\badvise the\b|\bauthenticat\w*|\bescalat\w*"
+    r"|\b(?:you|agents?) (?:should|must) (?:check|verify|confirm|ask)\b|\bverify the\b"
+    r"|\bexplicit (?:user )?confirmation\b|\bfunctions?\b|\bcalled\b|\bAPI\b",
+    re.I,
+)
 _ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
 _STOP = frozenset(
@@ -123,43 +132,76 @@ class OfflineComposer:
     name = "offline"
 
     def generate(self, composed: Composed) -> Generation:
+        return self._generate(composed, hand_off=True)
+
+    def draft(self, composed: Composed) -> Generation:
+        """A reply an agent can send as is: the plan's answer without the bot's handoff
+        sentence and without [n] markers (`cited` keeps the sources); empty text when
+        there is nothing grounded to say."""
+        g = self._generate(composed, hand_off=False)
+        text = "" if g.cannot_answer else re.sub(r" ?\[\d{1,3}\]", "", g.text)
+        return g.model_copy(update={"text": text})
+
+    def _generate(self, composed: Composed, hand_off: bool) -> Generation:
         decision = composed.decision
         style = decision.style
+        plan = decision.plan
+        cat = load_catalog(plan.language if plan else style.language)
         first = composed.card.name.split()[0] if decision.use_profile and composed.card.name else ""
-        greeting = f"{style.greeting} {first}," if first else f"{style.greeting},"
-        if decision.handoff:
+        greeting = (
+            cat.text("greeting", greeting=style.greeting, name=first)
+            if first
+            else cat.text("greeting_anonymous", greeting=style.greeting)
+        )
+        if decision.handoff and hand_off:
             when = (
-                "They will see everything you've written here."
+                cat.text("handoff_open")
                 if style.business_hours or not style.next_opening
-                else f"Our team is away right now ({style.local_time} your time); an agent "
-                f"will reply {style.next_opening} and will see everything you've written here."
+                else cat.text(
+                    "handoff_closed",
+                    local_time=style.local_time,
+                    next_opening=style.next_opening,
+                )
             )
-            text = (
-                f"{greeting} I'm passing this conversation to a human agent "
-                f"({decision.handoff_reason}). {when}"
-            )
+            text = f"{greeting} {cat.text('handoff', reason=decision.handoff_reason)} {when}"
             return Generation(text=text, generator=self.name)
+        short = style.length == "short"  # a phone screen: plain sentences, no list
+        if plan is not None and plan.about_records:
+            realizer = Realizer(composed, cat)
+            said = realizer.plan(plan)
+            if said:
+                used = list(realizer.cited)
+                kb = self._best_sentences(composed, 2) if plan.about_policy else []
+                out = [" ".join(said)]
+                if kb and not short:
+                    out.append(cat.text("policy_intro"))
+                for sentence, s in kb:
+                    out.append(f"{sentence} [{s.n}]" if short else f"- {sentence} [{s.n}]")
+                    if s.n not in used:
+                        used.append(s.n)
+                sep = " " if short else "\n"
+                text = greeting + sep + sep.join(out)
+                return Generation(text=text, generator=self.name, cited=used)
         lines: list[str] = []
         cited: list[int] = []
-        facts = self._relevant_facts(composed)[: max(decision.max_personal_facts, 0)]
+        # With a plan, a message that is not about the customer's records gets no record
+        # statement; without one (a caller that skipped the plan) the named orders do.
+        facts = [] if plan is not None else self._relevant_facts(composed)
+        facts = facts[: max(decision.max_personal_facts, 0)]
         if style.length == "short":
             facts = facts[:1]
         for s in facts:
             lines.append(f"{self._fact_sentence(s)} [{s.n}]")
             cited.append(s.n)
         kb = self._best_sentences(composed, _KB_SENTENCES[style.length])
-        short = style.length == "short"  # a phone screen: plain sentences, no list
         if kb and not short:
-            lines.append("From our policy:" if lines else "Here is what our help articles say:")
+            lines.append(cat.text("policy_intro") if lines else cat.text("kb_intro"))
         for sentence, s in kb:
             lines.append(f"{sentence} [{s.n}]" if short else f"- {sentence} [{s.n}]")
             if s.n not in cited:
                 cited.append(s.n)
         if not lines:
-            text = (
-                f"{greeting} I couldn't find an answer to this in our help articles or your "
-                "account, so I'm handing you to a human agent who can help."
-            )
+            text = f"{greeting} {cat.text('cannot_answer')}"
             return Generation(text=text, generator=self.name, cannot_answer=True)
         text = greeting + ("\n" + "\n".join(lines) if not short else " " + " ".join(lines))
         return Generation(text=text, generator=self.name, cited=cited)

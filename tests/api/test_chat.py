@@ -40,6 +40,12 @@ def test_staff_get_the_turns_detail_and_a_wrong_key_is_refused(client):
     assert detail["context"]["customer_id"] == OLIVIA and "#W5442520" in detail["context"]["text"]
     assert "order:#W5442520" in detail["context"]["fact_ids"]
     assert isinstance(detail["decision_trace"], list) and "segments" in detail
+    # The answer plan: the intent, the order it concerns and what its status allows.
+    intent = detail["plan"]["intents"][0]
+    assert intent["name"] == "where_is_order" and intent["resolved_by"] == "id"
+    assert intent["records"][0]["id"] == "#W5442520" and "cancel" in intent["records"][0]["allows"]
+    assert any(h["rule"] == "plan" for h in detail["decision_trace"])
+    assert "plan" not in staff.json() or staff.json().get("plan") is None
     assert wrong.status_code == 403 and wrong.json() == {"error": "not a valid agent API key"}
 
 

@@ -89,7 +89,8 @@ def test_denied_attributes_never_reach_the_prompt(make_container):
 def test_a_reply_stating_too_many_personal_facts_is_replaced(make_container, llm_guard):
     c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
     message = "What is the status of my orders?"
-    ctx_orders = [o for o in OLIVIA_ORDERS if o in prepare(c, message).composed.text]
+    sources = prepare(c, message).composed.ids("order")
+    ctx_orders = [o for o in OLIVIA_ORDERS if f"order:{o}" in sources]
     assert len(ctx_orders) > 3
     chatty = " ".join(f"Order {o} is on its way." for o in ctx_orders)
     llm_guard.post(f"{LLM}/chat/completions").mock(
@@ -132,10 +133,17 @@ def test_the_offline_composer_follows_the_style(make_container):
             customer_id=OLIVIA, message="Can I cancel #W5442520?", device="mobile", locale="fr-FR"
         )
     )
-    assert desktop.answer.startswith("Hi Olivia,") and "\n- " in desktop.answer
-    assert phone.answer.startswith("Bonjour Olivia,") and "\n" not in phone.answer
-    assert len(phone.answer) < len(desktop.answer)
+    assert desktop.answer.startswith("Hi Olivia,\n")
+    # The reply follows the message's language, not the locale (issue 13); a phone gets
+    # plain sentences.
+    assert phone.answer.startswith("Hi Olivia,") and "\n" not in phone.answer
+    assert len(phone.answer) <= len(desktop.answer)
     assert "#W5442520" in phone.answer and phone.citations
+    # Too short to tell its language: the locale decides.
+    short = c.assistant.turn(
+        TurnRequest(customer_id=OLIVIA, message="Annuler #W5442520", locale="fr-FR")
+    )
+    assert short.answer.startswith("Bonjour Olivia,") and "annulée" in short.answer
 
 
 def test_a_handoff_outside_business_hours_says_when_a_human_replies(make_container):

@@ -24,8 +24,13 @@ def test_offline_turn_answers_with_order_status_and_policy_citation(make_contain
     r = ask(c, "What is the status of my order #W5442520? Can I still cancel it?")
     assert r.generator == "offline" and not r.degraded and not r.handoff
     assert "#W5442520" in r.answer and "pending" in r.answer
+    assert "can still be cancelled" in r.answer
     kinds = {(cit.kind, cit.id.split("#")[0]) for cit in r.citations}
     assert ("order", "order:") in kinds
+    # A question about the customer's own order is answered from the order, not by
+    # quoting policy sentences as if they were statements about it (issue 13).
+    assert not any(cit.kind == "kb" for cit in r.citations)
+    r = ask(c, "What is your policy on cancelling an order like #W5442520?")
     assert any(cit.kind == "kb" and cit.id.startswith("policy#") for cit in r.citations)
     for cit in r.citations:
         assert f"[{cit.n}]" in r.answer

@@ -1,0 +1,117 @@
+"""Realize an answer plan as reply sentences from the language's reply catalog.
+
+Every statement about a record is read from the plan's structured facts (never from
+rendered text) and cites the record's fact source when the context holds it."""
+
+from __future__ import annotations
+
+from assistant.turn.types import AnswerPlan, PlannedIntent, PlannedRecord
+from assistant.types import Composed
+from prompts.catalog import ReplyCatalog
+
+ACTION_INTENTS = ("cancel", "return", "exchange", "change_address", "wrong_item")
+MOST_ITEMS = 3
+
+
+def _money(x: float) -> str:
+    return f"${x:,.2f}"
+
+
+class Realizer:
+    """Sentences for one plan, in one language, citing `composed`'s sources."""
+
+    def __init__(self, composed: Composed, catalog: ReplyCatalog) -> None:
+        self.cat = catalog
+        self.source_n = {s.id: s.n for s in composed.sources}
+        self.cited: list[int] = []
+
+    def _join(self, parts: list[str], word: str = "and") -> str:
+        if len(parts) <= 1:
+            return "".join(parts)
+        return ", ".join(parts[:-1]) + self.cat.text(word) + parts[-1]
+
+    def _cite(self, r: PlannedRecord) -> str:
+        n = self.source_n.get(r.source_id)
+        if n is None:
+            return ""
+        if n not in self.cited:
+            self.cited.append(n)
+        return f" [{n}]"
+
+    def _status(self, r: PlannedRecord) -> str:
+        key = f"status.{r.status}"
+        if self.cat.has(key):
+            return self.cat.text(key)
+        return self.cat.text("status.other", status=r.status)
+
+    def _values(self, r: PlannedRecord, cite: bool = True) -> dict[str, object]:
+        items = ", ".join(r.items[:MOST_ITEMS]) + ("…" if len(r.items) > MOST_ITEMS else "")
+        return {
+            "order": self.cat.text("order", id=r.id, items=items),
+            "status": self._status(r),
+            "cite": self._cite(r) if cite else "",
+            "amount": _money(r.paid),
+            "method": self._join(r.paid_with, "or") or "the original payment method",
+        }
+
+    def _can_still(self, r: PlannedRecord) -> str:
+        names = self.cat.entries.get("actions", {})
+        acts = [str(names[a]) for a in r.allows if a in names]
+        return self.cat.text("can_still", actions=self._join(acts, "or")) if acts else ""
+
+    def intent(self, i: PlannedIntent) -> list[str]:
+        """The sentences for one intent."""
+        # An id that is not the customer's is not repeated: it may be someone else's.
+        out = [self.cat.text("missing_id")] if i.missing else []
+        if i.move == "clarify" and i.candidates:
+            names = self.cat.entries.get("actions", {})
+            listed = [
+                self.cat.text(
+                    "clarify_item",
+                    id=r.id,
+                    items=", ".join(r.items[:MOST_ITEMS]),
+                    status_word=r.status,
+                )
+                for r in i.candidates
+            ]
+            action = str(names.get(i.action or "", i.action or ""))
+            out.append(self.cat.text("clarify", action=action, list=self._join(listed)))
+            return out
+        for r in i.records:
+            out.extend(self._record(i, r))
+        return out
+
+    def _record(self, i: PlannedIntent, r: PlannedRecord) -> list[str]:
+        v = self._values(r)
+        if i.name in ACTION_INTENTS and i.action:
+            outcome = "allowed" if i.action in r.allows else "not_allowed"
+            lines = [self.cat.text(f"{i.name}.{outcome}", **v)]
+            if outcome == "not_allowed":
+                lines.append(self._can_still(r))
+            return [x for x in lines if x]
+        if i.name == "refund_status":
+            if r.refunds:
+                v["amount"] = _money(sum(x.amount for x in r.refunds))
+                v["method"] = self._join(list(dict.fromkeys(x.method for x in r.refunds)), "or")
+                return [self.cat.text("refund_status.refunded", **v)]
+            key = "timing" if r.note == "refund_timing" else "none"
+            return [self.cat.text(f"refund_status.{key}", **v)]
+        if i.name == "payment":
+            return [self.cat.text("payment", **v)]
+        lines = [self.cat.text("where_is_order", **v)]
+        if r.tracking and r.status in ("processed", "delivered"):
+            lines.append(self.cat.text("tracking", tracking=", ".join(r.tracking)))
+        return lines
+
+    def plan(self, plan: AnswerPlan) -> list[str]:
+        """Every sentence the plan calls for, each said once."""
+        lines: list[str] = []
+        for item in plan.not_bought:
+            lines.append(self.cat.text("not_bought", item=item))
+        for i in plan.intents:
+            for line in self.intent(i):
+                if line not in lines:
+                    lines.append(line)
+        if not lines and any(i.name != "other" for i in plan.intents):
+            lines.append(self.cat.text("no_records"))
+        return lines

@@ -1,0 +1,1 @@
+"""The support turn's stages, one module per stage (moving here from assistant/)."""

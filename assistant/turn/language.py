@@ -1,0 +1,51 @@
+"""Which language a reply is written in: the message's (detected offline), else the
+customer's locale."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+SUPPORTED = ("en", "es", "fr", "de")
+# The detector's confidences over the four languages sum to 1. The message's language is
+# taken when it is clearly ahead (alone, or well ahead of the next), or when it is the
+# locale's language anyway; short or mixed text falls back to the locale.
+MIN_CONFIDENCE = 0.6
+MIN_LEAD = 1.4  # times the runner-up's confidence
+MIN_AGREEING = 0.3  # enough when the locale says the same
+MIN_WORDS = 3
+
+
+@lru_cache(maxsize=1)
+def _detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    langs = [Language.ENGLISH, Language.SPANISH, Language.FRENCH, Language.GERMAN]
+    return LanguageDetectorBuilder.from_languages(*langs).build()
+
+
+def detect(message: str) -> tuple[str, float, float] | None:
+    """The message's likeliest language among en/es/fr/de, its confidence and the
+    runner-up's; None for a message too short to tell."""
+    if len(message.split()) < MIN_WORDS:
+        return None
+    values = _detector().compute_language_confidence_values(message)
+    if not values:
+        return None
+    second = float(values[1].value) if len(values) > 1 else 0.0
+    return values[0].language.iso_code_639_1.name.lower(), float(values[0].value), second
+
+
+def reply_language(message: str, locale_language: str) -> tuple[str, str]:
+    """(language, "message" | "locale"): the message's language when the detector is sure,
+    else the locale's (English when the locale's language has no templates)."""
+    found = detect(message)
+    if found is not None:
+        lang, top, second = found
+        if (
+            top >= MIN_CONFIDENCE
+            or top >= MIN_LEAD * second
+            or (lang == locale_language and top >= MIN_AGREEING)
+        ):
+            return lang, "message"
+    return (locale_language if locale_language in SUPPORTED else "en"), "locale"

@@ -1,0 +1,335 @@
+"""The plan stage (`decide`'s answer plan): which intents a message carries, which of the
+customer's records each concerns, what their status allows next, and the move.
+
+Records come from the customer's structured orders (`CustomerContext.orders`), never
+from rendered fact text. Intent and reference words are data (rules/intents.yaml); what
+each status allows is data (rules/actions.yaml)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from assistant.turn.types import (
+    AnswerPlan,
+    IntentName,
+    Move,
+    PlannedIntent,
+    PlannedRecord,
+    PlannedRefund,
+    Resolution,
+)
+from profiles.context import OrderRecord
+from profiles.expressions import RuleFileError
+from profiles.relevance import explicit_order_ids, name_match, words
+
+RULES = Path(__file__).resolve().parent.parent / "rules"
+INTENTS_FILE = RULES / "intents.yaml"
+ACTIONS_FILE = RULES / "actions.yaml"
+RECORD_INTENTS = frozenset(
+    {
+        "where_is_order",
+        "cancel",
+        "return",
+        "exchange",
+        "change_address",
+        "refund_status",
+        "payment",
+        "wrong_item",
+    }
+)
+MOST_LISTED = 3  # records a reply lists for one intent
+
+
+def _pattern(entries: list[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(entries) + r")(?!\w)", re.IGNORECASE)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleFileError(f"rule file {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RuleFileError(f"rule file {path}: expected a mapping")
+    return raw
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Intent and reference patterns, every language merged."""
+
+    intents: dict[str, re.Pattern[str]]
+    references: dict[str, re.Pattern[str]]
+
+    @classmethod
+    def load(cls, path: Path = INTENTS_FILE) -> Lexicon:
+        raw = _read(path)
+        try:
+            intents = {
+                str(name): _pattern([str(w) for ws in by_lang.values() for w in ws])
+                for name, by_lang in raw["intents"].items()
+            }
+            refs = {str(k): _pattern([str(w) for w in v]) for k, v in raw["references"].items()}
+        except (KeyError, AttributeError, TypeError, re.error) as exc:
+            raise RuleFileError(f"intents file {path}: {exc}") from exc
+        unknown = set(intents) - RECORD_INTENTS - {"human"}
+        if unknown:
+            raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
+        return cls(intents, refs)
+
+    def intents_in(self, message: str) -> list[str]:
+        return [name for name, p in self.intents.items() if p.search(message)]
+
+    def references_in(self, message: str) -> set[str]:
+        return {name for name, p in self.references.items() if p.search(message)}
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    allows: tuple[str, ...] = ()
+    open: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What each status allows next, and the action each intent asks for."""
+
+    statuses: dict[str, StatusRule] = field(default_factory=dict)
+    intent_action: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = ACTIONS_FILE) -> Actions:
+        raw = _read(path)
+        try:
+            statuses = {
+                str(k): StatusRule(
+                    tuple(str(a) for a in v.get("allows") or ()),
+                    bool(v.get("open", False)),
+                    str(v["note"]) if v.get("note") else None,
+                )
+                for k, v in raw["statuses"].items()
+            }
+            intent_action = {str(k): str(v) for k, v in raw["intents"].items()}
+        except (KeyError, AttributeError, TypeError) as exc:
+            raise RuleFileError(f"actions file {path}: {exc}") from exc
+        return cls(statuses, intent_action)
+
+    def rule(self, status: str) -> StatusRule:
+        return self.statuses.get(status, StatusRule())
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> tuple[Lexicon, Actions]:
+    return Lexicon.load(), Actions.load()
+
+
+def planned(order: OrderRecord, actions: Actions) -> PlannedRecord:
+    """The plan's view of one order: its facts and what its status allows."""
+    rule = actions.rule(order.status)
+    pays = [p for p in order.payments if p.kind == "payment"]
+    return PlannedRecord(
+        id=order.id,
+        source_id=order.fact_id,
+        status=order.status,
+        items=order.item_names(),
+        created_at=order.created_at,
+        tracking=order.tracking,
+        paid=round(sum(p.amount for p in pays), 2),
+        paid_with=list(dict.fromkeys(p.method for p in pays)),
+        refunds=[
+            PlannedRefund(amount=p.amount, method=p.method)
+            for p in order.payments
+            if p.kind == "refund"
+        ],
+        allows=list(rule.allows),
+        note=rule.note,
+    )
+
+
+def _head(name: str) -> str:
+    ws = words(name)
+    return ws[-1] if ws else ""
+
+
+def _said(message: str, head: str) -> str:
+    """The customer's own word for a product head noun ("shoes" for "shoe")."""
+    for token in re.findall(r"\w+", message.lower()):
+        if words(token) == [head]:
+            return token
+    return head
+
+
+@dataclass
+class _Pointed:
+    """What the message itself points at, before intents are considered."""
+
+    ids: list[str]
+    by_product: list[OrderRecord]
+    refs: set[str]
+    not_bought: list[str]
+
+
+def _pointed(
+    message: str, orders: list[OrderRecord], mentions: list[str], lex: Lexicon
+) -> _Pointed:
+    ws = set(words(message))
+    scored = [(max((name_match(n, ws) for n in o.item_names()), default=0.0), o) for o in orders]
+    best = max((s for s, _ in scored), default=0.0)
+    by_product = [o for s, o in scored if s > 0 and s == best]
+    bought = {_head(n) for o in orders for n in o.item_names()}
+    not_bought = []
+    for name in mentions:
+        head = _head(name)
+        if head and head not in bought:
+            word = _said(message, head)
+            if word not in not_bought:
+                not_bought.append(word)
+    ids = sorted(explicit_order_ids(message))
+    return _Pointed(ids, by_product, lex.references_in(message), not_bought)
+
+
+def _candidates(intent: str, orders: list[OrderRecord], actions: Actions) -> list[OrderRecord]:
+    """The orders an intent could be about when the message names none."""
+    action = actions.intent_action.get(intent)
+    if action:
+        return [o for o in orders if action in actions.rule(o.status).allows]
+    if intent == "refund_status":
+        return [
+            o
+            for o in orders
+            if any(p.kind == "refund" for p in o.payments) or actions.rule(o.status).note
+        ]
+    if intent == "where_is_order":
+        return [o for o in orders if actions.rule(o.status).open] or orders[:1]
+    return orders[:1]
+
+
+def plan_turn(
+    message: str,
+    orders: list[OrderRecord],
+    *,
+    mentions: list[str] | None = None,
+    earlier: list[str] | None = None,
+    language: str = "en",
+    language_source: str = "locale",
+    handoff: bool = False,
+    lexicon: Lexicon | None = None,
+    actions: Actions | None = None,
+) -> AnswerPlan:
+    """The answer plan for `message` from the customer's `orders` (newest first).
+
+    `mentions` are catalog product names the message uses; `earlier` the customer's
+    earlier messages of the conversation, oldest first ("and the other one?")."""
+    lex, acts = lexicon or default_rules()[0], actions or default_rules()[1]
+    pointed = _pointed(message, orders, mentions or [], lex)
+    names = lex.intents_in(message)
+    follow: list[OrderRecord] | None = None
+    follow_pool: list[OrderRecord] = []
+    if earlier and ({"other", "previous"} & pointed.refs or not (names or pointed.ids)):
+        for text in reversed(earlier):
+            before = plan_turn(text, orders, lexicon=lex, actions=acts)
+            concerned = [r.id for i in before.intents for r in i.records or i.candidates]
+            if not concerned:
+                continue
+            names = names or [i.name for i in before.intents]
+            if "other" in pointed.refs:
+                pool = [
+                    o
+                    for o in orders
+                    if o.id not in concerned
+                    and any(o in _candidates(n, orders, acts) for n in names)
+                ]
+                follow_pool = pool or [o for o in orders if o.id not in concerned]
+                follow = follow_pool[:1] if len(follow_pool) == 1 else []
+            else:
+                follow = [o for o in orders if o.id in concerned]
+            break
+    about_records = bool(
+        pointed.ids
+        or pointed.by_product
+        or pointed.not_bought
+        or follow is not None
+        or pointed.refs & {"self", "other", "previous", "recent", "open"}
+    )
+    if not names and (pointed.ids or pointed.by_product):
+        names = ["where_is_order"]
+    plan = AnswerPlan(
+        language=language,
+        language_source=cast(Any, language_source),
+        about_records=about_records and bool(orders or pointed.ids or pointed.not_bought),
+        about_policy="policy" in pointed.refs or (bool(names) and not about_records),
+        not_bought=pointed.not_bought,
+    )
+    by_id = {o.id: o for o in orders}
+    for name in names or ["other"]:
+        intent = PlannedIntent(name=cast(IntentName, name), action=acts.intent_action.get(name))
+        if name in RECORD_INTENTS and plan.about_records:
+            _resolve(intent, pointed, follow, follow_pool, orders, by_id, acts)
+        plan.intents.append(intent)
+    move: Move = "answer"
+    if handoff or "human" in names:
+        move = "handoff"
+    elif any(i.move == "clarify" for i in plan.intents):
+        move = "clarify"
+    plan.move = move
+    return plan
+
+
+def _resolve(
+    intent: PlannedIntent,
+    pointed: _Pointed,
+    follow: list[OrderRecord] | None,
+    follow_pool: list[OrderRecord],
+    orders: list[OrderRecord],
+    by_id: dict[str, OrderRecord],
+    acts: Actions,
+) -> None:
+    """Fill the intent's records, how they were found, whether the action is allowed and
+    the move (clarify when an action has several candidates)."""
+    found: list[OrderRecord]
+    how: Resolution
+    if pointed.ids:
+        found = [by_id[i] for i in pointed.ids if i in by_id]
+        intent.missing = [i for i in pointed.ids if i not in by_id]
+        how = "id" if found else "unknown_id"
+    elif follow is not None:
+        found, how = follow, "conversation"
+        if not follow and len(follow_pool) > 1:
+            intent.candidates = [planned(o, acts) for o in follow_pool[:MOST_LISTED]]
+            intent.move = "clarify"
+            intent.resolved_by = how
+            return
+    elif pointed.by_product:
+        found, how = pointed.by_product, "product"
+    elif "recent" in pointed.refs and orders:
+        found, how = orders[:1], "recent"
+    elif "open" in pointed.refs:
+        found, how = [o for o in orders if acts.rule(o.status).open], "open"
+    elif pointed.not_bought:
+        found, how = [], "none"
+    elif len(orders) == 1:
+        found, how = orders, "only"
+    else:
+        found, how = _candidates(intent.name, orders, acts), "status"
+        if not found and intent.action:
+            found = orders[:MOST_LISTED]  # none allows it: say why, order by order
+    if intent.action and len(found) > 1:
+        able = [o for o in found if intent.action in acts.rule(o.status).allows]
+        if len(able) == 1:
+            found = able
+        elif len(able) > 1:
+            intent.candidates = [planned(o, acts) for o in able[:MOST_LISTED]]
+            intent.move = "clarify"
+            intent.resolved_by = how
+            return
+    intent.records = [planned(o, acts) for o in found[:MOST_LISTED]]
+    intent.resolved_by = how
+    if intent.action and intent.records:
+        intent.allowed = all(intent.action in r.allows for r in intent.records)

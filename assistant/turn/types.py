@@ -1,0 +1,91 @@
+"""Typed data of the turn's stages: the answer plan `decide` produces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+IntentName = Literal[
+    "where_is_order",
+    "cancel",
+    "return",
+    "exchange",
+    "change_address",
+    "refund_status",
+    "payment",
+    "wrong_item",
+    "human",
+    "other",
+]
+Move = Literal["answer", "clarify", "handoff"]
+# How the records of an intent were found.
+Resolution = Literal[
+    "id", "product", "only", "recent", "open", "conversation", "status", "none", "unknown_id"
+]
+
+
+class PlannedRefund(BaseModel):
+    amount: float
+    method: str  # "PayPal", "Visa ending 1234", "gift card"
+
+
+class PlannedRecord(BaseModel):
+    """One record an intent concerns, with the facts a reply may state about it."""
+
+    id: str  # "#W1234567"
+    source_id: str  # the fact id to cite: "order:#W1234567"
+    status: str
+    items: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    tracking: list[str] = Field(default_factory=list)
+    paid: float = 0.0
+    paid_with: list[str] = Field(default_factory=list)
+    refunds: list[PlannedRefund] = Field(default_factory=list)
+    allows: list[str] = Field(default_factory=list)  # what the status allows next
+    note: str | None = None  # e.g. refund_timing for a cancelled order
+
+
+class PlannedIntent(BaseModel):
+    """One intent of the message, the records it concerns and what to do about it."""
+
+    name: IntentName
+    records: list[PlannedRecord] = Field(default_factory=list)
+    resolved_by: Resolution = "none"
+    action: str | None = None  # the action asked for (cancel, return, ...), if any
+    allowed: bool | None = None  # whether every record's status allows `action`
+    move: Move = "answer"
+    candidates: list[PlannedRecord] = Field(default_factory=list)  # to clarify between
+    missing: list[str] = Field(default_factory=list)  # ids or items not in their orders
+
+
+class AnswerPlan(BaseModel):
+    """What the reply should say: `decide`'s output, used by both generators."""
+
+    language: str = "en"  # the reply's language
+    language_source: Literal["message", "locale"] = "locale"
+    intents: list[PlannedIntent] = Field(default_factory=list)
+    move: Move = "answer"
+    about_records: bool = False  # the message is about the customer's own records
+    about_policy: bool = False  # the message asks about policy (KB sentences may answer)
+    not_bought: list[str] = Field(default_factory=list)  # items the customer never bought
+
+    def record_ids(self) -> list[str]:
+        """The fact ids of every record the plan concerns, in order, once."""
+        ids = [r.source_id for i in self.intents for r in [*i.records, *i.candidates]]
+        return list(dict.fromkeys(ids))
+
+    def summary(self) -> str:
+        """One line for the LLM prompt and the trace."""
+        # Kept short: it shares the prompt's token budget with the facts, which carry the
+        # records' statuses.
+        parts = []
+        for i in self.intents:
+            bit = " ".join([i.name, *(r.id for r in i.records or i.candidates)])
+            if i.allowed is not None:
+                bit += " (allowed)" if i.allowed else " (not allowed)"
+            parts.append(bit)
+        if self.not_bought:
+            parts.append("never bought " + ", ".join(self.not_bought))
+        return f"{self.move}: " + ("; ".join(parts) or "no record intent")

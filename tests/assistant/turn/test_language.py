@@ -1,0 +1,28 @@
+"""The reply's language: the message's, else the customer's locale."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.turn.language import reply_language
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Hi, where is my order? Has it shipped yet?", "en"),
+        ("¿Dónde está mi pedido? Lo compré hace una semana", "es"),
+        ("Je voudrais retourner ma veste", "fr"),
+        ("Wo ist meine Bestellung? Ich warte seit Tagen", "de"),
+    ],
+)
+def test_the_message_language_wins(message: str, expected: str) -> None:
+    assert reply_language(message, "en") == (expected, "message")
+
+
+def test_short_text_falls_back_to_the_locale() -> None:
+    assert reply_language("ok thanks", "de") == ("de", "locale")
+
+
+def test_a_locale_without_templates_falls_back_to_english() -> None:
+    assert reply_language("ok", "ja") == ("en", "locale")

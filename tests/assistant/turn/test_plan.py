@@ -1,0 +1,147 @@
+"""The answer plan: intents, the records each concerns, what their status allows, the move."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from assistant.turn.plan import plan_turn
+from profiles.context import OrderRecord, RecordItem, RecordPayment
+
+
+def order(
+    oid: str,
+    status: str,
+    *names: str,
+    day: int = 1,
+    tracking: list[str] | None = None,
+    refund: float | None = None,
+) -> OrderRecord:
+    payments = [RecordPayment(kind="payment", amount=50.0, method_id="paypal_1", method="PayPal")]
+    if refund is not None:
+        payments.append(
+            RecordPayment(kind="refund", amount=refund, method_id="paypal_1", method="PayPal")
+        )
+    return OrderRecord(
+        id=oid,
+        status=status,
+        created_at=datetime(2026, 5, day, tzinfo=UTC),
+        items=[
+            RecordItem(name=n, item_id=f"{i}{oid[-4:]}", product_id=str(i), price=25.0)
+            for i, n in enumerate(names)
+        ],
+        tracking=tracking or [],
+        payments=payments,
+    )
+
+
+BACKPACK = order("#W7584328", "pending", "Backpack", day=9)
+JACKET = order("#W1111111", "delivered", "Jacket", "T-Shirt", day=5, tracking=["123456"])
+LAMP = order("#W2222222", "pending", "Desk Lamp", day=3)
+OLD = order("#W3333333", "cancelled", "Water Bottle", day=1, refund=50.0)
+ORDERS = [BACKPACK, JACKET, LAMP, OLD]  # newest first
+
+
+def only(plan_intents: list, name: str):  # type: ignore[no-untyped-def]
+    return next(i for i in plan_intents if i.name == name)
+
+
+def test_an_order_id_resolves_its_record_and_what_its_status_allows() -> None:
+    plan = plan_turn("Can I cancel my order #W7584328?", ORDERS)
+    cancel = only(plan.intents, "cancel")
+    assert [r.id for r in cancel.records] == ["#W7584328"]
+    assert cancel.resolved_by == "id"
+    assert cancel.allowed is True and plan.move == "answer"
+    assert "cancel" in cancel.records[0].allows
+    assert cancel.records[0].items == ["Backpack"] and cancel.records[0].paid_with == ["PayPal"]
+
+
+def test_cancelling_a_delivered_order_is_not_allowed() -> None:
+    cancel = only(plan_turn("please cancel #W1111111", ORDERS).intents, "cancel")
+    assert cancel.allowed is False
+    assert cancel.records[0].allows == ["return", "exchange"]
+
+
+def test_product_words_resolve_the_order_that_holds_them() -> None:
+    plan = plan_turn("I want to return my jacket", ORDERS)
+    ret = only(plan.intents, "return")
+    assert [r.id for r in ret.records] == ["#W1111111"]
+    assert ret.resolved_by == "product" and ret.allowed is True
+
+
+def test_the_only_order_is_the_one_meant() -> None:
+    plan = plan_turn("Hi, where is my order? Has it shipped yet?", [LAMP])
+    where = only(plan.intents, "where_is_order")
+    assert [r.id for r in where.records] == ["#W2222222"]
+    assert where.resolved_by == "only"
+    assert where.records[0].status == "pending"
+
+
+def test_the_open_ones_are_the_pending_and_processed_orders() -> None:
+    plan = plan_turn("what's the status of my open orders?", ORDERS)
+    where = only(plan.intents, "where_is_order")
+    assert {r.id for r in where.records} == {"#W7584328", "#W2222222"}
+    assert where.resolved_by == "open"
+
+
+def test_most_recent_order() -> None:
+    where = only(plan_turn("where is my most recent order", ORDERS).intents, "where_is_order")
+    assert [r.id for r in where.records] == ["#W7584328"]
+
+
+def test_several_cancellable_orders_ask_which_one() -> None:
+    plan = plan_turn("cancel my order", ORDERS)
+    cancel = only(plan.intents, "cancel")
+    assert plan.move == "clarify" and cancel.move == "clarify"
+    assert {r.id for r in cancel.candidates} == {"#W7584328", "#W2222222"}
+    assert cancel.records == []
+
+
+def test_that_order_follows_the_conversation() -> None:
+    plan = plan_turn("can I cancel that order?", ORDERS, earlier=["where is my desk lamp?"])
+    cancel = only(plan.intents, "cancel")
+    assert [r.id for r in cancel.records] == ["#W2222222"]
+    assert cancel.resolved_by == "conversation"
+
+
+def test_the_other_one_is_the_other_candidate_of_the_earlier_question() -> None:
+    plan = plan_turn("and the other one?", ORDERS, earlier=["can I cancel my backpack order?"])
+    cancel = only(plan.intents, "cancel")
+    assert [r.id for r in cancel.records] == ["#W2222222"]
+
+
+def test_an_item_never_bought_is_named() -> None:
+    plan = plan_turn("I want to return the shoes", ORDERS, mentions=["Running Shoes"])
+    assert plan.not_bought == ["shoes"]
+    assert plan.about_records
+    assert only(plan.intents, "return").records == []
+
+
+def test_a_refund_reports_the_method_it_went_to() -> None:
+    plan = plan_turn("did my refund go through?", ORDERS)
+    refund = only(plan.intents, "refund_status")
+    assert [r.id for r in refund.records] == ["#W3333333"]
+    assert refund.records[0].refunds[0].method == "PayPal"
+    assert refund.records[0].note == "refund_timing"
+
+
+def test_a_policy_question_has_no_records() -> None:
+    plan = plan_turn("How long do refunds take in general?", ORDERS)
+    assert not plan.about_records and plan.about_policy
+    assert all(not i.records for i in plan.intents)
+
+
+def test_several_intents_in_one_message() -> None:
+    plan = plan_turn("where is my jacket, and can I exchange it?", ORDERS)
+    assert {"where_is_order", "exchange"} <= {i.name for i in plan.intents}
+
+
+def test_other_languages_name_intents() -> None:
+    assert only(plan_turn("¿Dónde está mi pedido?", [LAMP]).intents, "where_is_order").records
+    assert only(plan_turn("Je voudrais annuler ma commande", [LAMP]).intents, "cancel").allowed
+    assert only(plan_turn("Ich möchte meine Bestellung stornieren", [LAMP]).intents, "cancel")
+
+
+def test_an_id_not_among_the_orders_is_missing() -> None:
+    cancel = only(plan_turn("cancel #W9999999", ORDERS).intents, "cancel")
+    assert cancel.records == [] and cancel.missing == ["#W9999999"]
+    assert cancel.resolved_by == "unknown_id"
