@@ -108,7 +108,19 @@ class Realizer:
         lines: list[str] = []
         for item in plan.not_bought:
             lines.append(self.cat.text("not_bought", item=item))
+        # A record another intent already speaks about (cancel, return, refund …) is not
+        # also described on its own: "where is it, can I cancel it?" gets one sentence.
+        covered = {
+            r.id
+            for i in plan.intents
+            if i.name != "where_is_order" and i.move == "answer"
+            for r in i.records
+        }
         for i in plan.intents:
+            if i.name == "where_is_order" and covered:
+                i = i.model_copy(update={"records": [r for r in i.records if r.id not in covered]})
+                if not i.records and not i.candidates:
+                    continue
             for line in self.intent(i):
                 if line not in lines:
                     lines.append(line)

@@ -5,6 +5,7 @@
   const script = document.currentScript;
   const api = (script && script.dataset.api) || "";
   const state = { customerId: null, userHash: null, conversationId: null, following: null };
+  let sends = 0;
 
   const css = document.createElement("link");
   css.rel = "stylesheet";
@@ -114,6 +115,7 @@
 
   async function send(message) {
     if (!state.customerId) { bubble("system", "Please sign in first."); return; }
+    const mySend = ++sends;
     bubble("customer", message);
     const reply = bubble("assistant", "");
     reply.setAttribute("aria-busy", "true");
@@ -159,7 +161,7 @@
           if (result.answer) renderDone(reply, result);
           else reply.remove();  // an agent has the conversation: they answer live
           reply.removeAttribute("aria-busy");
-          showState(result.state, result.agent);
+          if (mySend === sends) showState(result.state, result.agent);  // the latest send's state wins
           follow(result.conversation_id);
         }
         log.scrollTop = log.scrollHeight;

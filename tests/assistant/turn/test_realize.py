@@ -68,8 +68,9 @@ def test_a_cancellable_order_is_said_so_in_the_customer_voice_citing_the_order()
     c = composed("Can I cancel my order #W7584328?")
     g = OfflineComposer().generate(c)
     assert g.text.startswith("Hi Ana,")
-    assert "Your order #W7584328 (Backpack) hasn't shipped yet, so it can still be cancelled" in (
-        g.text
+    assert (
+        "Your order #W7584328 (Backpack) hasn't shipped yet (it is pending), "
+        "so it can still be cancelled" in g.text
     )
     n = next(s.n for s in c.sources if s.id == "order:#W7584328")
     assert f"[{n}]" in g.text and g.cited == [n]
