@@ -48,15 +48,28 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
     A database created before migrations existed (tables but no alembic_version) is
     stamped at the first revision, then upgraded."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Several workers may start at once: one migrates, the others wait.
-            conn.execute(text("SELECT pg_advisory_xact_lock(7262770)"))
-        cfg = _alembic_config(conn)
-        tables = set(inspect(conn).get_table_names())
-        if "alembic_version" not in tables and "customer" in tables:
-            command.stamp(cfg, FIRST_REVISION)
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters some tables by copying them; with foreign keys on, dropping the
+            # old copy of a table other rows point at fails. Off for the migration only
+            # (the pragma takes effect outside a transaction).
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Several workers may start at once: one migrates, the others wait.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7262770)"))
+                cfg = _alembic_config(conn)
+                tables = set(inspect(conn).get_table_names())
+                if "alembic_version" not in tables and "customer" in tables:
+                    command.stamp(cfg, FIRST_REVISION)
+                command.upgrade(cfg, revision)
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 FIRST_REVISION = "0001"

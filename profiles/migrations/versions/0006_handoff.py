@@ -23,15 +23,18 @@ def upgrade() -> None:
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("state", _STR(), nullable=False, server_default="bot"))
         batch_op.add_column(sa.Column("assignee", _STR(), nullable=True))
+        # A constant default, so SQLite adds the column in place (ALTER TABLE ADD COLUMN)
+        # instead of copying the table; existing rows then take their creation time.
         batch_op.add_column(
             sa.Column(
                 "state_at",
                 sqlmodel.sql.sqltypes.UTCDateTime(),
                 nullable=False,
-                server_default=sa.text("CURRENT_TIMESTAMP"),
+                server_default="1970-01-01 00:00:00.000000",
             )
         )
         batch_op.create_index(batch_op.f("ix_conversation_state"), ["state"], unique=False)
+    op.execute(sa.text("UPDATE conversation SET state_at = created_at"))
     op.create_table(
         "conversationevent",
         sa.Column("id", sa.Integer(), nullable=False),
