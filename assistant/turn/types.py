@@ -81,8 +81,11 @@ class AnswerPlan(BaseModel):
         # Kept short: it shares the prompt's token budget with the facts, which carry the
         # records' statuses.
         parts = []
-        for i in self.intents:
-            bit = " ".join([i.name, *(r.id for r in i.records or i.candidates)])
+        for i in self.intents[:3]:
+            # Ids the customer wrote are in the message already; the plan names the ones
+            # it found another way ("the other one", a product word, the only order).
+            ids = [] if i.resolved_by == "id" else [r.id for r in i.records or i.candidates]
+            bit = " ".join([i.name, *ids[:2], *(["…"] if len(ids) > 2 else [])])
             if i.allowed is not None:
                 bit += " (allowed)" if i.allowed else " (not allowed)"
             parts.append(bit)
