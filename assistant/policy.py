@@ -134,6 +134,9 @@ class Policy:
             if values["business_hours"]
             else self.hours.next_opening(signals.local),
         )
+        if not values["business_hours"]:
+            day, time = self.hours.next_opening_parts(signals.local)
+            d.style.next_opening_day, d.style.next_opening_time = day or None, time
         for rule in self.rules:
             try:
                 fired = rule.when(values)

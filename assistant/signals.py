@@ -57,6 +57,12 @@ class BusinessHours:
 
     def next_opening(self, t: datetime) -> str:
         """'today 09:00', 'tomorrow 09:00' or 'Monday 09:00' from local time `t`."""
+        day, time = self.next_opening_parts(t)
+        return f"{day} {time}" if day else time
+
+    def next_opening_parts(self, t: datetime) -> tuple[str, str]:
+        """The next opening as (day word, "HH:00"): 'today', 'tomorrow' or a weekday name
+        ('' when none is open), so each reply language can say it in its own words."""
         for ahead in range(8):
             day = t + timedelta(days=ahead)
             if _DAYS[day.weekday()] not in self.days:
@@ -64,8 +70,8 @@ class BusinessHours:
             if ahead == 0 and t.hour >= self.start:
                 continue
             label = ("today", "tomorrow")[ahead] if ahead < 2 else _DAY_NAMES[day.weekday()]
-            return f"{label} {self.start:02d}:00"
-        return f"{self.start:02d}:00"
+            return label, f"{self.start:02d}:00"
+        return "", f"{self.start:02d}:00"
 
 
 def local_time(tz_name: str | None, now: datetime) -> datetime:

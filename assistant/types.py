@@ -44,6 +44,8 @@ class ReplyStyle(BaseModel):
     local_time: str | None = None  # "HH:MM" in the customer's time zone
     business_hours: bool = True
     next_opening: str | None = None  # "Monday 09:00" when outside business hours
+    next_opening_day: str | None = None  # "today", "tomorrow", "Monday" (words per language)
+    next_opening_time: str | None = None  # "09:00"
 
 
 class Decision(BaseModel):

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from assistant.compose import RELEVANT_FACT
 from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
-from assistant.types import Composed, Generation, Source
+from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
 from profiles.relevance import EXPLICIT_ID, NAMED_PRODUCT, intents, words
-from prompts.catalog import load_catalog
+from prompts.catalog import ReplyCatalog, load_catalog
 from retrieval.lexical import stem
 
 # Sentences written for staff (about "the user", agents, tools, internal steps) are not
@@ -160,10 +160,12 @@ class OfflineComposer:
                 else cat.text(
                     "handoff_closed",
                     local_time=style.local_time,
-                    next_opening=style.next_opening,
+                    next_opening=_opening(cat, style),
                 )
             )
-            text = f"{greeting} {cat.text('handoff', reason=decision.handoff_reason)} {when}"
+            # The customer reads why in their own words; the internal reason ("a VIP
+            # customer is unhappy") stays in the staff detail.
+            text = f"{greeting} {_handoff_words(cat, decision)} {when}"
             return Generation(text=text, generator=self.name)
         short = style.length == "short"  # a phone screen: plain sentences, no list
         if plan is not None and plan.about_records:
@@ -296,3 +298,24 @@ class OfflineComposer:
                 break
         picked.sort()  # read in document order
         return [(sent, s) for _idx, sent, s in picked]
+
+
+def _handoff_words(cat: ReplyCatalog, decision: Decision) -> str:
+    """The handoff sentence for the rule that handed off (catalog `handoff.<rule>`, else
+    `handoff.default`), never the rule's internal reason."""
+    rule = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
+    kinds = cat.entries.get("handoff", {})
+    key = rule.removeprefix("handoff.")
+    if isinstance(kinds, dict) and key in kinds:
+        return cat.text(f"handoff.{key}")
+    return cat.text("handoff.default")
+
+
+def _opening(cat: ReplyCatalog, style: ReplyStyle) -> str:
+    """When the team is back, in the reply's language ("mañana a las 09:00")."""
+    days = cat.entries.get("days", {})
+    day = style.next_opening_day
+    if not isinstance(days, dict) or not day or not style.next_opening_time:
+        return style.next_opening or ""
+    word = days.get(day.lower(), day)
+    return cat.text("opening", day=word, time=style.next_opening_time)

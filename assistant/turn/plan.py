@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
+from rapidfuzz.distance import OSA
 
 from assistant.turn.types import (
     AnswerPlan,
@@ -60,34 +61,108 @@ def _read(path: Path) -> dict[str, Any]:
     return raw
 
 
+_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
+_TOKEN = re.compile(r"[^\W\d_]+")
+FUZZY_MIN = 5  # words shorter than this must match exactly
+
+
+@dataclass(frozen=True)
+class Term:
+    r"""A plain entry ("other one", 'refund\w*') that a typo may still match."""
+
+    words: tuple[str, ...]
+    prefix: bool  # the last word may continue ('refund\w*')
+
+
+def _terms(entries: list[str]) -> tuple[Term, ...]:
+    out = []
+    for entry in entries:
+        text = entry.lower()
+        prefix = text.endswith("\\w*")
+        core = text[:-3] if prefix else text
+        if _WORDS.fullmatch(core):
+            out.append(Term(tuple(core.split()), prefix))
+    return tuple(out)
+
+
+def _close(token: str, word: str, prefix: bool) -> bool:
+    """Whether a message token is the word, allowing one typo (a wrong, missing, extra or
+    swapped letter) in words of FUZZY_MIN letters or more, never in the first letter."""
+    if prefix:
+        token = token[: len(word) + 1] if len(token) > len(word) else token
+        if token.startswith(word):
+            return True
+    if token == word:
+        return True
+    if len(word) < FUZZY_MIN or len(token) < FUZZY_MIN or token[0] != word[0]:
+        return False
+    if prefix and len(token) > len(word):
+        return any(
+            OSA.distance(token[:n], word) <= 1 for n in (len(word) - 1, len(word), len(word) + 1)
+        )
+    return OSA.distance(token, word) <= 1
+
+
+def _fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
+    for term in terms:
+        n = len(term.words)
+        for start in range(len(tokens) - n + 1):
+            if all(
+                _close(tokens[start + k], w, term.prefix and k == n - 1)
+                for k, w in enumerate(term.words)
+            ):
+                return True
+    return False
+
+
 @dataclass(frozen=True)
 class Lexicon:
-    """Intent and reference patterns, every language merged."""
+    """Intent and reference patterns, every language merged. A plain entry also matches
+    with one typo in a long word ("cacnel", "the otehr one"), as customers type."""
 
     intents: dict[str, re.Pattern[str]]
     references: dict[str, re.Pattern[str]]
+    intent_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    reference_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = INTENTS_FILE) -> Lexicon:
         raw = _read(path)
         try:
-            intents = {
-                str(name): _pattern([str(w) for ws in by_lang.values() for w in ws])
+            entries = {
+                str(name): [str(w) for ws in by_lang.values() for w in ws]
                 for name, by_lang in raw["intents"].items()
             }
-            refs = {str(k): _pattern([str(w) for w in v]) for k, v in raw["references"].items()}
+            ref_entries = {str(k): [str(w) for w in v] for k, v in raw["references"].items()}
+            intents = {name: _pattern(e) for name, e in entries.items()}
+            refs = {name: _pattern(e) for name, e in ref_entries.items()}
         except (KeyError, AttributeError, TypeError, re.error) as exc:
             raise RuleFileError(f"intents file {path}: {exc}") from exc
         unknown = set(intents) - RECORD_INTENTS - {"human"}
         if unknown:
             raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
-        return cls(intents, refs)
+        return cls(
+            intents,
+            refs,
+            {name: _terms(e) for name, e in entries.items()},
+            {name: _terms(e) for name, e in ref_entries.items()},
+        )
 
     def intents_in(self, message: str) -> list[str]:
-        return [name for name, p in self.intents.items() if p.search(message)]
+        tokens = _TOKEN.findall(message.lower())
+        return [
+            name
+            for name, p in self.intents.items()
+            if p.search(message) or _fuzzy_hit(tokens, self.intent_terms.get(name, ()))
+        ]
 
     def references_in(self, message: str) -> set[str]:
-        return {name for name, p in self.references.items() if p.search(message)}
+        tokens = _TOKEN.findall(message.lower())
+        return {
+            name
+            for name, p in self.references.items()
+            if p.search(message) or _fuzzy_hit(tokens, self.reference_terms.get(name, ()))
+        }
 
 
 @dataclass(frozen=True)

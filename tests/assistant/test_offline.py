@@ -48,4 +48,6 @@ def test_does_not_follow_instructions_in_data(make_composed):
 def test_handoff_decision_hands_off(make_composed):
     c = make_composed("I want to speak to a human about order #W1111111")
     g = OfflineComposer().generate(c)
-    assert "human agent" in g.text and "customer asked for a human" in g.text
+    # the customer reads it in their words; the internal reason stays with staff
+    assert "a person from our team" in g.text and "customer asked for a human" not in g.text
+    assert c.decision.handoff_reason == "customer asked for a human"

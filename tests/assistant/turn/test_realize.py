@@ -122,7 +122,18 @@ def test_a_handoff_in_the_customer_language() -> None:
     g = OfflineComposer().generate(
         composed("Ich möchte mit einem Menschen sprechen", [LAMP], language="de", handoff=True)
     )
-    assert g.text.startswith("Hallo Ana,") and "Mitarbeiter" in g.text
+    assert g.text.startswith("Hallo Ana,") and "unserem Team" in g.text
+
+
+def test_handoff_reasons_are_customer_worded_and_opening_times_translated() -> None:
+    c = composed("Ich möchte mit einem Menschen sprechen", [LAMP], language="de", handoff=True)
+    c.decision.handoff_reason = "a VIP customer is unhappy"
+    c.decision.style.business_hours = False
+    c.decision.style.next_opening = "tomorrow 09:00"
+    c.decision.style.next_opening_day, c.decision.style.next_opening_time = "tomorrow", "09:00"
+    g = OfflineComposer().generate(c)
+    assert "VIP" not in g.text and "unhappy" not in g.text
+    assert "morgen um 09:00" in g.text and "tomorrow" not in g.text
 
 
 def test_a_draft_has_no_handoff_sentence_and_no_citation_numbers() -> None:
