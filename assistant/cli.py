@@ -196,19 +196,20 @@ def chat(customer: CustomerOpt) -> None:
 
 @app.command()
 def demo(
-    datasets: Annotated[
-        Path | None, typer.Option(help="Folder holding tau-retail/ and tau-banking-knowledge/.")
-    ] = None,
+    datasets: Annotated[Path | None, typer.Option(help="Folder holding tau-retail/.")] = None,
 ) -> None:
-    """Load the demo data: tau-retail customers and catalog, its policy, the banking KB."""
+    """Load the demo data: the τ-retail store's customers, orders, catalog and policy.
+
+    The τ-knowledge bank's documents are another business's: they do not go into the
+    store's knowledge base, where a store customer's reply could quote them (the bank
+    becomes its own workspace with the workspaces issue)."""
     c = _container()
     root = datasets or c.settings.datasets_dir
-    retail, bank = root / "tau-retail", root / "tau-banking-knowledge" / "documents"
-    for path in (retail, bank):
-        if not path.is_dir():
-            fail(f"missing demo data folder: {path}")
+    retail = root / "tau-retail"
+    if not retail.is_dir():
+        fail(f"missing demo data folder: {retail}")
     import_tau(retail)
-    ingest([retail / "policy.md", bank])
+    ingest([retail / "policy.md"])
 
 
 CLI_ACTOR = "cli"  # how the audit log names requests made on the command line
