@@ -195,6 +195,12 @@ class OfflineComposer:
         for s in facts:
             lines.append(f"{self._fact_sentence(s)} [{s.n}]")
             cited.append(s.n)
+        if plan is not None and plan.about_policy:
+            # The business's own customer-facing answer to a policy question (catalog
+            # `policy.<intent>`), before any quoted help-article sentence.
+            for i in plan.intents:
+                if cat.has(f"policy.{i.name}") and cat.text(f"policy.{i.name}") not in lines:
+                    lines.append(cat.text(f"policy.{i.name}"))
         kb = self._best_sentences(composed, _KB_SENTENCES[style.length])
         if kb and not short:
             lines.append(cat.text("policy_intro") if lines else cat.text("kb_intro"))

@@ -84,6 +84,8 @@ class Realizer:
     def _record(self, i: PlannedIntent, r: PlannedRecord) -> list[str]:
         v = self._values(r)
         if i.name in ACTION_INTENTS and i.action:
+            if i.action == "cancel" and r.status == "cancelled" and self.cat.has("cancel.already"):
+                return [self.cat.text("cancel.already", **v)]
             outcome = "allowed" if i.action in r.allows else "not_allowed"
             lines = [self.cat.text(f"{i.name}.{outcome}", **v)]
             if outcome == "not_allowed":
