@@ -26,6 +26,7 @@ from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
 from assistant.turn.plan import plan_turn
+from assistant.turn.types import AnswerPlan
 from assistant.types import (
     Composed,
     ContextInfo,
@@ -265,18 +266,30 @@ class Assistant:
             inputs = {e: v.name for e, v in assignment.variants}
             decision.trace.append(RuleHit(rule="experiment", inputs=inputs))
         message = request.message.strip()
-        language, source = reply_language(message, decision.style.language)
+        earlier = [m.text for m in conversation or [] if m.role == "customer"]
+        language, source = reply_language(message, decision.style.language, earlier)
         decision.style.language = language
         decision.style.greeting = policy.greetings.get(language, decision.style.greeting)
-        plan = plan_turn(
-            message,
-            ctx.orders if decision.use_profile else [],
-            mentions=ctx.catalog_mentions if decision.use_profile else [],
-            earlier=[m.text for m in conversation or [] if m.role == "customer"],
-            language=language,
-            language_source=source,
-            handoff=decision.handoff,
-        )
+
+        def planned(handoff: bool) -> AnswerPlan:
+            return plan_turn(
+                message,
+                ctx.orders if decision.use_profile else [],
+                mentions=ctx.catalog_mentions if decision.use_profile else [],
+                earlier=earlier,
+                language=language,
+                language_source=source,
+                handoff=handoff,
+            )
+
+        plan = planned(decision.handoff)
+        first_handoff = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
+        if first_handoff == "handoff.low_confidence" and plan.grounded():
+            # The help articles have nothing close, but the customer's own records answer
+            # (or show the item is not theirs): no reason to hand off.
+            decision.handoff, decision.handoff_reason = False, None
+            decision.trace.append(RuleHit(rule="plan.answers_from_records"))
+            plan = planned(False)
         decision.plan = plan
         decision.trace.append(
             RuleHit(

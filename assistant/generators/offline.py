@@ -24,6 +24,7 @@ from retrieval.lexical import stem
 # read to customers.
 _AGENT_ONLY_RE = re.compile(
     r"\b[a-z]+(?:_[a-z0-9]+)+\b|\(agent action\)|\binternal\b|\bthe (?:user|customer)'?s?\b"
+    r"|\busers?\b|\bthe customers?\b"
     r"|\bagents?\b|\btools?\b|\bdatabase\b|\badvise the\b|\bauthenticat\w*|\bescalat\w*"
     r"|\b(?:you|agents?) (?:should|must) (?:check|verify|confirm|ask)\b|\bverify the\b"
     r"|\bexplicit (?:user )?confirmation\b|\bfunctions?\b|\bcalled\b|\bAPI\b",
@@ -171,6 +172,11 @@ class OfflineComposer:
         if plan is not None and plan.about_records:
             realizer = Realizer(composed, cat)
             said = realizer.plan(plan)
+            if said and plan.about_policy:
+                # "what is your policy on …": the business's customer-facing rule too
+                for i in plan.intents:
+                    if cat.has(f"policy.{i.name}") and cat.text(f"policy.{i.name}") not in said:
+                        said.append(cat.text(f"policy.{i.name}"))
             if said:
                 used = list(realizer.cited)
                 kb = self._best_sentences(composed, 2) if plan.about_policy else []

@@ -36,10 +36,22 @@ def detect(message: str) -> tuple[str, float, float] | None:
     return values[0].language.iso_code_639_1.name.lower(), float(values[0].value), second
 
 
-def reply_language(message: str, locale_language: str) -> tuple[str, str]:
+SURE = 0.9  # a message this clearly in one language decides alone
+
+
+def reply_language(
+    message: str, locale_language: str, earlier: list[str] | None = None
+) -> tuple[str, str]:
     """(language, "message" | "locale"): the message's language when the detector is sure,
-    else the locale's (English when the locale's language has no templates)."""
+    else the locale's (English when the locale's language has no templates). A short
+    follow-up ("and the other one?") is read with the customer's last messages of the
+    conversation, so one odd word does not switch the reply's language."""
     found = detect(message)
+    if found is not None and found[1] >= SURE:
+        return found[0], "message"
+    if earlier:
+        # not clearly another language: stay in the language the last reply used
+        return reply_language(earlier[-1], locale_language)
     if found is not None:
         lang, top, second = found
         if (

@@ -45,6 +45,8 @@ RECORD_INTENTS = frozenset(
     }
 )
 MOST_LISTED = 3  # records a reply lists for one intent
+# Intents that act on one of the customer's records, whether or not the message says "my".
+ACTING_INTENTS = frozenset({"cancel", "return", "exchange", "change_address", "wrong_item"})
 
 
 def _pattern(entries: list[str]) -> re.Pattern[str]:
@@ -332,6 +334,8 @@ def plan_turn(
         or pointed.not_bought
         or follow is not None
         or pointed.refs & {"self", "other", "previous", "recent", "open"}
+        # "I'd like to cancel an order" acts on one of theirs, unless asked as policy
+        or (set(names) & ACTING_INTENTS and "policy" not in pointed.refs)
     )
     if not names and (pointed.ids or pointed.by_product):
         names = ["where_is_order"]

@@ -71,6 +71,14 @@ class AnswerPlan(BaseModel):
     about_policy: bool = False  # the message asks about policy (KB sentences may answer)
     not_bought: list[str] = Field(default_factory=list)  # items the customer never bought
 
+    def grounded(self) -> bool:
+        """Whether the customer's records answer: a record, a choice between records, or
+        an item or id that is not theirs."""
+        return self.about_records and (
+            bool(self.not_bought)
+            or any(i.records or i.candidates or i.missing for i in self.intents)
+        )
+
     def record_ids(self) -> list[str]:
         """The fact ids of every record the plan concerns, in order, once."""
         ids = [r.source_id for i in self.intents for r in [*i.records, *i.candidates]]
