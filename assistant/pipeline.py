@@ -42,6 +42,7 @@ from profiles.context import CustomerCard, CustomerContext, Fact, ProfileReposit
 from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import HistoryItem, Message, Turn
 from profiles.relevance import NAMED_PRODUCT
+from prompts.catalog import load_catalog
 from prompts.loader import PromptTemplate, load_prompt
 from retrieval.batching import EmbedBatcher
 from retrieval.embedder import Embedder
@@ -284,7 +285,7 @@ class Assistant:
 
         plan = planned(decision.handoff)
         first_handoff = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
-        if first_handoff == "handoff.low_confidence" and plan.grounded():
+        if first_handoff == "handoff.low_confidence" and (plan.grounded() or _policy_answer(plan)):
             # The help articles have nothing close, but the customer's own records answer
             # (or show the item is not theirs): no reason to hand off.
             decision.handoff, decision.handoff_reason = False, None
@@ -606,6 +607,14 @@ class Assistant:
             variant=prepared.decision.variant,
             plan=prepared.decision.plan,
         )
+
+
+def _policy_answer(plan: AnswerPlan) -> bool:
+    """Whether the business's reply catalog answers the plan's policy question itself."""
+    if not plan.about_policy:
+        return False
+    catalog = load_catalog(plan.language)
+    return any(catalog.has(f"policy.{i.name}") for i in plan.intents)
 
 
 def query_hints(ctx: CustomerContext) -> list[str]:

@@ -231,7 +231,8 @@ class _Builder:
         )
 
     def _cancel_which(self, lang: str) -> SupportCase:
-        c = self.pick(lambda c: sum(o.status == "pending" for o in c.orders) >= 2)
+        # two or three open orders: the reply lists them all and asks which one
+        c = self.pick(lambda c: 2 <= sum(o.status == "pending" for o in c.orders) <= 3)
         msg = self.message(lang, "cancel_which")
         expect = [Fact(kind="id", value=o.id) for o in c.orders if o.status == "pending"]
         return self._make("cancel_which", lang, c, [msg], expect=expect, expect_handoff=False)
@@ -409,6 +410,20 @@ def _any(patterns: Iterable[str], text: str) -> list[str]:
     return [p for p in patterns if re.search(p, text, re.IGNORECASE)]
 
 
+# How a general rule starts ("An order can …", "Refunds go …"): about no record.
+_GENERAL = {
+    "en": r"^\W*(an?|any|every|all|orders|refunds|items|the shipping address of an)\b",
+    "es": r"^\W*(un|una|los|las|todo|todos)\b",
+    "fr": r"^\W*(une?|les|tout|toutes?|l'adresse de livraison)\b",
+    "de": r"^\W*(eine?|alle|erstattungen|artikel|die lieferadresse)\b",
+}
+# Words by which a sentence without an id speaks of the record named before it.
+_POINTS_BACK = {
+    "en": r"\b(it|its|it's|this order|that order|the order|your order)\b",
+    "es": r"\b(lo|la|le|su|este pedido|tu pedido|el pedido)\b",
+    "fr": r"\b(il|elle|la|le|sa|son|cette commande|votre commande)\b",
+    "de": r"\b(sie|er|es|ihre|diese bestellung|die bestellung)\b",
+}
 _HYPOTHETICAL = {
     "en": r"\b(will|would|once|if|after|when|can|could|may|might|only)\b",
     "es": r"\b(será|sería|si|cuando|una vez|puede|podría|solo)\b",
@@ -434,6 +449,10 @@ def claims(text: str, language: str, focus: str | None) -> list[Claim]:
                 continue
             if ids:
                 current = ids.pop()
+            elif re.match(_GENERAL.get(language, _GENERAL["en"]), sentence, re.I) or not re.search(
+                _POINTS_BACK.get(language, _POINTS_BACK["en"]), sentence, re.I
+            ):
+                continue  # a general sentence ("An order can be cancelled while …")
             if current is None:
                 continue
             rest = sentence

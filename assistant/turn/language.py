@@ -10,8 +10,8 @@ SUPPORTED = ("en", "es", "fr", "de")
 # The detector's confidences over the four languages sum to 1. The message's language is
 # taken when it is clearly ahead (alone, or well ahead of the next), or when it is the
 # locale's language anyway; short or mixed text falls back to the locale.
-MIN_CONFIDENCE = 0.6
-MIN_LEAD = 1.4  # times the runner-up's confidence
+MIN_OTHER = 0.8  # to answer in another language than the locale's
+MIN_LEAD = 3.0  # times the runner-up's confidence
 MIN_AGREEING = 0.3  # enough when the locale says the same
 MIN_WORDS = 3
 
@@ -37,6 +37,7 @@ def detect(message: str) -> tuple[str, float, float] | None:
 
 
 SURE = 0.9  # a message this clearly in one language decides alone
+FOLLOW_UP_WORDS = 6  # a follow-up shorter than this keeps the conversation's language
 
 
 def reply_language(
@@ -47,17 +48,27 @@ def reply_language(
     follow-up ("and the other one?") is read with the customer's last messages of the
     conversation, so one odd word does not switch the reply's language."""
     found = detect(message)
-    if found is not None and found[1] >= SURE:
+    follow_up = bool(earlier) and len(message.split()) < FOLLOW_UP_WORDS
+    if found is not None and found[1] >= SURE and not follow_up:
         return found[0], "message"
+    hint = _support_words_language(message) if len(message.split()) >= MIN_WORDS else None
+    if hint is not None:
+        # a short message that uses one language's support words ("wehre is my order")
+        return hint, "message"
     if earlier:
         # not clearly another language: stay in the language the last reply used
         return reply_language(earlier[-1], locale_language)
     if found is not None:
         lang, top, second = found
-        if (
-            top >= MIN_CONFIDENCE
-            or top >= MIN_LEAD * second
-            or (lang == locale_language and top >= MIN_AGREEING)
-        ):
+        if lang == locale_language and top >= MIN_AGREEING:
+            return lang, "message"
+        # another language than the customer's locale: only when the detector is clear
+        if top >= MIN_OTHER and top >= MIN_LEAD * second:
             return lang, "message"
     return (locale_language if locale_language in SUPPORTED else "en"), "locale"
+
+
+def _support_words_language(message: str) -> str | None:
+    from assistant.turn.plan import default_rules
+
+    return default_rules()[0].language_of(message)

@@ -99,10 +99,16 @@ def _close(token: str, word: str, prefix: bool) -> bool:
     if len(word) < FUZZY_MIN or len(token) < FUZZY_MIN or token[0] != word[0]:
         return False
     if prefix and len(token) > len(word):
-        return any(
-            OSA.distance(token[:n], word) <= 1 for n in (len(word) - 1, len(word), len(word) + 1)
-        )
-    return OSA.distance(token, word) <= 1
+        return any(_typo(token[:n], word) for n in (len(word) - 1, len(word), len(word) + 1))
+    return _typo(token, word)
+
+
+def _typo(token: str, word: str) -> bool:
+    """One swapped, missing or extra letter. Not a replaced one: that turns words into
+    other real words ("change" / "charge")."""
+    if OSA.distance(token, word) != 1:
+        return False
+    return len(token) != len(word) or sorted(token) == sorted(word)
 
 
 def _fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
@@ -126,6 +132,9 @@ class Lexicon:
     references: dict[str, re.Pattern[str]]
     intent_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
     reference_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    # per language: every intent entry of that language, to tell a short message's
+    # language by the support words it uses ("wehre is my order" is English)
+    by_language: dict[str, tuple[re.Pattern[str], tuple[Term, ...]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = INTENTS_FILE) -> Lexicon:
@@ -143,12 +152,26 @@ class Lexicon:
         unknown = set(intents) - RECORD_INTENTS - {"human"}
         if unknown:
             raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
+        per_lang: dict[str, list[str]] = {}
+        for by_lang in raw["intents"].values():
+            for lang, ws in by_lang.items():
+                per_lang.setdefault(str(lang), []).extend(str(w) for w in ws)
         return cls(
             intents,
             refs,
             {name: _terms(e) for name, e in entries.items()},
             {name: _terms(e) for name, e in ref_entries.items()},
+            {lang: (_pattern(e), _terms(e)) for lang, e in per_lang.items()},
         )
+
+    def language_of(self, message: str) -> str | None:
+        """The one language whose support words the message uses, if exactly one does."""
+        exact = [lang for lang, (p, _) in self.by_language.items() if p.search(message)]
+        if exact:
+            return exact[0] if len(exact) == 1 else None
+        tokens = _TOKEN.findall(message.lower())
+        typed = [lang for lang, (_, t) in self.by_language.items() if _fuzzy_hit(tokens, t)]
+        return typed[0] if len(typed) == 1 else None
 
     def intents_in(self, message: str) -> list[str]:
         tokens = _TOKEN.findall(message.lower())
@@ -261,6 +284,7 @@ def _pointed(
     best = max((s for s, _ in scored), default=0.0)
     by_product = [o for s, o in scored if s > 0 and s == best]
     bought = {_head(n) for o in orders for n in o.item_names()}
+    bought_names = {n.lower() for o in orders for n in o.item_names()}
     not_bought = []
     for name in mentions:
         head = _head(name)
@@ -268,6 +292,16 @@ def _pointed(
             word = _said(message, head)
             if word not in not_bought:
                 not_bought.append(word)
+        elif (
+            # "electric kettle" from someone who bought a tea kettle: another product
+            name.lower() not in not_bought
+            and name.lower() not in bought_names
+            and not any(name.lower() in n or n in name.lower() for n in bought_names)
+        ):
+            not_bought.append(name.lower())
+    if not_bought and by_product:
+        exact = [o for o in by_product if any(n.lower() in message.lower() for n in o.item_names())]
+        by_product = exact
     ids = sorted(explicit_order_ids(message))
     return _Pointed(ids, by_product, lex.references_in(message), not_bought)
 
