@@ -412,10 +412,10 @@ def _any(patterns: Iterable[str], text: str) -> list[str]:
 
 # How a general rule starts ("An order can …", "Refunds go …"): about no record.
 _GENERAL = {
-    "en": r"^\W*(an?|any|every|all|orders|refunds|items|the shipping address of an)\b",
-    "es": r"^\W*(un|una|los|las|todo|todos)\b",
-    "fr": r"^\W*(une?|les|tout|toutes?|l'adresse de livraison)\b",
-    "de": r"^\W*(eine?|alle|erstattungen|artikel|die lieferadresse)\b",
+    "en": r"^(?:\W|\[\d+\])*(an?|any|every|all|orders|refunds|items|the shipping address of an)\b",
+    "es": r"^(?:\W|\[\d+\])*(un|una|los|las|todo|todos)\b",
+    "fr": r"^(?:\W|\[\d+\])*(une?|les|tout|toutes?|l'adresse de livraison)\b",
+    "de": r"^(?:\W|\[\d+\])*(eine?|alle|erstattungen|artikel|die lieferadresse)\b",
 }
 # Words by which a sentence without an id speaks of the record named before it.
 _POINTS_BACK = {

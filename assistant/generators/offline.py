@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from assistant.compose import RELEVANT_FACT
 from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
+from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
 from profiles.relevance import EXPLICIT_ID, NAMED_PRODUCT, intents, words
 from prompts.catalog import ReplyCatalog, load_catalog
@@ -172,14 +173,13 @@ class OfflineComposer:
         if plan is not None and plan.about_records:
             realizer = Realizer(composed, cat)
             said = realizer.plan(plan)
-            if said and plan.about_policy:
-                # "what is your policy on …": the business's customer-facing rule too
-                for i in plan.intents:
-                    if cat.has(f"policy.{i.name}") and cat.text(f"policy.{i.name}") not in said:
-                        said.append(cat.text(f"policy.{i.name}"))
+            rules = _policy_lines(cat, plan) if plan.about_policy else []
             if said:
+                # "what is your policy on …": the business's customer-facing rule, else
+                # the best help-article sentences
+                said += [r for r in rules if r not in said]
                 used = list(realizer.cited)
-                kb = self._best_sentences(composed, 2) if plan.about_policy else []
+                kb = self._best_sentences(composed, 2) if plan.about_policy and not rules else []
                 out = [" ".join(said)]
                 if kb and not short:
                     out.append(cat.text("policy_intro"))
@@ -201,13 +201,11 @@ class OfflineComposer:
         for s in facts:
             lines.append(f"{self._fact_sentence(s)} [{s.n}]")
             cited.append(s.n)
-        if plan is not None and plan.about_policy:
-            # The business's own customer-facing answer to a policy question (catalog
-            # `policy.<intent>`), before any quoted help-article sentence.
-            for i in plan.intents:
-                if cat.has(f"policy.{i.name}") and cat.text(f"policy.{i.name}") not in lines:
-                    lines.append(cat.text(f"policy.{i.name}"))
-        kb = self._best_sentences(composed, _KB_SENTENCES[style.length])
+        rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []
+        # The business's own customer-facing answer to a policy question (catalog
+        # `policy.<intent>`) answers it; help-article sentences answer the rest.
+        lines += rules
+        kb = [] if rules else self._best_sentences(composed, _KB_SENTENCES[style.length])
         if kb and not short:
             lines.append(cat.text("policy_intro") if lines else cat.text("kb_intro"))
         for sentence, s in kb:
@@ -331,3 +329,12 @@ def _opening(cat: ReplyCatalog, style: ReplyStyle) -> str:
         return style.next_opening or ""
     word = days.get(day.lower(), day)
     return cat.text("opening", day=word, time=style.next_opening_time)
+
+
+def _policy_lines(cat: ReplyCatalog, plan: AnswerPlan) -> list[str]:
+    """The reply catalog's customer-facing rules for the plan's intents, once each."""
+    lines: list[str] = []
+    for i in plan.intents:
+        if cat.has(f"policy.{i.name}") and cat.text(f"policy.{i.name}") not in lines:
+            lines.append(cat.text(f"policy.{i.name}"))
+    return lines

@@ -176,3 +176,14 @@ def test_cases_cover_every_intent_with_varied_phrasings() -> None:
                 assert owned[fact.order or ""] == fact.value
     assert ss.build_cases(data, per_intent=4, seed=3) == cases
     assert ss.build_cases(data, per_intent=4, seed=4) != cases
+
+
+def test_a_general_rule_after_a_record_sentence_is_about_no_record() -> None:
+    delivered = ss.Fact(kind="status", value="delivered", order="#W1000002")
+    c = case(ss.Fact(kind="id", value="#W1000002"), delivered)
+    r = read(
+        "Your order #W1000002 has been delivered, so it can no longer be cancelled. [3] "
+        "An order can be cancelled while it is still pending, before it ships.",
+        c,
+    )
+    assert r.false_statements == [] and r.missing == []
