@@ -1,4 +1,5 @@
-"""The check stage: citations resolved to ids, leaked identifiers caught, handoff settled."""
+"""The check stage: citations resolved to ids, leaked identifiers caught, claims about the
+customer's records verified, a reply that relays its prompt caught, handoff settled."""
 
 from __future__ import annotations
 
@@ -44,3 +45,64 @@ def never_mentioned(composed: Composed, answer: str) -> list[str]:
         for name in composed.decision.never_mention
         if values.get(name) and str(values[name]).lower() in answer.lower()
     )
+
+
+# Words by which a sentence states an order's status, and the statuses each is true of.
+_STATUS_WORDS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"pending"}),
+    "not shipped": frozenset({"pending", "cancelled"}),
+    "hasn't shipped": frozenset({"pending", "cancelled"}),
+    "has not shipped": frozenset({"pending", "cancelled"}),
+    "processed": frozenset({"processed"}),
+    "shipped": frozenset({"processed", "delivered"}),
+    "on its way": frozenset({"processed"}),
+    "in transit": frozenset({"processed"}),
+    "delivered": frozenset({"delivered"}),
+    "cancelled": frozenset({"cancelled"}),
+    "canceled": frozenset({"cancelled"}),
+}
+_CONDITIONAL = re.compile(
+    r"\b(?:can|could|will|would|once|if|after|when|until|before|only|not|no longer|n't)\b", re.I
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+ECHO_WORDS = 12  # this many consecutive words of the prompt's own text: a relayed prompt
+
+
+def wrong_status_claims(answer: str, statuses: dict[str, str]) -> list[str]:
+    """Order ids whose status a sentence of the reply states wrongly. `statuses` maps
+    the customer's order ids to their status in SQL. Conditional or negated clauses
+    ("once it has shipped", "can no longer be cancelled") state nothing checkable."""
+    wrong = []
+    for sentence in _SENTENCE.split(answer):
+        ids = set(re.findall(r"#W\d{7}\b", sentence))
+        if len(ids) != 1:
+            continue
+        (oid,) = ids
+        actual = statuses.get(oid)
+        if actual is None:
+            continue
+        for clause in re.split(r"[,;:]\s+|\s+(?:so|but|and)\s+", sentence):
+            if _CONDITIONAL.search(clause):
+                continue
+            for word, true_of in sorted(_STATUS_WORDS.items(), key=lambda kv: -len(kv[0])):
+                if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", clause, re.I):
+                    if actual not in true_of:
+                        wrong.append(oid)
+                    break
+    return sorted(set(wrong))
+
+
+def relayed_prompt(composed: Composed, answer: str) -> bool:
+    """Whether the reply repeats ECHO_WORDS consecutive words of the prompt's own
+    instructions or its customer card and conversation blocks: an LLM relaying its
+    prompt (help-article passages are the reply's material and are not counted)."""
+    own = [text for role, text in composed.messages if role == "system"]
+    kb = {s.text for s in composed.sources if s.kind == "kb"}
+    grams: set[tuple[str, ...]] = set()
+    for text in own:
+        for passage in kb:
+            text = text.replace(passage, " ")
+        words = re.findall(r"\w+", text.lower())
+        grams.update(tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1))
+    said = re.findall(r"\w+", answer.lower())
+    return any(tuple(said[i : i + ECHO_WORDS]) in grams for i in range(len(said) - ECHO_WORDS + 1))

@@ -555,7 +555,19 @@ class Assistant:
         leaked = check.foreign_identifiers(composed, generation.text)
         stated = check.personal_facts_stated(composed, generation)
         denied = check.never_mentioned(composed, generation.text)
-        if leaked:
+        llm = generation.generator != self.fallback.name
+        statuses = {o.id: o.status for o in prepared.context.orders}
+        wrong = check.wrong_status_claims(generation.text, statuses) if llm else []
+        relayed = llm and check.relayed_prompt(composed, generation.text)
+        if relayed:
+            # The LLM repeated its instructions or data blocks: never shown to the customer.
+            log.warning("reply relayed its prompt; replaced")
+            trace.append(RuleHit(rule="check.relayed_prompt_replaced"))
+        elif wrong:
+            # A status that SQL contradicts: the grounded composer answers instead.
+            log.warning("reply stated a wrong status for %d orders; replaced", len(wrong))
+            trace.append(RuleHit(rule="check.wrong_claim_replaced", inputs={"orders": wrong}))
+        elif leaked:
             # An identifier the context does not hold is invented or someone else's:
             # the reply is not shown; the grounded composer answers instead.
             log.warning("reply named %d identifiers not in context; replaced", len(leaked))
