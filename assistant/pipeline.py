@@ -559,22 +559,23 @@ class Assistant:
         statuses = {o.id: o.status for o in prepared.context.orders}
         wrong = check.wrong_status_claims(generation.text, statuses) if llm else []
         relayed = llm and check.relayed_prompt(composed, generation.text)
+        # Every problem found is named in the trace; any one of them replaces the reply.
         if relayed:
             # The LLM repeated its instructions or data blocks: never shown to the customer.
             log.warning("reply relayed its prompt; replaced")
             trace.append(RuleHit(rule="check.relayed_prompt_replaced"))
-        elif wrong:
+        if wrong:
             # A status that SQL contradicts: the grounded composer answers instead.
             log.warning("reply stated a wrong status for %d orders; replaced", len(wrong))
             trace.append(RuleHit(rule="check.wrong_claim_replaced", inputs={"orders": wrong}))
-        elif leaked:
+        if leaked:
             # An identifier the context does not hold is invented or someone else's:
             # the reply is not shown; the grounded composer answers instead.
             log.warning("reply named %d identifiers not in context; replaced", len(leaked))
             trace.append(
                 RuleHit(rule="check.foreign_identifier_replaced", inputs={"count": len(leaked)})
             )
-        elif len(stated) > composed.decision.max_personal_facts or denied:
+        if len(stated) > composed.decision.max_personal_facts or denied:
             # The over-personalization guard: too many personal facts, or a denied one.
             log.info(
                 "reply stated %d personal facts, %d denied; replaced", len(stated), len(denied)
