@@ -11,6 +11,7 @@ from assistant import check
 from assistant.generators.offline import OfflineComposer
 from assistant.needs import Need, predict_needs
 from assistant.pipeline import Assistant, Prepared
+from assistant.turn.types import AnswerPlan
 from assistant.types import Citation, RuleHit, TurnRequest
 from profiles.context import CustomerCard
 from profiles.overview import CustomerOverview, customer_overview
@@ -45,6 +46,9 @@ class AssistResult(BaseModel):
     segments: list[str]
     variant: str | None = None
     citations: list[Citation]
+    # the answer plan the drafts come from: its intents name what an agent's reply was
+    # about when the draft-acceptance report groups replies by intent
+    plan: AnswerPlan | None = None
 
 
 def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult:
@@ -71,6 +75,7 @@ def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult
         segments=prepared.decision.segments,
         variant=prepared.decision.variant,
         citations=check.citations(prepared.composed, draft),
+        plan=prepared.decision.plan,
     )
 
 

@@ -227,7 +227,7 @@
       current.customer = c.name || c.id;
       const h = main.querySelector(".conv-head h2");
       if (h) h.textContent = `${current.customer} — ${stateLabel(current.state, current.assignee)}`;
-      const intent = a.plan && a.plan.intents && a.plan.intents.length ? a.plan.intents[0].intent || a.plan.intents[0].name : null;
+      const intent = a.plan && a.plan.intents && a.plan.intents.length ? a.plan.intents[0].name : null;
       drafts = a.suggested_replies.map((text, index) => ({ index, text, variant: a.variant || null, intent }));
       const draftNodes = drafts.map(d => {
         const use = el("button", { type: "button", textContent: `Use draft ${d.index + 1}` });

@@ -359,6 +359,7 @@ def test_the_experiment_report_shows_how_agents_used_each_variants_drafts(
         ).json()
         draft = offered["suggested_replies"][0]
         variant = offered["variant"]
+        assert offered["plan"]["intents"][0]["name"] == "human"  # the page sends it as intent
         client.post(f"/v1/agent/conversations/{conv}/assign", headers=agent("ana"))
         sent = client.post(
             f"/v1/agent/conversations/{conv}/messages",
