@@ -15,7 +15,7 @@ def citations(composed: Composed, generation: Generation) -> list[Citation]:
     """The sources the reply cites, in citation order."""
     by_n = {s.n: s for s in composed.sources}
     return [
-        Citation(n=n, id=by_n[n].id, kind=by_n[n].kind, text=by_n[n].text)
+        Citation(n=n, id=by_n[n].id, kind=by_n[n].kind, text=by_n[n].text, title=by_n[n].title)
         for n in generation.cited
         if n in by_n
     ]

@@ -102,6 +102,7 @@ class Citation(BaseModel):
     id: str
     kind: CitationKind
     text: str
+    title: str = ""  # what a person calls the source: a KB passage's heading path
 
 
 class Generation(BaseModel):

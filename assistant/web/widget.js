@@ -62,45 +62,69 @@
     return el;
   }
 
+  // What a person calls a source: the order, else the help article's title.
+  function sourceLabel(c) {
+    if (c.kind === "order") return `Order ${c.id.replace(/^order:/, "")}`;
+    if (c.kind === "history") return "Your earlier message";
+    if (c.kind === "product") return c.title || "Product details";
+    return c.title || "Help article";
+  }
+
   function renderDone(el, result) {
     const body = el.querySelector(".rw-text");
     body.textContent = "";
-    // Citation markers [n] become links to the cited source shown below the reply.
-    const parts = result.answer.split(/(\[\d+\])/);
-    const ids = new Set(result.citations.map(c => String(c.n)));
-    for (const part of parts) {
-      const m = part.match(/^\[(\d+)\]$/);
-      if (m && ids.has(m[1])) {
-        const a = document.createElement("a");
-        a.href = `#rw-src-${result.turn_id}-${m[1]}`;
-        a.className = "rw-cite";
-        a.textContent = part;
-        body.appendChild(a);
-      } else body.appendChild(document.createTextNode(part));
+    // The reply's markers are renumbered 1, 2, 3 in order of first use; each opens its
+    // source (the passage) below the reply.
+    const byN = new Map(result.citations.map(c => [String(c.n), c]));
+    const order = [];
+    for (const m of result.answer.matchAll(/\[(\d+)\]/g)) {
+      if (byN.has(m[1]) && !order.includes(m[1])) order.push(m[1]);
     }
-    if (result.citations.length) {
+    const shown = new Map(order.map((n, i) => [n, i + 1]));
+    const items = new Map();
+    for (const part of result.answer.split(/(\[\d+\])/)) {
+      const m = part.match(/^\[(\d+)\]$/);
+      if (m && shown.has(m[1])) {
+        const k = shown.get(m[1]);
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "rw-cite";
+        b.textContent = `[${k}]`;
+        b.setAttribute("aria-label", `Source ${k}: ${sourceLabel(byN.get(m[1]))}`);
+        b.addEventListener("click", () => {
+          const d = items.get(k);
+          if (d) { d.open = true; d.scrollIntoView({ block: "nearest" }); d.querySelector("summary").focus(); }
+        });
+        body.appendChild(b);
+      } else if (!m) body.appendChild(document.createTextNode(part));
+    }
+    if (order.length) {
       const list = document.createElement("ol");
       list.className = "rw-sources";
       list.setAttribute("aria-label", "Sources");
-      for (const c of result.citations) {
+      for (const n of order) {
+        const c = byN.get(n), k = shown.get(n);
         const li = document.createElement("li");
-        li.id = `rw-src-${result.turn_id}-${c.n}`;
-        li.value = c.n;
+        li.value = k;
         const d = document.createElement("details");
         const s = document.createElement("summary");
-        s.textContent = `${c.kind}: ${c.id}`;
+        s.textContent = sourceLabel(c);
         d.appendChild(s);
-        d.appendChild(document.createTextNode(c.text));
+        const p = document.createElement("p");
+        p.className = "rw-passage";
+        p.textContent = c.text;
+        d.appendChild(p);
         li.appendChild(d);
         list.appendChild(li);
+        items.set(k, d);
       }
       el.appendChild(list);
     }
     const fb = document.createElement("div");
     fb.className = "rw-feedback";
     fb.innerHTML = `<span>Was this helpful?</span>
-      <button type="button" data-r="5" aria-label="Helpful">👍</button>
-      <button type="button" data-r="1" aria-label="Not helpful">👎</button>`;
+      <button type="button" data-r="5" aria-label="Helpful">Yes</button>
+      <button type="button" data-r="1" aria-label="Not helpful">No</button>`;
     fb.querySelectorAll("button").forEach(b => b.addEventListener("click", async () => {
       const r = await fetch(`${api}/v1/feedback`, {
         method: "POST", headers: { "Content-Type": "application/json" },
@@ -134,7 +158,12 @@
     });
     if (!res.ok) {
       const err = await res.json().catch(() => ({ error: res.statusText }));
-      text.textContent = `Sorry: ${err.error || res.statusText}`;
+      // Nothing the customer typed is lost: it goes back into the box.
+      if (!input.value) input.value = message;
+      text.textContent = res.status === 413
+        ? `Your message is too long (${err.error || "over the limit"}). Please shorten it and send it again.`
+        : `Sorry: ${err.error || res.statusText}`;
+      reply.className = "rw-msg rw-system";
       reply.removeAttribute("aria-busy");
       return;
     }

@@ -74,11 +74,16 @@ def test_customer_asks_in_the_widget_and_sees_a_streamed_cited_answer(
     expect(reply).not_to_have_attribute("aria-busy", "true")
     expect(reply.locator(".rw-text")).to_contain_text("#W5442520")
     expect(reply.locator(".rw-text")).to_contain_text("can still be cancelled")
-    cite = reply.locator("a.rw-cite").first
-    expect(cite).to_be_visible()
-    href = cite.get_attribute("href")
-    assert href and reply.locator(href).count() == 1  # each marker links to its source
-    expect(reply.locator(".rw-sources")).to_contain_text("order:#W5442520")
+    # markers are numbered from 1 in order of use; a click opens the source's passage
+    cite = reply.locator("button.rw-cite").first
+    expect(cite).to_have_text("[1]")
+    expect(reply.locator(".rw-sources summary").first).to_have_text("Order #W5442520")
+    assert reply.locator("details").first.get_attribute("open") is None
+    cite.click()
+    expect(reply.locator("details").first).to_have_attribute("open", "")
+    expect(reply.locator(".rw-passage").first).to_contain_text("#W5442520")
+    fb = reply.locator(".rw-feedback")
+    expect(fb.get_by_role("button", name="Helpful", exact=True)).to_have_text("Yes")
     reply.get_by_role("button", name="Helpful", exact=True).click()
     expect(reply.locator(".rw-feedback")).to_have_text("Thanks for your feedback.")
     page.screenshot(path=shot(tmp_path, "widget.png"))
@@ -175,3 +180,13 @@ def _handoff_flow(browser, widget_server: str, agent_server: str) -> None:
     expect(desk.locator("#transcript")).to_contain_text("thanks! it is order #W5442520")
     # the bot stayed quiet while the agent held the conversation
     expect(customer.locator(".rw-assistant")).to_have_count(1)
+
+
+def test_an_oversized_message_keeps_the_text_and_says_the_limit(browser, live_server):
+    page = _page(browser)
+    long_text = "my order " * 80  # over the test server's 500 characters
+    _ask_in_widget(page, live_server, long_text)
+    note = page.locator(".rw-system").last
+    expect(note).to_contain_text("too long")
+    expect(note).to_contain_text("500")
+    expect(page.get_by_label("Your message")).to_have_value(long_text.strip())
