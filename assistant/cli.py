@@ -13,6 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -208,8 +209,28 @@ def demo(
     retail = root / "tau-retail"
     if not retail.is_dir():
         fail(f"missing demo data folder: {retail}")
+    err.print(f"demo 1/2: customers, orders and catalog from {retail}", markup=False)
     import_tau(retail)
+    err.print(f"demo 2/2: the store's knowledge base ({retail / 'policy.md'})", markup=False)
     ingest([retail / "policy.md"])
+    err.print("demo data ready; `rapport serve --demo` (or `make run`) serves it", markup=False)
+
+
+def demo_keys(data_dir: Path, token: Callable[[int], str]) -> Path:
+    """The demo's widget secret, agent and admin keys: made once and kept (mode 0600) in
+    `data_dir/demo-keys.json`, so `serve --demo` keeps them across restarts."""
+    path = data_dir / "demo-keys.json"
+    if not path.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        keys = {
+            "RAPPORT_WIDGET_SECRET": token(16),
+            "RAPPORT_AGENT_KEYS": "agent-" + token(8),
+            "RAPPORT_ADMIN_KEYS": "admin-" + token(8),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(keys, fh, indent=2)
+    return path
 
 
 CLI_ACTOR = "cli"  # how the audit log names requests made on the command line
@@ -369,12 +390,14 @@ def serve(
 
     import uvicorn
 
+    keys_file: Path | None = None
     if demo_mode:
-        # Workers read their settings from the environment, so demo values go there.
+        # Workers read their settings from the environment, so demo values go there. They
+        # are kept in the data dir, so a restart keeps the same keys (and widget sessions).
         os.environ["RAPPORT_DEMO"] = "true"
-        os.environ.setdefault("RAPPORT_WIDGET_SECRET", secrets.token_hex(16))
-        os.environ.setdefault("RAPPORT_AGENT_KEYS", "agent-" + secrets.token_hex(8))
-        os.environ.setdefault("RAPPORT_ADMIN_KEYS", "admin-" + secrets.token_hex(8))
+        keys_file = demo_keys(Settings().data_dir, secrets.token_hex)
+        for name, value in json.loads(keys_file.read_text(encoding="utf-8")).items():
+            os.environ.setdefault(name, value)
     try:
         settings = Settings()
     except ValueError as exc:
@@ -394,6 +417,7 @@ def serve(
         out.print(f"  widget secret {settings.widget_secret}", markup=False)
         out.print(f"  agent key     {settings.agent_key_list[0]}", markup=False)
         out.print(f"  admin key     {settings.admin_key_list[0]}", markup=False)
+        out.print(f"  (kept in {keys_file}; delete it for new ones)", markup=False)
     uvicorn.run(
         "assistant.api.app:app_from_env",
         factory=True,
