@@ -76,6 +76,8 @@ class CustomerRecords(BaseModel):
     events: list[Row]
     conversations: list[ConversationRecords]
     history_items: list[Row]
+    # retried chat requests' keys with the stored reply each replays (address, message text)
+    idempotency_keys: list[Row] = []
 
 
 def customer_records(engine: Engine, customer_id: str) -> CustomerRecords | None:
@@ -116,6 +118,9 @@ def customer_records(engine: Engine, customer_id: str) -> CustomerRecords | None
             conversations=[_conversation(s, c) for c in conversations],
             history_items=_rows(
                 s, HistoryItem, HistoryItem.customer_id == customer_id, HistoryItem.created_at
+            ),
+            idempotency_keys=_rows(
+                s, IdempotencyKey, IdempotencyKey.customer_id == customer_id, IdempotencyKey.key
             ),
         )
 

@@ -187,8 +187,9 @@ class OfflineComposer:
                     out.append(f"{sentence} [{s.n}]" if short else f"- {sentence} [{s.n}]")
                     if s.n not in used:
                         used.append(s.n)
+                # a phone gets one short paragraph, still under its own greeting line
                 sep = " " if short else "\n"
-                text = greeting + sep + sep.join(out)
+                text = greeting + "\n" + sep.join(out)
                 return Generation(text=text, generator=self.name, cited=used)
         lines: list[str] = []
         cited: list[int] = []
@@ -215,7 +216,7 @@ class OfflineComposer:
         if not lines:
             text = f"{greeting} {cat.text('cannot_answer')}"
             return Generation(text=text, generator=self.name, cannot_answer=True)
-        text = greeting + ("\n" + "\n".join(lines) if not short else " " + " ".join(lines))
+        text = greeting + "\n" + ("\n".join(lines) if not short else " ".join(lines))
         return Generation(text=text, generator=self.name, cited=cited)
 
     def stream(self, composed: Composed) -> Iterator[str]:

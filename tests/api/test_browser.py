@@ -190,3 +190,13 @@ def test_an_oversized_message_keeps_the_text_and_says_the_limit(browser, live_se
     expect(note).to_contain_text("too long")
     expect(note).to_contain_text("500")
     expect(page.get_by_label("Your message")).to_have_value(long_text.strip())
+
+
+def test_a_reply_keeps_its_line_breaks_on_a_phone(browser, live_server):
+    page = _page(browser, 390, 844)
+    _ask_in_widget(page, live_server, "Can I cancel my order #W5442520?")
+    text = page.locator(".rw-assistant .rw-text").last
+    expect(text).to_contain_text("#W5442520")
+    assert text.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+    lines = text.inner_text().split("\n")
+    assert lines[0].startswith("Hi Olivia") and "#W5442520" in lines[1]

@@ -101,6 +101,16 @@ def _age(engine, conversation_id: str, days: int) -> None:
             s.add(m)
 
 
+def test_the_export_holds_retried_requests_and_the_replies_they_replay(client):
+    body = {**identity(OLIVIA), "message": PARROT}
+    r = client.post("/v1/chat", json=body, headers={"Idempotency-Key": "retry-1"})
+    assert r.status_code == 200, r.text
+    doc = client.get(f"/v1/admin/customers/{OLIVIA}/export", headers=ADMIN).json()
+    (key,) = doc["idempotency_keys"]
+    assert key["key"] == "retry-1" and key["turn_id"] == r.json()["turn_id"]
+    assert PARROT in key["response"] or r.json()["answer"][:40] in key["response"]
+
+
 def test_purge_endpoint(client):
     old = chat(client, "Where is my parcel?", customer=OMAR)
     chat(client, "Can I cancel #W5442520?")
