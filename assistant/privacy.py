@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from assistant.errors import BadInput, NotFound, StoreUnavailable
 from profiles import privacy as records
+from profiles.db import checkpoint_deleted
 from profiles.models import AuditLog, utcnow
 from profiles.privacy import AuditAction, CustomerRecords
 from retrieval.history import HistoryIndex
@@ -164,6 +165,7 @@ class Privacy:
             actor,
             {"vectors": vectors, "resumed": resumed, **rows.counts},
         )
+        checkpoint_deleted(self.engine)  # the old pages leave SQLite's write-ahead log
         return ErasureReport(
             customer_id=customer_id,
             status="erased",

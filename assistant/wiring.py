@@ -28,12 +28,14 @@ from assistant.tokens import TokenCounter
 from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore
 from profiles.db import create_schema, make_engine
+from profiles.history_keys import SqlKeyStore
 from profiles.inbox import InboxStore
 from profiles.segments import Segments
 from prompts.loader import load_prompt
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.history import HistoryIndex
 from retrieval.kb import KnowledgeBase
+from retrieval.sealing import Seals
 from retrieval.store import ChromaIndex, VectorIndex
 
 
@@ -110,8 +112,12 @@ class Container:
         return KnowledgeBase(self.index, self.embedder, recheck_s=self.settings.kb_recheck_s)
 
     @cached_property
+    def seals(self) -> Seals:
+        return Seals(SqlKeyStore(self.engine))
+
+    @cached_property
     def history(self) -> HistoryIndex:
-        return HistoryIndex(self.index, self.embedder)
+        return HistoryIndex(self.index, self.embedder, seals=self.seals)
 
     @cached_property
     def breaker(self) -> CircuitBreaker:
@@ -150,7 +156,7 @@ class Container:
         history = (
             self.history
             if "history" in self.__dict__
-            else HistoryIndex(self.index, _LazyEmbedder(lambda: self.embedder))
+            else HistoryIndex(self.index, _LazyEmbedder(lambda: self.embedder), seals=self.seals)
         )
         return Privacy(self.engine, history, self._drain, self.settings.retention_days)
 

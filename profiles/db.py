@@ -27,10 +27,22 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten with zeros, not left in free space: an erased
+            # customer's bytes must not survive in the file (see checkpoint_deleted).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def checkpoint_deleted(engine: Engine) -> None:
+    """Copy SQLite's write-ahead log into the database file and empty it: the log still
+    holds the pages as they were before a deletion until it is checkpointed. A reader
+    holding an old snapshot can keep part of the log; the next checkpoint takes it."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

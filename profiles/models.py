@@ -221,6 +221,18 @@ class HistoryItem(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class HistoryKey(SQLModel, table=True):
+    """The key a customer's history items are sealed with in the vector store
+    (retrieval.sealing); erasure deletes it, and what the store still holds is noise.
+
+    Not a foreign key on purpose: the key outlives the customer's rows until the
+    erasure's last sweep of the vector store, which finds their items by it."""
+
+    customer_id: str = Field(primary_key=True, max_length=128)
+    key: str = Field(max_length=64)  # 32 random bytes, hex
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class AuditLog(SQLModel, table=True):
     """Who did what to whose data, and how it ended: the record a privacy request happened.
 

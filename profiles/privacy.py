@@ -5,12 +5,13 @@ order that makes every request safe to run again after a crash."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
@@ -28,6 +29,7 @@ from profiles.models import (
     Feedback,
     Fulfillment,
     HistoryItem,
+    HistoryKey,
     IdempotencyKey,
     Message,
     Order,
@@ -184,7 +186,11 @@ def add_audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append an audit row in the caller's transaction. `detail` holds counts and flags,
-    never personal data."""
+    never personal data. An erased customer is named by their `erased_ref`."""
+    if customer_id is not None and s.get(Customer, customer_id) is None:
+        ref = erased_ref(customer_id)
+        if s.get(ErasureRequest, ref) is not None:
+            customer_id = ref
     s.add(
         AuditLog(
             actor=actor,
@@ -215,7 +221,8 @@ def audit_entries(
     """The newest audit rows first, of one customer or of all."""
     query = select(AuditLog).order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc())
     if customer_id is not None:
-        query = query.where(AuditLog.customer_id == customer_id)
+        ids = [customer_id, erased_ref(customer_id)]
+        query = query.where(col(AuditLog.customer_id).in_(ids))
     with Session(engine) as s:
         return list(s.exec(query.limit(limit)))
 
@@ -225,6 +232,14 @@ def audit_entries(
 ErasureStart = Literal["started", "resumed", "already_erased", "not_found"]
 
 
+def erased_ref(customer_id: str) -> str:
+    """What the audit log and the erasure record call a customer once they are erased: a
+    digest of their id. It answers "was this id erased, when, by whom?" for whoever
+    knows the id, and names nobody to whoever reads the tables."""
+    digest = hashlib.sha256(b"rapport erased customer\0" + customer_id.encode()).hexdigest()
+    return "erased:" + digest[:40]
+
+
 def begin_erasure(engine: Engine, customer_id: str, actor: str) -> ErasureStart:
     """Record that the customer is being erased, before anything is deleted.
 
@@ -232,16 +247,16 @@ def begin_erasure(engine: Engine, customer_id: str, actor: str) -> ErasureStart:
     interrupted, "already_erased" when one finished (and the customer was not created
     again since), "not_found" when the id is unknown."""
     with session_scope(engine) as s:
-        request = s.get(ErasureRequest, customer_id)
+        request = s.get(ErasureRequest, customer_id)  # pending: under the id itself
         pending = request is not None and request.status == "pending"
         if s.get(Customer, customer_id) is None:
-            if request is None:
-                return "not_found"
-            return "resumed" if pending else "already_erased"
-        if request is None:
+            if pending:
+                return "resumed"
+            return (
+                "already_erased" if s.get(ErasureRequest, erased_ref(customer_id)) else "not_found"
+            )
+        if request is None:  # new, or erased before and created again: a new erasure
             request = ErasureRequest(customer_id=customer_id, actor=actor)
-        elif not pending:  # erased before, then created again: a new erasure
-            request.requested_at, request.completed_at = utcnow(), None
         request.actor, request.status = actor, "pending"
         s.add(request)
         return "resumed" if pending else "started"
@@ -250,7 +265,7 @@ def begin_erasure(engine: Engine, customer_id: str, actor: str) -> ErasureStart:
 def erasure_completed_at(engine: Engine, customer_id: str) -> datetime | None:
     """When the customer's erasure finished, or None if it did not."""
     with Session(engine) as s:
-        request = s.get(ErasureRequest, customer_id)
+        request = s.get(ErasureRequest, erased_ref(customer_id))
         return request.completed_at if request and request.status == "done" else None
 
 
@@ -332,15 +347,27 @@ def erase_rows(engine: Engine, customer_id: str) -> ErasedRows:
 def finish_erasure(
     engine: Engine, customer_id: str, actor: str, detail: dict[str, Any]
 ) -> datetime:
-    """Mark the erasure done and write its audit row, together; returns when it finished."""
+    """Mark the erasure done and write its audit row, together; returns when it finished.
+
+    The customer's history key goes now, after the last sweep of the vector store: what
+    it may still hold of them is noise from here on. The erasure record and the
+    customer's audit rows name them by `erased_ref`, not by their id."""
+    ref = erased_ref(customer_id)
     with session_scope(engine) as s:
-        request = s.get(ErasureRequest, customer_id) or ErasureRequest(
-            customer_id=customer_id, actor=actor
+        keys = _deleted(s, delete(HistoryKey).where(col(HistoryKey.customer_id) == customer_id))
+        detail = {**detail, "history_keys": keys}
+        pending = s.get(ErasureRequest, customer_id)
+        done = s.get(ErasureRequest, ref) or ErasureRequest(customer_id=ref, actor=actor)
+        if pending is not None:
+            done.requested_at = pending.requested_at
+            s.delete(pending)
+        done.actor, done.status, done.completed_at = actor, "done", utcnow()
+        s.add(done)
+        s.exec(
+            update(AuditLog).where(col(AuditLog.customer_id) == customer_id).values(customer_id=ref)  # type: ignore[call-overload]
         )
-        request.status, request.completed_at = "done", utcnow()
-        s.add(request)
-        add_audit(s, actor, "erase", customer_id, "erased", detail)
-        return request.completed_at
+        add_audit(s, actor, "erase", ref, "erased", detail)
+        return done.completed_at
 
 
 def _deleted(s: Session, statement: Any) -> int:

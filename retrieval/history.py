@@ -13,7 +13,8 @@ import numpy as np
 from retrieval.embedder import Embedder
 from retrieval.hybrid import rrf
 from retrieval.lexical import Bm25
-from retrieval.store import Metadata, StoredItem, VectorIndex
+from retrieval.sealing import Seal, Seals, is_sealed
+from retrieval.store import Metadata, MetadataValue, StoredItem, VectorIndex
 from retrieval.types import HistoryHit, HistoryKind, HistoryRecord
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,11 @@ class HistoryIndex:
     Isolation comes from the caller: it selects the candidate ids for one customer in SQL.
     A `where` filter on the shared collection would scan every row, so it is never used
     at query time.
+
+    With `seals`, each customer's items are stored sealed with their own key (texts
+    encrypted, vectors rotated, a tag instead of their id: see retrieval.sealing), so
+    erasing the key erases whatever the store's files still hold of them. Items stored
+    unsealed (before sealing, or without `seals`) are still read and erased.
     """
 
     def __init__(
@@ -38,7 +44,9 @@ class HistoryIndex:
         collection: str = "history",
         neighbour_weight: float = 0.35,
         lexical_window: int = 2,
+        seals: Seals | None = None,
     ) -> None:
+        self.seals = seals
         self.index = index
         self.embedder = embedder
         self.collection = collection
@@ -62,19 +70,30 @@ class HistoryIndex:
         vectors = self.embedder.embed(texts) if embeddings is None else embeddings
         if len(vectors) != len(records):
             raise ValueError(f"got {len(vectors)} embeddings for {len(records)} records")
-        metadatas: list[Metadata] = [
-            {
-                "customer_id": r.customer_id,
+        vectors = np.asarray(vectors, dtype=np.float32)
+        documents, stored = list(texts), vectors.copy()
+        metadatas: list[Metadata] = []
+        seals: dict[str, Seal] = {}
+        for n, r in enumerate(records):
+            meta: dict[str, MetadataValue] = {
                 "kind": r.kind,
                 "created_at": r.created_at.isoformat() if r.created_at else "",
             }
-            for r in records
-        ]
+            if self.seals is None:
+                meta["customer_id"] = r.customer_id
+            else:
+                seal = seals.get(r.customer_id)
+                if seal is None:
+                    seal = seals[r.customer_id] = self.seals.for_writing(r.customer_id)
+                documents[n] = seal.seal_text(r.id, r.text)
+                stored[n] = seal.turn(vectors[n : n + 1])[0]
+                meta["tag"] = seal.tag
+            metadatas.append(meta)
         self.index.upsert(
             self.collection,
             ids=[r.id for r in records],
-            embeddings=vectors,
-            documents=[r.text for r in records],
+            embeddings=stored,
+            documents=documents,
             metadatas=metadatas,
         )
 
@@ -142,14 +161,20 @@ class HistoryIndex:
     def erase(self, customer_id: str, ids: Sequence[str]) -> int:
         """Delete every vector of the customer: those of ids (chosen by customer in SQL)
         and any stored for them that SQL does not know of. Returns how many were deleted;
-        a second call deletes none and is not an error.
+        a second call deletes none and is not an error. The caller then deletes the
+        customer's seal key with their SQL rows.
 
-        The strays are found by a metadata scan of the shared collection, the full scan
-        that searches avoid: an erasure is rare and must leave nothing behind."""
+        The strays are found by a metadata scan of the shared collection (by their tag,
+        and by their id for items stored unsealed), the full scan that searches avoid: an
+        erasure is rare and must leave nothing behind."""
         owned = {item.id for item in self._owned(customer_id, list(ids), include_embeddings=False)}
         strays = {
             item.id for item in self.index.get(self.collection, where={"customer_id": customer_id})
         }
+        seal = self.seals.for_reading(customer_id) if self.seals is not None else None
+        if seal is not None:
+            strays |= {item.id for item in self.index.get(self.collection, where={"tag": seal.tag})}
+            self.seals.forget(customer_id)  # type: ignore[union-attr]
         gone = sorted(owned | strays)
         if gone:
             self.index.delete(self.collection, ids=gone)
@@ -167,8 +192,10 @@ class HistoryIndex:
     def _owned(
         self, customer_id: str, ids: list[str], include_embeddings: bool = True
     ) -> list[StoredItem]:
+        """Those of ids stored for customer_id, opened: plain texts and vectors."""
         items = self.index.get(self.collection, ids=ids, include_embeddings=include_embeddings)
-        owned = [item for item in items if item.metadata.get("customer_id") == customer_id]
+        seal = self.seals.for_reading(customer_id) if self.seals is not None else None
+        owned = [opened for item in items if (opened := _open(item, customer_id, seal))]
         if len(owned) != len(items):
             # Defence in depth: the caller's SQL should never hand over another customer's ids.
             foreign = sorted({item.id for item in items} - {item.id for item in owned})
@@ -179,6 +206,19 @@ class HistoryIndex:
                 ", ".join(foreign[:10]),
             )
         return owned
+
+
+def _open(item: StoredItem, customer_id: str, seal: Seal | None) -> StoredItem | None:
+    """The item as the embedder and the customer made it, or None when it is not theirs."""
+    if not is_sealed(item.document):
+        return item if item.metadata.get("customer_id") == customer_id else None
+    if seal is None or item.metadata.get("tag") != seal.tag:
+        return None
+    text = seal.open_text(item.id, item.document)
+    if text is None:
+        return None
+    vector = seal.unturn(item.embedding[None, :])[0] if item.embedding is not None else None
+    return StoredItem(id=item.id, document=text, metadata=item.metadata, embedding=vector)
 
 
 @dataclass

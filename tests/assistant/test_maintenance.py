@@ -39,8 +39,8 @@ def test_a_lost_history_vector_is_written_again_and_found_by_later_turns(make_co
 
     assert (report.checked, report.written) == (2, 1)
     assert c.history.missing(_history_ids(c)) == []
-    (item,) = c.index.get("history", ids=[parrot_id])
-    assert item.document == PARROT and item.metadata["customer_id"] == OLIVIA
+    (item,) = c.history.records(OLIVIA, [parrot_id])  # written again, sealed as theirs
+    assert item.text == PARROT and c.history.records(OMAR, [parrot_id]) == []
     later = ask(c, "What did I say my parrot chewed?")
     assert parrot_id in later.context.history_ids
 

@@ -22,6 +22,7 @@ from retrieval.history import HistoryIndex
 from retrieval.store import ChromaIndex
 from retrieval.types import HistoryRecord
 from tests.conftest import free_port, start_chroma
+from tests.stores import stored_items, stored_texts, tag_of
 
 OLIVIA, OMAR = "olivia_ito_3591", "omar_lopez_3107"
 PARROT = "My parrot Captain Feathers chewed the charger cable of my order"
@@ -35,8 +36,7 @@ def ask(container, message, customer=OLIVIA, conversation=None):
 
 def _vectors(container, customer_id: str) -> list[str]:
     """Texts the history collection holds for the customer, looked up in the real store."""
-    items = container.index.get("history", where={"customer_id": customer_id})
-    return sorted(i.document for i in items)
+    return stored_texts(container, customer_id)
 
 
 def test_export_holds_rows_and_vector_texts(make_container):
@@ -75,6 +75,7 @@ def test_erase_removes_sql_rows_and_vectors_and_is_idempotent(make_container):
     ask(c, "Where is my parcel?", customer=OMAR)
     c.assistant.drain()
     assert _vectors(c, OLIVIA) == [PARROT]
+    tag = tag_of(c, OLIVIA)
 
     report = c.privacy.erase(OLIVIA, "cli")
     assert report.status == "erased" and not report.resumed
@@ -84,7 +85,7 @@ def test_erase_removes_sql_rows_and_vectors_and_is_idempotent(make_container):
     with Session(c.engine) as s:
         assert s.get(Conversation, a.conversation_id) is None
         assert s.exec(select(Message).where(Message.customer_id == OLIVIA)).all() == []
-    assert _vectors(c, OLIVIA) == []
+    assert stored_items(c, OLIVIA, tag) == [] and c.seals.for_reading(OLIVIA) is None
     assert _vectors(c, OMAR) == ["Where is my parcel?"]
 
     again = c.privacy.erase(OLIVIA, "cli")
@@ -95,9 +96,10 @@ def test_erase_removes_sql_rows_and_vectors_and_is_idempotent(make_container):
     assert outcomes == [("erase", "already_erased"), ("erase", "erased")]
     erased = records.audit_entries(c.engine, OLIVIA)[1]
     assert erased.detail["vectors"] == 1 and erased.detail["customer"] == 1
-    # The audit row proves the erasure with the id only: no name, email or message text.
+    # The audit row proves the erasure by a digest of the id: no id, name, email or text.
     dumped = str([r.model_dump() for r in records.audit_entries(c.engine)])
     assert "Olivia" not in dumped and "Feathers" not in dumped and "@" not in dumped
+    assert OLIVIA not in dumped and records.erased_ref(OLIVIA) in dumped
 
     later = ask(c, "Can I return my order?", customer=OMAR)
     assert later.answer and later.context.customer_id == OMAR
@@ -130,7 +132,8 @@ def test_an_interrupted_erasure_is_finished_by_running_it_again(make_container):
     assert report.rows_deleted["history_items"] == 1 and report.rows_deleted["customer"] == 1
     assert records.customer_records(c.engine, OLIVIA) is None and _vectors(c, OLIVIA) == []
     with Session(c.engine) as s:
-        assert s.get(ErasureRequest, OLIVIA).status == "done"
+        assert s.get(ErasureRequest, OLIVIA) is None  # now recorded under the id's digest
+        assert s.get(ErasureRequest, records.erased_ref(OLIVIA)).status == "done"
 
 
 def test_an_erasure_interrupted_after_the_sql_transaction_is_finished(make_container):
@@ -140,9 +143,10 @@ def test_an_erasure_interrupted_after_the_sql_transaction_is_finished(make_conta
     records.begin_erasure(c.engine, OLIVIA, "cli")
     records.erase_rows(c.engine, OLIVIA)  # died before the final vector sweep and "done"
     assert _vectors(c, OLIVIA) == [PARROT]  # a vector SQL no longer points to
+    tag = tag_of(c, OLIVIA)  # its key outlives the rows until the last sweep
     report = c.privacy.erase(OLIVIA, "cli")
     assert (report.status, report.resumed, report.vectors_deleted) == ("erased", True, 1)
-    assert _vectors(c, OLIVIA) == []
+    assert stored_items(c, OLIVIA, tag) == [] and c.seals.for_reading(OLIVIA) is None
 
 
 # -- a vector store that really fails --------------------------------------------------

@@ -22,8 +22,10 @@ from profiles.models import (
     AgentReply,
     AuditLog,
     Conversation,
+    ErasureRequest,
     Fulfillment,
     HistoryItem,
+    HistoryKey,
     IdempotencyKey,
     Message,
     OrderPayment,
@@ -36,6 +38,8 @@ from profiles.privacy import (
     begin_erasure,
     customer_records,
     erase_rows,
+    erased_ref,
+    erasure_completed_at,
     finish_erasure,
     purge_plan,
     purge_rows,
@@ -139,8 +143,9 @@ def test_erase_rows_empties_every_table_that_names_the_customer(engine):
     inbox.move(conv, "waiting", "bot", "customer asked for a human")
     reply = AgentReply(message_id=0, conversation_id="", customer_id="", agent="zoe")
     inbox.add_agent_message(conv, "zoe", "Hi Ana, Zoe here.", reply)
-    with Session(engine) as s:  # replayable chat results of both customers
+    with Session(engine) as s:  # replayable chat results and history keys of both
         for cid in (ANA, BEN):
+            s.add(HistoryKey(customer_id=cid, key="00" * 32))
             s.add(
                 IdempotencyKey(
                     customer_id=cid,
@@ -156,6 +161,8 @@ def test_erase_rows_empties_every_table_that_names_the_customer(engine):
     ben_before = _rows_of(engine, BEN)
 
     erased = erase_rows(engine, ANA)
+    assert {t for t, n in _rows_of(engine, ANA).items() if n} == {"historykey"}
+    finish_erasure(engine, ANA, "cli", {})  # the key goes after the last vector sweep
     assert set(_rows_of(engine, ANA).values()) == {0}
     assert _rows_of(engine, BEN) == ben_before
     assert erased.counts["messages"] == 5 and erased.counts["feedback"] == 2
@@ -178,7 +185,10 @@ def test_erasure_request_states(engine):
     assert begin_erasure(engine, ANA, "cli") == "started"
     with Session(engine) as s:
         (row,) = s.exec(select(AuditLog).where(AuditLog.action == "erase")).all()
-    assert (row.customer_id, row.actor, row.outcome) == (ANA, "cli", "erased")
+        assert s.get(ErasureRequest, ANA).status == "pending"  # the new one, by id
+    # The finished erasure is recorded under a digest of the id, not the id.
+    assert (row.customer_id, row.actor, row.outcome) == (erased_ref(ANA), "cli", "erased")
+    assert erasure_completed_at(engine, ANA) is not None
 
 
 def _age(engine, conversation_id: str, days: int) -> None:

@@ -1,0 +1,56 @@
+"""Sealing keeps search exact for the key's holder and leaves noise for anyone else."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval.sealing import Seal, Seals, is_sealed, new_key
+
+
+def test_a_rotation_keeps_every_cosine_and_hides_the_vectors():
+    seal = Seal(new_key())
+    rng = np.random.default_rng(7)
+    v = rng.standard_normal((20, 384)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    turned = seal.turn(v)
+    assert np.allclose(turned @ turned.T, v @ v.T, atol=1e-5)  # same ranking for the owner
+    assert np.allclose(seal.unturn(turned), v, atol=1e-5)
+    # the stored numbers are not the embedder's: no stored vector is near its source
+    assert float(np.max(np.abs(np.sum(turned * v, axis=1)))) < 0.3
+    other = Seal(new_key()).turn(v)
+    assert float(np.max(np.abs(np.sum(other * turned, axis=1)))) < 0.3
+
+
+def test_a_sealed_text_opens_only_with_its_key_and_item():
+    key = new_key()
+    seal = Seal(key)
+    stored = seal.seal_text("msg:1", "My parrot chewed the cable")
+    assert is_sealed(stored) and "parrot" not in stored
+    assert Seal(key).open_text("msg:1", stored) == "My parrot chewed the cable"
+    assert seal.open_text("msg:2", stored) is None  # moved to another item
+    assert Seal(new_key()).open_text("msg:1", stored) is None
+    assert seal.open_text("msg:1", "plain text") is None
+    assert Seal(key).tag == seal.tag != Seal(new_key()).tag
+
+
+class _Keys:
+    def __init__(self) -> None:
+        self.rows: dict[str, bytes] = {}
+
+    def get(self, customer_id: str) -> bytes | None:
+        return self.rows.get(customer_id)
+
+    def get_or_create(self, customer_id: str, key: bytes) -> bytes:
+        return self.rows.setdefault(customer_id, key)
+
+
+def test_seals_follow_the_stored_key():
+    keys = _Keys()
+    seals = Seals(keys, cache_size=2)
+    assert seals.for_reading("ana") is None  # no item yet, no key
+    written = seals.for_writing("ana")
+    assert seals.for_reading("ana") is written  # cached while the key is the same
+    del keys.rows["ana"]  # erased by another process
+    assert seals.for_reading("ana") is None
+    again = seals.for_writing("ana")  # created again: a new key, a new seal
+    assert again.tag != written.tag
