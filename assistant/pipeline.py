@@ -22,6 +22,7 @@ from assistant.experiments import Assignment, Experiments
 from assistant.generators.base import Generator, cited_numbers
 from assistant.generators.offline import OfflineComposer
 from assistant.policy import Policy
+from assistant.secrets_screen import SecretKind, screen
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
@@ -84,6 +85,7 @@ class _Started:
     conversation_id: str
     message_id: int
     at: datetime
+    removed: list[SecretKind] = field(default_factory=list)  # secrets taken out of the message
     finished: bool = False  # the turn is stored (a close after this interrupts nothing)
 
 
@@ -362,7 +364,7 @@ class Assistant:
         if card is None:
             with timer.stage("identify"):
                 card = self.identify(request)
-        message = request.message.strip()
+        message = screen(request.message.strip()).text  # a turn's is screened already
         embedding = embedding or self._embed_soon(message)
         assignment = self.experiments.assign(card.id)
         with timer.stage("load_context"):
@@ -462,7 +464,10 @@ class Assistant:
                     yield StreamEvent(type="token", text=piece)
         result = self._finish(started, generation, degraded)
         started.finished = True
-        if result.answer != generation.text:
+        if result.answer.startswith(generation.text):
+            if rest := result.answer[len(generation.text) :]:
+                yield StreamEvent(type="token", text=rest)  # e.g. the secrets notice
+        else:
             yield StreamEvent(type="reset")
             yield StreamEvent(type="token", text=result.answer)
         yield StreamEvent(type="done", result=result)
@@ -487,12 +492,16 @@ class Assistant:
         timer = Timer()
         # The embedding starts first (it is the turn's longest step and runs beside the
         # SQL); a message that fails identify's checks is never embedded.
-        embedding = self._embed_soon(self._checked_message(request))
+        # Card numbers, security codes and passwords leave the message before anything
+        # keeps it, embeds it or sends it on.
+        screened = screen(self._checked_message(request))
+        request = request.model_copy(update={"message": screened.text})
+        embedding = self._embed_soon(screened.text)
         with timer.stage("identify"):
             card = self.identify(request)
         with timer.stage("store_message"):
             conversation_id, message_id, at = self.conversations.start_turn(
-                card.id, request.conversation_id, request.message.strip(), request.channel
+                card.id, request.conversation_id, screened.text, request.channel
             )
         earlier = self.conversations.recent_messages(conversation_id, message_id)
         prepared = self.prepare(
@@ -502,13 +511,13 @@ class Assistant:
             card=card,
             embedding=embedding,
         )
-        return _Started(prepared, conversation_id, message_id, at)
+        return _Started(prepared, conversation_id, message_id, at, screened.removed)
 
     def _finish(self, started: _Started, generation: Generation, degraded: bool) -> TurnResult:
         prepared, card, timer = started.prepared, started.prepared.card, started.prepared.timer
         with timer.stage("check"):
             generation, degraded, extra_trace = self._check(prepared, generation, degraded)
-        result = self._result(prepared, generation, degraded, extra_trace)
+        result = self._result(prepared, generation, degraded, extra_trace, started.removed)
         with timer.stage("persist"):
             turn_id = uuid.uuid4().hex
             # The customer's message, reusing the turn's query embedding, as history.
@@ -596,9 +605,18 @@ class Assistant:
         return generation, degraded, trace
 
     def _result(
-        self, prepared: Prepared, generation: Generation, degraded: bool, trace: list[RuleHit]
+        self,
+        prepared: Prepared,
+        generation: Generation,
+        degraded: bool,
+        trace: list[RuleHit],
+        removed: list[SecretKind] | None = None,
     ) -> TurnResult:
         composed = prepared.composed
+        answer = generation.text
+        if removed:
+            answer += "\n\n" + _secrets_notice(prepared, removed)
+            trace = trace + [RuleHit(rule="screen.secrets_removed", inputs={"kinds": removed})]
         missing = prepared.retrieved.unavailable
         degraded = degraded or bool(missing)
         trace = trace + [RuleHit(rule=f"retrieve.{source}_unavailable") for source in missing]
@@ -607,7 +625,8 @@ class Assistant:
             "no grounded answer" if generation.cannot_answer else None
         )
         return TurnResult(
-            answer=generation.text,
+            answer=answer,
+            secrets_removed=removed or [],
             citations=check.citations(composed, generation),
             context=context_info(composed),
             handoff=handoff,
@@ -620,6 +639,15 @@ class Assistant:
             variant=prepared.decision.variant,
             plan=prepared.decision.plan,
         )
+
+
+def _secrets_notice(prepared: Prepared, removed: list[SecretKind]) -> str:
+    """What the reply says about the secrets taken out, in the reply's language."""
+    plan = prepared.decision.plan
+    cat = load_catalog(plan.language if plan else "en")
+    names = [cat.text(f"secret_kinds.{kind}") for kind in removed]
+    what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + cat.text("and") + names[-1]
+    return cat.text("secrets_removed", what=what)
 
 
 def _policy_answer(plan: AnswerPlan) -> bool:

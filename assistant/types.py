@@ -127,6 +127,9 @@ class TurnResult(BaseModel):
     """The outcome of one support turn, as every caller receives it."""
 
     answer: str
+    # what was taken out of the customer's message before it was kept (card, cvv,
+    # password, pin); the answer ends by saying so
+    secrets_removed: list[str] = Field(default_factory=list)
     citations: list[Citation]
     context: ContextInfo
     handoff: bool

@@ -17,6 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from assistant.agent.events import EventBus
 from assistant.errors import BadInput, Conflict, NotFound
+from assistant.secrets_screen import screen
 from profiles.conversations import ConversationStore
 from profiles.inbox import ConversationStatus, InboxStore, State
 from profiles.models import AgentReply
@@ -80,9 +81,10 @@ class Inbox:
     def customer_message(
         self, customer_id: str, conversation_id: str, text: str, channel: str
     ) -> int:
-        """Store a message for the person who has the conversation; returns the message id."""
+        """Store a message for the person who has the conversation; returns the message id.
+        Secrets are taken out first, as for a turn: the agent sees where they were."""
         conv, message_id, _ = self.conversations.start_turn(
-            customer_id, conversation_id, text, channel
+            customer_id, conversation_id, screen(text).text, channel
         )
         self.store.record_messages(conv, [message_id], "customer")
         self.bus.publish(conv)

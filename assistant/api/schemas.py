@@ -68,6 +68,11 @@ class ChatResponse(BaseModel):
     only for a request made with an agent or admin key."""
 
     answer: str
+    secrets_removed: list[str] = Field(
+        default_factory=list,
+        description="Secrets taken out of the message before it was kept (card, cvv, "
+        "password, pin); the answer ends by telling the customer.",
+    )
     citations: list[Citation]
     handoff: bool
     generator: str
