@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -94,7 +97,22 @@ class ChatResponse(BaseModel):
         """The customer's view of `result`, with its detail for staff. Every field but
         `detail` is the turn's field of the same name (so is every field of the detail)."""
         detail = TurnDetail(**_fields(result, TurnDetail)) if staff else None
-        return cls(**_fields(result, cls, skip=("detail", "state", "agent")), detail=detail)
+        fields = _fields(result, cls, skip=("detail", "state", "agent"))
+        if not staff:  # a message's row id would tell how many messages Rapport holds
+            fields["citations"] = [_opaque(c) for c in result.citations]
+        return cls(**fields, detail=detail)
+
+
+# History citations reach customers under an id that says nothing about the row behind it
+# (msg:123 is the 123rd message of every customer together); staff see the row's id.
+_CITATION_KEY = secrets.token_bytes(32)
+
+
+def _opaque(citation: Citation) -> Citation:
+    if citation.kind != "history":
+        return citation
+    digest = hmac.new(_CITATION_KEY, citation.id.encode(), hashlib.sha256).hexdigest()
+    return citation.model_copy(update={"id": f"history:{digest[:16]}"})
 
 
 def _fields(

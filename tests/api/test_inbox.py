@@ -86,6 +86,10 @@ def test_a_handoff_waits_for_an_agent_who_takes_answers_and_hands_back(client) -
     # the customer writes to the agent, not the bot
     to_agent = say(client, "my order never came", conv)
     assert to_agent["answer"] == "" and to_agent["state"] == "agent" and to_agent["agent"] == "ana"
+    # a card number typed to the agent is taken out before it is kept, as for a turn
+    say(client, "charge my card 4111 1111 1111 1111 then", conv)
+    shown = [m["text"] for m in messages(client, conv)][-1]
+    assert "4111 1111" not in shown and "card number removed, ending 1111" in shown
     draft = "Hi Olivia, I'm sorry about that. Let me check your order now."
     sent = client.post(
         f"/v1/agent/conversations/{conv}/messages",
@@ -97,7 +101,15 @@ def test_a_handoff_waits_for_an_agent_who_takes_answers_and_hands_back(client) -
     )
     assert sent.status_code == 201, sent.text
     roles = [m["role"] for m in messages(client, conv)]
-    assert roles == ["customer", "assistant", "customer", "assistant", "customer", "agent"]
+    assert roles == [
+        "customer",
+        "assistant",
+        "customer",
+        "assistant",
+        "customer",
+        "customer",
+        "agent",
+    ]
 
     # hand back: the bot answers again
     back = client.post(f"/v1/agent/conversations/{conv}/release", headers=agent("ana"))

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, func, select
 
+from assistant.api.schemas import ChatResponse
+from assistant.types import Citation, ContextInfo, TurnResult
 from profiles.db import session_scope
 from profiles.models import Conversation, HistoryItem, Message, utcnow
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY, identity
@@ -191,3 +193,27 @@ def test_revoking_personalization_takes_effect_on_the_next_turn(client):
         ("consent", "granted", {"purpose": "personalization"}),
         ("consent", "revoked", {"purpose": "personalization"}),
     ]
+
+
+def test_customers_see_history_citations_under_ids_that_count_nothing():
+    # msg:N is the N-th message of all customers together; customers get an opaque id
+    row = Citation(n=1, id="msg:41", kind="history", text="My parrot chewed it")
+    order = Citation(n=2, id="order:#W5442520", kind="order", text="#W5442520 pending")
+    result = TurnResult(
+        answer="a [1] [2]",
+        citations=[row, order],
+        context=ContextInfo(
+            text="", tokens=0, customer_id=OLIVIA, passage_ids=[], history_ids=[], fact_ids=[]
+        ),
+        handoff=False,
+        generator="offline",
+        degraded=False,
+        timings_ms={},
+    )
+    staff = ChatResponse.of(result, staff=True)
+    assert [c.id for c in staff.citations] == ["msg:41", "order:#W5442520"]
+    widget = ChatResponse.of(result)
+    first, second = widget.citations
+    assert first.id.startswith("history:") and "41" not in first.id[:12]
+    assert first.text == row.text and second == order
+    assert ChatResponse.of(result).citations[0].id == first.id  # stable within a process
