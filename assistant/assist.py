@@ -28,6 +28,7 @@ class Article(BaseModel):
     id: str
     title: str
     snippet: str
+    audience: str = "customer"  # "internal": for the agent's eyes, never to be sent
 
 
 class AssistResult(BaseModel):
@@ -65,7 +66,7 @@ def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult
         message=message,
         suggested_replies=_drafts(prepared, draft.text, actions),
         articles=[
-            Article(id=p.id, title=p.title, snippet=p.text[:240])
+            Article(id=p.id, title=p.title, snippet=p.text[:240], audience=p.audience)
             for p in prepared.retrieved.passages[:5]
         ],
         next_best_actions=actions,

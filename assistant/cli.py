@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from assistant.console import err, errors, fail, out, progress
-from assistant.errors import RapportError, as_domain, exit_code
+from assistant.errors import BadInput, RapportError, as_domain, exit_code
 from assistant.logs import configure_logging, describe
 from assistant.pipeline import context_info
 from assistant.settings import Settings
@@ -28,6 +28,7 @@ from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container
 from eval.cli import eval_app
 from profiles.importers import import_tau_retail, read_tau_retail
+from retrieval.documents import AUDIENCES
 
 app = typer.Typer(
     help="Rapport: personalized, grounded, cited support replies.",
@@ -80,11 +81,22 @@ def import_tau(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Markdown/JSON files or folders.")],
+    audience: Annotated[
+        str | None,
+        typer.Option(
+            help="customer or internal, for every document given; default: what each "
+            "document says (title 'Internal: …', front matter 'audience: internal')."
+        ),
+    ] = None,
 ) -> None:
     """Ingest knowledge-base documents; unchanged documents are skipped, changed ones replaced."""
     c = _container()
     with errors():
+        if audience is not None and audience not in AUDIENCES:
+            raise BadInput(f"--audience must be one of {', '.join(AUDIENCES)}")
         docs = c.kb.load_documents(paths)
+        if audience is not None:
+            docs = [d.model_copy(update={"audience": audience}) for d in docs]
         with progress("ingesting", len(docs)) as advance:
             report = c.kb.ingest(docs, on_progress=advance)
     out.print(

@@ -126,7 +126,10 @@ def _candidates(
             prio = 5.0 + f.relevance
         kind: CitationKind = "profile" if f.kind == "profile" else f.kind
         out.append(_Candidate("facts", f.id, kind, f.text_without(never), prio))
-    for rank, p in enumerate(passages):
+    # Internal passages (written for staff) never enter a reply's context: what the
+    # context holds can be quoted or cited to the customer. The sidebar lists them, labelled.
+    customer_facing = [p for p in passages if p.audience != "internal"]
+    for rank, p in enumerate(customer_facing):
         out.append(_Candidate("passages", p.id, "kb", p.text, 62.0 - 9.0 * rank, p.title.strip()))
     for rank, h in enumerate(history):
         when = f"{h.created_at:%Y-%m-%d} " if h.created_at else ""

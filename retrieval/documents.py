@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -14,19 +15,43 @@ SUFFIXES = TEXT_SUFFIXES | {".json"}
 _TITLE = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
+Audience = Literal["customer", "internal"]
+AUDIENCES: tuple[Audience, ...] = ("customer", "internal")
+
+
 class Document(BaseModel):
-    """A knowledge-base document: markdown text under a stable id."""
+    """A knowledge-base document: markdown text under a stable id, written for customers
+    or for staff only (`internal`: it never reaches a customer's reply or citations)."""
 
     id: str
     title: str
     text: str
     source: str = ""
+    audience: Audience = "customer"
 
 
 class _JsonDocument(BaseModel):
     id: str
     title: str
     content: str
+    audience: Audience | None = None
+
+
+# A document marks itself internal in its title ("Internal: Closing Accounts", "Account
+# Recovery (Internal)"), or in a front-matter line of a text file ("audience: internal").
+_INTERNAL_TITLE = re.compile(r"^\s*internal\s*[:\-–]|\(\s*internal\s*\)", re.IGNORECASE)
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+_AUDIENCE_LINE = re.compile(r"^audience:\s*(customer|internal)\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def audience_of(title: str, text: str = "", declared: str | None = None) -> Audience:
+    """What the document says it is: its declaration, front matter or title; else customer."""
+    if declared in AUDIENCES:
+        return declared  # type: ignore[return-value]
+    front = _FRONT_MATTER.match(text)
+    if front and (line := _AUDIENCE_LINE.search(front.group(1))):
+        return line.group(1).lower()  # type: ignore[return-value]
+    return "internal" if _INTERNAL_TITLE.search(title) else "customer"
 
 
 def slug(name: str) -> str:
@@ -76,7 +101,15 @@ def _read(file: Path) -> list[Document]:
     if file.suffix.lower() in TEXT_SUFFIXES:
         heading = _TITLE.search(raw)
         title = heading.group(1).strip() if heading else file.stem
-        return [Document(id=slug(file.stem), title=title, text=raw, source=str(file))]
+        return [
+            Document(
+                id=slug(file.stem),
+                title=title,
+                text=raw,
+                source=str(file),
+                audience=audience_of(title, raw),
+            )
+        ]
     try:
         data = json.loads(raw)
         items = data if isinstance(data, list) else [data]
@@ -86,4 +119,13 @@ def _read(file: Path) -> list[Document]:
             f"{file}: not a knowledge-base JSON document "
             f'(expected {{"id", "title", "content"}} or a list of them): {exc}'
         ) from exc
-    return [Document(id=d.id, title=d.title, text=d.content, source=str(file)) for d in parsed]
+    return [
+        Document(
+            id=d.id,
+            title=d.title,
+            text=d.content,
+            source=str(file),
+            audience=audience_of(d.title, d.content, d.audience),
+        )
+        for d in parsed
+    ]

@@ -138,7 +138,7 @@ class KnowledgeBase:
             raise ValueError(f"duplicate document ids: {', '.join(dupes)}")
         stored = self._stored()
         report = IngestReport()
-        pending: list[tuple[Chunk, str, str]] = []
+        pending: list[tuple[Chunk, str, Document]] = []
         stale: list[str] = []
         for done, doc in enumerate(docs, start=1):
             doc_hash = self._hash(doc)
@@ -155,7 +155,7 @@ class KnowledgeBase:
                     report.updated += 1
                 else:
                     report.added += 1
-                pending.extend((c, doc_hash, doc.source) for c in chunks)
+                pending.extend((c, doc_hash, doc) for c in chunks)
                 stale.extend(sorted(before.ids - {c.id for c in chunks}))
                 if len(pending) >= self.batch_size:
                     report.chunks_written += self._write(pending)
@@ -259,7 +259,11 @@ class KnowledgeBase:
 
     def _hash(self, doc: Document) -> str:
         # Chunking settings are part of the hash so changing them re-chunks on next ingest.
-        return content_hash(f"{self.max_words}/{self.overlap_words}\n{doc.title}\n{doc.text}")
+        # The audience is too: a document marked internal later is rewritten as such.
+        audience = "" if doc.audience == "customer" else f"{doc.audience}\n"
+        return content_hash(
+            f"{self.max_words}/{self.overlap_words}\n{audience}{doc.title}\n{doc.text}"
+        )
 
     def _stored(self) -> dict[str, _Stored]:
         stored: dict[str, _Stored] = {}
@@ -269,7 +273,7 @@ class KnowledgeBase:
             record.ids.add(item.id)
         return stored
 
-    def _write(self, pending: Sequence[tuple[Chunk, str, str]]) -> int:
+    def _write(self, pending: Sequence[tuple[Chunk, str, Document]]) -> int:
         if not pending:
             return 0
         embeddings = self.embedder.embed([c.embed_text for c, _, _ in pending])
@@ -280,9 +284,10 @@ class KnowledgeBase:
                 "heading": c.heading_path,
                 "n": c.n,
                 "doc_hash": doc_hash,
-                "source": source,
+                "source": doc.source,
+                "audience": doc.audience,
             }
-            for c, doc_hash, source in pending
+            for c, doc_hash, doc in pending
         ]
         self.index.upsert(
             self.collection,
@@ -364,4 +369,5 @@ def _passage(
         text=document,
         score=score,
         source=str(metadata.get("source", "")),
+        audience=str(metadata.get("audience") or "customer"),
     )

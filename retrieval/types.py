@@ -18,6 +18,7 @@ class Passage(BaseModel):
     score: float  # fused score; higher is better
     source: str = ""  # file the document came from
     similarity: float | None = None  # cosine to the query, when the dense half found it
+    audience: str = "customer"  # or "internal": staff only, never a customer's reply
 
 
 HistoryKind = Literal["message", "ticket", "order", "event", "conversation"]

@@ -9,7 +9,7 @@ from assistant.api.deps import Services, admin_actor, require_admin, services
 from assistant.api.schemas import ErrorOut, KbIngestOut, KbIngestRequest, PathId, Upserted
 from assistant.experiment_report import ExperimentReport, report_for
 from profiles.admin import CustomerIn, EventIn, OrderIn, add_event, upsert_customer, upsert_order
-from retrieval.documents import Document
+from retrieval.documents import Document, audience_of
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 _ERRORS: dict[int | str, dict[str, object]] = {
@@ -51,7 +51,16 @@ def post_event(customer_id: PathId, body: EventIn, svc: Services = Depends(servi
 @router.post("/kb/documents", response_model=KbIngestOut, responses=_ERRORS)
 def ingest(body: KbIngestRequest, svc: Services = Depends(services)) -> KbIngestOut:
     """Ingest documents; unchanged ones are skipped, changed ones have their chunks replaced."""
-    docs = [Document(id=d.id, title=d.title, text=d.content, source="api") for d in body.documents]
+    docs = [
+        Document(
+            id=d.id,
+            title=d.title,
+            text=d.content,
+            source="api",
+            audience=audience_of(d.title, d.content, d.audience),
+        )
+        for d in body.documents
+    ]
     report = svc.container.kb.ingest(docs)  # ids are distinct: checked by KbIngestRequest
     return KbIngestOut(
         added=report.added,

@@ -156,6 +156,12 @@ class KbDocumentIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._()\-]+$")
     title: Plain = Field(min_length=1, max_length=300)
     content: Text = Field(min_length=1)
+    audience: Literal["customer", "internal"] | None = Field(
+        None,
+        description="Who the document is written for; `internal` never reaches a customer's "
+        "reply or citations. Default: what the document says (a title starting 'Internal:' "
+        "or holding '(Internal)', front matter `audience: internal`), else customer.",
+    )
 
 
 class KbIngestRequest(BaseModel):

@@ -246,7 +246,7 @@
           bullets(a.overview.orders, o => `${o.id} — ${o.status}: ${o.items.join(", ")}`)),
         section("Suggested replies", ...draftNodes),
         section("Next best actions", bullets(a.next_best_actions, n => `${n.action}${n.target ? " " + n.target : ""} — ${n.reason}`)),
-        section("Relevant articles", bullets(a.articles, ar => el("details", {}, el("summary", { textContent: ar.title || ar.id }), ar.snippet))),
+        section("Relevant articles", bullets(a.articles, ar => el("details", {}, el("summary", { textContent: (ar.audience === "internal" ? "Internal — do not send: " : "") + (ar.title || ar.id) }), ar.snippet))),
         section("Risk flags", (() => { const u = bullets(a.risk_flags, f => f); u.className = "flags"; return u; })(),
           el("details", { className: "trace" }, el("summary", { textContent: "Decision trace" }),
             bullets(a.decision_trace, h => {

@@ -148,3 +148,44 @@ def test_demo_helpers_only_in_demo_mode(make_client):
     assert off.get("/demo/identity", params={"customer_id": OLIVIA}).status_code == 404
     assert off.get("/demo/agent-key").status_code == 404
     assert off.get("/demo/customers").status_code == 404
+
+
+def test_internal_documents_guide_agents_and_never_reach_customers(client, llm_guard):
+    internal = "Agents may waive the gift wrap fee with override code GW-7731 for VIP customers."
+    docs = {
+        "documents": [
+            {
+                "id": "gift-wrap",
+                "title": "Gift wrapping",
+                "content": "# Gift wrapping\n\nWe gift wrap any order for $5 at checkout.",
+            },
+            {  # marks itself internal in its title, as the bank's documents do
+                "id": "gift-wrap-waiver",
+                "title": "Internal: Gift wrap fee waivers",
+                "content": f"# Gift wrap fee waivers\n\n{internal}",
+            },
+            {  # or is declared so by whoever ingests it
+                "id": "gift-wrap-override",
+                "title": "Gift wrap overrides",
+                "content": "# Gift wrap overrides\n\nOverride code GW-7731 waives the fee.",
+                "audience": "internal",
+            },
+        ]
+    }
+    assert client.post("/v1/admin/kb/documents", json=docs, headers=ADMIN).status_code == 200
+    question = "can you waive the gift wrap fee for me? is there an override code?"
+    for body, headers in (
+        ({**identity(OLIVIA), "message": question}, {}),
+        ({**identity(OLIVIA), "message": question}, AGENT),  # staff detail: same reply
+    ):
+        out = client.post("/v1/chat", json=body, headers=headers).json()
+        assert "GW-7731" not in out["answer"] and "override code" not in out["answer"].lower()
+        assert not any("GW-7731" in c["text"] for c in out["citations"])
+        assert not any(c["id"].startswith("gift-wrap-") for c in out["citations"])
+    a = client.post(
+        "/v1/assist", json={"customer_id": OLIVIA, "message": question}, headers=AGENT
+    ).json()
+    audiences = {x["id"].split("#")[0]: x["audience"] for x in a["articles"]}
+    assert audiences.get("gift-wrap-waiver") == "internal"  # the agent sees it, labelled
+    assert audiences.get("gift-wrap-override") == "internal"
+    assert not any("GW-7731" in d for d in a["suggested_replies"])
