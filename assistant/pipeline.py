@@ -287,11 +287,16 @@ class Assistant:
 
         plan = planned(decision.handoff)
         first_handoff = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
-        if first_handoff == "handoff.low_confidence" and (plan.grounded() or _policy_answer(plan)):
+        recalled = bool(retrieved.history) and any(i.name == "recall" for i in plan.intents)
+        if first_handoff == "handoff.low_confidence" and (
+            plan.grounded() or _policy_answer(plan) or recalled
+        ):
             # The help articles have nothing close, but the customer's own records answer
-            # (or show the item is not theirs): no reason to hand off.
+            # (or show the item is not theirs), or what they told us before: no reason to
+            # hand off.
             decision.handoff, decision.handoff_reason = False, None
-            decision.trace.append(RuleHit(rule="plan.answers_from_records"))
+            rule = "plan.answers_from_history" if recalled else "plan.answers_from_records"
+            decision.trace.append(RuleHit(rule=rule))
             plan = planned(False)
         decision.plan = plan
         decision.trace.append(

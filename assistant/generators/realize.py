@@ -5,10 +5,14 @@ rendered text) and cites the record's fact source when the context holds it."""
 
 from __future__ import annotations
 
+import re
+
+from assistant.turn.plan import default_rules
 from assistant.turn.types import AnswerPlan, PlannedIntent, PlannedRecord
 from assistant.types import Composed
 from prompts.catalog import ReplyCatalog
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ACTION_INTENTS = ("cancel", "return", "exchange", "change_address", "wrong_item")
 MOST_ITEMS = 3
 
@@ -24,6 +28,8 @@ class Realizer:
         self.cat = catalog
         self.source_n = {s.id: s.n for s in composed.sources}
         self.cited: list[int] = []
+        # the customer's earlier messages the turn retrieved, best first
+        self.history = [s for s in composed.sources if s.kind == "history"]
 
     def _join(self, parts: list[str], word: str = "and") -> str:
         if len(parts) <= 1:
@@ -59,8 +65,30 @@ class Realizer:
         acts = [str(names[a]) for a in r.allows if a in names]
         return self.cat.text("can_still", actions=self._join(acts, "or")) if acts else ""
 
+    def recall(self) -> list[str]:
+        """What the customer told us before that best matches the question, quoted."""
+        if not self.history:
+            return [self.cat.text("recall.none")]
+        # what they told us, not an earlier question: "what did I say about X?" is
+        # answered by the statement about X, not by asking it again
+        lexicon = default_rules()[0]
+        told = [h for h in self.history if "recall" not in lexicon.intents_in(h.text)]
+        said = [h for h in told if not h.text.rstrip().endswith("?")]
+        if not told:
+            return [self.cat.text("recall.none")]
+        best = (said or told)[0]
+        when, _, text = best.text.partition(" ")
+        if not _DATE.fullmatch(when):
+            when, text = "", best.text
+        if best.n not in self.cited:
+            self.cited.append(best.n)
+        key = "recall.found" if when else "recall.found_undated"
+        return [self.cat.text(key, date=when, text=text.strip(), cite=f" [{best.n}]")]
+
     def intent(self, i: PlannedIntent) -> list[str]:
         """The sentences for one intent."""
+        if i.name == "recall":
+            return self.recall()
         # An id that is not the customer's is not repeated: it may be someone else's.
         out = [self.cat.text("missing_id")] if i.missing else []
         if i.move == "clarify" and i.candidates:

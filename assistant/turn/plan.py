@@ -104,10 +104,12 @@ def _close(token: str, word: str, prefix: bool) -> bool:
 
 
 def _typo(token: str, word: str) -> bool:
-    """One swapped, missing or extra letter. Not a replaced one: that turns words into
-    other real words ("change" / "charge")."""
+    """One swapped, missing or extra letter. Not a replaced one, nor one added at the end:
+    those turn words into other real words ("change" / "charge" / "charger")."""
     if OSA.distance(token, word) != 1:
         return False
+    if len(token) == len(word) + 1 and token.startswith(word):
+        return False  # a letter added at the end makes another word: "charge" / "charger"
     return len(token) != len(word) or sorted(token) == sorted(word)
 
 
@@ -149,7 +151,7 @@ class Lexicon:
             refs = {name: _pattern(e) for name, e in ref_entries.items()}
         except (KeyError, AttributeError, TypeError, re.error) as exc:
             raise RuleFileError(f"intents file {path}: {exc}") from exc
-        unknown = set(intents) - RECORD_INTENTS - {"human"}
+        unknown = set(intents) - RECORD_INTENTS - {"human", "recall"}
         if unknown:
             raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
         per_lang: dict[str, list[str]] = {}
@@ -378,7 +380,8 @@ def plan_turn(
         language_source=cast(Any, language_source),
         about_records=about_records and bool(orders or pointed.ids or pointed.not_bought),
         about_policy="policy" in pointed.refs or (bool(names) and not about_records),
-        not_bought=pointed.not_bought,
+        # "what did I say about the charger?" is about the conversation, not a product
+        not_bought=[] if "recall" in names else pointed.not_bought,
     )
     by_id = {o.id: o for o in orders}
     for name in names or ["other"]:

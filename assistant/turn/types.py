@@ -17,6 +17,7 @@ IntentName = Literal[
     "payment",
     "wrong_item",
     "human",
+    "recall",  # what the customer told us before ("what did I say about …?")
     "other",
 ]
 Move = Literal["answer", "clarify", "handoff"]

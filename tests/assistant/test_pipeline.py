@@ -198,3 +198,27 @@ def test_streamed_llm_failure_falls_back(make_container, llm_guard):
     result = events[-1].result
     assert result.degraded and result.generator == "offline"
     assert "".join(e.text for e in events if e.type == "token") == result.answer
+
+
+def test_what_the_customer_told_us_before_is_quoted_back(make_container):
+    c = make_container()
+    told = "My parrot Captain Feathers chewed the charger cable of my order"
+    ask(c, told)
+    ask(c, "What did I tell you about my parrot?")  # asked once already: not an answer
+    c.assistant.drain()
+    for question, opening in (
+        ("do you remember what i said about the charger cable", "you wrote: “"),
+        ("¿qué te dije de mi loro?", "escribiste: «"),
+    ):
+        r = ask(c, question)  # a new conversation: the earlier ones are history
+        assert not r.handoff and f"{opening}{told}" in r.answer, r.answer
+        assert [cit.kind for cit in r.citations] == ["history"]
+        assert "any charger" not in r.answer  # about the conversation, not a product
+    # Without consent to use their history there is nothing to quote, and it says so.
+    with Session(c.engine) as s:
+        for row in s.exec(select(Consent).where(Consent.customer_id == OLIVIA)):
+            row.granted = row.purpose != "history"
+            s.add(row)
+        s.commit()
+    r = ask(c, "what did I tell you about my parrot")
+    assert told not in r.answer and "earlier conversations" in r.answer

@@ -53,9 +53,12 @@ def _turn(c):
 
 
 def _assert_restored(answer: str) -> None:
-    for value in (WORK_EMAIL, PHONE, CARD, NEW_ADDRESS, USER["address"]["address1"]):
+    for value in (WORK_EMAIL, PHONE, NEW_ADDRESS, USER["address"]["address1"]):
         assert value in answer
     assert not PLACEHOLDER.search(answer)
+    # A card number is a secret, not personal data to put back: it was taken out of the
+    # message before anything kept it, and the reply says so (issue 16.5).
+    assert CARD not in answer and "removed the card number" in answer
 
 
 def test_llm_receives_placeholders_and_the_customer_the_real_values(make_container, llm_guard):

@@ -99,7 +99,7 @@ def test_an_item_never_bought() -> None:
     g = OfflineComposer().generate(
         composed("I want to return the shoes", mentions=["Running Shoes"])
     )
-    assert "I don't see shoes in your orders" in g.text
+    assert "I don't see any shoes in your orders" in g.text
 
 
 def test_the_reply_follows_the_language() -> None:
