@@ -629,10 +629,15 @@ class Assistant:
         reason = prepared.decision.handoff_reason or (
             "no grounded answer" if generation.cannot_answer else None
         )
+        views = {o.fact_id: o.customer_view() for o in prepared.context.orders}
+        citations = [
+            c.model_copy(update={"customer_text": views[c.id]}) if c.id in views else c
+            for c in check.citations(composed, generation)
+        ]
         return TurnResult(
             answer=answer,
             secrets_removed=removed or [],
-            citations=check.citations(composed, generation),
+            citations=citations,
             context=context_info(composed),
             handoff=handoff,
             handoff_reason=reason,

@@ -103,6 +103,9 @@ class Citation(BaseModel):
     kind: CitationKind
     text: str
     title: str = ""  # what a person calls the source: a KB passage's heading path
+    # the source as its customer reads it (an order without internal ids), when it
+    # differs from `text`, the form the model and staff read
+    customer_text: str | None = None
 
 
 class Generation(BaseModel):

@@ -89,6 +89,22 @@ class OrderRecord(BaseModel):
         """The distinct item names, in order."""
         return list(dict.fromkeys(i.name for i in self.items))
 
+    def customer_view(self) -> str:
+        """The order as its customer reads it in a citation: items with their options,
+        what was paid and refunded and with what, tracking; no internal ids."""
+        lines = [f"Order {self.id}: {self.status}"]
+        for item in self.items:
+            options = ", ".join(str(v) for v in item.options.values() if v not in ("", None))
+            lines.append(f"{item.name}{f' ({options})' if options else ''}: ${item.price:,.2f}")
+        for p in self.payments:
+            verb = "Refunded" if p.kind == "refund" else "Paid"
+            lines.append(
+                f"{verb} ${p.amount:,.2f} {'to' if p.kind == 'refund' else 'with'} {p.method}"
+            )
+        if self.tracking:
+            lines.append(f"Tracking: {', '.join(self.tracking)}")
+        return "\n".join(lines)
+
 
 class CustomerCard(BaseModel):
     """Who the customer is, as shown to the model and the agent."""

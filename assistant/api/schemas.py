@@ -109,10 +109,15 @@ _CITATION_KEY = secrets.token_bytes(32)
 
 
 def _opaque(citation: Citation) -> Citation:
-    if citation.kind != "history":
-        return citation
-    digest = hmac.new(_CITATION_KEY, citation.id.encode(), hashlib.sha256).hexdigest()
-    return citation.model_copy(update={"id": f"history:{digest[:16]}"})
+    """The citation as a customer sees it: their order without internal ids, a history
+    item under an id that counts nothing."""
+    update: dict[str, object] = {"customer_text": None}
+    if citation.customer_text:
+        update["text"] = citation.customer_text
+    if citation.kind == "history":
+        digest = hmac.new(_CITATION_KEY, citation.id.encode(), hashlib.sha256).hexdigest()
+        update["id"] = f"history:{digest[:16]}"
+    return citation.model_copy(update=update)
 
 
 def _fields(

@@ -198,7 +198,13 @@ def test_revoking_personalization_takes_effect_on_the_next_turn(client):
 def test_customers_see_history_citations_under_ids_that_count_nothing():
     # msg:N is the N-th message of all customers together; customers get an opaque id
     row = Citation(n=1, id="msg:41", kind="history", text="My parrot chewed it")
-    order = Citation(n=2, id="order:#W5442520", kind="order", text="#W5442520 pending")
+    order = Citation(
+        n=2,
+        id="order:#W5442520",
+        kind="order",
+        text="Order #W5442520, status pending. Payment via credit_card_9753331.",
+        customer_text="Order #W5442520: pending\nPaid $663.85 with Visa ending 9182",
+    )
     result = TurnResult(
         answer="a [1] [2]",
         citations=[row, order],
@@ -212,8 +218,19 @@ def test_customers_see_history_citations_under_ids_that_count_nothing():
     )
     staff = ChatResponse.of(result, staff=True)
     assert [c.id for c in staff.citations] == ["msg:41", "order:#W5442520"]
+    assert "credit_card_9753331" in staff.citations[1].text  # staff read the ids
     widget = ChatResponse.of(result)
     first, second = widget.citations
     assert first.id.startswith("history:") and "41" not in first.id[:12]
-    assert first.text == row.text and second == order
+    assert first.text == row.text and second.text == order.customer_text
     assert ChatResponse.of(result).citations[0].id == first.id  # stable within a process
+
+
+def test_a_customer_reads_their_order_citation_without_internal_ids(client):
+    body = {**identity(OLIVIA), "message": "Can I cancel my order #W5442520?"}
+    out = client.post("/v1/chat", json=body).json()
+    (cited,) = [c for c in out["citations"] if c["id"] == "order:#W5442520"]
+    assert cited["text"].startswith("Order #W5442520: pending")
+    assert "Visa ending 9182" in cited["text"] and "Gaming Mouse" in cited["text"]
+    assert "credit_card_" not in cited["text"] and "product " not in cited["text"]
+    assert cited.get("customer_text") is None
