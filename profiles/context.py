@@ -94,7 +94,9 @@ class OrderRecord(BaseModel):
         what was paid and refunded and with what, tracking; no internal ids."""
         lines = [f"Order {self.id}: {self.status}"]
         for item in self.items:
-            options = ", ".join(str(v) for v in item.options.values() if v not in ("", None))
+            options = ", ".join(
+                _option(str(k), str(v)) for k, v in item.options.items() if v not in ("", None)
+            )
             lines.append(f"{item.name}{f' ({options})' if options else ''}: ${item.price:,.2f}")
         for p in self.payments:
             verb = "Refunded" if p.kind == "refund" else "Paid"
@@ -104,6 +106,15 @@ class OrderRecord(BaseModel):
         if self.tracking:
             lines.append(f"Tracking: {', '.join(self.tracking)}")
         return "\n".join(lines)
+
+
+def _option(name: str, value: str) -> str:
+    """An item option as a shopper says it: "red", "waterproof", "not waterproof"."""
+    if value.lower() in ("yes", "true"):
+        return name
+    if value.lower() in ("no", "false"):
+        return f"not {name}"
+    return value
 
 
 class CustomerCard(BaseModel):
