@@ -115,6 +115,14 @@ class Realizer:
             if i.action == "cancel" and r.status == "cancelled" and self.cat.has("cancel.already"):
                 return [self.cat.text("cancel.already", **v)]
             outcome = "allowed" if i.action in r.allows else "not_allowed"
+            if (
+                i.name == "exchange"
+                and outcome == "not_allowed"
+                and "modify" in r.allows
+                and self.cat.has("exchange.modify_instead")
+            ):
+                # not shipped yet: the same wish is met by changing the item's option
+                return [self.cat.text("exchange.modify_instead", **v)]
             lines = [self.cat.text(f"{i.name}.{outcome}", **v)]
             if outcome == "not_allowed":
                 lines.append(self._can_still(r))

@@ -295,8 +295,10 @@ def _pointed(
             if word not in not_bought:
                 not_bought.append(word)
         elif (
-            # "electric kettle" from someone who bought a tea kettle: another product
-            name.lower() not in not_bought
+            # "electric kettle" from someone who bought a tea kettle: another product.
+            # Only when the message says the whole name: "the kettle" is their tea kettle.
+            set(words(name)) <= ws
+            and name.lower() not in not_bought
             and name.lower() not in bought_names
             and not any(name.lower() in n or n in name.lower() for n in bought_names)
         ):

@@ -145,3 +145,13 @@ def test_an_id_not_among_the_orders_is_missing() -> None:
     cancel = only(plan_turn("cancel #W9999999", ORDERS).intents, "cancel")
     assert cancel.records == [] and cancel.missing == ["#W9999999"]
     assert cancel.resolved_by == "unknown_id"
+
+
+def test_a_kind_of_product_is_theirs_unless_the_whole_other_name_is_said() -> None:
+    kettle = order("#W4316152", "delivered", "Tea Kettle", day=2)
+    mentions = ["Electric Kettle", "Tea Kettle"]  # "kettle" names both catalog products
+    plan = plan_turn("got the wrong kettle, i ordered the black one", [kettle], mentions=mentions)
+    assert plan.not_bought == []
+    assert [r.id for r in only(plan.intents, "wrong_item").records] == ["#W4316152"]
+    said = plan_turn("I want to return the electric kettle", [kettle], mentions=mentions)
+    assert said.not_bought == ["electric kettle"]

@@ -148,3 +148,14 @@ def test_the_llm_prompt_names_the_reply_language_and_summarizes_the_plan() -> No
     system = c.messages[0][1]
     assert 'Greet the customer with "Hola" and reply in Spanish.' in system
     assert "- Plan: answer: where_is_order #W2222222." in system
+
+
+def test_an_exchange_before_shipping_is_offered_as_a_change_of_option() -> None:
+    g = OfflineComposer().generate(
+        composed("can I swap the backpack in #W7584328 for another colour?")
+    )
+    assert "#W7584328" in g.text and "hasn't shipped yet" in g.text
+    assert "can still be changed to another size, colour or version" in g.text
+    assert "only delivered orders" not in g.text
+    delivered = OfflineComposer().generate(composed("I want to exchange the jacket from #W1111111"))
+    assert "can be exchanged" in delivered.text
