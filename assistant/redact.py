@@ -73,7 +73,8 @@ _STREET_EU = (
 )
 _POBOX = r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b"
 _UNIT = r"(?:,?\s+(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Floor|Fl\.?|Room|#)\s*[A-Za-z0-9-]{1,6}\b)"
-_CITY = r"(?:,\s*[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3})"
+# city words, but not a two-letter state that follows them ("Austin TX 78701")
+_CITY = r"(?:,\s*[A-Z][A-Za-z.'-]*(?:\s+(?![A-Z]{2}\b)[A-Z][A-Za-z.'-]*){0,3})"
 _STATE_ZIP = r"(?:,?\s+[A-Z]{2}(?:,?\s+\d{5}(?:-\d{4})?)?\b)"
 _LEADING_UNIT = r"(?:\b(?:Apt\.?|Apartment|Flat|Unit|Suite)\s*[A-Za-z0-9-]{1,6},?\s+)"
 _ADDRESS_RE = re.compile(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from assistant import redact
 from assistant.turn.plan import default_rules
 from assistant.turn.types import AnswerPlan, PlannedIntent, PlannedRecord
 from assistant.types import Composed
@@ -26,6 +27,7 @@ class Realizer:
 
     def __init__(self, composed: Composed, catalog: ReplyCatalog) -> None:
         self.cat = catalog
+        self.message = composed.message
         self.source_n = {s.id: s.n for s in composed.sources}
         self.cited: list[int] = []
         # the customer's earlier messages the turn retrieved, best first
@@ -123,6 +125,11 @@ class Realizer:
             ):
                 # not shipped yet: the same wish is met by changing the item's option
                 return [self.cat.text("exchange.modify_instead", **v)]
+            if i.name == "change_address" and outcome == "allowed":
+                # the new address is in the message: say it back instead of asking for it
+                given = [x.text for x in redact.find(self.message) if x.kind == "ADDRESS"]
+                if given and self.cat.has("change_address.confirm"):
+                    return [self.cat.text("change_address.confirm", **v, address=given[-1])]
             lines = [self.cat.text(f"{i.name}.{outcome}", **v)]
             if outcome == "not_allowed":
                 lines.append(self._can_still(r))

@@ -391,6 +391,12 @@ def plan_turn(
         if name in RECORD_INTENTS and plan.about_records:
             _resolve(intent, pointed, follow, follow_pool, orders, by_id, acts)
         plan.intents.append(intent)
+    # The items the message names come first, so a reply that lists an order shows them
+    # ("#W9311069 (Tea Kettle, Bookshelf, …)" to "the wrong kettle").
+    ws = set(words(message))
+    for intent in plan.intents:
+        for r in [*intent.records, *intent.candidates]:
+            r.items = sorted(r.items, key=lambda n: -name_match(n, ws))
     move: Move = "answer"
     if handoff or "human" in names:
         move = "handoff"

@@ -155,3 +155,16 @@ def test_a_kind_of_product_is_theirs_unless_the_whole_other_name_is_said() -> No
     assert [r.id for r in only(plan.intents, "wrong_item").records] == ["#W4316152"]
     said = plan_turn("I want to return the electric kettle", [kettle], mentions=mentions)
     assert said.not_bought == ["electric kettle"]
+
+
+def test_a_listed_order_shows_the_items_the_message_names_first() -> None:
+    a = order(
+        "#W9311069", "delivered", "Bookshelf", "Espresso Machine", "Garden Hose", "Tea Kettle"
+    )
+    b = order("#W4316152", "delivered", "Tea Kettle", day=2)
+    plan = plan_turn("got the wrong kettle", [a, b], mentions=["Tea Kettle"])
+    (intent,) = plan.intents
+    listed = intent.candidates or intent.records
+    assert {r.id for r in listed} == {"#W9311069", "#W4316152"}
+    assert all(r.items[0] == "Tea Kettle" for r in listed)
+    assert plan_turn("where r my orders", [a, b]).intents[0].name == "where_is_order"

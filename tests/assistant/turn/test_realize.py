@@ -159,3 +159,13 @@ def test_an_exchange_before_shipping_is_offered_as_a_change_of_option() -> None:
     assert "only delivered orders" not in g.text
     delivered = OfflineComposer().generate(composed("I want to exchange the jacket from #W1111111"))
     assert "can be exchanged" in delivered.text
+
+
+def test_a_new_address_in_the_message_is_said_back_for_confirmation() -> None:
+    g = OfflineComposer().generate(
+        composed("can u change the address on #W7584328 to 55 Oak St, Austin TX 78701")
+    )
+    assert "can still be changed" in g.text
+    assert "Shall it go to 55 Oak St, Austin TX 78701 instead?" in g.text
+    asked = OfflineComposer().generate(composed("I need to change the address on #W7584328"))
+    assert "Which address should it go to?" in asked.text
