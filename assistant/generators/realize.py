@@ -161,7 +161,15 @@ class Realizer:
             if i.name != "where_is_order" and i.move == "answer"
             for r in i.records
         }
+        # "can I get a refund instead?" answered by the return is not also told "I don't
+        # see a refund yet" about the same order
+        returning = {r.id for i in plan.intents if i.name == "return" for r in i.records}
         for i in plan.intents:
+            if i.name == "refund_status" and returning:
+                keep = [r for r in i.records if r.refunds or r.id not in returning]
+                i = i.model_copy(update={"records": keep})
+                if not keep and not i.candidates:
+                    continue
             if i.name == "where_is_order" and covered:
                 i = i.model_copy(update={"records": [r for r in i.records if r.id not in covered]})
                 if not i.records and not i.candidates:

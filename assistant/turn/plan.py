@@ -99,7 +99,9 @@ def _close(token: str, word: str, prefix: bool) -> bool:
     if len(word) < FUZZY_MIN or len(token) < FUZZY_MIN or token[0] != word[0]:
         return False
     if prefix and len(token) > len(word):
-        return any(_typo(token[:n], word) for n in (len(word) - 1, len(word), len(word) + 1))
+        # A stem with a swapped or an extra letter. Not one letter short: that is another
+        # language's stem as often as a typo ("cancel…" / "cancela…", "return" / "retourn").
+        return any(_typo(token[:n], word) for n in (len(word), len(word) + 1))
     return _typo(token, word)
 
 
@@ -255,6 +257,13 @@ def planned(order: OrderRecord, actions: Actions) -> PlannedRecord:
     )
 
 
+_WHERE = re.compile(
+    r"\b(?:where(?:'s|’s| is| are| r|s|'re)|d[oó]nde est[aá]n?|o[uù] (?:en )?est"
+    r"|wo (?:ist|sind))\b",
+    re.IGNORECASE,
+)
+
+
 def _head(name: str) -> str:
     ws = words(name)
     return ws[-1] if ws else ""
@@ -345,6 +354,14 @@ def plan_turn(
     lex, acts = lexicon or default_rules()[0], actions or default_rules()[1]
     pointed = _pointed(message, orders, mentions or [], lex)
     names = lex.intents_in(message)
+    # "where's my refund?" asks where the money is, not the parcel: where-is-my-order
+    # stays only when something besides the "where" says so (shipped, tracking …)
+    if (
+        "where_is_order" in names
+        and {"refund_status", "payment"} & set(names)
+        and "where_is_order" not in lex.intents_in(_WHERE.sub(" ", message))
+    ):
+        names = [n for n in names if n != "where_is_order"]
     follow: list[OrderRecord] | None = None
     follow_pool: list[OrderRecord] = []
     if earlier and ({"other", "previous"} & pointed.refs or not (names or pointed.ids)):

@@ -168,3 +168,22 @@ def test_a_listed_order_shows_the_items_the_message_names_first() -> None:
     assert {r.id for r in listed} == {"#W9311069", "#W4316152"}
     assert all(r.items[0] == "Tea Kettle" for r in listed)
     assert plan_turn("where r my orders", [a, b]).intents[0].name == "where_is_order"
+
+
+def test_a_past_action_told_is_not_asked_again() -> None:
+    told = plan_turn("i cancelled some stuff, where's my refund", ORDERS)
+    assert "cancel" not in [i.name for i in told.intents]
+    assert "refund_status" in [i.name for i in told.intents]
+    back = plan_turn("I returned it last week, where is my refund?", ORDERS)
+    assert "return" not in [i.name for i in back.intents]
+    for asked in ("cancel my order", "I want it cancelled", "please cacnel #W7584328"):
+        assert "cancel" in [i.name for i in plan_turn(asked, ORDERS).intents], asked
+    broken = plan_turn("the jacket stopped working after a week", ORDERS)
+    assert [i.name for i in broken.intents] == ["wrong_item"]
+
+
+def test_where_is_my_refund_asks_about_the_money() -> None:
+    for message in ("where's my refund", "¿dónde está mi reembolso?"):
+        assert [i.name for i in plan_turn(message, ORDERS).intents] == ["refund_status"]
+    both = plan_turn("has my refund shipped? where's the tracking", ORDERS)
+    assert {"where_is_order", "refund_status"} <= {i.name for i in both.intents}

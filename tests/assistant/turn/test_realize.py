@@ -169,3 +169,8 @@ def test_a_new_address_in_the_message_is_said_back_for_confirmation() -> None:
     assert "Shall it go to 55 Oak St, Austin TX 78701 instead?" in g.text
     asked = OfflineComposer().generate(composed("I need to change the address on #W7584328"))
     assert "Which address should it go to?" in asked.text
+
+
+def test_a_refund_asked_for_is_answered_by_the_return_alone() -> None:
+    g = OfflineComposer().generate(composed("can i get a refund for the jacket from #W1111111?"))
+    assert "can be returned" in g.text and "I don't see a refund" not in g.text
