@@ -289,13 +289,19 @@ class Assistant:
         first_handoff = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
         recalled = bool(retrieved.history) and any(i.name == "recall" for i in plan.intents)
         if first_handoff == "handoff.low_confidence" and (
-            plan.grounded() or _policy_answer(plan) or recalled
+            plan.grounded() or _policy_answer(plan) or recalled or plan.social()
         ):
             # The help articles have nothing close, but the customer's own records answer
             # (or show the item is not theirs), or what they told us before: no reason to
             # hand off.
             decision.handoff, decision.handoff_reason = False, None
-            rule = "plan.answers_from_history" if recalled else "plan.answers_from_records"
+            rule = (
+                "plan.answers_from_history"
+                if recalled
+                else "plan.social"
+                if plan.social()
+                else "plan.answers_from_records"
+            )
             decision.trace.append(RuleHit(rule=rule))
             plan = planned(False)
         decision.plan = plan

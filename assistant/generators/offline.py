@@ -170,7 +170,9 @@ class OfflineComposer:
             text = f"{greeting} {_handoff_words(cat, decision)} {when}"
             return Generation(text=text, generator=self.name)
         short = style.length == "short"  # a phone screen: plain sentences, no list
-        recall = plan is not None and any(i.name == "recall" for i in plan.intents)
+        recall = plan is not None and (
+            plan.social() or any(i.name == "recall" for i in plan.intents)
+        )
         if plan is not None and (plan.about_records or recall):
             realizer = Realizer(composed, cat)
             said = realizer.plan(plan)

@@ -9,7 +9,7 @@ import re
 
 from assistant import redact
 from assistant.turn.plan import default_rules
-from assistant.turn.types import AnswerPlan, PlannedIntent, PlannedRecord
+from assistant.turn.types import SOCIAL_INTENTS, AnswerPlan, PlannedIntent, PlannedRecord
 from assistant.types import Composed
 from prompts.catalog import ReplyCatalog
 
@@ -91,6 +91,8 @@ class Realizer:
         """The sentences for one intent."""
         if i.name == "recall":
             return self.recall()
+        if i.name in SOCIAL_INTENTS:
+            return [self.cat.text(f"social.{i.name}")]
         # An id that is not the customer's is not repeated: it may be someone else's.
         out = [self.cat.text("missing_id")] if i.missing else []
         if i.move == "clarify" and i.candidates:

@@ -17,6 +17,7 @@ import yaml
 from rapidfuzz.distance import OSA
 
 from assistant.turn.types import (
+    SOCIAL_INTENTS,
     AnswerPlan,
     IntentName,
     Move,
@@ -153,7 +154,7 @@ class Lexicon:
             refs = {name: _pattern(e) for name, e in ref_entries.items()}
         except (KeyError, AttributeError, TypeError, re.error) as exc:
             raise RuleFileError(f"intents file {path}: {exc}") from exc
-        unknown = set(intents) - RECORD_INTENTS - {"human", "recall"}
+        unknown = set(intents) - RECORD_INTENTS - SOCIAL_INTENTS - {"human", "recall"}
         if unknown:
             raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
         per_lang: dict[str, list[str]] = {}
@@ -264,6 +265,24 @@ _WHERE = re.compile(
 )
 
 
+_QUESTION = re.compile(
+    r"\b(?:what|what's|whats|where|when|why|how|which|who|can|could|do|does|is|are|will|"
+    r"qué|que|dónde|cuándo|cómo|por qué|quoi|où|quand|comment|pourquoi|was|wo|wann|wie|warum)\b",
+    re.IGNORECASE,
+)
+
+
+def _only_social(message: str, names: list[str], pointed: _Pointed, lex: Lexicon) -> bool:
+    if set(names) - SOCIAL_INTENTS or pointed.ids or pointed.by_product:
+        return False
+    rest = message
+    for name in SOCIAL_INTENTS & set(names):
+        rest = lex.intents[name].sub(" ", rest)
+    # thanks and goodbyes run longer ("thank you so much for your help today")
+    most = 8 if {"thanks", "goodbye"} & set(names) else 4
+    return len(_TOKEN.findall(rest)) <= most and "?" not in rest and not _QUESTION.search(rest)
+
+
 def _head(name: str) -> str:
     ws = words(name)
     return ws[-1] if ws else ""
@@ -354,6 +373,11 @@ def plan_turn(
     lex, acts = lexicon or default_rules()[0], actions or default_rules()[1]
     pointed = _pointed(message, orders, mentions or [], lex)
     names = lex.intents_in(message)
+    # "hi, where is my order?" is about the order: social words count only alone, with
+    # at most a few words besides and no question ("hello, I have a question" is social,
+    # "hi what's your phone number" is not)
+    if set(names) & SOCIAL_INTENTS and not _only_social(message, names, pointed, lex):
+        names = [n for n in names if n not in SOCIAL_INTENTS]
     # "where's my refund?" asks where the money is, not the parcel: where-is-my-order
     # stays only when something besides the "where" says so (shipped, tracking …)
     if (

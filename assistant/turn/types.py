@@ -18,9 +18,13 @@ IntentName = Literal[
     "wrong_item",
     "human",
     "recall",  # what the customer told us before ("what did I say about …?")
+    "greeting",  # social words alone: answered in kind, never a reason to hand off
+    "thanks",
+    "goodbye",
     "other",
 ]
 Move = Literal["answer", "clarify", "handoff"]
+SOCIAL_INTENTS = frozenset({"greeting", "thanks", "goodbye"})
 # How the records of an intent were found.
 Resolution = Literal[
     "id", "product", "only", "recent", "open", "conversation", "status", "none", "unknown_id"
@@ -79,6 +83,10 @@ class AnswerPlan(BaseModel):
             bool(self.not_bought)
             or any(i.records or i.candidates or i.missing for i in self.intents)
         )
+
+    def social(self) -> bool:
+        """Whether the message is only a greeting, thanks or goodbye."""
+        return bool(self.intents) and all(i.name in SOCIAL_INTENTS for i in self.intents)
 
     def record_ids(self) -> list[str]:
         """The fact ids of every record the plan concerns, in order, once."""

@@ -187,3 +187,21 @@ def test_where_is_my_refund_asks_about_the_money() -> None:
         assert [i.name for i in plan_turn(message, ORDERS).intents] == ["refund_status"]
     both = plan_turn("has my refund shipped? where's the tracking", ORDERS)
     assert {"where_is_order", "refund_status"} <= {i.name for i in both.intents}
+
+
+def test_social_words_alone_are_social_and_never_hide_a_question() -> None:
+    for message, name in (
+        ("thanks!", "thanks"),
+        ("hello, I have a question", "greeting"),
+        ("thank you so much for your help today", "thanks"),
+        ("Hola", "greeting"),
+        ("ok bye", "goodbye"),
+    ):
+        plan = plan_turn(message, ORDERS)
+        assert plan.social() and [i.name for i in plan.intents] == [name], message
+    for message in (
+        "hi, where is my order?",
+        "hi what's your phone number",
+        "hola, ¿tienen tienda?",
+    ):
+        assert not plan_turn(message, ORDERS).social(), message

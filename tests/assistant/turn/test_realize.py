@@ -174,3 +174,10 @@ def test_a_new_address_in_the_message_is_said_back_for_confirmation() -> None:
 def test_a_refund_asked_for_is_answered_by_the_return_alone() -> None:
     g = OfflineComposer().generate(composed("can i get a refund for the jacket from #W1111111?"))
     assert "can be returned" in g.text and "I don't see a refund" not in g.text
+
+
+def test_a_greeting_or_thanks_is_answered_in_kind() -> None:
+    hello = OfflineComposer().generate(composed("hello"))
+    assert "How can I help you today?" in hello.text and not hello.cannot_answer
+    thanks = OfflineComposer().generate(composed("merci beaucoup", language="fr"))
+    assert "Avec plaisir" in thanks.text
