@@ -208,6 +208,7 @@ def compose(
         tokens=counter.count(text),
         sources=sources,
         messages=[(m.type, str(m.content)) for m in rendered],
+        replied_before=any(m.role in ("assistant", "agent") for m in conversation),
         message=message,
         card=card,
         decision=decision,

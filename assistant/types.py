@@ -91,6 +91,8 @@ class Composed(BaseModel):
     message: str
     card: CustomerCard
     decision: Decision
+    # the conversation already has a reply (the bot's or an agent's): no second "Hi Ana,"
+    replied_before: bool = False
 
     def ids(self, kind: CitationKind | tuple[CitationKind, ...]) -> list[str]:
         kinds = (kind,) if isinstance(kind, str) else kind

@@ -155,6 +155,8 @@ class OfflineComposer:
             if first
             else cat.text("greeting_anonymous", greeting=style.greeting)
         )
+        if composed.replied_before:
+            greeting = ""  # the conversation is under way: answer straight away
         if decision.handoff and hand_off:
             when = (
                 cat.text("handoff_open")
@@ -167,7 +169,7 @@ class OfflineComposer:
             )
             # The customer reads why in their own words; the internal reason ("a VIP
             # customer is unhappy") stays in the staff detail.
-            text = f"{greeting} {_handoff_words(cat, decision)} {when}"
+            text = f"{greeting} {_handoff_words(cat, decision)} {when}".lstrip()
             return Generation(text=text, generator=self.name)
         short = style.length == "short"  # a phone screen: plain sentences, no list
         recall = plan is not None and (
@@ -192,7 +194,7 @@ class OfflineComposer:
                         used.append(s.n)
                 # a phone gets one short paragraph, still under its own greeting line
                 sep = " " if short else "\n"
-                text = greeting + "\n" + sep.join(out)
+                text = (greeting + "\n" + sep.join(out)).lstrip()
                 return Generation(text=text, generator=self.name, cited=used)
         lines: list[str] = []
         cited: list[int] = []
@@ -217,9 +219,9 @@ class OfflineComposer:
             if s.n not in cited:
                 cited.append(s.n)
         if not lines:
-            text = f"{greeting} {cat.text('cannot_answer')}"
+            text = f"{greeting} {cat.text('cannot_answer')}".lstrip()
             return Generation(text=text, generator=self.name, cannot_answer=True)
-        text = greeting + "\n" + ("\n".join(lines) if not short else " ".join(lines))
+        text = (greeting + "\n" + ("\n".join(lines) if not short else " ".join(lines))).lstrip()
         return Generation(text=text, generator=self.name, cited=cited)
 
     def stream(self, composed: Composed) -> Iterator[str]:

@@ -222,3 +222,13 @@ def test_what_the_customer_told_us_before_is_quoted_back(make_container):
         s.commit()
     r = ask(c, "what did I tell you about my parrot")
     assert told not in r.answer and "earlier conversations" in r.answer
+
+
+def test_a_conversation_under_way_is_not_greeted_again(make_container):
+    c = make_container()
+    first = ask(c, "hello")
+    assert first.answer.startswith("Hi Olivia,") and "How can I help" in first.answer
+    again = ask(c, "Can I cancel my order #W5442520?", conversation=first.conversation_id)
+    assert again.answer.startswith("Your order #W5442520") and "Hi Olivia" not in again.answer
+    bye = ask(c, "ok thanks", conversation=first.conversation_id)
+    assert bye.answer.startswith("You're welcome!") and not bye.handoff
