@@ -28,7 +28,7 @@ from profiles.reads import (
     read_payment_methods,
     read_recent_events,
 )
-from profiles.relevance import name_match, score_order, score_variant, words
+from profiles.relevance import message_words, name_match, score_order, score_variant
 from profiles.segments import Segments
 
 FactKind = Literal["profile", "order", "product"]
@@ -232,7 +232,7 @@ class ProfileRepository:
                 orders = read_orders(s, customer_id)
                 methods = read_payment_methods(s, customer_id)
                 records = _records(orders, methods)
-                ws = set(words(message))
+                ws = message_words(message)
                 mentions = sorted(
                     n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
                 )
@@ -330,7 +330,7 @@ class ProfileRepository:
         items: dict[str, list[ItemRow]],
     ) -> list[Fact]:
         """Catalog variants of the products the message is about, best-matching options first."""
-        ws = set(words(message))
+        ws = message_words(message)
         relevance: dict[str, float] = {}
         for score, o in scored:
             for it in items[o.id]:

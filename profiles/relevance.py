@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 ORDER_ID_RE = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.%][a-z0-9]+)*%?")
@@ -64,6 +67,38 @@ def _name_words(name: str) -> tuple[str, ...]:
     return tuple(words(name))
 
 
+PRODUCT_WORDS_FILE = Path(__file__).with_name("product_words.yaml")
+
+
+@lru_cache(maxsize=4)
+def _product_phrases(
+    path: Path = PRODUCT_WORDS_FILE,
+) -> tuple[re.Pattern[str], dict[str, list[str]]]:
+    """One pattern for every phrase customers use for a product, and phrase → products."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    names: dict[str, list[str]] = {}
+    for product, by_language in (raw.get("products") or {}).items():
+        for phrases in (by_language or {}).values():
+            for phrase in phrases:
+                names.setdefault(str(phrase).lower(), []).append(str(product))
+    alternation = "|".join(re.escape(p) for p in sorted(names, key=len, reverse=True))
+    # a compound's first part counts too: "Wasserkocher-Bestellung"
+    pattern = re.compile(rf"(?<!\w)({alternation})(?:e?s|e?n|e)?(?!\w)", re.IGNORECASE)
+    return pattern, names
+
+
+def message_words(text: str) -> set[str]:
+    """The message's words, and the catalog words of the products it names in other words
+    or languages ("reloj", "Wasserkocher", "power bank"): what product names are matched
+    against."""
+    ws = set(words(text))
+    pattern, names = _product_phrases()
+    for m in pattern.finditer(text):
+        for product in names[m.group(1).lower()]:
+            ws.update(_name_words(product))
+    return ws
+
+
 def name_match(name: str, message_words: set[str]) -> float:
     """1.0 when every word of a product name is in the message, 0.5 for its head noun only."""
     parts = _name_words(name)
@@ -82,7 +117,7 @@ def score_order(
     message: str,
 ) -> float:
     """Relevance of one order to the message; 0 means nothing in the message points at it."""
-    ws = set(words(message))
+    ws = message_words(message)
     score = 0.0
     if order_id.upper() in explicit_order_ids(message):
         score += EXPLICIT_ID

@@ -28,7 +28,7 @@ from assistant.turn.types import (
 )
 from profiles.context import OrderRecord
 from profiles.expressions import RuleFileError
-from profiles.relevance import explicit_order_ids, name_match, words
+from profiles.relevance import explicit_order_ids, message_words, name_match, words
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 INTENTS_FILE = RULES / "intents.yaml"
@@ -309,7 +309,7 @@ class _Pointed:
 def _pointed(
     message: str, orders: list[OrderRecord], mentions: list[str], lex: Lexicon
 ) -> _Pointed:
-    ws = set(words(message))
+    ws = message_words(message)
     scored = [(max((name_match(n, ws) for n in o.item_names()), default=0.0), o) for o in orders]
     best = max((s for s, _ in scored), default=0.0)
     by_product = [o for s, o in scored if s > 0 and s == best]
@@ -434,7 +434,7 @@ def plan_turn(
         plan.intents.append(intent)
     # The items the message names come first, so a reply that lists an order shows them
     # ("#W9311069 (Tea Kettle, Bookshelf, …)" to "the wrong kettle").
-    ws = set(words(message))
+    ws = message_words(message)
     for intent in plan.intents:
         for r in [*intent.records, *intent.candidates]:
             r.items = sorted(r.items, key=lambda n: -name_match(n, ws))

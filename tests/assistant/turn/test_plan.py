@@ -205,3 +205,19 @@ def test_social_words_alone_are_social_and_never_hide_a_question() -> None:
         "hola, ¿tienen tienda?",
     ):
         assert not plan_turn(message, ORDERS).social(), message
+
+
+def test_products_named_in_other_words_and_languages() -> None:
+    watch = order("#W8661412", "pending", "Wristwatch", "Water Bottle", "Office Chair", day=4)
+    helmet = order("#W9284598", "pending", "Cycling Helmet", "Digital Camera", day=3)
+    kettle = order("#W5199551", "pending", "Hiking Boots", "Electric Kettle", day=2)
+    orders = [watch, helmet, kettle]
+    for message, expected in (
+        ("Mi pedido del reloj, ¿cuándo llega?", "#W8661412"),
+        ("ich möchte die Wasserkocher-Bestellung stornieren", "#W5199551"),
+        ("où en est mon casque ?", "#W9284598"),
+        ("my bottle, has it shipped", "#W8661412"),
+    ):
+        plan = plan_turn(message, orders)
+        (intent,) = plan.intents
+        assert [r.id for r in intent.records] == [expected], message
