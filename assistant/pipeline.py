@@ -120,6 +120,12 @@ class Prepared:
     query: QueryVectors
     timer: Timer
     assignment: Assignment = field(default_factory=Assignment)
+    # the prompt template the turn's variant chose, once; the turn records its version
+    prompt: PromptTemplate | None = None
+
+    @property
+    def prompt_version(self) -> str:
+        return self.prompt.id if self.prompt is not None else ""
 
 
 class Assistant:
@@ -389,16 +395,12 @@ class Assistant:
             retrieved = pending.finish(query)
         with timer.stage("decide"):
             decision = self.decide(request, card, ctx, retrieved, assignment, conversation)
+        prompt = self.prompt_for(assignment)
         with timer.stage("compose"):
-            composed = self.compose(
-                card,
-                decision,
-                message,
-                retrieved,
-                conversation or [],
-                self.prompt_for(assignment),
-            )
-        return Prepared(request, card, ctx, retrieved, decision, composed, query, timer, assignment)
+            composed = self.compose(card, decision, message, retrieved, conversation or [], prompt)
+        return Prepared(
+            request, card, ctx, retrieved, decision, composed, query, timer, assignment, prompt
+        )
 
     def turn(self, request: TurnRequest) -> TurnResult:
         """One full support turn; the customer's message is committed before generation."""
@@ -438,7 +440,7 @@ class Assistant:
                 generator=self.generator.name if self._uses_llm(prepared.composed) else "",
                 interrupted=True,
                 variant=prepared.decision.variant,
-                prompt_version=self.prompt_for(prepared.assignment).id,
+                prompt_version=prepared.prompt_version,
                 context_ids=[s.id for s in prepared.composed.sources],
                 timings_ms=prepared.timer.ms,
             )
@@ -553,7 +555,7 @@ class Assistant:
                     degraded=degraded,
                     handoff=result.handoff,
                     variant=prepared.decision.variant,
-                    prompt_version=self.prompt_for(prepared.assignment).id,
+                    prompt_version=prepared.prompt_version,
                     context_ids=[s.id for s in prepared.composed.sources],
                     timings_ms=timer.ms,
                 ),
