@@ -69,6 +69,8 @@ class RecordPayment(BaseModel):
     amount: float
     method_id: str
     method: str  # "PayPal", "Visa ending 1234", "gift card"
+    brand: str = ""  # a card's brand and last four digits, for replies in any language
+    last_four: str = ""
 
 
 class OrderRecord(BaseModel):
@@ -467,6 +469,12 @@ def _method_label(m: PaymentMethodRow | None, method_id: str) -> str:
     return "PayPal" if m.source == "paypal" else m.source.replace("_", " ")
 
 
+def _payment_card(m: PaymentMethodRow | None) -> dict[str, str]:
+    if m is None or m.source != "credit_card" or not m.last_four:
+        return {}
+    return {"brand": (m.brand or "card").title(), "last_four": str(m.last_four)}
+
+
 def _records(placed: Orders, methods: list[PaymentMethodRow]) -> list[OrderRecord]:
     """The orders as structured records, newest first."""
     by_id = {m.id: m for m in methods}
@@ -492,6 +500,7 @@ def _records(placed: Orders, methods: list[PaymentMethodRow]) -> list[OrderRecor
                     amount=p.amount,
                     method_id=p.payment_method_id,
                     method=_method_label(by_id.get(p.payment_method_id), p.payment_method_id),
+                    **_payment_card(by_id.get(p.payment_method_id)),
                 )
                 for p in placed.pays[o.id]
             ],

@@ -9,7 +9,13 @@ import re
 
 from assistant import redact
 from assistant.turn.plan import default_rules
-from assistant.turn.types import SOCIAL_INTENTS, AnswerPlan, PlannedIntent, PlannedRecord
+from assistant.turn.types import (
+    SOCIAL_INTENTS,
+    AnswerPlan,
+    PlannedIntent,
+    PlannedMethod,
+    PlannedRecord,
+)
 from assistant.types import Composed
 from prompts.catalog import ReplyCatalog
 
@@ -59,8 +65,18 @@ class Realizer:
             "status": self._status(r),
             "cite": self._cite(r) if cite else "",
             "amount": _money(r.paid),
-            "method": self._join(r.paid_with, "or") or "the original payment method",
+            "method": self._join([self._method(m) for m in r.paid_methods], "or")
+            or self._join(r.paid_with, "or")
+            or "the original payment method",
         }
+
+    def _method(self, m: PlannedMethod) -> str:
+        """A payment method in the reply's language: "Visa terminada en 9182"."""
+        if m.last_four and self.cat.has("card_ending"):
+            return self.cat.text("card_ending", brand=m.brand, last4=m.last_four)
+        if m.method == "gift card" and self.cat.has("gift_card"):
+            return self.cat.text("gift_card")
+        return m.method
 
     def _can_still(self, r: PlannedRecord) -> str:
         names = self.cat.entries.get("actions", {})
@@ -139,7 +155,9 @@ class Realizer:
         if i.name == "refund_status":
             if r.refunds:
                 v["amount"] = _money(sum(x.amount for x in r.refunds))
-                v["method"] = self._join(list(dict.fromkeys(x.method for x in r.refunds)), "or")
+                v["method"] = self._join(
+                    list(dict.fromkeys(self._method(x) for x in r.refunds)), "or"
+                )
                 return [self.cat.text("refund_status.refunded", **v)]
             key = "timing" if r.note == "refund_timing" else "none"
             return [self.cat.text(f"refund_status.{key}", **v)]

@@ -22,6 +22,7 @@ from assistant.turn.types import (
     IntentName,
     Move,
     PlannedIntent,
+    PlannedMethod,
     PlannedRecord,
     PlannedRefund,
     Resolution,
@@ -248,8 +249,14 @@ def planned(order: OrderRecord, actions: Actions) -> PlannedRecord:
         tracking=order.tracking,
         paid=round(sum(p.amount for p in pays), 2),
         paid_with=list(dict.fromkeys(p.method for p in pays)),
+        paid_methods=list(
+            {
+                p.method: PlannedMethod(method=p.method, brand=p.brand, last_four=p.last_four)
+                for p in pays
+            }.values()
+        ),
         refunds=[
-            PlannedRefund(amount=p.amount, method=p.method)
+            PlannedRefund(amount=p.amount, method=p.method, brand=p.brand, last_four=p.last_four)
             for p in order.payments
             if p.kind == "refund"
         ],
@@ -265,6 +272,11 @@ _WHERE = re.compile(
 )
 
 
+_BUYING = re.compile(
+    r"\b(?:add|adding|buy|buying|purchase|in stock|available|do you (?:have|sell|carry)|"
+    r"looking for|añadir|agregar|comprar|ajouter|acheter|hinzufügen|kaufen)\b",
+    re.IGNORECASE,
+)
 _QUESTION = re.compile(
     r"\b(?:what|what's|whats|where|when|why|how|which|who|can|could|do|does|is|are|will|"
     r"qué|que|dónde|cuándo|cómo|por qué|quoi|où|quand|comment|pourquoi|was|wo|wann|wie|warum)\b",
@@ -331,6 +343,10 @@ def _pointed(
             and not any(name.lower() in n or n in name.lower() for n in bought_names)
         ):
             not_bought.append(name.lower())
+    if _BUYING.search(message):
+        # "can I add a mouse to my order", "do you sell kettles": a product they want,
+        # not one they say they bought
+        not_bought = []
     if not_bought and by_product:
         exact = [o for o in by_product if any(n.lower() in message.lower() for n in o.item_names())]
         by_product = exact

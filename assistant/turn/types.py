@@ -31,9 +31,17 @@ Resolution = Literal[
 ]
 
 
-class PlannedRefund(BaseModel):
-    amount: float
+class PlannedMethod(BaseModel):
+    """A payment method as a reply names it: its label, and a card's brand and last four
+    digits so the reply can say them in its own language."""
+
     method: str  # "PayPal", "Visa ending 1234", "gift card"
+    brand: str = ""
+    last_four: str = ""
+
+
+class PlannedRefund(PlannedMethod):
+    amount: float
 
 
 class PlannedRecord(BaseModel):
@@ -47,6 +55,7 @@ class PlannedRecord(BaseModel):
     tracking: list[str] = Field(default_factory=list)
     paid: float = 0.0
     paid_with: list[str] = Field(default_factory=list)
+    paid_methods: list[PlannedMethod] = Field(default_factory=list)  # paid_with, structured
     refunds: list[PlannedRefund] = Field(default_factory=list)
     allows: list[str] = Field(default_factory=list)  # what the status allows next
     note: str | None = None  # e.g. refund_timing for a cancelled order

@@ -221,3 +221,10 @@ def test_products_named_in_other_words_and_languages() -> None:
         plan = plan_turn(message, orders)
         (intent,) = plan.intents
         assert [r.id for r in intent.records] == [expected], message
+
+
+def test_a_product_wanted_is_not_one_claimed_as_bought() -> None:
+    plan = plan_turn("can I add a mouse to my backpack order", ORDERS, mentions=["Gaming Mouse"])
+    assert plan.not_bought == []
+    claimed = plan_turn("I want to return the mouse", ORDERS, mentions=["Gaming Mouse"])
+    assert claimed.not_bought == ["mouse"]

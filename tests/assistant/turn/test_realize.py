@@ -181,3 +181,23 @@ def test_a_greeting_or_thanks_is_answered_in_kind() -> None:
     assert "How can I help you today?" in hello.text and not hello.cannot_answer
     thanks = OfflineComposer().generate(composed("merci beaucoup", language="fr"))
     assert "Avec plaisir" in thanks.text
+
+
+def plan_order_paid_by_card():  # type: ignore[no-untyped-def]
+    from profiles.context import RecordPayment
+
+    visa = RecordPayment(
+        kind="payment",
+        amount=50.0,
+        method_id="credit_card_1",
+        method="Visa ending 9182",
+        brand="Visa",
+        last_four="9182",
+    )
+    return BACKPACK.model_copy(update={"payments": [visa]})
+
+
+def test_a_card_is_named_in_the_replys_language() -> None:
+    card = plan_order_paid_by_card()
+    g = OfflineComposer().generate(composed("¿Puedo cancelar #W7584328?", [card], language="es"))
+    assert "Visa terminada en 9182" in g.text and "ending" not in g.text
