@@ -40,6 +40,7 @@ class _Candidate:
     text: str
     priority: float
     title: str = ""
+    relevance: float = 0.0  # how much the message points at it (a fact's own relevance)
 
     @property
     def line(self) -> str:
@@ -125,7 +126,9 @@ def _candidates(
         else:
             prio = 5.0 + f.relevance
         kind: CitationKind = "profile" if f.kind == "profile" else f.kind
-        out.append(_Candidate("facts", f.id, kind, f.text_without(never), prio))
+        out.append(
+            _Candidate("facts", f.id, kind, f.text_without(never), prio, relevance=f.relevance)
+        )
     # Internal passages (written for staff) never enter a reply's context: what the
     # context holds can be quoted or cited to the customer. The sidebar lists them, labelled.
     customer_facing = [p for p in passages if p.audience != "internal"]
@@ -196,6 +199,7 @@ def compose(
                     text=cand.text,
                     title=cand.title,
                     priority=cand.priority,
+                    relevance=cand.relevance,
                 )
             )
             blocks[section].append(f"[{n}] {defuse(cand.line)}")

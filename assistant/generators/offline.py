@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from assistant.compose import RELEVANT_FACT
 from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
@@ -238,14 +237,12 @@ class OfflineComposer:
             s
             for s in composed.sources
             if s.kind in ("order", "product")
-            and s.priority >= RELEVANT_FACT
+            and s.relevance >= 1.0
             and not s.id.startswith("orders:")
         ]
-        orders = [
-            s for s in facts if s.kind == "order" and s.priority - RELEVANT_FACT >= NAMED_PRODUCT
-        ]
-        if any(s.priority - RELEVANT_FACT >= EXPLICIT_ID for s in orders):
-            orders = [s for s in orders if s.priority - RELEVANT_FACT >= EXPLICIT_ID]
+        orders = [s for s in facts if s.kind == "order" and s.relevance >= NAMED_PRODUCT]
+        if any(s.relevance >= EXPLICIT_ID for s in orders):
+            orders = [s for s in orders if s.relevance >= EXPLICIT_ID]
         # Catalog options matter only when the customer wants a different item.
         wants_other_item = bool(intents(composed.message) & {"exchange", "modify"})
         products = [s for s in facts if s.kind == "product"][:1] if wants_other_item else []
