@@ -645,6 +645,7 @@ class Assistant:
         return TurnResult(
             answer=answer,
             secrets_removed=removed or [],
+            message_kept=prepared.request.message if removed else None,
             citations=citations,
             context=context_info(composed),
             handoff=handoff,

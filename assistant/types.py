@@ -137,6 +137,7 @@ class TurnResult(BaseModel):
     # what was taken out of the customer's message before it was kept (card, cvv,
     # password, pin); the answer ends by saying so
     secrets_removed: list[str] = Field(default_factory=list)
+    message_kept: str | None = None  # the message as stored, when secrets were taken out
     citations: list[Citation]
     context: ContextInfo
     handoff: bool

@@ -76,6 +76,9 @@ class ChatResponse(BaseModel):
         description="Secrets taken out of the message before it was kept (card, cvv, "
         "password, pin); the answer ends by telling the customer.",
     )
+    message_kept: str | None = Field(
+        None, description="The message as it was stored, when secrets were taken out of it."
+    )
     citations: list[Citation]
     handoff: bool
     generator: str

@@ -184,7 +184,19 @@ class Realizer:
         # "can I get a refund instead?" answered by the return is not also told "I don't
         # see a refund yet" about the same order
         returning = {r.id for i in plan.intents if i.name == "return" for r in i.records}
+        # a cancel or return already says what was paid and where it goes back to
+        refunded_by_action = {
+            r.id
+            for i in plan.intents
+            if i.name in ("cancel", "return") and i.move == "answer"
+            for r in i.records
+        }
         for i in plan.intents:
+            if i.name == "payment" and refunded_by_action:
+                keep = [r for r in i.records if r.id not in refunded_by_action]
+                i = i.model_copy(update={"records": keep})
+                if not keep and not i.candidates:
+                    continue
             if i.name == "refund_status" and returning:
                 keep = [r for r in i.records if r.refunds or r.id not in returning]
                 i = i.model_copy(update={"records": keep})

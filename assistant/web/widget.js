@@ -140,7 +140,7 @@
   async function send(message) {
     if (!state.customerId) { bubble("system", "Please sign in first."); return; }
     const mySend = ++sends;
-    bubble("customer", message);
+    const mine = bubble("customer", message);
     const reply = bubble("assistant", "");
     reply.setAttribute("aria-busy", "true");
     const text = reply.querySelector(".rw-text");
@@ -187,6 +187,9 @@
         else if (event === "done") {
           const result = JSON.parse(data);
           state.conversationId = result.conversation_id;
+          // A card number or password was taken out before the message was kept: the
+          // customer's own bubble shows what was kept, not the secret.
+          if (result.message_kept) mine.querySelector(".rw-text").textContent = result.message_kept;
           if (result.answer) renderDone(reply, result);
           else reply.remove();  // an agent has the conversation: they answer live
           reply.removeAttribute("aria-busy");

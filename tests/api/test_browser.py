@@ -200,3 +200,15 @@ def test_a_reply_keeps_its_line_breaks_on_a_phone(browser, live_server):
     assert text.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
     lines = text.inner_text().split("\n")
     assert lines[0].startswith("Hi Olivia") and "#W5442520" in lines[1]
+
+
+def test_a_card_number_typed_leaves_the_customers_own_bubble(browser, live_server):
+    page = _page(browser, 390, 844)
+    _ask_in_widget(page, live_server, "can u cancel #W5442520? card 4111 1111 1111 1111 cvv 123")
+    reply = page.locator(".rw-assistant").last
+    expect(reply.locator(".rw-text")).to_contain_text("never send card numbers")
+    mine = page.locator(".rw-customer .rw-text").last
+    expect(mine).to_contain_text("card number removed, ending 1111")
+    expect(mine).not_to_contain_text("4111 1111")
+    text = reply.locator(".rw-text").inner_text()
+    assert text.count("$663.85") == 1  # the cancel says where the money goes, once

@@ -68,6 +68,9 @@ def test_secrets_are_kept_nowhere_and_sent_to_no_llm(make_client, llm_guard) -> 
     assert prompts and not any(s in p for s in SECRETS if s != "4111" for p in prompts)
     assert "ending 1111" in prompts[0]  # the agent and the LLM can still tell which card
     assert out["secrets_removed"] == ["card", "cvv", "password"]
+    kept = out["message_kept"]
+    assert "[card number removed, ending 1111]" in kept and "#W5442520" in kept
+    assert not any(s in kept for s in ("4111.1111", "cvv 123", "Hunter2!"))
     assert out["answer"].startswith("I'm looking into the double charge.")
     assert "card number, security code and password" in out["answer"]
     assert "never send card numbers" in out["answer"]

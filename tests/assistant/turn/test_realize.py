@@ -201,3 +201,8 @@ def test_a_card_is_named_in_the_replys_language() -> None:
     card = plan_order_paid_by_card()
     g = OfflineComposer().generate(composed("¿Puedo cancelar #W7584328?", [card], language="es"))
     assert "Visa terminada en 9182" in g.text and "ending" not in g.text
+
+
+def test_a_cancel_already_says_where_the_money_goes() -> None:
+    g = OfflineComposer().generate(composed("cancel #W7584328, I paid with my card"))
+    assert "can still be cancelled" in g.text and g.text.count("$50.00") == 1
