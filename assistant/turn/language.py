@@ -51,7 +51,10 @@ def reply_language(
     follow_up = bool(earlier) and len(message.split()) < FOLLOW_UP_WORDS
     if found is not None and found[1] >= SURE and not follow_up:
         return found[0], "message"
-    hint = _support_words_language(message) if len(message.split()) >= MIN_WORDS else None
+    # a word or two opening a conversation is read by its social words ("gracias!",
+    # "bonjour"); otherwise a short message has too few words to tell
+    short = len(message.split()) < MIN_WORDS
+    hint = _support_words_language(message, social_only=short) if not (short and earlier) else None
     if hint is not None:
         # a short message that uses one language's support words ("wehre is my order")
         return hint, "message"
@@ -68,7 +71,7 @@ def reply_language(
     return (locale_language if locale_language in SUPPORTED else "en"), "locale"
 
 
-def _support_words_language(message: str) -> str | None:
+def _support_words_language(message: str, social_only: bool = False) -> str | None:
     from assistant.turn.plan import default_rules
 
-    return default_rules()[0].language_of(message)
+    return default_rules()[0].language_of(message, social_only)

@@ -141,6 +141,11 @@ class Lexicon:
     # per language: every intent entry of that language, to tell a short message's
     # language by the support words it uses ("wehre is my order" is English)
     by_language: dict[str, tuple[re.Pattern[str], tuple[Term, ...]]] = field(default_factory=dict)
+    # the same for social words only ("gracias", "bonjour"): enough alone to open a
+    # conversation in that language
+    social_by_language: dict[str, tuple[re.Pattern[str], tuple[Term, ...]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def load(cls, path: Path = INTENTS_FILE) -> Lexicon:
@@ -159,24 +164,30 @@ class Lexicon:
         if unknown:
             raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
         per_lang: dict[str, list[str]] = {}
-        for by_lang in raw["intents"].values():
+        social: dict[str, list[str]] = {}
+        for name, by_lang in raw["intents"].items():
             for lang, ws in by_lang.items():
                 per_lang.setdefault(str(lang), []).extend(str(w) for w in ws)
+                if name in SOCIAL_INTENTS:
+                    social.setdefault(str(lang), []).extend(str(w) for w in ws)
         return cls(
             intents,
             refs,
             {name: _terms(e) for name, e in entries.items()},
             {name: _terms(e) for name, e in ref_entries.items()},
             {lang: (_pattern(e), _terms(e)) for lang, e in per_lang.items()},
+            {lang: (_pattern(e), _terms(e)) for lang, e in social.items()},
         )
 
-    def language_of(self, message: str) -> str | None:
-        """The one language whose support words the message uses, if exactly one does."""
-        exact = [lang for lang, (p, _) in self.by_language.items() if p.search(message)]
+    def language_of(self, message: str, social_only: bool = False) -> str | None:
+        """The one language whose support words (or social words only) the message uses,
+        if exactly one does."""
+        table = self.social_by_language if social_only else self.by_language
+        exact = [lang for lang, (p, _) in table.items() if p.search(message)]
         if exact:
             return exact[0] if len(exact) == 1 else None
         tokens = _TOKEN.findall(message.lower())
-        typed = [lang for lang, (_, t) in self.by_language.items() if _fuzzy_hit(tokens, t)]
+        typed = [lang for lang, (_, t) in table.items() if _fuzzy_hit(tokens, t)]
         return typed[0] if len(typed) == 1 else None
 
     def intents_in(self, message: str) -> list[str]:

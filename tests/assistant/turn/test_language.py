@@ -21,8 +21,19 @@ def test_the_message_language_wins(message: str, expected: str) -> None:
 
 
 def test_short_text_falls_back_to_the_locale() -> None:
-    assert reply_language("ok thanks", "de") == ("de", "locale")
+    assert reply_language("ok :)", "de") == ("de", "locale")
+    assert reply_language("Cancel #W5442520", "es")[0] == "es"  # one word tells too little
+    # ...but social words open a conversation in their language
+    assert reply_language("ok thanks", "de") == ("en", "message")
 
 
 def test_a_locale_without_templates_falls_back_to_english() -> None:
     assert reply_language("ok", "ja") == ("en", "locale")
+
+
+def test_a_word_opening_a_conversation_is_read_by_its_support_words() -> None:
+    assert reply_language("gracias!", "en", []) == ("es", "message")
+    assert reply_language("bonjour", "en", []) == ("fr", "message")
+    assert reply_language("status", "de")[0] == "de"  # English and German: the locale decides
+    # within an English conversation a lone word does not switch the language
+    assert reply_language("gracias", "en", ["where is my order"])[0] == "en"
