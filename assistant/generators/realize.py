@@ -211,4 +211,6 @@ class Realizer:
                     lines.append(line)
         if not lines and any(i.name != "other" for i in plan.intents):
             lines.append(self.cat.text("no_records"))
+        if plan.asks_why and self.cited and self.cat.has("why_unknown"):
+            lines.append(self.cat.text("why_unknown"))
         return lines

@@ -283,6 +283,7 @@ _WHERE = re.compile(
 )
 
 
+_WHY = re.compile(r"\b(?:why|how come|por ?qu[eé]|pourquoi|warum|wieso|weshalb)\b", re.IGNORECASE)
 _BUYING = re.compile(
     r"\b(?:add|adding|buy|buying|purchase|in stock|available|do you (?:have|sell|carry)|"
     r"looking for|añadir|agregar|comprar|ajouter|acheter|hinzufügen|kaufen)\b",
@@ -452,6 +453,7 @@ def plan_turn(
         about_policy="policy" in pointed.refs or (bool(names) and not about_records),
         # "what did I say about the charger?" is about the conversation, not a product
         not_bought=[] if "recall" in names else pointed.not_bought,
+        asks_why=bool(_WHY.search(message)),
     )
     by_id = {o.id: o for o in orders}
     for name in names or ["other"]:

@@ -84,6 +84,8 @@ class AnswerPlan(BaseModel):
     about_records: bool = False  # the message is about the customer's own records
     about_policy: bool = False  # the message asks about policy (KB sentences may answer)
     not_bought: list[str] = Field(default_factory=list)  # items the customer never bought
+    # "why was it cancelled?": the records say what, not why; the reply says so
+    asks_why: bool = False
 
     def grounded(self) -> bool:
         """Whether the customer's records answer: a record, a choice between records, or

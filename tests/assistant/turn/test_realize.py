@@ -206,3 +206,11 @@ def test_a_card_is_named_in_the_replys_language() -> None:
 def test_a_cancel_already_says_where_the_money_goes() -> None:
     g = OfflineComposer().generate(composed("cancel #W7584328, I paid with my card"))
     assert "can still be cancelled" in g.text and g.text.count("$50.00") == 1
+
+
+def test_a_why_the_records_cannot_answer_is_said_so() -> None:
+    g = OfflineComposer().generate(composed("why was my water bottle order cancelled??"))
+    assert "#W3333333" in g.text and "was cancelled" in g.text
+    assert "I can't see why from here" in g.text
+    plain = OfflineComposer().generate(composed("was my water bottle order cancelled?"))
+    assert "can't see why" not in plain.text
