@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
@@ -196,6 +196,16 @@ class HistoryIndex:
         items = self.index.get(self.collection, ids=ids, include_embeddings=include_embeddings)
         seal = self.seals.for_reading(customer_id) if self.seals is not None else None
         owned = [opened for item in items if (opened := _open(item, customer_id, seal))]
+        # the sealed vectors back as the embedder made them, in one product
+        turned = {
+            n: item.embedding
+            for n, item in enumerate(owned)
+            if item.embedding is not None and item.sealed
+        }
+        if turned and seal is not None:
+            vectors = seal.unturn(np.stack(list(turned.values())))
+            for n, vector in zip(turned, vectors, strict=True):
+                owned[n] = replace(owned[n], embedding=vector)
         if len(owned) != len(items):
             # Defence in depth: the caller's SQL should never hand over another customer's ids.
             foreign = sorted({item.id for item in items} - {item.id for item in owned})
@@ -217,8 +227,10 @@ def _open(item: StoredItem, customer_id: str, seal: Seal | None) -> StoredItem |
     text = seal.open_text(item.id, item.document)
     if text is None:
         return None
-    vector = seal.unturn(item.embedding[None, :])[0] if item.embedding is not None else None
-    return StoredItem(id=item.id, document=text, metadata=item.metadata, embedding=vector)
+    # the vector is still turned: the caller turns them back together
+    return StoredItem(
+        id=item.id, document=text, metadata=item.metadata, embedding=item.embedding, sealed=True
+    )
 
 
 @dataclass
