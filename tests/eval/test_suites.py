@@ -13,6 +13,7 @@ from eval import context_suite, history_suite, kb_suite
 from eval.report import build_report
 from retrieval.history import HistoryIndex
 from retrieval.kb import KnowledgeBase
+from retrieval.sealing import Seals
 from retrieval.store import ChromaIndex
 from tests.conftest import BANK_DOCS, DATASETS, RETAIL
 
@@ -41,6 +42,29 @@ def test_history_slice_first_conversation(tmp_path, embedder):
     assert recall10 > bm25_recall10  # the pipeline's retrieval beats its own baseline
     report = build_report("history", "rapport", {}, per_case)
     assert set(report.by_category) == set(history_suite.CATEGORIES.values())
+
+    # Sealed (texts encrypted, vectors turned per customer: what erasure relies on), the
+    # same questions find the same turns.
+    sealed = HistoryIndex(
+        ChromaIndex.embedded(tmp_path / "sealed"), embedder, seals=Seals(_MemoryKeys())
+    )
+    history_suite.index_conversations(sealed, [conv], lambda n: None)
+    ids = {conv.customer_id: [t.id for t in conv.turns]}
+    sealed_score = history_suite.rapport_scorer(sealed, ids)
+    assert [sealed_score(c).metrics["recall@10"] for c in cases] == [
+        c.metrics["recall@10"] for c in per_case
+    ]
+
+
+class _MemoryKeys:
+    def __init__(self) -> None:
+        self.rows: dict[str, bytes] = {}
+
+    def get(self, customer_id: str) -> bytes | None:
+        return self.rows.get(customer_id)
+
+    def get_or_create(self, customer_id: str, key: bytes) -> bytes:
+        return self.rows.setdefault(customer_id, key)
 
 
 def test_kb_slice(tmp_path, embedder):
