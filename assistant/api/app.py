@@ -62,7 +62,16 @@ def create_app(container: Container) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Accept", "X-Customer-Id", "X-User-Hash"],
+            # what the widget sends: its identity, a retried turn's key, and on a live
+            # events stream the last event it saw
+            allow_headers=[
+                "Content-Type",
+                "Accept",
+                "X-Customer-Id",
+                "X-User-Hash",
+                "Idempotency-Key",
+                "Last-Event-ID",
+            ],
         )
     app.add_middleware(_Observe, metrics=metrics)
     for router in (

@@ -78,6 +78,14 @@ def test_cors_preflight_allows_only_configured_origins(make_client):
     assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
     r = client.get("/healthz", headers={"Origin": "https://www.shop.example"})
     assert r.headers["access-control-allow-origin"] == "https://www.shop.example"
+    # the widget's live stream resumes with Last-Event-ID; a retried turn sends its key
+    for method, path, header in (
+        ("GET", "/v1/conversations/c/events", "last-event-id, x-customer-id, x-user-hash"),
+        ("POST", "/v1/chat", "content-type, idempotency-key"),
+    ):
+        asked = {"Access-Control-Request-Method": method, "Access-Control-Request-Headers": header}
+        r = client.options(path, headers={"Origin": "https://shop.example", **asked})
+        assert r.status_code == 200, (path, r.text)
 
 
 def test_no_cors_grant_when_no_origin_is_configured(client):
