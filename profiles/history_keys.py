@@ -1,5 +1,6 @@
 """Customers' history seal keys in SQL (see retrieval.sealing): one row per customer,
-made on their first history item, deleted with the rest of their rows on erasure."""
+made on their first history item, deleted when their erasure finishes (after its last
+sweep of the vector store, which finds their sealed items by the key's tag)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from retrieval.embedder import Embedder
 from retrieval.hybrid import rrf
 from retrieval.lexical import Bm25
 from retrieval.sealing import Seal, Seals, is_sealed
-from retrieval.store import Metadata, MetadataValue, StoredItem, VectorIndex
+from retrieval.store import MetadataValue, StoredItem, VectorIndex
 from retrieval.types import HistoryHit, HistoryKind, HistoryRecord
 
 log = logging.getLogger(__name__)
@@ -70,25 +70,25 @@ class HistoryIndex:
         vectors = self.embedder.embed(texts) if embeddings is None else embeddings
         if len(vectors) != len(records):
             raise ValueError(f"got {len(vectors)} embeddings for {len(records)} records")
-        vectors = np.asarray(vectors, dtype=np.float32)
-        documents, stored = list(texts), vectors.copy()
-        metadatas: list[Metadata] = []
-        seals: dict[str, Seal] = {}
+        stored = np.asarray(vectors, dtype=np.float32).copy()
+        documents = list(texts)
+        metadatas: list[dict[str, MetadataValue]] = [
+            {"kind": r.kind, "created_at": r.created_at.isoformat() if r.created_at else ""}
+            for r in records
+        ]
+        rows: dict[str, list[int]] = {}  # each customer's records, sealed together
         for n, r in enumerate(records):
-            meta: dict[str, MetadataValue] = {
-                "kind": r.kind,
-                "created_at": r.created_at.isoformat() if r.created_at else "",
-            }
+            rows.setdefault(r.customer_id, []).append(n)
+        for customer_id, ns in rows.items():
             if self.seals is None:
-                meta["customer_id"] = r.customer_id
-            else:
-                seal = seals.get(r.customer_id)
-                if seal is None:
-                    seal = seals[r.customer_id] = self.seals.for_writing(r.customer_id)
-                documents[n] = seal.seal_text(r.id, r.text)
-                stored[n] = seal.turn(vectors[n : n + 1])[0]
-                meta["tag"] = seal.tag
-            metadatas.append(meta)
+                for n in ns:
+                    metadatas[n]["customer_id"] = customer_id
+                continue
+            seal = self.seals.for_writing(customer_id)
+            stored[ns] = seal.turn(stored[ns])
+            for n in ns:
+                documents[n] = seal.seal_text(records[n].id, records[n].text)
+                metadatas[n]["tag"] = seal.tag
         self.index.upsert(
             self.collection,
             ids=[r.id for r in records],
@@ -161,8 +161,8 @@ class HistoryIndex:
     def erase(self, customer_id: str, ids: Sequence[str]) -> int:
         """Delete every vector of the customer: those of ids (chosen by customer in SQL)
         and any stored for them that SQL does not know of. Returns how many were deleted;
-        a second call deletes none and is not an error. The caller then deletes the
-        customer's seal key with their SQL rows.
+        a second call deletes none and is not an error. The caller deletes the customer's
+        seal key after its last call (it finds the sealed strays by the key's tag).
 
         The strays are found by a metadata scan of the shared collection (by their tag,
         and by their id for items stored unsealed), the full scan that searches avoid: an
@@ -171,10 +171,9 @@ class HistoryIndex:
         strays = {
             item.id for item in self.index.get(self.collection, where={"customer_id": customer_id})
         }
-        seal = self.seals.for_reading(customer_id) if self.seals is not None else None
-        if seal is not None:
+        if self.seals is not None and (seal := self.seals.for_reading(customer_id)):
             strays |= {item.id for item in self.index.get(self.collection, where={"tag": seal.tag})}
-            self.seals.forget(customer_id)  # type: ignore[union-attr]
+            self.seals.forget(customer_id)
         gone = sorted(owned | strays)
         if gone:
             self.index.delete(self.collection, ids=gone)
@@ -195,13 +194,15 @@ class HistoryIndex:
         """Those of ids stored for customer_id, opened: plain texts and vectors."""
         items = self.index.get(self.collection, ids=ids, include_embeddings=include_embeddings)
         seal = self.seals.for_reading(customer_id) if self.seals is not None else None
-        owned = [opened for item in items if (opened := _open(item, customer_id, seal))]
-        # the sealed vectors back as the embedder made them, in one product
-        turned = {
-            n: item.embedding
-            for n, item in enumerate(owned)
-            if item.embedding is not None and item.sealed
-        }
+        owned: list[StoredItem] = []
+        turned: dict[int, np.ndarray] = {}  # sealed vectors, turned back below in one product
+        for item in items:
+            opened = _open(item, customer_id, seal)
+            if opened is None:
+                continue
+            if opened.embedding is not None and is_sealed(item.document):
+                turned[len(owned)] = opened.embedding
+            owned.append(opened)
         if turned and seal is not None:
             vectors = seal.unturn(np.stack(list(turned.values())))
             for n, vector in zip(turned, vectors, strict=True):
@@ -228,9 +229,7 @@ def _open(item: StoredItem, customer_id: str, seal: Seal | None) -> StoredItem |
     if text is None:
         return None
     # the vector is still turned: the caller turns them back together
-    return StoredItem(
-        id=item.id, document=text, metadata=item.metadata, embedding=item.embedding, sealed=True
-    )
+    return replace(item, document=text)
 
 
 @dataclass

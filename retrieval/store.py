@@ -33,7 +33,6 @@ class StoredItem:
     document: str
     metadata: dict[str, MetadataValue]
     embedding: np.ndarray | None = None
-    sealed: bool = False  # opened from a sealed item (retrieval.sealing)
 
 
 class VectorIndex(Protocol):
