@@ -293,7 +293,7 @@ class Assistant:
 
         plan = planned(decision.handoff)
         first_handoff = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
-        recalled = bool(retrieved.history) and any(i.name == "recall" for i in plan.intents)
+        recalled = bool(retrieved.history) and plan.has("recall")
         if first_handoff == "handoff.low_confidence" and (
             plan.grounded() or _policy_answer(plan) or recalled or plan.social()
         ):

@@ -127,6 +127,12 @@ def _sentences(source: Source) -> list[str]:
     return [p for p in parts if len(p.split()) >= 4]
 
 
+def _greeted(greeting: str, sep: str, body: str) -> str:
+    """The body under its greeting; straight away when there is none (a conversation under
+    way is not greeted again)."""
+    return f"{greeting}{sep}{body}" if greeting else body
+
+
 class OfflineComposer:
     """The default generator when no LLM is configured, and the fallback when it fails."""
 
@@ -168,13 +174,10 @@ class OfflineComposer:
             )
             # The customer reads why in their own words; the internal reason ("a VIP
             # customer is unhappy") stays in the staff detail.
-            text = f"{greeting} {_handoff_words(cat, decision)} {when}".lstrip()
+            text = _greeted(greeting, " ", f"{_handoff_words(cat, decision)} {when}")
             return Generation(text=text, generator=self.name)
         short = style.length == "short"  # a phone screen: plain sentences, no list
-        recall = plan is not None and (
-            plan.social() or any(i.name == "recall" for i in plan.intents)
-        )
-        if plan is not None and (plan.about_records or recall):
+        if plan is not None and (plan.about_records or plan.social() or plan.has("recall")):
             realizer = Realizer(composed, cat)
             said = realizer.plan(plan)
             rules = _policy_lines(cat, plan) if plan.about_policy else []
@@ -193,7 +196,7 @@ class OfflineComposer:
                         used.append(s.n)
                 # a phone gets one short paragraph, still under its own greeting line
                 sep = " " if short else "\n"
-                text = (greeting + "\n" + sep.join(out)).lstrip()
+                text = _greeted(greeting, "\n", sep.join(out))
                 return Generation(text=text, generator=self.name, cited=used)
         lines: list[str] = []
         cited: list[int] = []
@@ -218,9 +221,9 @@ class OfflineComposer:
             if s.n not in cited:
                 cited.append(s.n)
         if not lines:
-            text = f"{greeting} {cat.text('cannot_answer')}".lstrip()
+            text = _greeted(greeting, " ", cat.text("cannot_answer"))
             return Generation(text=text, generator=self.name, cannot_answer=True)
-        text = (greeting + "\n" + ("\n".join(lines) if not short else " ".join(lines))).lstrip()
+        text = _greeted(greeting, "\n", "\n".join(lines) if not short else " ".join(lines))
         return Generation(text=text, generator=self.name, cited=cited)
 
     def stream(self, composed: Composed) -> Iterator[str]:

@@ -66,7 +66,6 @@ class Realizer:
             "cite": self._cite(r) if cite else "",
             "amount": _money(r.paid),
             "method": self._join([self._method(m) for m in r.paid_methods], "or")
-            or self._join(r.paid_with, "or")
             or "the original payment method",
         }
 
@@ -85,8 +84,6 @@ class Realizer:
 
     def recall(self) -> list[str]:
         """What the customer told us before that best matches the question, quoted."""
-        if not self.history:
-            return [self.cat.text("recall.none")]
         # what they told us, not an earlier question: "what did I say about X?" is
         # answered by the statement about X, not by asking it again
         lexicon = default_rules()[0]
@@ -173,37 +170,27 @@ class Realizer:
         lines: list[str] = []
         for item in plan.not_bought:
             lines.append(self.cat.text("not_bought", item=item))
-        # A record another intent already speaks about (cancel, return, refund …) is not
-        # also described on its own: "where is it, can I cancel it?" gets one sentence.
-        covered = {
-            r.id
-            for i in plan.intents
-            if i.name != "where_is_order" and i.move == "answer"
-            for r in i.records
-        }
-        # "can I get a refund instead?" answered by the return is not also told "I don't
-        # see a refund yet" about the same order
-        returning = {r.id for i in plan.intents if i.name == "return" for r in i.records}
-        # a cancel or return already says what was paid and where it goes back to
-        refunded_by_action = {
-            r.id
-            for i in plan.intents
-            if i.name in ("cancel", "return") and i.move == "answer"
-            for r in i.records
+        # A record another intent already speaks about is not spoken of again:
+        # - "where is it, can I cancel it?" gets one sentence (any other intent covers it);
+        # - a cancel or return already says what was paid and where it goes back to;
+        # - "can I get a refund instead?" answered by the return is not also told "I don't
+        #   see a refund yet" (a refund already made is still told).
+        answered = [i for i in plan.intents if i.move == "answer"]
+        spoken_for = {
+            "where_is_order": {
+                r.id for i in answered if i.name != "where_is_order" for r in i.records
+            },
+            "payment": {
+                r.id for i in answered if i.name in ("cancel", "return") for r in i.records
+            },
+            "refund_status": {
+                r.id for i in plan.intents if i.name == "return" for r in i.records if not r.refunds
+            },
         }
         for i in plan.intents:
-            if i.name == "payment" and refunded_by_action:
-                keep = [r for r in i.records if r.id not in refunded_by_action]
-                i = i.model_copy(update={"records": keep})
-                if not keep and not i.candidates:
-                    continue
-            if i.name == "refund_status" and returning:
-                keep = [r for r in i.records if r.refunds or r.id not in returning]
-                i = i.model_copy(update={"records": keep})
-                if not keep and not i.candidates:
-                    continue
-            if i.name == "where_is_order" and covered:
-                i = i.model_copy(update={"records": [r for r in i.records if r.id not in covered]})
+            drop = spoken_for.get(i.name)
+            if drop:
+                i = i.model_copy(update={"records": [r for r in i.records if r.id not in drop]})
                 if not i.records and not i.candidates:
                     continue
             for line in self.intent(i):

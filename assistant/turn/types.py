@@ -95,6 +95,9 @@ class AnswerPlan(BaseModel):
             or any(i.records or i.candidates or i.missing for i in self.intents)
         )
 
+    def has(self, intent: IntentName) -> bool:
+        return any(i.name == intent for i in self.intents)
+
     def social(self) -> bool:
         """Whether the message is only a greeting, thanks or goodbye."""
         return bool(self.intents) and all(i.name in SOCIAL_INTENTS for i in self.intents)
