@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -87,19 +88,21 @@ def _product_phrases(
     return pattern, names
 
 
-def message_words(text: str) -> set[str]:
+@lru_cache(maxsize=256)
+def message_words(text: str) -> frozenset[str]:
     """The message's words, and the catalog words of the products it names in other words
     or languages ("reloj", "Wasserkocher", "power bank"): what product names are matched
-    against."""
+    against. A turn asks for the same message's words from context, relevance (once per
+    order) and plan: they are worked out once."""
     ws = set(words(text))
     pattern, names = _product_phrases()
     for m in pattern.finditer(text):
         for product in names[m.group(1).lower()]:
             ws.update(_name_words(product))
-    return ws
+    return frozenset(ws)
 
 
-def name_match(name: str, message_words: set[str]) -> float:
+def name_match(name: str, message_words: AbstractSet[str]) -> float:
     """1.0 when every word of a product name is in the message, 0.5 for its head noun only."""
     parts = _name_words(name)
     if not parts:

@@ -339,8 +339,11 @@ def _pointed(
     by_product = [o for s, o in scored if s > 0 and s == best]
     bought = {_head(n) for o in orders for n in o.item_names()}
     bought_names = {n.lower() for o in orders for n in o.item_names()}
-    not_bought = []
-    for name in mentions:
+    not_bought: list[str] = []
+    # "can I add a mouse to my order", "do you sell kettles": a product they want, not one
+    # they say they bought
+    claimed = [] if _BUYING.search(message) else mentions
+    for name in claimed:
         head = _head(name)
         if head and head not in bought:
             word = _said(message, head)
@@ -355,10 +358,6 @@ def _pointed(
             and not any(name.lower() in n or n in name.lower() for n in bought_names)
         ):
             not_bought.append(name.lower())
-    if _BUYING.search(message):
-        # "can I add a mouse to my order", "do you sell kettles": a product they want,
-        # not one they say they bought
-        not_bought = []
     if not_bought and by_product:
         exact = [o for o in by_product if any(n.lower() in message.lower() for n in o.item_names())]
         by_product = exact
