@@ -29,3 +29,16 @@ def stored_texts(container, customer_id: str) -> list[str]:
         seal.open_text(i.id, i.document) or "<unreadable>"
         for i in stored_items(container, customer_id)
     )
+
+
+class MemoryKeys:
+    """A seal key store in a dict (retrieval.sealing.KeyStore) for history without SQL."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, bytes] = {}
+
+    def get(self, customer_id: str) -> bytes | None:
+        return self.rows.get(customer_id)
+
+    def get_or_create(self, customer_id: str, key: bytes) -> bytes:
+        return self.rows.setdefault(customer_id, key)

@@ -16,6 +16,7 @@ from retrieval.kb import KnowledgeBase
 from retrieval.sealing import Seals
 from retrieval.store import ChromaIndex
 from tests.conftest import BANK_DOCS, DATASETS, RETAIL
+from tests.stores import MemoryKeys
 
 LOCOMO = DATASETS / "locomo" / "locomo8.json"
 BANK_TASKS = DATASETS / "tau-banking-knowledge" / "tasks.json"
@@ -46,7 +47,7 @@ def test_history_slice_first_conversation(tmp_path, embedder):
     # Sealed (texts encrypted, vectors turned per customer: what erasure relies on), the
     # same questions find the same turns.
     sealed = HistoryIndex(
-        ChromaIndex.embedded(tmp_path / "sealed"), embedder, seals=Seals(_MemoryKeys())
+        ChromaIndex.embedded(tmp_path / "sealed"), embedder, seals=Seals(MemoryKeys())
     )
     history_suite.index_conversations(sealed, [conv], lambda n: None)
     ids = {conv.customer_id: [t.id for t in conv.turns]}
@@ -54,17 +55,6 @@ def test_history_slice_first_conversation(tmp_path, embedder):
     assert [sealed_score(c).metrics["recall@10"] for c in cases] == [
         c.metrics["recall@10"] for c in per_case
     ]
-
-
-class _MemoryKeys:
-    def __init__(self) -> None:
-        self.rows: dict[str, bytes] = {}
-
-    def get(self, customer_id: str) -> bytes | None:
-        return self.rows.get(customer_id)
-
-    def get_or_create(self, customer_id: str, key: bytes) -> bytes:
-        return self.rows.setdefault(customer_id, key)
 
 
 def test_kb_slice(tmp_path, embedder):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from retrieval.sealing import Seal, Seals, is_sealed, new_key
+from tests.stores import MemoryKeys
 
 
 def test_a_rotation_keeps_every_cosine_and_hides_the_vectors():
@@ -33,19 +34,8 @@ def test_a_sealed_text_opens_only_with_its_key_and_item():
     assert Seal(key).tag == seal.tag != Seal(new_key()).tag
 
 
-class _Keys:
-    def __init__(self) -> None:
-        self.rows: dict[str, bytes] = {}
-
-    def get(self, customer_id: str) -> bytes | None:
-        return self.rows.get(customer_id)
-
-    def get_or_create(self, customer_id: str, key: bytes) -> bytes:
-        return self.rows.setdefault(customer_id, key)
-
-
 def test_seals_follow_the_stored_key():
-    keys = _Keys()
+    keys = MemoryKeys()
     seals = Seals(keys, cache_size=2)
     assert seals.for_reading("ana") is None  # no item yet, no key
     written = seals.for_writing("ana")
