@@ -665,8 +665,7 @@ def _secrets_notice(prepared: Prepared, removed: list[SecretKind]) -> str:
     plan = prepared.decision.plan
     cat = load_catalog(plan.language if plan else "en")
     names = [cat.text(f"secret_kinds.{kind}") for kind in removed]
-    what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + cat.text("and") + names[-1]
-    return cat.text("secrets_removed", what=what)
+    return cat.text("secrets_removed", what=cat.join(names))
 
 
 def _policy_answer(plan: AnswerPlan) -> bool:

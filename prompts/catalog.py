@@ -40,6 +40,12 @@ class ReplyCatalog:
             node = node[part]
         return str(node).format(**values)
 
+    def join(self, parts: list[str], word: str = "and") -> str:
+        """ "a, b and c" in the catalog's language (`word` is "and" or "or")."""
+        if len(parts) <= 1:
+            return "".join(parts)
+        return ", ".join(parts[:-1]) + self.text(word) + parts[-1]
+
     def has(self, key: str) -> bool:
         node: Any = self.entries
         for part in key.split("."):

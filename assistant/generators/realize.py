@@ -39,11 +39,6 @@ class Realizer:
         # the customer's earlier messages the turn retrieved, best first
         self.history = [s for s in composed.sources if s.kind == "history"]
 
-    def _join(self, parts: list[str], word: str = "and") -> str:
-        if len(parts) <= 1:
-            return "".join(parts)
-        return ", ".join(parts[:-1]) + self.cat.text(word) + parts[-1]
-
     def _cite(self, r: PlannedRecord) -> str:
         n = self.source_n.get(r.source_id)
         if n is None:
@@ -65,7 +60,7 @@ class Realizer:
             "status": self._status(r),
             "cite": self._cite(r) if cite else "",
             "amount": _money(r.paid),
-            "method": self._join([self._method(m) for m in r.paid_methods], "or")
+            "method": self.cat.join([self._method(m) for m in r.paid_methods], "or")
             or "the original payment method",
         }
 
@@ -80,7 +75,7 @@ class Realizer:
     def _can_still(self, r: PlannedRecord) -> str:
         names = self.cat.entries.get("actions", {})
         acts = [str(names[a]) for a in r.allows if a in names]
-        return self.cat.text("can_still", actions=self._join(acts, "or")) if acts else ""
+        return self.cat.text("can_still", actions=self.cat.join(acts, "or")) if acts else ""
 
     def recall(self) -> list[str]:
         """What the customer told us before that best matches the question, quoted."""
@@ -120,7 +115,7 @@ class Realizer:
                 for r in i.candidates
             ]
             action = str(names.get(i.action or "", i.action or ""))
-            out.append(self.cat.text("clarify", action=action, list=self._join(listed)))
+            out.append(self.cat.text("clarify", action=action, list=self.cat.join(listed)))
             return out
         for r in i.records:
             out.extend(self._record(i, r))
@@ -152,7 +147,7 @@ class Realizer:
         if i.name == "refund_status":
             if r.refunds:
                 v["amount"] = _money(sum(x.amount for x in r.refunds))
-                v["method"] = self._join(
+                v["method"] = self.cat.join(
                     list(dict.fromkeys(self._method(x) for x in r.refunds)), "or"
                 )
                 return [self.cat.text("refund_status.refunded", **v)]
