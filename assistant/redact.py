@@ -94,10 +94,16 @@ def _emails(text: str) -> Iterator[Span]:
         yield Span(m.start(), m.end(), "EMAIL", m.group())
 
 
+def is_card_number(digits: str) -> bool:
+    """Whether these digits are a payment card's number: a card network's first digit and
+    a valid Luhn checksum (so a 16-digit reference is not a card)."""
+    return digits.startswith(_CARD_PREFIXES) and luhn.is_valid(digits)
+
+
 def _cards(text: str) -> Iterator[Span]:
     for m in _CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if digits.startswith(_CARD_PREFIXES) and luhn.is_valid(digits):
+        if is_card_number(digits):
             yield Span(m.start(), m.end(), "CARD", m.group())
 
 

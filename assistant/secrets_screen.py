@@ -13,15 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stdnum import luhn
+from assistant.redact import is_card_number
 
 SecretKind = Literal["card", "cvv", "password", "pin"]
 REMOVED = "[removed]"
 
 # 13 to 19 digits, together or in groups split by spaces, dashes or dots, at most one
-# separator between two digits ("4111.1111.1111.1111", "4111 1111 1111 1111").
+# separator between two digits ("4111.1111.1111.1111", "4111 1111 1111 1111"): wider than
+# redaction's card pattern, which leaves dotted numbers alone; the same card check.
 _CARD_RE = re.compile(r"(?<![\w.,-])\d(?:[ .\-]?\d){12,18}(?![\w-]|[.,]\d)")
-_CARD_PREFIXES = ("2", "3", "4", "5", "6")
 
 _VALUE_MARK = r"(?:\s*(?:[:=#-]|is|was|es|est|ist|lautet|era|était|war)?\s*)"
 _CVV_RE = re.compile(
@@ -59,7 +59,7 @@ def screen(message: str) -> Screened:
     spans: list[tuple[int, int, SecretKind, str]] = []
     for m in _CARD_RE.finditer(message):
         digits = re.sub(r"\D", "", m.group())
-        if digits.startswith(_CARD_PREFIXES) and luhn.is_valid(digits):
+        if is_card_number(digits):
             spans.append(
                 (m.start(), m.end(), "card", f"[card number removed, ending {digits[-4:]}]")
             )
