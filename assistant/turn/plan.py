@@ -415,7 +415,13 @@ def plan_turn(
         names = [n for n in names if n != "where_is_order"]
     follow: list[OrderRecord] | None = None
     follow_pool: list[OrderRecord] = []
-    if earlier and ({"other", "previous"} & pointed.refs or not (names or pointed.ids)):
+    # a product the message names wins over the conversation: "can I return the yoga mat
+    # instead?" is about the yoga mat, whatever order was spoken of before
+    if (
+        earlier
+        and not pointed.by_product
+        and ({"other", "previous"} & pointed.refs or not (names or pointed.ids))
+    ):
         for text in reversed(earlier):
             before = plan_turn(text, orders, lexicon=lex, actions=acts)
             concerned = [r.id for i in before.intents for r in i.records or i.candidates]

@@ -228,3 +228,12 @@ def test_a_product_wanted_is_not_one_claimed_as_bought() -> None:
     assert plan.not_bought == []
     claimed = plan_turn("I want to return the mouse", ORDERS, mentions=["Gaming Mouse"])
     assert claimed.not_bought == ["mouse"]
+
+
+def test_a_product_named_in_a_follow_up_wins_over_the_conversation() -> None:
+    earlier = ["where is my desk lamp order"]  # about #W2222222 (pending)
+    plan = plan_turn("can I return the jacket instead?", ORDERS, earlier=earlier)
+    (intent,) = plan.intents
+    assert intent.name == "return" and [r.id for r in intent.records] == ["#W1111111"]
+    follow = plan_turn("can I cancel it instead?", ORDERS, earlier=earlier)
+    assert [r.id for r in follow.intents[0].records] == ["#W2222222"]
