@@ -25,9 +25,10 @@ from assistant.logs import configure_logging, describe
 from assistant.pipeline import context_info
 from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
-from assistant.wiring import Container
+from assistant.wiring import Container, Workspaces
 from eval.cli import eval_app
 from profiles.importers import import_tau_retail, read_tau_retail
+from profiles.workspaces import DEFAULT, Registry
 from retrieval.documents import AUDIENCES
 
 app = typer.Typer(
@@ -45,16 +46,38 @@ privacy_app = typer.Typer(
     help="Privacy requests: export, erase, retention purge, audit log.", no_args_is_help=True
 )
 app.add_typer(privacy_app, name="privacy")
+workspace_app = typer.Typer(
+    help="Workspaces: one business each, with its own customers, KB, rules and keys.",
+    no_args_is_help=True,
+)
+app.add_typer(workspace_app, name="workspace")
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _container() -> Container:
+WorkspaceOpt = Annotated[
+    str,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="RAPPORT_WORKSPACE",
+        help="The workspace (business) to act on.",
+    ),
+]
+
+
+def _settings() -> Settings:
     try:
-        return Container(Settings())
+        return Settings()
     except ValueError as exc:
         fail(f"bad configuration: {exc}".splitlines()[0])
+
+
+def _container(workspace: str = DEFAULT) -> Container:
+    with errors():
+        return Workspaces.from_settings(_settings()).get(workspace)
+    raise AssertionError("unreachable: errors() exits")
 
 
 @import_app.command("tau-retail")
@@ -63,9 +86,10 @@ def import_tau(
     no_consent: Annotated[
         bool, typer.Option("--no-consent", help="Record consents as not granted.")
     ] = False,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Import τ-bench retail customers, orders and catalog; re-running never duplicates."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         data = read_tau_retail(directory)
         with progress("importing", data.size) as advance:
@@ -75,6 +99,31 @@ def import_tau(
     out.print(
         f"imported {report.customers} customers, {report.orders} orders, "
         f"{report.products} products ({report.variants} variants)"
+    )
+
+
+@import_app.command("files")
+def import_files_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="JSON, JSONL or CSV files.")],
+    mapping: Annotated[
+        Path, typer.Option("--mapping", "-m", help="Mapping file (YAML): how the files map.")
+    ],
+    workspace: WorkspaceOpt = DEFAULT,
+) -> None:
+    """Import a business's own files as its customers, by a mapping file; re-running
+    never duplicates."""
+    from profiles.mapping import import_files, load_mapping
+
+    c = _container(workspace)
+    with errors():
+        spec = load_mapping(mapping)
+        for p in paths:
+            if not p.is_file():
+                raise BadInput(f"no such file: {p}")
+        with progress("importing", None) as advance:
+            report = import_files(c.engine, spec, paths, on_progress=advance)
+    out.print(
+        f"imported {report.customers} customers ({report.created} new) into workspace {c.name}"
     )
 
 
@@ -88,9 +137,10 @@ def ingest(
             "document says (title 'Internal: …', front matter 'audience: internal')."
         ),
     ] = None,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Ingest knowledge-base documents; unchanged documents are skipped, changed ones replaced."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         if audience is not None and audience not in AUDIENCES:
             raise BadInput(f"--audience must be one of {', '.join(AUDIENCES)}")
@@ -133,9 +183,10 @@ def ask(
         str | None, typer.Option("--conversation", help="Continue this conversation.")
     ] = None,
     as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Answer one customer message: a full support turn, stored in the conversation."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         result = c.assistant.turn(
@@ -153,9 +204,10 @@ def context(
     message: Annotated[str, typer.Argument(help="The customer's message.")],
     customer: CustomerOpt,
     as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Show the assembled context, exactly as it would be sent to the LLM, without generating."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         prepared = c.assistant.prepare(TurnRequest(customer_id=customer, message=message))
@@ -173,9 +225,9 @@ def context(
 
 
 @app.command()
-def chat(customer: CustomerOpt) -> None:
+def chat(customer: CustomerOpt, workspace: WorkspaceOpt = DEFAULT) -> None:
     """Chat in the terminal as a customer (empty line or Ctrl-D to quit)."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         card = c.assistant.profiles.card(customer)
@@ -254,11 +306,12 @@ def privacy_export(
     out_file: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the JSON here instead of stdout.")
     ] = None,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Export everything held about a customer (SQL rows and vector texts) as one JSON document."""
     if out_file is not None and not out_file.parent.is_dir():
         fail(f"cannot write {out_file}: no directory {out_file.parent}")
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         document = c.privacy.export(customer, CLI_ACTOR).model_dump_json(indent=2)
@@ -273,9 +326,11 @@ def privacy_export(
 
 
 @privacy_app.command("erase")
-def privacy_erase(customer: CustomerOpt, as_json: JsonOpt = False) -> None:
+def privacy_erase(
+    customer: CustomerOpt, as_json: JsonOpt = False, workspace: WorkspaceOpt = DEFAULT
+) -> None:
     """Erase a customer from SQL and the vector store; running it again is safe."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         report = c.privacy.erase(customer, CLI_ACTOR)
@@ -301,9 +356,10 @@ def privacy_purge(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")] = False,
     as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Delete conversations idle longer than the retention period, with their history."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         report = c.privacy.purge(CLI_ACTOR, older_than_days, dry_run)
@@ -329,9 +385,10 @@ def privacy_audit(
     ] = None,
     limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
     as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """The audit log of privacy actions, newest first."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         rows = c.privacy.audit_log(customer, limit)
@@ -359,6 +416,7 @@ def reindex_history(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Write the vectors of history items that SQL holds and the vector store lacks.
 
@@ -372,7 +430,7 @@ def reindex_history(
 
     if since_hours is not None and not since_hours > 0:
         fail(f"--since-hours must be a positive number of hours, not {since_hours}")
-    c = _container()
+    c = _container(workspace)
     since = utcnow() - timedelta(hours=since_hours) if since_hours is not None else None
     with errors():
         c.require_data()
@@ -460,9 +518,9 @@ def main() -> None:
 
 
 @experiments_app.command("list")
-def experiments_list() -> None:
+def experiments_list(workspace: WorkspaceOpt = DEFAULT) -> None:
     """The experiments in the experiments file, their variants and weights."""
-    c = _container()
+    c = _container(workspace)
     with errors():
         for e in c.assistant.experiments.experiments:
             state = "enabled" if e.enabled else "disabled"
@@ -475,11 +533,12 @@ def experiments_report(
     experiment: Annotated[str, typer.Argument(help="Experiment id.")],
     alpha: Annotated[float, typer.Option("--alpha", min=0.0001, max=0.5)] = 0.05,
     as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
     """Per-variant resolution rate, rating and handoff rate with 95% intervals and tests."""
     from assistant.experiment_report import report_for, report_markdown
 
-    c = _container()
+    c = _container(workspace)
     with errors():
         c.require_data()
         report = report_for(c.engine, c.assistant.experiments, experiment, alpha)
@@ -487,6 +546,73 @@ def experiments_report(
         print(report.model_dump_json(indent=2))
     else:
         out.print(report_markdown(report), markup=False)
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Argument(help="Lower-case letters, digits and '_'.")],
+    brand: Annotated[str, typer.Option(help="The business's name as customers know it.")] = "",
+    description: Annotated[str, typer.Option(help="What the business is.")] = "",
+) -> None:
+    """Create a workspace; prints its agent key, admin key and widget secret, once."""
+    with errors():
+        made = Registry(_settings().data_dir).create(name, brand=brand, description=description)
+    assert made is not None  # create() without exist_ok returns the new workspace or raises
+    ws = made.workspace
+    out.print(f"workspace {ws.name} in {ws.folder}", markup=False)
+    out.print(f"  agent key     {made.agent_key}", markup=False)
+    out.print(f"  admin key     {made.admin_key}", markup=False)
+    out.print(f"  widget secret {ws.config.widget_secret}", markup=False)
+    err.print("the keys are shown once (only their SHA-256 is kept)", style="dim")
+
+
+@workspace_app.command("list")
+def workspace_list(as_json: JsonOpt = False) -> None:
+    """Every workspace: name, brand and folder."""
+    with errors():
+        rows = [
+            {"name": ws.name, "brand": ws.config.brand, "folder": str(ws.folder)}
+            for ws in Registry(_settings().data_dir)
+        ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        out.print(f"{row['name']}\t{row['brand'] or '-'}\t{row['folder']}", markup=False)
+
+
+@workspace_app.command("show")
+def workspace_show(
+    name: Annotated[str, typer.Argument(help="The workspace.")] = DEFAULT,
+    as_json: JsonOpt = False,
+) -> None:
+    """A workspace's configuration and where its data lives (no secrets)."""
+    c = _container(name)
+    s = c.settings
+    ws = c.workspace
+    info = {
+        "name": c.name,
+        "brand": ws.config.brand if ws else "",
+        "description": ws.config.description if ws else "",
+        "folder": str(s.data_dir),
+        "database": "PostgreSQL schema " + (s.database_schema or "public")
+        if s.database_url
+        else str(s.data_dir / "rapport.db"),
+        "vectors": f"Chroma server database {s.chroma_database or 'default_database'}"
+        if s.chroma_url
+        else str(s.chroma_dir),
+        "widget_secret": "set" if s.widget_secret else "not set",
+        "agent_keys": len(c.agent_digests - c.admin_digests),
+        "admin_keys": len(c.admin_digests),
+        "policy_file": str(s.policy_file) if s.policy_file else "packaged",
+        "segments_file": str(s.segments_file) if s.segments_file else "packaged",
+        "experiments_file": str(s.experiments_file) if s.experiments_file else "packaged",
+    }
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        out.print(f"{key:17} {value}", markup=False)
 
 
 # Last, after every command is registered: `python -m assistant.cli` sees them all.

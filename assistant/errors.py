@@ -14,6 +14,8 @@ from sqlalchemy import exc as sa_exc
 
 from profiles.admin import InvalidRecord, UnknownCustomer
 from profiles.conversations import UnknownConversation
+from profiles.mapping import MappingError
+from profiles.workspaces import UnknownWorkspace, WorkspaceFileError
 
 
 class RapportError(Exception):
@@ -151,6 +153,10 @@ def _invalid_record(exc: BaseException) -> RapportError:
     return BadInput(str(exc))
 
 
+def _unknown_workspace(exc: BaseException) -> RapportError:
+    return NotFound("unknown workspace", subject=getattr(exc, "name", None))
+
+
 # Foreign exceptions → domain errors: (type, predicate, factory), first match wins.
 # Only precise types belong here: a bare ValueError or KeyError may be a bug, and a bug
 # is a 500 (logged), not a 4xx that hides it.
@@ -162,6 +168,9 @@ FOREIGN: list[
     (UnknownCustomer, lambda _e: True, _unknown_customer),
     (InvalidRecord, lambda _e: True, _invalid_record),
     (UnknownConversation, lambda _e: True, _unknown_conversation),
+    (UnknownWorkspace, lambda _e: True, _unknown_workspace),
+    (WorkspaceFileError, lambda _e: True, _invalid_record),
+    (MappingError, lambda _e: True, _invalid_record),
 ]
 
 

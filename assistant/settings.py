@@ -31,6 +31,14 @@ class Settings(BaseSettings):
         description="redis://host:port/db; live conversation events travel between workers "
         "through it. Unset: in process (one worker).",
     )
+    database_schema: str | None = Field(
+        None,
+        description="PostgreSQL schema of the tables (created if missing); the database's "
+        "default if unset. Each workspace but `default` gets its own (ws_NAME).",
+    )
+    workspace: str = Field(
+        "default", description="The workspace (business) a command acts on unless told."
+    )
     chroma_database: str | None = Field(
         None, description="Database on the Chroma server (created if missing); default if unset."
     )

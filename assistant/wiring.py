@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +33,7 @@ from profiles.db import create_schema, make_engine
 from profiles.history_keys import SqlKeyStore
 from profiles.inbox import InboxStore
 from profiles.segments import Segments
+from profiles.workspaces import DEFAULT, Registry, Workspace, digest
 from prompts.loader import load_prompt
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.history import HistoryIndex
@@ -71,10 +74,33 @@ def make_generator(settings: Settings, breaker: CircuitBreaker | None = None) ->
 
 @dataclass
 class Container:
-    """Lazily built collaborators, each built at most once per process."""
+    """One workspace's collaborators, built lazily, each at most once per process.
+
+    `settings` are the workspace's own (see `Workspaces.settings_for`): its data folder,
+    database schema, Chroma database, rule files and widget secret."""
 
     settings: Settings
     shared_embedder: Embedder | None = None  # a model already loaded (tests, eval runs)
+    workspace: Workspace | None = None  # None: the deployment's `default`, as configured
+    embedder_from: Callable[[], Embedder] | None = None  # another workspace's, loaded once
+
+    @property
+    def name(self) -> str:
+        """The workspace's name."""
+        return self.workspace.name if self.workspace else DEFAULT
+
+    @cached_property
+    def agent_digests(self) -> frozenset[str]:
+        """SHA-256 digests of the keys that open this workspace's agent endpoints (admin
+        keys do too)."""
+        own = self.workspace.config.agent_keys_sha256 if self.workspace else []
+        return frozenset([*own, *map(digest, self.settings.agent_key_list)]) | self.admin_digests
+
+    @cached_property
+    def admin_digests(self) -> frozenset[str]:
+        """SHA-256 digests of this workspace's admin keys."""
+        own = self.workspace.config.admin_keys_sha256 if self.workspace else []
+        return frozenset([*own, *map(digest, self.settings.admin_key_list)])
 
     def require_data(self) -> None:
         """Raise DataDirMissing unless demo or imported data exist for the embedded defaults."""
@@ -89,7 +115,7 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        engine = make_engine(self.settings.sqlalchemy_url)
+        engine = make_engine(self.settings.sqlalchemy_url, self.settings.database_schema)
         create_schema(engine)
         return engine
 
@@ -103,6 +129,8 @@ class Container:
     def embedder(self) -> Embedder:
         if self.shared_embedder is not None:
             return self.shared_embedder
+        if self.embedder_from is not None:
+            return self.embedder_from()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         s = self.settings
         return load_embedder(s.embed_backend, s.embed_threads, s.model_cache_dir)
@@ -164,6 +192,88 @@ class Container:
         """Wait for the pipeline's background history writes, if this process runs turns."""
         if "assistant" in self.__dict__:
             self.assistant.drain(customer_id)
+
+
+class Workspaces:
+    """Every workspace's Container, built on first use. One embedding model and one LLM
+    circuit breaker serve them all (the model is the same; the LLM endpoint too)."""
+
+    def __init__(self, default: Container) -> None:
+        self.default = default
+        self.settings = default.settings
+        self.registry = Registry(self.settings.data_dir)
+        self._built: dict[str, Container] = {DEFAULT: default}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Workspaces:
+        """Every workspace under `settings.data_dir`; `default` with its optional file."""
+        workspace = Registry(settings.data_dir).get(DEFAULT)
+        return cls(Container(settings_for(settings, workspace), embedder, workspace=workspace))
+
+    def get(self, name: str) -> Container:
+        """The Container of workspace `name`; UnknownWorkspace if there is none."""
+        if name in self._built:
+            return self._built[name]
+        with self._lock:
+            if name not in self._built:
+                workspace = self.registry.get(name)
+                self._built[name] = Container(
+                    settings_for(self.settings, workspace),
+                    workspace=workspace,
+                    embedder_from=lambda: self.default.embedder,
+                )
+                self._built[name].__dict__["breaker"] = self.default.breaker
+            return self._built[name]
+
+    def names(self) -> list[str]:
+        return self.registry.names()
+
+    def built(self) -> list[Container]:
+        """The Containers built so far (what shutdown has to drain)."""
+        return list(self._built.values())
+
+    def for_key(self, key: str, *, admin: bool) -> Container | None:
+        """The workspace whose agent (or, with `admin`, admin) keys include `key`, or None.
+        Every digest of every workspace is compared, so timing says nothing of which."""
+        given = digest(key).encode()
+        found: Container | None = None
+        for name in self.names():
+            c = self.get(name)
+            for candidate in c.admin_digests if admin else c.agent_digests:
+                if hmac.compare_digest(candidate.encode(), given) and found is None:
+                    found = c
+        return found
+
+
+def settings_for(base: Settings, workspace: Workspace) -> Settings:
+    """The settings workspace `workspace` runs with: the deployment's, with its own data
+    folder, PostgreSQL schema, Chroma database, rule files and widget secret. `default`
+    keeps the deployment's as configured (its keys come from the environment)."""
+    config = workspace.config
+    update: dict[str, object] = {"workspace": workspace.name}
+    if workspace.name != DEFAULT:
+        update |= {
+            "data_dir": workspace.folder,
+            "database_schema": workspace.schema,
+            "chroma_database": workspace.chroma_database(base.chroma_database),
+            "widget_secret": config.widget_secret,
+            "agent_keys": "",
+            "admin_keys": "",
+            "policy_file": workspace.path(config.policy_file),
+            "segments_file": workspace.path(config.segments_file),
+            "experiments_file": workspace.path(config.experiments_file),
+        }
+    else:  # the environment first, then the file
+        update |= {
+            "widget_secret": base.widget_secret or config.widget_secret,
+            "policy_file": base.policy_file or workspace.path(config.policy_file),
+            "segments_file": base.segments_file or workspace.path(config.segments_file),
+            "experiments_file": base.experiments_file or workspace.path(config.experiments_file),
+        }
+    if config.demo_customers:
+        update["demo_customers"] = ",".join(config.demo_customers)
+    return base.model_copy(update=update)
 
 
 class _LazyEmbedder:

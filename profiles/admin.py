@@ -38,7 +38,11 @@ class CustomerIn(BaseModel):
     role: Plain | None = Field(None, max_length=200)
     industry: Plain | None = Field(None, max_length=200)
     region: Plain | None = Field(None, max_length=200)
+    address1: Plain | None = Field(None, max_length=500)
+    address2: Plain | None = Field(None, max_length=500)
     city: Plain | None = Field(None, max_length=200)
+    state: Plain | None = Field(None, max_length=200)
+    zip: Plain | None = Field(None, max_length=32)
     country: Plain | None = Field(None, max_length=200)
     consents: dict[str, bool] = Field(
         default_factory=dict, description=f"purpose → granted; purposes: {', '.join(PURPOSES)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,10 @@ from sqlmodel import Session, create_engine
 from profiles import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get WAL and foreign keys, parents are created."""
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine for `url`; SQLite files get WAL and foreign keys, parents are created.
+    On PostgreSQL, `schema` (created if missing) holds every table this engine sees: each
+    connection's search_path is that schema alone, so no query can name another's rows."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
@@ -33,7 +36,23 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if schema is None:
+        return create_engine(url, pool_pre_ping=True)
+    if not _SCHEMA.match(schema):
+        raise ValueError("a schema name is lower-case letters, digits and '_'")
+    setup = create_engine(url)
+    try:
+        with setup.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            conn.commit()
+    finally:
+        setup.dispose()
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"options": f"-csearch_path={schema}"}
+    )
+
+
+_SCHEMA = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 def checkpoint_deleted(engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from assistant.api.deps import Services, admin_actor, require_admin, services
+from assistant.api.deps import AdminWorkspace, admin_actor, require_admin
 from assistant.api.schemas import ErrorOut, KbIngestOut, KbIngestRequest, PathId, Upserted
 from assistant.experiment_report import ExperimentReport, report_for
 from profiles.admin import CustomerIn, EventIn, OrderIn, add_event, upsert_customer, upsert_order
@@ -19,37 +19,47 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.put("/customers/{customer_id}", response_model=Upserted, responses=_ERRORS)
 def put_customer(
+    c: AdminWorkspace,
     customer_id: PathId,
     body: CustomerIn,
     response: Response,
-    svc: Services = Depends(services),
     actor: str = Depends(admin_actor),
 ) -> Upserted:
     """Create or replace a customer and their consents; consent changes are audited."""
-    created = upsert_customer(svc.container.engine, customer_id, body, actor)
+    created = upsert_customer(c.engine, customer_id, body, actor)
     response.status_code = 201 if created else 200
     return Upserted(id=customer_id, created=created)
 
 
 @router.put("/orders/{order_id}", response_model=Upserted, responses=_ERRORS)
 def put_order(
-    order_id: PathId, body: OrderIn, response: Response, svc: Services = Depends(services)
+    c: AdminWorkspace,
+    order_id: PathId,
+    body: OrderIn,
+    response: Response,
 ) -> Upserted:
     """Create or replace an order with its items."""
-    created = upsert_order(svc.container.engine, order_id, body)
+    created = upsert_order(c.engine, order_id, body)
     response.status_code = 201 if created else 200
     return Upserted(id=order_id, created=created)
 
 
 @router.post("/customers/{customer_id}/events", response_model=Upserted, responses=_ERRORS)
-def post_event(customer_id: PathId, body: EventIn, svc: Services = Depends(services)) -> Upserted:
+def post_event(
+    c: AdminWorkspace,
+    customer_id: PathId,
+    body: EventIn,
+) -> Upserted:
     """Add an event; an event with a `key` already seen for this customer is not repeated."""
-    eid = add_event(svc.container.engine, customer_id, body)
+    eid = add_event(c.engine, customer_id, body)
     return Upserted(id=str(eid), created=True)
 
 
 @router.post("/kb/documents", response_model=KbIngestOut, responses=_ERRORS)
-def ingest(body: KbIngestRequest, svc: Services = Depends(services)) -> KbIngestOut:
+def ingest(
+    c: AdminWorkspace,
+    body: KbIngestRequest,
+) -> KbIngestOut:
     """Ingest documents; unchanged ones are skipped, changed ones have their chunks replaced."""
     docs = [
         Document(
@@ -61,7 +71,7 @@ def ingest(body: KbIngestRequest, svc: Services = Depends(services)) -> KbIngest
         )
         for d in body.documents
     ]
-    report = svc.container.kb.ingest(docs)  # ids are distinct: checked by KbIngestRequest
+    report = c.kb.ingest(docs)  # ids are distinct: checked by KbIngestRequest
     return KbIngestOut(
         added=report.added,
         updated=report.updated,
@@ -72,9 +82,12 @@ def ingest(body: KbIngestRequest, svc: Services = Depends(services)) -> KbIngest
 
 
 @router.delete("/kb/documents/{doc_id}", responses=_ERRORS)
-def delete_document(doc_id: PathId, svc: Services = Depends(services)) -> dict[str, object]:
+def delete_document(
+    c: AdminWorkspace,
+    doc_id: PathId,
+) -> dict[str, object]:
     """Delete a document's chunks; deleting an absent document is not an error."""
-    removed = svc.container.kb.delete_document(doc_id)
+    removed = c.kb.delete_document(doc_id)
     return {"id": doc_id, "chunks_deleted": removed}
 
 
@@ -86,7 +99,7 @@ class ExperimentOut(BaseModel):
 
 
 @router.get("/experiments", response_model=list[ExperimentOut], responses=_ERRORS)
-def list_experiments(svc: Services = Depends(services)) -> list[ExperimentOut]:
+def list_experiments(c: AdminWorkspace) -> list[ExperimentOut]:
     """The experiments in force, with their variants' weights."""
     return [
         ExperimentOut(
@@ -95,7 +108,7 @@ def list_experiments(svc: Services = Depends(services)) -> list[ExperimentOut]:
             enabled=e.enabled,
             variants={v.name: v.weight for v in e.variants},
         )
-        for e in svc.container.assistant.experiments.experiments
+        for e in c.assistant.experiments.experiments
     ]
 
 
@@ -103,12 +116,11 @@ def list_experiments(svc: Services = Depends(services)) -> list[ExperimentOut]:
     "/experiments/{experiment_id}/report", response_model=ExperimentReport, responses=_ERRORS
 )
 def experiment_report(
+    c: AdminWorkspace,
     experiment_id: PathId,
     alpha: float = Query(0.05, gt=0, le=0.5),
-    svc: Services = Depends(services),
 ) -> ExperimentReport:
     """Per-variant resolution rate, mean rating and handoff rate with Wilson/t 95% intervals,
     and chi-square / Welch tests across variants; `simulated` says whether the feedback was
     written by a simulation."""
-    c = svc.container
     return report_for(c.engine, c.assistant.experiments, experiment_id, alpha)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from assistant.api.deps import Services, require_agent, services
+from assistant.api.deps import AgentWorkspace, require_agent
 from assistant.api.schemas import AssistRequest, ConversationOut, ErrorOut, PathId
 from assistant.assist import AssistResult, assist
 from assistant.errors import BadInput, NotFound
@@ -17,39 +17,36 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.get("/agent/conversations", response_model=list[QueueItem], responses=_ERRORS)
-def queue(
-    limit: int = Query(50, ge=1, le=500), svc: Services = Depends(services)
-) -> list[QueueItem]:
-    """Recently active conversations, newest first, flagged when handed off."""
-    return conversation_queue(svc.container.engine, limit)
+def queue(c: AgentWorkspace, limit: int = Query(50, ge=1, le=500)) -> list[QueueItem]:
+    """The key's workspace's recently active conversations, newest first, flagged when
+    handed off."""
+    return conversation_queue(c.engine, limit)
 
 
 @router.get(
     "/agent/conversations/{conversation_id}", response_model=ConversationOut, responses=_ERRORS
 )
-def agent_conversation(
-    conversation_id: PathId, svc: Services = Depends(services)
-) -> ConversationOut:
+def agent_conversation(conversation_id: PathId, c: AgentWorkspace) -> ConversationOut:
     """The whole transcript (bot replies with the sources they cite), its state and
     holder."""
-    status = svc.container.inbox.store.status(conversation_id)
+    status = c.inbox.store.status(conversation_id)
     if status is None:
         raise NotFound("unknown conversation", subject=conversation_id)
     return ConversationOut(
         conversation_id=conversation_id,
         customer_id=status.customer_id,
-        messages=conversation_messages(svc.container.engine, conversation_id, with_sources=True),
+        messages=conversation_messages(c.engine, conversation_id, with_sources=True),
         state=status.state,
         assignee=status.assignee,
-        last_event_id=svc.container.inbox.store.last_event_id(conversation_id),
+        last_event_id=c.inbox.store.last_event_id(conversation_id),
     )
 
 
 @router.post("/assist", response_model=AssistResult, responses=_ERRORS)
-def assist_endpoint(body: AssistRequest, svc: Services = Depends(services)) -> AssistResult:
+def assist_endpoint(body: AssistRequest, c: AgentWorkspace) -> AssistResult:
     """Customer card, history summary, suggested replies, articles, next best actions and
     risk flags for a conversation (its last customer message) or a customer and message."""
-    assistant = svc.container.assistant
+    assistant = c.assistant
     customer_id, message = body.customer_id, body.message
     if body.conversation_id:
         owner = assistant.conversations.conversation_owner(body.conversation_id)
@@ -59,7 +56,7 @@ def assist_endpoint(body: AssistRequest, svc: Services = Depends(services)) -> A
             raise BadInput("customer_id does not match the conversation")
         customer_id = owner
         if not message:
-            msgs = conversation_messages(svc.container.engine, body.conversation_id)
+            msgs = conversation_messages(c.engine, body.conversation_id)
             message = next((m.text for m in reversed(msgs) if m.role == "customer"), None)
     if not customer_id:
         raise BadInput("give conversation_id or customer_id")

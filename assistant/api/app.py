@@ -18,18 +18,21 @@ from assistant.api.guard import RequestGuard
 from assistant.api.handlers import install_error_handlers
 from assistant.api.metrics import Metrics
 from assistant.api.ratelimit import RateLimiter, RedisRateLimiter
-from assistant.wiring import Container
+from assistant.wiring import Container, Workspaces
 
 
 def create_app(container: Container) -> FastAPI:
-    """The service over `container`'s collaborators (built lazily, once)."""
+    """The service over every workspace under `container`'s data folder; `container` is
+    the `default` workspace's (each collaborator built lazily, once)."""
     settings = container.settings
+    workspaces = Workspaces(container)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if "assistant" in container.__dict__:  # built: finish its background history writes
-            container.assistant.drain()
+        for built in workspaces.built():
+            if "assistant" in built.__dict__:  # finish its background history writes
+                built.assistant.drain()
 
     docs = settings.docs_on
     app = FastAPI(
@@ -45,7 +48,7 @@ def create_app(container: Container) -> FastAPI:
     metrics = Metrics()
     metrics.watch_breaker(lambda: container.breaker.stats())
     app.state.services = Services(
-        container=container,
+        workspaces=workspaces,
         metrics=metrics,
         limiter=(
             RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
@@ -69,6 +72,7 @@ def create_app(container: Container) -> FastAPI:
                 "Accept",
                 "X-Customer-Id",
                 "X-User-Hash",
+                "X-Rapport-Workspace",
                 "Idempotency-Key",
                 "Last-Event-ID",
             ],
@@ -97,7 +101,7 @@ def app_from_env() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings)  # after uvicorn has set up its own loggers
-    container = Container(settings)
+    container = Workspaces.from_settings(settings).default
     container.require_data()
     warm_up(container)
     return create_app(container)

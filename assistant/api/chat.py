@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.api.deps import Services, services
+from assistant.api.deps import CustomerWorkspace, Services, is_staff_request, services
 from assistant.api.schemas import (
     ChatRequest,
     ChatResponse,
@@ -24,9 +24,10 @@ from assistant.api.schemas import (
     FeedbackRequest,
     PathId,
 )
-from assistant.api.security import is_staff, verify_channel, verify_customer
+from assistant.api.security import verify_channel, verify_customer
 from assistant.errors import BadInput, NotFound, TooLarge, is_database_outage
 from assistant.types import StreamEvent, TurnRequest, TurnResult
+from assistant.wiring import Container
 from profiles.conversations import FeedbackStore
 from profiles.idempotency import IdempotencyStore
 from profiles.overview import conversation_messages
@@ -51,6 +52,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 def chat(
     body: ChatRequest,
     request: Request,
+    c: CustomerWorkspace,
     svc: Services = Depends(services),
     idempotency_key: str | None = Header(
         None,
@@ -65,10 +67,13 @@ def chat(
     `done` whose data is the whole turn (citations, handoff, timings).
 
     A request that also carries an agent or admin key (`X-API-Key`) gets the turn's
-    `detail` too: its context, handoff reason, decision trace, segments and variant."""
-    settings = svc.container.settings
+    `detail` too: its context, handoff reason, decision trace, segments and variant.
+
+    The turn runs in the workspace the widget names (`X-Rapport-Workspace`, `default`
+    when absent) or, with a key, the key's workspace."""
+    settings = c.settings
     verify_customer(settings, body.customer_id, body.user_hash)
-    staff = is_staff(request, settings.agent_key_list + settings.admin_key_list)
+    staff = is_staff_request(request)
     verify_channel(body.channel, staff)
     if len(body.message) > settings.max_message_chars:
         raise TooLarge(
@@ -76,8 +81,8 @@ def chat(
         )
     streamed = "text/event-stream" in request.headers.get("accept", "")
     if idempotency_key is None:
-        return _run_turn(body, svc, streamed, None, staff)
-    held = _Held(_idempotency(svc), body.customer_id, idempotency_key)
+        return _run_turn(body, svc, c, streamed, None, staff)
+    held = _Held(_idempotency(c), body.customer_id, idempotency_key)
     claim = held.keys.claim(held.customer_id, held.key, _digest(body))
     if claim.outcome == "mismatch":
         raise BadInput("Idempotency-Key was already used with a different request body")
@@ -90,7 +95,7 @@ def chat(
     if claim.outcome == "done" and claim.response is not None:
         return _replay(claim.response, streamed, staff)
     try:
-        return _run_turn(body, svc, streamed, held, staff)
+        return _run_turn(body, svc, c, streamed, held, staff)
     except BaseException:
         held.release()
         raise
@@ -117,9 +122,14 @@ class _Held:
 
 
 def _run_turn(
-    body: ChatRequest, svc: Services, streamed: bool, held: _Held | None, staff: bool
+    body: ChatRequest,
+    svc: Services,
+    c: Container,
+    streamed: bool,
+    held: _Held | None,
+    staff: bool,
 ) -> object:
-    wait = svc.limiter.check(body.customer_id)
+    wait = svc.limiter.check(f"{c.name}:{body.customer_id}")
     if wait:
         if held is not None:
             held.release()
@@ -137,8 +147,8 @@ def _run_turn(
         locale=body.context.locale,
         timezone=body.context.timezone,
     )
-    assistant = svc.container.assistant
-    inbox = svc.container.inbox
+    assistant = c.assistant
+    inbox = c.inbox
     person = inbox.holding(body.conversation_id)
     if person is not None and person.customer_id == body.customer_id:
         # A person has this conversation: the message goes to them, the bot stays quiet.
@@ -165,19 +175,19 @@ def _run_turn(
     inbox.reopen_if_resolved(body.conversation_id)
     if streamed:
         events = assistant.stream_turn(turn)  # validates and stores the message now
-        return EventSourceResponse(_closing(_sse(events, svc, held, staff)), ping=15)
+        return EventSourceResponse(_closing(_sse(events, svc, c, held, staff)), ping=15)
     result = assistant.turn(turn)
     svc.metrics.observe_turn(result)
     if held is not None:
         held.complete(result)
-    return _after_turn(svc, result, staff)
+    return _after_turn(c, result, staff)
 
 
-def _after_turn(svc: Services, result: TurnResult, staff: bool) -> ChatResponse:
+def _after_turn(c: Container, result: TurnResult, staff: bool) -> ChatResponse:
     """Record the turn's messages as conversation events; a handoff queues it for agents."""
     response = ChatResponse.of(result, staff)
     if result.conversation_id and result.turn_id:
-        inbox = svc.container.inbox
+        inbox = c.inbox
         inbox.after_turn(
             result.conversation_id, result.turn_id, result.handoff, result.handoff_reason
         )
@@ -187,9 +197,9 @@ def _after_turn(svc: Services, result: TurnResult, staff: bool) -> ChatResponse:
     return response
 
 
-def _idempotency(svc: Services) -> IdempotencyStore:
-    s = svc.container.settings
-    return IdempotencyStore(svc.container.engine, s.idempotency_ttl_s, s.idempotency_lease_s)
+def _idempotency(c: Container) -> IdempotencyStore:
+    s = c.settings
+    return IdempotencyStore(c.engine, s.idempotency_ttl_s, s.idempotency_lease_s)
 
 
 def _digest(body: ChatRequest) -> str:
@@ -222,7 +232,11 @@ async def _closing(events: Generator[dict[str, str], None, None]) -> AsyncIterat
 
 
 def _sse(
-    events: Iterator[StreamEvent], svc: Services, held: _Held | None = None, staff: bool = False
+    events: Iterator[StreamEvent],
+    svc: Services,
+    c: Container,
+    held: _Held | None = None,
+    staff: bool = False,
 ) -> Generator[dict[str, str], None, None]:
     completed = False
     try:
@@ -234,7 +248,7 @@ def _sse(
                     completed = True
                 yield {
                     "event": "done",
-                    "data": _after_turn(svc, event.result, staff).model_dump_json(),
+                    "data": _after_turn(c, event.result, staff).model_dump_json(),
                 }
             elif event.type == "token":
                 yield {"event": "token", "data": json.dumps({"text": event.text})}
@@ -245,7 +259,7 @@ def _sse(
         log.exception("streamed turn failed")
         error: dict[str, object] = {"error": "internal error"}
         if is_database_outage(exc):
-            retry = svc.container.settings.db_retry_after_s
+            retry = c.settings.db_retry_after_s
             error = {"error": "database unavailable; retry later", "retry_after": retry}
         yield {"event": "error", "data": json.dumps(error)}
     finally:
@@ -259,36 +273,38 @@ def _sse(
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=_ERRORS)
 def conversation(
     conversation_id: PathId,
-    svc: Services = Depends(services),
+    c: CustomerWorkspace,
     x_customer_id: str = Header(..., max_length=128, description="The widget's customer id."),
     x_user_hash: str | None = Header(
         None, max_length=128, description="HMAC-SHA256(widget secret, customer id); else 401."
     ),
 ) -> ConversationOut:
     """A conversation of the identified customer; anyone else's is reported as missing."""
-    verify_customer(svc.container.settings, x_customer_id, x_user_hash)
-    status = svc.container.inbox.store.status(conversation_id)
+    verify_customer(c.settings, x_customer_id, x_user_hash)
+    status = c.inbox.store.status(conversation_id)
     if status is None or status.customer_id != x_customer_id:
         raise NotFound("unknown conversation", subject=conversation_id)
     return ConversationOut(
         conversation_id=conversation_id,
         customer_id=x_customer_id,
-        messages=conversation_messages(svc.container.engine, conversation_id),
+        messages=conversation_messages(c.engine, conversation_id),
         state=status.state,
         assignee=status.assignee,
-        last_event_id=svc.container.inbox.store.last_event_id(conversation_id),
+        last_event_id=c.inbox.store.last_event_id(conversation_id),
     )
 
 
 @router.post("/feedback", response_model=FeedbackOut, status_code=201, responses=_ERRORS)
-def feedback(body: FeedbackRequest, svc: Services = Depends(services)) -> object:
+def feedback(
+    body: FeedbackRequest, c: CustomerWorkspace, svc: Services = Depends(services)
+) -> object:
     """Rate a reply (1–5), say whether it resolved the question, and comment. One per
     turn: a later one replaces it. Rate-limited per customer like chat turns (429)."""
-    verify_customer(svc.container.settings, body.customer_id, body.user_hash)
-    store = FeedbackStore(svc.container.engine)
+    verify_customer(c.settings, body.customer_id, body.user_hash)
+    store = FeedbackStore(c.engine)
     if store.turn_owner(body.turn_id) != body.customer_id:
         raise NotFound("unknown turn", subject=body.turn_id)
-    wait = svc.limiter.check(f"feedback:{body.customer_id}")
+    wait = svc.limiter.check(f"feedback:{c.name}:{body.customer_id}")
     if wait:
         return JSONResponse(
             {"error": "too much feedback; try again shortly"},

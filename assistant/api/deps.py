@@ -1,22 +1,33 @@
-"""What every route receives: the services built once per app, and the key checks."""
+"""What every route receives: the services built once per app, the key checks, and the
+workspace a request acts in (from its key, or the widget's `X-Rapport-Workspace`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from assistant.api.metrics import Metrics
 from assistant.api.ratelimit import RateLimiter
-from assistant.api.security import key_fingerprint, verify_key
-from assistant.wiring import Container
+from assistant.api.security import key_fingerprint, key_from, verify_key
+from assistant.errors import Forbidden, Unauthenticated
+from assistant.wiring import Container, Workspaces
+from profiles.workspaces import DEFAULT, digest
+
+WORKSPACE_HEADER = "x-rapport-workspace"
 
 
 @dataclass
 class Services:
-    container: Container
+    workspaces: Workspaces
     metrics: Metrics
     limiter: RateLimiter
+
+    @property
+    def container(self) -> Container:
+        """The `default` workspace's collaborators (deployment-wide checks, tests)."""
+        return self.workspaces.default
 
 
 # The dependencies below do no I/O, so they are async: FastAPI runs a plain `def`
@@ -28,24 +39,74 @@ async def services(request: Request) -> Services:
     return svc
 
 
-async def require_agent(request: Request, svc: Services = Depends(services)) -> None:
-    """Agent endpoints accept agent or admin keys."""
-    s = svc.container.settings
-    verify_key(request, s.agent_key_list + s.admin_key_list, "agent")
+def named_workspace(request: Request) -> str | None:
+    """The workspace a request names in its `X-Rapport-Workspace` header, if any."""
+    return request.headers.get(WORKSPACE_HEADER) or None
 
 
-async def require_admin(request: Request, svc: Services = Depends(services)) -> None:
-    verify_key(request, svc.container.settings.admin_key_list, "admin")
+def _staff(request: Request, svc: Services, *, admin: bool) -> Container:
+    role = "admin" if admin else "agent"
+    key = key_from(request)
+    if not key:
+        raise Unauthenticated(f"missing {role} API key (X-API-Key header)")
+    found = svc.workspaces.for_key(key, admin=admin)
+    if found is None:
+        raise Forbidden(f"not a valid {role} API key")
+    named = named_workspace(request)
+    if named is not None and named != found.name:
+        raise Forbidden(f"this {role} key belongs to another workspace")
+    return found
+
+
+async def agent_workspace(request: Request, svc: Services = Depends(services)) -> Container:
+    """The workspace of the request's agent or admin key (401 without one, 403 with a key
+    no workspace knows or one of another workspace than the header names)."""
+    return _staff(request, svc, admin=False)
+
+
+async def admin_workspace(request: Request, svc: Services = Depends(services)) -> Container:
+    """The workspace of the request's admin key."""
+    return _staff(request, svc, admin=True)
+
+
+async def customer_workspace(request: Request, svc: Services = Depends(services)) -> Container:
+    """The workspace a widget request acts in: the one its staff key belongs to, else the
+    one it names (`X-Rapport-Workspace`, `default` when absent; 404 if there is none).
+    The widget's identity is then verified with that workspace's secret."""
+    if key_from(request):
+        return _staff(request, svc, admin=False)
+    return svc.workspaces.get(named_workspace(request) or DEFAULT)
+
+
+def is_staff_request(request: Request) -> bool:
+    """Whether the request carries a key (its workspace dependency has verified it)."""
+    return key_from(request) is not None
+
+
+AgentWorkspace = Annotated[Container, Depends(agent_workspace)]
+AdminWorkspace = Annotated[Container, Depends(admin_workspace)]
+CustomerWorkspace = Annotated[Container, Depends(customer_workspace)]
+
+
+async def require_agent(_: AgentWorkspace) -> None:
+    """Agent endpoints accept agent or admin keys of some workspace."""
+
+
+async def require_admin(_: AdminWorkspace) -> None:
+    """Admin endpoints need an admin key of some workspace."""
 
 
 async def require_metrics_reader(request: Request, svc: Services = Depends(services)) -> None:
-    """/metrics takes the metrics key or an admin key, unless RAPPORT_METRICS_PUBLIC."""
+    """/metrics takes the metrics key or an admin key of the default workspace, unless
+    RAPPORT_METRICS_PUBLIC."""
     s = svc.container.settings
     if not s.metrics_public:
-        keys = ([s.metrics_key] if s.metrics_key else []) + s.admin_key_list
+        keys = ([digest(s.metrics_key)] if s.metrics_key else []) + list(
+            svc.container.admin_digests
+        )
         verify_key(request, keys, "metrics")
 
 
-async def admin_actor(request: Request, _: None = Depends(require_admin)) -> str:
+async def admin_actor(request: Request, _: AdminWorkspace) -> str:
     """The admin making the request, as the audit log names them (never their key)."""
     return key_fingerprint(request, "admin")

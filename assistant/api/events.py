@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.api.deps import Services, services
+from assistant.api.deps import CustomerWorkspace, is_staff_request
 from assistant.api.schemas import ErrorOut, PathId
-from assistant.api.security import is_staff, verify_customer
+from assistant.api.security import verify_customer
 from assistant.errors import NotFound
 from profiles.inbox import EventRow
 
@@ -49,7 +49,7 @@ def _view(row: EventRow, staff: bool) -> dict[str, object]:
 async def events(
     conversation_id: PathId,
     request: Request,
-    svc: Services = Depends(services),
+    c: CustomerWorkspace,
     x_customer_id: str | None = Header(None, max_length=128),
     x_user_hash: str | None = Header(None, max_length=128),
     last_event_id: str | None = Header(None, max_length=20),
@@ -58,9 +58,9 @@ async def events(
     """Server-sent events `message` and `state`, each with its id; reconnect with
     `Last-Event-ID` (or `?after=`) to replay what was missed. Customers: headers
     `X-Customer-Id` and `X-User-Hash`; staff: an agent or admin key."""
-    settings = svc.container.settings
-    staff = is_staff(request, settings.agent_key_list + settings.admin_key_list)
-    inbox = svc.container.inbox
+    settings = c.settings
+    staff = is_staff_request(request)
+    inbox = c.inbox
     status = await run_in_threadpool(inbox.store.status, conversation_id)
     if not staff:
         verify_customer(settings, x_customer_id or "", x_user_hash)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from assistant.agent.inbox import DraftUse
-from assistant.api.deps import Services, require_agent, services
+from assistant.api.deps import AgentWorkspace, require_agent
 from assistant.api.schemas import ErrorOut, PathId
 from assistant.api.security import key_fingerprint
 from assistant.errors import BadInput
@@ -61,16 +61,16 @@ class AgentMessageOut(BaseModel):
 
 @router.get("/inbox", response_model=list[InboxItem], responses=_ERRORS)
 def inbox(
+    c: AgentWorkspace,
     view: Literal["waiting", "mine", "all"] = Query("all"),
     limit: int = Query(50, ge=1, le=500),
     agent: str = Depends(agent_name),
-    svc: Services = Depends(services),
 ) -> list[InboxItem]:
     """Conversations waiting for an agent first (the longest wait first), then the others
     by their last activity; `mine`: those you hold; `waiting`: only the waiting ones.
     `flags` carry the customer's VIP and at-risk segments (under personalization consent)."""
-    items = svc.container.inbox.store.queue(view, agent, limit)
-    profiles = svc.container.assistant.profiles
+    items = c.inbox.store.queue(view, agent, limit)
+    profiles = c.assistant.profiles
     flags: dict[str, list[str]] = {}
     for item in items:
         if item.customer_id not in flags:
@@ -86,11 +86,13 @@ def inbox(
     responses=_ERRORS,
 )
 def assign(
-    conversation_id: PathId, agent: str = Depends(agent_name), svc: Services = Depends(services)
+    c: AgentWorkspace,
+    conversation_id: PathId,
+    agent: str = Depends(agent_name),
 ) -> ConversationStatus:
     """Take the conversation: the bot stops answering and the customer's messages come to
     you. 409 when another agent holds it."""
-    return svc.container.inbox.assign(conversation_id, agent)
+    return c.inbox.assign(conversation_id, agent)
 
 
 @router.post(
@@ -100,17 +102,17 @@ def assign(
     responses=_ERRORS,
 )
 def send(
+    c: AgentWorkspace,
     conversation_id: PathId,
     body: AgentMessageIn,
     agent: str = Depends(agent_name),
-    svc: Services = Depends(services),
 ) -> AgentMessageOut:
     """Send a message to the customer (it appears live in their widget). With `draft`,
     the draft it started from is recorded with how much you changed it. 409 unless you
     hold the conversation."""
     draft = body.draft
     use = DraftUse(draft.index, draft.text, draft.variant, draft.intent) if draft else None
-    event_id = svc.container.inbox.send(conversation_id, agent, body.text, use)
+    event_id = c.inbox.send(conversation_id, agent, body.text, use)
     return AgentMessageOut(conversation_id=conversation_id, event_id=event_id)
 
 
@@ -120,10 +122,12 @@ def send(
     responses=_ERRORS,
 )
 def release(
-    conversation_id: PathId, agent: str = Depends(agent_name), svc: Services = Depends(services)
+    c: AgentWorkspace,
+    conversation_id: PathId,
+    agent: str = Depends(agent_name),
 ) -> ConversationStatus:
     """Hand the conversation back to the bot. 409 unless you hold it."""
-    return svc.container.inbox.release(conversation_id, agent)
+    return c.inbox.release(conversation_id, agent)
 
 
 @router.post(
@@ -132,8 +136,10 @@ def release(
     responses=_ERRORS,
 )
 def resolve(
-    conversation_id: PathId, agent: str = Depends(agent_name), svc: Services = Depends(services)
+    c: AgentWorkspace,
+    conversation_id: PathId,
+    agent: str = Depends(agent_name),
 ) -> ConversationStatus:
     """Close the conversation; the customer writing again brings the bot back. 409 when
     another agent holds it."""
-    return svc.container.inbox.resolve(conversation_id, agent)
+    return c.inbox.resolve(conversation_id, agent)

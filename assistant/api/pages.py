@@ -14,6 +14,7 @@ from assistant.api.security import user_hash
 from assistant.errors import NotConfigured, NotFound
 from profiles.fields import plain
 from profiles.overview import customers_for_picker
+from profiles.workspaces import DEFAULT, demo_keys_of
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 router = APIRouter(include_in_schema=False)
@@ -41,31 +42,55 @@ def _demo_only(svc: Services = Depends(services)) -> Services:
     return svc
 
 
-@demo.get("/customers")
-def demo_customers(svc: Services = Depends(_demo_only)) -> list[dict[str, str]]:
-    """The configured demo customers, then others with orders, for the picker."""
-    wanted = [c.strip() for c in svc.container.settings.demo_customers.split(",") if c.strip()]
+WorkspaceQuery = Annotated[
+    str,
+    Query(min_length=1, max_length=32, description="The workspace (business)."),
+    AfterValidator(plain),
+]
+
+
+@demo.get("/workspaces")
+def demo_workspaces(svc: Services = Depends(_demo_only)) -> list[dict[str, str]]:
+    """The businesses this deployment serves, for the demo pages' pickers."""
     return [
-        {"id": cid, "name": name}
-        for cid, name in customers_for_picker(svc.container.engine, wanted)
+        {"name": ws.name, "brand": ws.config.brand or ws.name, "description": ws.config.description}
+        for ws in svc.workspaces.registry
     ]
+
+
+@demo.get("/customers")
+def demo_customers(
+    svc: Services = Depends(_demo_only), workspace: WorkspaceQuery = DEFAULT
+) -> list[dict[str, str]]:
+    """The workspace's configured demo customers, then others with records, for the picker."""
+    c = svc.workspaces.get(workspace)
+    wanted = [w.strip() for w in c.settings.demo_customers.split(",") if w.strip()]
+    return [{"id": cid, "name": name} for cid, name in customers_for_picker(c.engine, wanted)]
 
 
 @demo.get("/identity")
 def demo_identity(
     customer_id: Annotated[str, Query(min_length=1, max_length=128), AfterValidator(plain)],
     svc: Services = Depends(_demo_only),
+    workspace: WorkspaceQuery = DEFAULT,
 ) -> dict[str, str]:
     """What a site's backend would compute for its widget; served here for the demo only."""
-    secret = svc.container.settings.widget_secret
+    secret = svc.workspaces.get(workspace).settings.widget_secret
     if not secret:
         raise NotConfigured("no widget secret configured")
     return {"customer_id": customer_id, "user_hash": user_hash(secret, customer_id)}
 
 
 @demo.get("/agent-key")
-def demo_agent_key(svc: Services = Depends(_demo_only)) -> dict[str, str]:
-    keys = svc.container.settings.agent_key_list
+def demo_agent_key(
+    svc: Services = Depends(_demo_only), workspace: WorkspaceQuery = DEFAULT
+) -> dict[str, str]:
+    """An agent key of the workspace (the environment's for `default`, else the one
+    `rapport demo` kept beside the workspace's file)."""
+    c = svc.workspaces.get(workspace)
+    keys = c.settings.agent_key_list or [
+        k for k in [demo_keys_of(c.settings.data_dir).get("agent")] if k
+    ]
     if not keys:
         raise NotConfigured("no agent key configured")
     return {"key": keys[0]}

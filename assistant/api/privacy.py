@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AfterValidator, BaseModel, Field
 
-from assistant.api.deps import Services, admin_actor, require_admin, services
+from assistant.api.deps import AdminWorkspace, admin_actor, require_admin
 from assistant.api.schemas import ErrorOut, PathId
 from assistant.privacy import MAX_RETENTION_DAYS, CustomerExport, ErasureReport, PurgeReport
 from profiles.fields import plain
@@ -34,37 +34,43 @@ class PurgeRequest(BaseModel):
 
 @router.get("/customers/{customer_id}/export", response_model=CustomerExport, responses=_ERRORS)
 def export_customer(
-    customer_id: PathId, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+    c: AdminWorkspace,
+    customer_id: PathId,
+    actor: str = Depends(admin_actor),
 ) -> CustomerExport:
     """Everything held about the customer, SQL rows and vector-store texts, as one document."""
-    return svc.container.privacy.export(customer_id, actor)
+    return c.privacy.export(customer_id, actor)
 
 
 @router.delete("/customers/{customer_id}", response_model=ErasureReport, responses=_ERRORS)
 def erase_customer(
-    customer_id: PathId, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+    c: AdminWorkspace,
+    customer_id: PathId,
+    actor: str = Depends(admin_actor),
 ) -> ErasureReport:
     """Erase the customer from SQL and every vector collection. Repeating it is safe: an
     interrupted erasure is finished, a finished one is reported as `already_erased`."""
-    return svc.container.privacy.erase(customer_id, actor)
+    return c.privacy.erase(customer_id, actor)
 
 
 @router.post("/privacy/purge", response_model=PurgeReport, responses=_ERRORS)
 def purge(
-    body: PurgeRequest, svc: Services = Depends(services), actor: str = Depends(admin_actor)
+    c: AdminWorkspace,
+    body: PurgeRequest,
+    actor: str = Depends(admin_actor),
 ) -> PurgeReport:
     """Delete conversations idle longer than the retention period, with their messages,
     turns, feedback and history; `dry_run` only counts them."""
-    return svc.container.privacy.purge(actor, body.older_than_days, body.dry_run)
+    return c.privacy.purge(actor, body.older_than_days, body.dry_run)
 
 
 @router.get("/audit", response_model=list[AuditLog], responses=_ERRORS)
 def audit_log(
+    c: AdminWorkspace,
     customer_id: Annotated[
         str | None, Query(max_length=128), AfterValidator(lambda v: v and plain(v))
     ] = None,
     limit: int = Query(100, ge=1, le=1000),
-    svc: Services = Depends(services),
 ) -> list[AuditLog]:
     """Privacy actions, newest first: who (key fingerprint or "cli"), what, whose id, outcome."""
-    return svc.container.privacy.audit_log(customer_id, limit)
+    return c.privacy.audit_log(customer_id, limit)

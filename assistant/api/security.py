@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 from fastapi import Request
 
 from assistant.errors import Forbidden, NotConfigured, Unauthenticated
 from assistant.settings import Settings
+from profiles.workspaces import digest
 
 
 def user_hash(secret: str, customer_id: str) -> str:
@@ -27,7 +29,8 @@ def verify_customer(settings: Settings, customer_id: str, given_hash: str | None
         raise Unauthenticated("user_hash does not match customer_id")
 
 
-def _key_from(request: Request) -> str | None:
+def key_from(request: Request) -> str | None:
+    """The API key a request carries (`X-API-Key`, or `Authorization: Bearer`), if any."""
     key = request.headers.get("x-api-key")
     if key:
         return key
@@ -35,26 +38,18 @@ def _key_from(request: Request) -> str | None:
     return auth[7:] if auth.lower().startswith("bearer ") else None
 
 
-def verify_key(request: Request, keys: list[str], role: str) -> None:
-    """401 without a key, 403 with a key that is not one of `keys`."""
-    key = _key_from(request)
+def verify_key(request: Request, digests: Iterable[str], role: str) -> None:
+    """401 without a key, 403 with a key whose SHA-256 is not one of `digests`."""
+    key = key_from(request)
     if not key:
         raise Unauthenticated(f"missing {role} API key (X-API-Key header)")
-    # Compare against every key so timing does not reveal which one nearly matched.
+    given = digest(key).encode()
+    # Compare against every digest so timing does not reveal which one nearly matched.
     ok = False
-    for candidate in keys:
-        ok |= hmac.compare_digest(candidate.encode(), key.encode())
+    for candidate in digests:
+        ok |= hmac.compare_digest(candidate.encode(), given)
     if not ok:
         raise Forbidden(f"not a valid {role} API key")
-
-
-def is_staff(request: Request, agent_or_admin_keys: list[str]) -> bool:
-    """Whether the request comes from staff: False with no key, True with an agent or
-    admin key, 403 with any other key (a wrong key is an error, not a customer)."""
-    if not _key_from(request):
-        return False
-    verify_key(request, agent_or_admin_keys, "agent")
-    return True
 
 
 def verify_channel(channel: str, staff: bool) -> None:
@@ -68,5 +63,5 @@ def verify_channel(channel: str, staff: bool) -> None:
 def key_fingerprint(request: Request, role: str) -> str:
     """Who presented this request's key, for the audit log: the role and the first 12 hex
     digits of the key's SHA-256, never the key itself."""
-    key = _key_from(request) or ""
+    key = key_from(request) or ""
     return f"{role}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"

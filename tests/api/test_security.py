@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from assistant.api import security
+from profiles.workspaces import digest
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY, SECRET, identity
 from tests.conftest import ROOT, backend_env, free_port
 
@@ -51,9 +52,10 @@ def test_api_keys_are_compared_in_constant_time_against_every_key(make_client, c
     client = make_client(agent_keys="agent-one-key,agent-two-key")
     url = "/v1/agent/conversations"
     assert client.get(url, headers={"X-API-Key": "agent-one-kez"}).status_code == 403
-    # Agent endpoints accept agent or admin keys: each is compared, none skipped.
+    # Agent endpoints accept agent or admin keys: each is compared (as its SHA-256, the
+    # form workspaces keep keys in), none skipped.
     assert sorted(a for a, _ in compared) == sorted(
-        [b"agent-one-key", b"agent-two-key", ADMIN_KEY.encode()]
+        digest(k).encode() for k in ("agent-one-key", "agent-two-key", ADMIN_KEY)
     )
     compared.clear()
     assert client.get(url, headers={"X-API-Key": "agent-one-key"}).status_code == 200
