@@ -28,7 +28,8 @@ from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container, Workspaces
 from eval.cli import eval_app
 from profiles.importers import import_tau_retail, read_tau_retail
-from profiles.workspaces import DEFAULT, Registry
+from profiles.mapping import PACKAGED_MAPPINGS
+from profiles.workspaces import DEFAULT, Registry, WorkspaceConfig, keep_demo_keys
 from retrieval.documents import AUDIENCES
 
 app = typer.Typer(
@@ -261,22 +262,38 @@ def chat(customer: CustomerOpt, workspace: WorkspaceOpt = DEFAULT) -> None:
 
 @app.command()
 def demo(
-    datasets: Annotated[Path | None, typer.Option(help="Folder holding tau-retail/.")] = None,
+    datasets: Annotated[
+        Path | None, typer.Option(help="Folder holding tau-retail/ and tau-banking-knowledge/.")
+    ] = None,
 ) -> None:
-    """Load the demo data: the τ-retail store's customers, orders, catalog and policy.
-
-    The τ-knowledge bank's documents are another business's: they do not go into the
-    store's knowledge base, where a store customer's reply could quote them (the bank
-    becomes its own workspace with the workspaces issue)."""
-    c = _container()
-    root = datasets or c.settings.datasets_dir
-    retail = root / "tau-retail"
-    if not retail.is_dir():
-        fail(f"missing demo data folder: {retail}")
-    err.print(f"demo 1/2: customers, orders and catalog from {retail}", markup=False)
+    """Load the demo's two businesses: the τ-retail store (workspace `default`: customers,
+    orders, catalog, policy) and the τ-knowledge bank (workspace `bank`: customers by a
+    mapping file, its 698 documents, internal ones marked internal). Re-running updates."""
+    settings = _settings()
+    root = datasets or settings.datasets_dir
+    retail, bank = root / "tau-retail", root / "tau-banking-knowledge"
+    for folder in (retail, bank):
+        if not folder.is_dir():
+            fail(f"missing demo data folder: {folder}")
+    registry = Registry(settings.data_dir)
+    if not (settings.data_dir / "workspace.yaml").is_file():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        registry.save(
+            WorkspaceConfig(
+                name=DEFAULT, brand="Acme Outdoor & Home", description="a home and outdoor store"
+            )
+        )
+    err.print(f"demo 1/4: the store's customers, orders and catalog ({retail})", markup=False)
     import_tau(retail)
-    err.print(f"demo 2/2: the store's knowledge base ({retail / 'policy.md'})", markup=False)
+    err.print(f"demo 2/4: the store's knowledge base ({retail / 'policy.md'})", markup=False)
     ingest([retail / "policy.md"])
+    made = registry.create("bank", brand="Rapport Bank", description="a retail bank", exist_ok=True)
+    if made is not None:
+        keep_demo_keys(made.workspace.folder, {"agent": made.agent_key, "admin": made.admin_key})
+    err.print(f"demo 3/4: the bank's customers ({bank / 'db.json'})", markup=False)
+    import_files_cmd([bank / "db.json"], PACKAGED_MAPPINGS / "tau_banking.yaml", workspace="bank")
+    err.print(f"demo 4/4: the bank's knowledge base ({bank / 'documents'})", markup=False)
+    ingest([bank / "documents"], workspace="bank")
     err.print("demo data ready; `rapport serve --demo` (or `make run`) serves it", markup=False)
 
 

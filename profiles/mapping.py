@@ -34,6 +34,8 @@ from profiles.admin import CustomerIn, upsert_customer
 from profiles.models import PURPOSES
 
 KEY = "@key"
+PACKAGED_MAPPINGS = Path(__file__).resolve().parent / "mappings"
+"""Mappings kept with Rapport: the demo's bank (`tau_banking.yaml`)."""
 CUSTOMER_FIELDS = frozenset(CustomerIn.model_fields) - {"consents"}
 
 

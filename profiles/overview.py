@@ -188,7 +188,7 @@ def customers_for_picker(
     engine: Engine, preferred: list[str], limit: int = 12
 ) -> list[tuple[str, str]]:
     """(id, name) of the preferred customers that exist, in that order, then others with
-    orders, up to `limit`: the demo page's customer picker."""
+    orders, then any others, up to `limit`: the demo page's customer picker."""
     with Session(engine) as s:
         chosen = list(s.exec(select(Customer).where(col(Customer.id).in_(preferred))))
         chosen.sort(key=lambda c: preferred.index(c.id))
@@ -200,4 +200,11 @@ def customers_for_picker(
             .order_by(col(Customer.id))
             .limit(max(limit - len(chosen), 0))
         ).all()
-    return [(c.id, c.name) for c in [*chosen, *others]]
+        taken = preferred + [c.id for c in others]
+        rest = s.exec(
+            select(Customer)
+            .where(col(Customer.id).not_in(taken))
+            .order_by(col(Customer.id))
+            .limit(max(limit - len(chosen) - len(others), 0))
+        ).all()
+    return [(c.id, c.name) for c in [*chosen, *others, *rest]]

@@ -288,13 +288,34 @@
     loadQueue();
   });
 
+  // Demo only: each business's queue, with a key of that business (a real agent's key
+  // belongs to one workspace and opens only its queue).
+  const business = $("agent-workspace");
+  const demoKey = async workspace => {
+    const res = await fetch(`/demo/agent-key?workspace=${encodeURIComponent(workspace)}`).catch(() => null);
+    return res && res.ok ? (await res.json()).key : "";
+  };
+  business.addEventListener("change", async () => {
+    key = await demoKey(business.value);
+    keyInput.value = key;
+    sessionStorage.setItem("rapport-agent-key", key);
+    if (stream) stream.abort();
+    current = null;
+    main.replaceChildren(el("p", { className: "hint" }, "Select a conversation: its transcript, the customer, and suggested replies."));
+    side.replaceChildren();
+    loadQueue();
+  });
+
   (async () => {
     if (!name) name = "Agent";
     nameInput.value = name;
-    if (!key) {
-      const res = await fetch("/demo/agent-key").catch(() => null);
-      if (res && res.ok) key = (await res.json()).key;
+    const res = await fetch("/demo/workspaces").catch(() => null);
+    const workspaces = res && res.ok ? await res.json() : [];
+    if (workspaces.length > 1) {
+      business.replaceChildren(...workspaces.map(w => new Option(w.brand, w.name)));
+      business.hidden = business.labels[0].hidden = false;
     }
+    if (!key) key = await demoKey("default");
     if (key) { keyInput.value = key; loadQueue(); setInterval(loadQueue, 5000); }
     else status.textContent = "Enter your agent API key.";
   })();

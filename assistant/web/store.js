@@ -1,17 +1,34 @@
-// Demo only: pick a customer and get the identity hash a site's backend would compute.
+// Demo only: pick a business and a customer, and get the identity hash a site's backend
+// would compute with that business's widget secret.
 (async () => {
+  const business = document.getElementById("business-picker");
   const picker = document.getElementById("customer-picker");
   const status = document.getElementById("signed-in");
-  const res = await fetch("/demo/customers");
+  const title = document.getElementById("store-title");
+  const res = await fetch("/demo/workspaces");
   if (!res.ok) { status.textContent = "Demo helpers are off."; return; }
-  const customers = await res.json();
-  picker.replaceChildren(new Option("Choose a customer…", ""),
-    ...customers.map(c => new Option(`${c.name} (${c.id})`, c.id)));
+  const workspaces = await res.json();
+  business.replaceChildren(...workspaces.map(w => new Option(w.brand, w.name)));
+  const q = name => `workspace=${encodeURIComponent(name)}`;
+
+  async function loadCustomers() {
+    const w = workspaces.find(x => x.name === business.value);
+    title.textContent = w ? w.brand : "";
+    picker.replaceChildren(new Option("Loading customers…", ""));
+    const r = await fetch(`/demo/customers?${q(business.value)}`);
+    const customers = r.ok ? await r.json() : [];
+    picker.replaceChildren(new Option("Choose a customer…", ""),
+      ...customers.map(c => new Option(`${c.name} (${c.id})`, c.id)));
+    status.textContent = "";
+  }
+  business.addEventListener("change", loadCustomers);
   picker.addEventListener("change", async () => {
     if (!picker.value) return;
-    const r = await fetch(`/demo/identity?customer_id=${encodeURIComponent(picker.value)}`);
+    const r = await fetch(`/demo/identity?customer_id=${encodeURIComponent(picker.value)}&${q(business.value)}`);
     const id = await r.json();
-    window.Rapport.identify({ customerId: id.customer_id, userHash: id.user_hash });
+    window.Rapport.identify({ customerId: id.customer_id, userHash: id.user_hash,
+      workspace: business.value === "default" ? "" : business.value });
     status.textContent = `Signed in as ${picker.options[picker.selectedIndex].text}.`;
   });
+  await loadCustomers();
 })();

@@ -1,10 +1,15 @@
-// Rapport chat widget: paste <script src=".../static/widget.js" data-api="https://…"></script>.
+// Rapport chat widget: paste
+//   <script src=".../static/widget.js" data-api="https://…" data-workspace="NAME"></script>
+// (data-workspace: the business, when one Rapport serves several; `default` if absent).
 // The site identifies the customer with Rapport.identify({customerId, userHash}), where
-// userHash = HMAC-SHA256(widget secret, customerId) is computed by the site's backend.
+// userHash = HMAC-SHA256(the workspace's widget secret, customerId) is computed by the
+// site's backend.
 (() => {
   const script = document.currentScript;
   const api = (script && script.dataset.api) || "";
-  const state = { customerId: null, userHash: null, conversationId: null, following: null };
+  const state = { customerId: null, userHash: null, conversationId: null, following: null,
+    workspace: (script && script.dataset.workspace) || "" };
+  const scope = () => (state.workspace ? { "X-Rapport-Workspace": state.workspace } : {});
   let sends = 0;
 
   const css = document.createElement("link");
@@ -127,7 +132,7 @@
       <button type="button" data-r="1" aria-label="Not helpful">No</button>`;
     fb.querySelectorAll("button").forEach(b => b.addEventListener("click", async () => {
       const r = await fetch(`${api}/v1/feedback`, {
-        method: "POST", headers: { "Content-Type": "application/json" },
+        method: "POST", headers: { "Content-Type": "application/json", ...scope() },
         body: JSON.stringify({ turn_id: result.turn_id, customer_id: state.customerId,
           user_hash: state.userHash, rating: Number(b.dataset.r), resolved: b.dataset.r === "5" }),
       });
@@ -146,7 +151,7 @@
     const text = reply.querySelector(".rw-text");
     const res = await fetch(`${api}/v1/chat`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+      headers: { "Content-Type": "application/json", "Accept": "text/event-stream", ...scope() },
       body: JSON.stringify({
         customer_id: state.customerId, user_hash: state.userHash,
         conversation_id: state.conversationId, message, channel: "widget",
@@ -223,7 +228,8 @@
     while (state.following === conversationId) {
       try {
         const res = await fetch(`${api}/v1/conversations/${encodeURIComponent(conversationId)}/events`, {
-          headers: { "X-Customer-Id": state.customerId, "X-User-Hash": state.userHash, "Last-Event-ID": String(last) } });
+          headers: { "X-Customer-Id": state.customerId, "X-User-Hash": state.userHash,
+            "Last-Event-ID": String(last), ...scope() } });
         if (!res.ok) throw new Error(res.statusText);
         const reader = res.body.getReader();
         const decoder = new TextDecoder();
@@ -267,7 +273,9 @@
   });
 
   window.Rapport = {
-    identify({ customerId, userHash }) {
+    // `workspace` switches the business (a page serving several, like the demo's).
+    identify({ customerId, userHash, workspace }) {
+      if (workspace !== undefined) state.workspace = workspace;
       state.customerId = customerId; state.userHash = userHash; state.conversationId = null;
       state.following = null;
       log.innerHTML = "";
