@@ -287,7 +287,15 @@ def demo(
     import_tau(retail)
     err.print(f"demo 2/4: the store's knowledge base ({retail / 'policy.md'})", markup=False)
     ingest([retail / "policy.md"])
-    made = registry.create("bank", brand="Rapport Bank", description="a retail bank", exist_ok=True)
+    # The store's order intents (where is my order, cancel, return …) are not a bank's: its
+    # questions go to its own knowledge base until its records are mapped.
+    made = registry.create(
+        "bank",
+        brand="Rapport Bank",
+        description="a retail bank",
+        intents=BANK_INTENTS,
+        exist_ok=True,
+    )
     if made is not None:
         keep_demo_keys(made.workspace.folder, {"agent": made.agent_key, "admin": made.admin_key})
     err.print(f"demo 3/4: the bank's customers ({bank / 'db.json'})", markup=False)
@@ -295,6 +303,9 @@ def demo(
     err.print(f"demo 4/4: the bank's knowledge base ({bank / 'documents'})", markup=False)
     ingest([bank / "documents"], workspace="bank")
     err.print("demo data ready; `rapport serve --demo` (or `make run`) serves it", markup=False)
+
+
+BANK_INTENTS = ["greeting", "thanks", "goodbye", "human", "recall"]
 
 
 def demo_keys(data_dir: Path, token: Callable[[int], str]) -> Path:

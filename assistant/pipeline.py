@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from assistant.secrets_screen import SecretKind, screen
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
-from assistant.turn.plan import plan_turn
+from assistant.turn.plan import default_rules, plan_turn
 from assistant.turn.types import AnswerPlan
 from assistant.types import (
     Composed,
@@ -128,6 +128,9 @@ class Prepared:
         return self.prompt.id if self.prompt is not None else ""
 
 
+EMBED_SETTLE_S = 30.0  # longest a failed turn waits for its embedding to finish
+
+
 class Assistant:
     """Runs support turns; built once by the app factory or CLI with its collaborators."""
 
@@ -157,6 +160,8 @@ class Assistant:
         self.tokens = tokens
         self.policy = policy or Policy.load()
         self.experiments = experiments or Experiments()
+        lexicon, self.actions = default_rules()
+        self.lexicon = lexicon.only(settings.intent_list) if settings.intent_list else lexicon
         # Every enabled variant's template and policy are loaded now: a bad experiments
         # file fails at start-up, not on the turn of the customer who draws that variant.
         self._prompts = {prompt.id: prompt}
@@ -289,6 +294,8 @@ class Assistant:
                 language=language,
                 language_source=source,
                 handoff=handoff,
+                lexicon=self.lexicon,
+                actions=self.actions,
             )
 
         plan = planned(decision.handoff)
@@ -510,12 +517,19 @@ class Assistant:
         screened = screen(self._checked_message(request))
         request = request.model_copy(update={"message": screened.text})
         embedding = self._embed_soon(screened.text)
-        with timer.stage("identify"):
-            card = self.identify(request)
-        with timer.stage("store_message"):
-            conversation_id, message_id, at = self.conversations.start_turn(
-                card.id, request.conversation_id, screened.text, request.channel
-            )
+        try:
+            with timer.stage("identify"):
+                card = self.identify(request)
+            with timer.stage("store_message"):
+                conversation_id, message_id, at = self.conversations.start_turn(
+                    card.id, request.conversation_id, screened.text, request.channel
+                )
+        except BaseException:
+            # An unknown customer ends the turn while its embedding still runs in the
+            # model's native threads; a command line that exits then is aborted by the
+            # runtime ("terminate called without an active exception"), so it is awaited.
+            wait([embedding], timeout=EMBED_SETTLE_S)
+            raise
         earlier = self.conversations.recent_messages(conversation_id, message_id)
         prepared = self.prepare(
             request.model_copy(update={"conversation_id": conversation_id}),

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     experiments_file: Path | None = Field(
         None, description="Experiments YAML (variants, weights); the packaged one if unset."
     )
+    intents: str = Field(
+        "",
+        description="Comma-separated intents of the packaged lexicon this business uses "
+        "(empty: all); a business without orders keeps greeting, thanks, goodbye, human, "
+        "recall.",
+    )
     max_message_chars: int = Field(4000, ge=1, description="Longest customer message accepted.")
 
     retention_days: int = Field(
@@ -197,6 +203,10 @@ class Settings(BaseSettings):
     @property
     def admin_key_list(self) -> list[str]:
         return self._split(self.admin_keys)
+
+    @property
+    def intent_list(self) -> list[str]:
+        return self._split(self.intents)
 
     @property
     def cors_origin_list(self) -> list[str]:

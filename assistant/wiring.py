@@ -271,6 +271,8 @@ def settings_for(base: Settings, workspace: Workspace) -> Settings:
             "segments_file": base.segments_file or workspace.path(config.segments_file),
             "experiments_file": base.experiments_file or workspace.path(config.experiments_file),
         }
+    if config.intents is not None:
+        update["intents"] = ",".join(config.intents)
     if config.demo_customers:
         update["demo_customers"] = ",".join(config.demo_customers)
     return base.model_copy(update=update)

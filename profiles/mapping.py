@@ -99,10 +99,12 @@ def import_files(
     paths: list[Path],
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Upsert the customers `mapping` finds in `paths`; re-running never duplicates."""
+    """Upsert the customers `mapping` finds in `paths`; re-running never duplicates.
+    Every item is read and checked before the first is written: a file with a bad item
+    changes nothing."""
     spec = mapping.customers
     source = _pick(paths, spec.file)
-    created = total = 0
+    rows: list[tuple[str, CustomerIn]] = []
     consents = {p: spec.consent == "granted" for p in PURPOSES}
     for key, item in _items(source, spec.at):
         where = f"{source.name}: customers[{key}]"
@@ -123,11 +125,13 @@ def import_files(
         except ValidationError as exc:
             field = ".".join(str(p) for p in exc.errors()[0]["loc"])
             raise MappingError(f"{where}: {field}: {exc.errors()[0]['msg']}") from exc
+        rows.append((cid, data))
+    created = 0
+    for cid, data in rows:
         created += upsert_customer(engine, cid, data, actor="import")
-        total += 1
         if on_progress:
             on_progress(1)
-    return ImportReport(customers=total, created=created)
+    return ImportReport(customers=len(rows), created=created)
 
 
 def _pick(paths: list[Path], name: str | None) -> Path:

@@ -71,6 +71,9 @@ class WorkspaceConfig(BaseModel):
     policy_file: str | None = Field(None, description="Decision policy (rules, hours).")
     segments_file: str | None = None
     experiments_file: str | None = None
+    intents: list[str] | None = Field(
+        None, description="The packaged intents this business uses; all if unset."
+    )
     demo_customers: list[str] = Field(
         default_factory=list, description="Customers the demo page offers first."
     )
@@ -146,7 +149,13 @@ class Registry:
         return (self.get(n) for n in self.names())
 
     def create(
-        self, name: str, *, brand: str = "", description: str = "", exist_ok: bool = False
+        self,
+        name: str,
+        *,
+        brand: str = "",
+        description: str = "",
+        intents: list[str] | None = None,
+        exist_ok: bool = False,
     ) -> NewWorkspace | None:
         """Make a workspace with a fresh widget secret, agent key and admin key. An existing
         one is an error, or None with `exist_ok` (it keeps its keys)."""
@@ -160,6 +169,7 @@ class Registry:
             name=name,
             brand=brand,
             description=description,
+            intents=intents,
             widget_secret=secrets.token_hex(16),
             agent_keys_sha256=[digest(agent)],
             admin_keys_sha256=[digest(admin)],

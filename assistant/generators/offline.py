@@ -296,7 +296,9 @@ class OfflineComposer:
             terms = set(_content(sent))
             overlap = terms & query
             shared_intent = wanted & intents(sent)
-            if len(overlap) < 2 and not (overlap and shared_intent):
+            # two shared words, or one with the same intent; a question of one content
+            # word ("when are you open?") needs only that word
+            if not overlap or (len(overlap) < min(2, len(query)) and not shared_intent):
                 continue
             score = sum(math.log(1 + n / df[w]) for w in overlap) / math.sqrt(len(terms) + 1)
             score += 0.5 * len(shared_intent)

@@ -179,6 +179,21 @@ class Lexicon:
             {lang: (_pattern(e), _terms(e)) for lang, e in social.items()},
         )
 
+    def only(self, names: list[str]) -> Lexicon:
+        """This lexicon recognising only the intents `names` (a business without orders
+        uses none of the order intents); every word still tells a message's language."""
+        unknown = set(names) - set(self.intents)
+        if unknown:
+            raise RuleFileError(f"unknown intents {sorted(unknown)}")
+        return Lexicon(
+            {n: p for n, p in self.intents.items() if n in names},
+            self.references,
+            {n: t for n, t in self.intent_terms.items() if n in names},
+            self.reference_terms,
+            self.by_language,
+            self.social_by_language,
+        )
+
     def language_of(self, message: str, social_only: bool = False) -> str | None:
         """The one language whose support words (or social words only) the message uses,
         if exactly one does."""

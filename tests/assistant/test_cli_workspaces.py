@@ -1,0 +1,84 @@
+"""`rapport workspace …` and `--workspace` as real processes on the demo data: a third
+business onboarded from its own file by a mapping, then asked a question; nothing of it
+reaches the default workspace."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.conftest import rapport_cli
+
+MAPPING = """\
+version: 1
+customers:
+  at: members
+  id: number
+  name: full_name
+  fields: {email: mail, city: town}
+"""
+
+
+def test_create_import_ask_and_show_a_workspace(make_container, tmp_path: Path):
+    c = make_container()
+    made = rapport_cli(c, "workspace", "create", "gym", "--brand", "Northside Gym")
+    assert made.returncode == 0, made.stderr
+    printed = dict(
+        re.findall(r"^\s+(agent key|admin key|widget secret)\s+(\S+)$", made.stdout, re.M)
+    )
+    assert printed["agent key"].startswith("agent-") and printed["admin key"].startswith("admin-")
+    kept = (c.settings.data_dir / "workspaces" / "gym" / "workspace.yaml").read_text()
+    assert printed["agent key"] not in kept and printed["admin key"] not in kept  # digests only
+    listed = json.loads(rapport_cli(c, "workspace", "list", "--json").stdout)
+    assert [w["name"] for w in listed] == ["default", "gym"]
+    assert listed[1]["brand"] == "Northside Gym"
+    # no secret is shown again: digests only, counted
+    shown = json.loads(rapport_cli(c, "workspace", "show", "gym", "--json").stdout)
+    assert shown["agent_keys"] == 1 and shown["admin_keys"] == 1
+    assert shown["widget_secret"] == "set" and printed["widget secret"] not in json.dumps(shown)
+
+    (tmp_path / "members.json").write_text(
+        json.dumps({"members": [{"number": "G-7", "full_name": "Rosa Parks", "town": "Tuskegee"}]})
+    )
+    (tmp_path / "gym.yaml").write_text(MAPPING)
+    imported = rapport_cli(
+        c,
+        "import",
+        "files",
+        "--workspace",
+        "gym",
+        "--mapping",
+        str(tmp_path / "gym.yaml"),
+        str(tmp_path / "members.json"),
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 1 customers (1 new) into workspace gym" in imported.stdout
+    doc = tmp_path / "hours.md"
+    doc.write_text("# Opening hours\n\nThe gym is open from 6 am to 11 pm every day.\n")
+    assert rapport_cli(c, "ingest", "-w", "gym", str(doc)).returncode == 0
+
+    asked = rapport_cli(c, "ask", "-w", "gym", "-c", "G-7", "--json", "when are you open?")
+    assert asked.returncode == 0, asked.stderr
+    turn = json.loads(asked.stdout)
+    assert "6 am to 11 pm" in turn["answer"] and "Rosa" in turn["answer"]
+    # The store (default) knows neither the member nor the gym's hours.
+    elsewhere = rapport_cli(c, "ask", "-c", "G-7", "when are you open?")
+    assert elsewhere.returncode == 2 and "unknown customer" in elsewhere.stderr
+    export = rapport_cli(c, "privacy", "export", "-w", "gym", "-c", "G-7")
+    assert json.loads(export.stdout)["customer"]["city"] == "Tuskegee"
+
+
+def test_unknown_or_bad_workspaces_are_one_line_and_exit_2(make_container):
+    c = make_container()
+    for argv, says in [
+        (["ask", "-w", "nosuch", "-c", "x", "hi"], "error: unknown workspace 'nosuch'"),
+        (["workspace", "show", "nosuch"], "error: unknown workspace 'nosuch'"),
+        (["workspace", "create", "Not Valid"], "error: a workspace name is 1-32 lower-case"),
+    ]:
+        done = rapport_cli(c, *argv)
+        assert done.returncode == 2, (argv, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith(says)
+    assert rapport_cli(c, "workspace", "create", "twice").returncode == 0
+    again = rapport_cli(c, "workspace", "create", "twice")
+    assert again.returncode == 2 and "exists already" in again.stderr

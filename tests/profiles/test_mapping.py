@@ -1,0 +1,143 @@
+"""Mapping files: a business's own files become its customers, with errors that name the
+file and the key. The businesses here are made up and shaped unlike the two demo ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from profiles.db import create_schema, make_engine
+from profiles.mapping import MappingError, import_files, load_mapping
+from profiles.models import Consent, Customer
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    e = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    create_schema(e)
+    yield e
+    e.dispose()
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_csv_of_members_becomes_customers_and_a_rerun_updates(tmp_path, engine):
+    members = _write(
+        tmp_path / "members.csv",
+        "member_no,given,family,mail,home_town,lang\n"
+        "M-1,Ana,Lima,ana@example.org,Porto,pt-PT\n"
+        "M-2,Ben,Okafor,,Lagos,en-NG\n",
+    )
+    mapping = _write(
+        tmp_path / "gym.yaml",
+        "version: 1\n"
+        "customers:\n"
+        "  id: member_no\n"
+        "  fields: {first_name: given, last_name: family, email: mail, city: home_town,"
+        " locale: lang}\n",
+    )
+    report = import_files(engine, load_mapping(mapping), [members])
+    assert (report.customers, report.created) == (2, 2)
+    with Session(engine) as s:
+        ana = s.get(Customer, "M-1")
+        ben = s.get(Customer, "M-2")
+        assert ana and (ana.name, ana.email, ana.city, ana.locale) == (
+            "Ana Lima",
+            "ana@example.org",
+            "Porto",
+            "pt-PT",
+        )
+        assert ben and ben.email is None  # an empty cell is no value, not ""
+        consents = s.exec(select(Consent).where(Consent.customer_id == "M-1")).all()
+        assert {c.purpose for c in consents if c.granted} == {
+            "personalization",
+            "history",
+            "analytics",
+        }
+
+    _write(members, "member_no,given,family,mail,home_town,lang\nM-1,Ana,Lima,a@x.org,Braga,pt\n")
+    again = import_files(engine, load_mapping(mapping), [members])
+    assert (again.customers, again.created) == (1, 0)
+    with Session(engine) as s:
+        ana = s.get(Customer, "M-1")
+        assert ana and (ana.email, ana.city) == ("a@x.org", "Braga")
+        assert len(s.exec(select(Customer)).all()) == 2
+
+
+def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
+    export = _write(
+        tmp_path / "export.json",
+        '{"crm": {"people": {"p9": {"full": "Chidi Anagonye", "contact": {"email": "c@x.org"}},'
+        ' "p10": {"full": "Eleanor", "contact": {}}}}}',
+    )
+    mapping = _write(
+        tmp_path / "crm.yaml",
+        "customers:\n"
+        "  file: export.json\n"
+        "  at: crm.people\n"
+        "  id: '@key'\n"
+        "  name: full\n"
+        "  fields: {email: contact.email}\n"
+        "  consent: not_granted\n",
+    )
+    other = _write(tmp_path / "other.csv", "x\n1\n")
+    report = import_files(engine, load_mapping(mapping), [other, export])
+    assert report.customers == 2
+    with Session(engine) as s:
+        chidi, eleanor = s.get(Customer, "p9"), s.get(Customer, "p10")
+        assert chidi and (chidi.first_name, chidi.last_name, chidi.email) == (
+            "Chidi",
+            "Anagonye",
+            "c@x.org",
+        )
+        assert eleanor and (eleanor.first_name, eleanor.last_name) == ("Eleanor", "")
+        assert not any(c.granted for c in s.exec(select(Consent)).all())
+
+    lines = _write(tmp_path / "subs.jsonl", '{"id": 7, "name": "Dana Scully"}\n\n{"id": 8}\n')
+    jsonl = _write(tmp_path / "subs.yaml", "customers: {id: id, name: name}\n")
+    assert import_files(engine, load_mapping(jsonl), [lines]).customers == 2
+    with Session(engine) as s:
+        dana = s.get(Customer, "7")
+        assert dana and dana.name == "Dana Scully"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("customers: {id: id, fields: {shoe_size: s}}", "customers.fields: Value error, unknown"),
+        ("customers: {fields: {}}", "customers.id: Field required"),
+        ("customers: {id: id, colour: red}", "customers.colour: Extra inputs"),
+        ("version: 2\ncustomers: {id: id}", "version: Input should be 1"),
+        ("- a list", "expected a mapping"),
+        ("customers: {id: id, consent: maybe}", "customers.consent"),
+    ],
+)
+def test_a_bad_mapping_names_the_file_and_the_key(tmp_path, text, says):
+    path = _write(tmp_path / "bad.yaml", text)
+    with pytest.raises(MappingError) as err:
+        load_mapping(path)
+    assert str(err.value).startswith(f"{path}: ") and says in str(err.value)
+
+
+def test_a_source_that_does_not_fit_says_where(tmp_path, engine):
+    data = _write(tmp_path / "d.json", '{"users": [{"id": "a"}, 3, {"id": ""}]}')
+    wrong_path = _write(tmp_path / "m1.yaml", "customers: {at: people, id: id}\n")
+    with pytest.raises(MappingError, match=r"d.json: nothing at 'people'"):
+        import_files(engine, load_mapping(wrong_path), [data])
+    not_object = _write(tmp_path / "m2.yaml", "customers: {at: users, id: id}\n")
+    with pytest.raises(MappingError, match=r"d.json: users\[1\] is not an object"):
+        import_files(engine, load_mapping(not_object), [data])
+    missing = _write(tmp_path / "m3.yaml", "customers: {file: nope.json, id: id}\n")
+    with pytest.raises(MappingError, match="'nope.json', which is not among the files"):
+        import_files(engine, load_mapping(missing), [data])
+    no_id = _write(tmp_path / "m4.yaml", "customers: {id: id}\n")
+    rows = _write(tmp_path / "r.jsonl", '{"id": "ok"}\n{"name": "no id"}\n')
+    with pytest.raises(MappingError, match=r"r.jsonl: customers\[1\]: no id at 'id'"):
+        import_files(engine, load_mapping(no_id), [rows])
+    with Session(engine) as s:  # checked before written: the good first row is not in
+        assert s.exec(select(Customer)).all() == []
