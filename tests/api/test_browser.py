@@ -212,3 +212,50 @@ def test_a_card_number_typed_leaves_the_customers_own_bubble(browser, live_serve
     expect(mine).not_to_contain_text("4111 1111")
     text = reply.locator(".rw-text").inner_text()
     assert text.count("$663.85") == 1  # the cancel says where the money goes, once
+
+
+def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
+    browser, live_server, make_container
+):
+    from assistant.wiring import Workspaces
+    from profiles.admin import CustomerIn, upsert_customer
+    from profiles.workspaces import Registry, keep_demo_keys
+    from retrieval.documents import Document
+    from tests.api.conftest import SETTINGS
+
+    # The bank appears beside the running store, as `rapport demo` makes it.
+    c = make_container(**SETTINGS)
+    made = Registry(c.settings.data_dir).create("bank", brand="Rapport Bank")
+    assert made is not None
+    keep_demo_keys(made.workspace.folder, {"agent": made.agent_key})
+    bank = Workspaces(c).get("bank")
+    consents = {"personalization": True, "history": True}
+    upsert_customer(
+        bank.engine, "123", CustomerIn(first_name="Mia", last_name="Smith", consents=consents)
+    )
+    text = "A domestic wire transfer costs 20 dollars and arrives the same day."
+    bank.kb.ingest([Document(id="wires", title="Wire transfers", text=text)])
+    bank.engine.dispose()
+
+    page = _page(browser)
+    page.goto(f"{live_server}/widget")
+    page.get_by_label("Business").select_option("bank")
+    expect(page.locator("#store-title")).to_have_text("Rapport Bank")
+    picker = page.get_by_label("Customer", exact=True)
+    expect(picker.locator("option[value='123']")).to_have_count(1)
+    expect(picker.locator("option[value='olivia_ito_3591']")).to_have_count(0)
+    picker.select_option("123")
+    expect(page.get_by_role("status")).to_contain_text("Signed in as Mia Smith")
+    page.get_by_role("button", name="Chat with us").click()
+    page.get_by_label("Your message").fill("how much is a wire transfer?")
+    page.keyboard.press("Enter")
+    reply = page.locator(".rw-assistant").last
+    expect(reply).not_to_have_attribute("aria-busy", "true")
+    expect(reply.locator(".rw-text")).to_contain_text("20 dollars")
+    expect(reply.locator(".rw-text")).to_contain_text("Mia")
+
+    desk = _page(browser)
+    desk.goto(f"{live_server}/agent")
+    desk.get_by_label("Business").select_option("bank")
+    expect(desk.get_by_role("button", name="Mia Smith")).to_have_count(1)
+    expect(desk.locator("#queue-status")).to_contain_text("1 conversations")
