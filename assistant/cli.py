@@ -111,8 +111,8 @@ def import_files_cmd(
     ],
     workspace: WorkspaceOpt = DEFAULT,
 ) -> None:
-    """Import a business's own files as its customers, by a mapping file; re-running
-    never duplicates."""
+    """Import a business's own files as its customers and their records (accounts, cards,
+    bookings …), by a mapping file; re-running never duplicates."""
     from profiles.mapping import import_files, load_mapping
 
     c = _container(workspace)
@@ -124,7 +124,8 @@ def import_files_cmd(
         with progress("importing", None) as advance:
             report = import_files(c.engine, spec, paths, on_progress=advance)
     out.print(
-        f"imported {report.customers} customers ({report.created} new) into workspace {c.name}"
+        f"imported {report.customers} customers ({report.created} new) and {report.records} "
+        f"records into workspace {c.name}"
     )
 
 

@@ -47,7 +47,7 @@ class _Candidate:
         return f"{self.title}: {self.text}" if self.title else self.text
 
 
-_FACT_GROUP = {"profile": "profile", "order": "orders", "product": "products"}
+_FACT_GROUP = {"profile": "profile", "order": "orders", "product": "products", "record": "records"}
 
 
 def guard_facts(facts: list[Fact], decision: Decision) -> list[Fact]:

@@ -10,7 +10,7 @@ from assistant.turn.types import AnswerPlan
 from profiles.context import CustomerCard, Fact
 from retrieval.types import HistoryHit, Passage
 
-CitationKind = Literal["kb", "order", "product", "profile", "history"]
+CitationKind = Literal["kb", "order", "product", "profile", "history", "record"]
 
 
 Device = Literal["desktop", "mobile", "tablet", "unknown"]

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from profiles.features import CustomerFeatures, customer_features
-from profiles.models import Product
+from profiles.models import CustomerRecord, Product
 from profiles.reads import (
     CustomerRead,
     CustomerRow,
@@ -27,17 +27,27 @@ from profiles.reads import (
     read_orders,
     read_payment_methods,
     read_recent_events,
+    read_records,
 )
-from profiles.relevance import message_words, name_match, score_order, score_variant
+from profiles.relevance import (
+    EXPLICIT_ID,
+    NAMED_PRODUCT,
+    message_words,
+    name_match,
+    score_order,
+    score_variant,
+    words,
+)
 from profiles.segments import Segments
 
-FactKind = Literal["profile", "order", "product"]
+FactKind = Literal["profile", "order", "product", "record"]
 
 
 class Fact(BaseModel):
     """One customer-specific fact that may go into the prompt, with its relevance."""
 
-    id: str  # "profile:<customer>", "order:#W1234567", "product:<product id>"
+    id: str  # "profile:<customer>", "order:#W1234567", "product:<product id>",
+    # "record:<kind>:<key>"
     kind: FactKind
     text: str
     relevance: float
@@ -239,6 +249,8 @@ class ProfileRepository:
                     n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
                 )
                 facts = self._facts(s, read.customer, orders, methods, message)
+                facts.extend(record_facts(read_records(s, customer_id), message))
+                facts.sort(key=lambda f: (-f.relevance, f.id))
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments()
                 )
@@ -366,6 +378,57 @@ class ProfileRepository:
                 )
             )
         return facts
+
+
+# A record's relevance, on the orders' scale (profiles/relevance.py): the message names
+# it (its id) like an order id; names its kind ("my debit card") like a product; else it
+# is background (below 1: compose packs it only after what the message points at).
+RECORD_NAMED, RECORD_KIND = EXPLICIT_ID, NAMED_PRODUCT
+
+
+def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
+    """The customer's records (of any kind a mapping imported) as facts, ranked by what
+    the message names: a record's id; else the most specific words naming its kind ("debit
+    card" before "card") or a value it holds ("Costco"); then recency."""
+    tokens = words(message)
+    said, text = set(tokens), f" {' '.join(tokens)} "
+    lowered = message.lower()
+    n = max(len(rows), 1)
+    out = []
+    for rank, r in enumerate(rows):
+        recency = RECORD_RECENCY * (1.0 - rank / n)
+        named = [len(words(w)) for w in r.words if f" {' '.join(words(w))} " in text]
+        if r.key.lower() in lowered:
+            score = RECORD_NAMED
+        elif named:
+            score = RECORD_KIND + max(named) + recency
+        elif said & _value_words(r):
+            score = RECORD_KIND + recency
+        else:
+            score = recency
+        out.append(
+            Fact(
+                id=f"record:{r.kind}:{r.key}",
+                kind="record",
+                text=r.text,
+                relevance=score,
+                status=r.status,
+            )
+        )
+    return out
+
+
+RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
+
+
+def _value_words(r: CustomerRecord) -> set[str]:
+    """Distinctive words of a record's values (a merchant, a card type), not its status:
+    "what did I spend at Costco" names the Costco transaction."""
+    out: set[str] = set()
+    for value in r.fields.values():
+        if isinstance(value, str) and value != r.status and not any(c.isdigit() for c in value):
+            out.update(w for w in words(value) if len(w) >= 4)
+    return out
 
 
 def _opts(options: dict[str, object]) -> str:

@@ -110,6 +110,26 @@ class OrderPayment(SQLModel, table=True):
     payment_method_id: str
 
 
+class CustomerRecord(SQLModel, table=True):
+    """A record of any kind a business keeps about a customer (account, card, booking,
+    subscription …), as a mapping file imported it. `text` is how it reads in a prompt and
+    the sidebar (the mapping's template; sensitive fields were dropped before anything was
+    stored)."""
+
+    __tablename__ = "customerrecord"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True, max_length=128)
+    kind: str = Field(max_length=64)
+    key: str = Field(max_length=200)  # the record's own id in the business's data
+    status: str | None = Field(default=None, max_length=64)
+    amount: float | None = None
+    at: datetime | None = None  # its main date (opened, booked, ordered …)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    text: str = ""
+    words: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # what names its kind
+
+
 class Ticket(SQLModel, table=True):
     id: str = Field(primary_key=True)
     customer_id: str = Field(foreign_key="customer.id", index=True)

@@ -24,6 +24,7 @@ from profiles.models import (
     Conversation,
     ConversationEvent,
     Customer,
+    CustomerRecord,
     ErasureRequest,
     Event,
     Feedback,
@@ -80,6 +81,8 @@ class CustomerRecords(BaseModel):
     history_items: list[Row]
     # retried chat requests' keys with the stored reply each replays (address, message text)
     idempotency_keys: list[Row] = []
+    # accounts, cards, bookings … a mapping file imported (issue 14's records)
+    records: list[Row] = []
 
 
 def customer_records(engine: Engine, customer_id: str) -> CustomerRecords | None:
@@ -123,6 +126,9 @@ def customer_records(engine: Engine, customer_id: str) -> CustomerRecords | None
             ),
             idempotency_keys=_rows(
                 s, IdempotencyKey, IdempotencyKey.customer_id == customer_id, IdempotencyKey.key
+            ),
+            records=_rows(
+                s, CustomerRecord, CustomerRecord.customer_id == customer_id, CustomerRecord.id
             ),
         )
 
@@ -328,6 +334,10 @@ def erase_rows(engine: Engine, customer_id: str) -> ErasedRows:
             ("fulfillments", delete(Fulfillment).where(col(Fulfillment.order_id).in_(order_ids))),
             ("payments", delete(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))),
             ("orders", delete(Order).where(col(Order.customer_id) == customer_id)),
+            (
+                "records",
+                delete(CustomerRecord).where(col(CustomerRecord.customer_id) == customer_id),
+            ),
             (
                 "payment_methods",
                 delete(PaymentMethod).where(col(PaymentMethod.customer_id) == customer_id),

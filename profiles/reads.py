@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, col
+from sqlmodel import Session, SQLModel, col, select
 
 from profiles.models import (
     Consent,
     Customer,
+    CustomerRecord,
     Event,
     Fulfillment,
     HistoryItem,
@@ -224,6 +225,16 @@ def read_recent_events(s: Session, customer_id: str, since: datetime, most: int)
     """The types of the customer's events since `since`, newest first, at most `most`."""
     params = {"customer_id": customer_id, "since": since, "most": most}
     return list(s.connection().execute(_RECENT_EVENTS, params).scalars())
+
+
+def read_records(s: Session, customer_id: str) -> list[CustomerRecord]:
+    """The customer's records of every kind, newest first (undated ones last)."""
+    query = (
+        select(CustomerRecord)
+        .where(col(CustomerRecord.customer_id) == customer_id)
+        .order_by(col(CustomerRecord.at).desc().nulls_last(), col(CustomerRecord.id).desc())
+    )
+    return list(s.exec(query))
 
 
 def read_history_ids(s: Session, customer_id: str, most: int) -> list[str]:

@@ -209,13 +209,25 @@ class OfflineComposer:
         for s in facts:
             lines.append(f"{self._fact_sentence(s)} [{s.n}]")
             cited.append(s.n)
+        # Records of any kind a business mapped (accounts, cards …) that the message names
+        # or names the kind of: read to the customer as the business's mapping shows them.
+        records = [s for s in composed.sources if s.kind == "record" and s.relevance >= 1.0]
+        if records:  # the best-named ones only: "debit card" is not also every credit card
+            top = max(s.relevance for s in records)
+            records = [s for s in records if s.relevance > top - 0.5]
+        records = records[: 1 if short else max(decision.max_personal_facts, 0)]
+        if records:
+            lines.append(cat.text("records_intro"))
+            for s in records:
+                lines.append(f"{s.text} [{s.n}]" if short else f"- {s.text} [{s.n}]")
+                cited.append(s.n)
         rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []
         # The business's own customer-facing answer to a policy question (catalog
         # `policy.<intent>`) answers it; help-article sentences answer the rest.
         lines += rules
         kb = [] if rules else self._best_sentences(composed, _KB_SENTENCES[style.length])
         if kb and not short:
-            lines.append(cat.text("policy_intro") if lines else cat.text("kb_intro"))
+            lines.append(cat.text("policy_intro") if facts or rules else cat.text("kb_intro"))
         for sentence, s in kb:
             lines.append(f"{sentence} [{s.n}]" if short else f"- {sentence} [{s.n}]")
             if s.n not in cited:

@@ -179,3 +179,27 @@ def test_kb_admin_writes_go_to_the_keys_workspace(two: Two):
     store = two.client.app.state.services.workspaces.get("default")  # type: ignore[attr-defined]
     assert not bank.index.get(bank.kb.collection, where={"doc_id": "store-gift-wrap"})
     assert store.index.get(store.kb.collection, where={"doc_id": "store-gift-wrap"})
+
+
+def test_a_bank_customer_reads_their_own_records_and_erasure_takes_them(two: Two):
+    liang = "lj82d4f1a9"  # two debit cards, a credit card and two accounts in db.json
+    turn = _chat(two.client, two.bank(liang), "is my debit card still active?", BANK)
+    assert "Debit card ending 4821" in turn["answer"] and "ACTIVE" in turn["answer"]
+    assert "Silver Rewards Card" not in turn["answer"]  # a credit card is not what was asked
+    cited = [c for c in turn["citations"] if c["kind"] == "record"]
+    assert {c["id"] for c in cited} >= {"record:debit_card:dbc_lj82d4f1a9_bluest"}
+    assert "739" not in str(turn)  # the card's CVV was never stored (sensitive in the mapping)
+
+    admin = {"X-API-Key": two.bank_admin}
+    doc = two.client.get(f"/v1/admin/customers/{liang}/export", headers=admin).json()
+    kinds = sorted({r["kind"] for r in doc["records"]})
+    assert kinds == ["account", "credit_card", "debit_card"]
+    erased = two.client.delete(f"/v1/admin/customers/{liang}", headers=admin).json()
+    assert erased["rows_deleted"]["records"] == len(doc["records"])
+    bank = two.client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
+    from sqlmodel import Session, select
+
+    from profiles.models import CustomerRecord
+
+    with Session(bank.engine) as s:
+        assert s.exec(select(CustomerRecord).where(CustomerRecord.customer_id == liang)).all() == []

@@ -3,6 +3,7 @@ file and the key. The businesses here are made up and shaped unlike the two demo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,86 @@ def test_a_source_that_does_not_fit_says_where(tmp_path, engine):
         import_files(engine, load_mapping(no_id), [rows])
     with Session(engine) as s:  # checked before written: the good first row is not in
         assert s.exec(select(Customer)).all() == []
+
+
+def test_records_of_another_shape_link_to_their_customers(tmp_path, engine):
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    people = _write(tmp_path / "members.csv", "nr,name\nM-1,Ana Lima\nM-2,Ben Okafor\n")
+    plans = _write(
+        tmp_path / "memberships.jsonl",
+        '{"id": "ms-1", "member": "M-1", "plan": "Swim+", "state": "active",'
+        ' "since": "03.02.2024", "fee": "EUR 39", "iban": "DE89370400440532013000"}\n'
+        '{"id": "ms-2", "member": "M-1", "plan": "Yoga", "state": "paused",'
+        ' "since": "01.06.2025"}\n'
+        '{"id": "ms-3", "member": "M-2", "plan": "Gym", "state": "active",'
+        ' "since": "2025-01-09"}\n',
+    )
+    mapping = _write(
+        tmp_path / "gym.yaml",
+        "customers: {file: members.csv, id: nr, name: name}\n"
+        "records:\n"
+        "  - kind: membership\n"
+        "    file: memberships.jsonl\n"
+        "    id: id\n"
+        "    customer: member\n"
+        "    status: state\n"
+        "    date: since\n"
+        "    sensitive: [iban]\n"
+        "    words: [membership, plan, subscription]\n"
+        "    show: '{plan} membership: {status} since {since}, {fee}'\n",
+    )
+    report = import_files(engine, load_mapping(mapping), [people, plans])
+    assert (report.customers, report.records) == (2, 3)
+    with Session(engine) as s:
+        rows = {r.key: r for r in s.exec(select(CustomerRecord)).all()}
+    swim = rows["ms-1"]
+    assert (swim.customer_id, swim.kind, swim.status) == ("M-1", "membership", "active")
+    assert swim.at is not None and (swim.at.year, swim.at.month, swim.at.day) == (2024, 2, 3)
+    assert "iban" not in swim.fields and "DE89" not in swim.text  # never stored
+    assert swim.text == "Swim+ membership: active since 03.02.2024, EUR 39"
+    assert rows["ms-2"].text == "Yoga membership: paused since 01.06.2025"  # no fee, no ", "
+    # re-running updates in place
+    assert import_files(engine, load_mapping(mapping), [people, plans]).records == 3
+    with Session(engine) as s:
+        assert len(s.exec(select(CustomerRecord)).all()) == 3
+
+    # What a message names ranks a record: its id, then its kind, then a value it holds.
+    ana = [rows["ms-2"], rows["ms-1"]]  # newest first
+    by_id = {f.id: f.relevance for f in record_facts(ana, "what about ms-1?")}
+    assert by_id["record:membership:ms-1"] > by_id["record:membership:ms-2"] > 0
+    by_kind = record_facts(ana, "is my membership still on?")
+    assert all(f.relevance >= 3 for f in by_kind)
+    by_value = {f.id: f.relevance for f in record_facts(ana, "can I keep doing yoga?")}
+    assert by_value["record:membership:ms-2"] >= 3 > by_value["record:membership:ms-1"]
+    assert all(f.relevance < 1 for f in record_facts(ana, "what time do you open?"))
+
+
+def test_records_that_do_not_fit_are_refused_before_any_is_written(tmp_path, engine):
+    from profiles.models import CustomerRecord
+
+    people = _write(tmp_path / "p.csv", "nr\nM-1\n")
+    bad_date = _write(
+        tmp_path / "r.csv", "id,member,since\nr1,M-1,2024-01-01\nr2,M-1,next tuesday\n"
+    )
+    spec = (
+        "customers: {file: p.csv, id: nr}\n"
+        "records: [{kind: plan, file: r.csv, id: id, customer: member, date: since}]\n"
+    )
+    with pytest.raises(MappingError, match=r"r.csv: plan\[1\]: the date matches none"):
+        import_files(engine, load_mapping(_write(tmp_path / "m.yaml", spec)), [people, bad_date])
+    stranger = _write(tmp_path / "s.csv", "id,member\nr1,M-9\n")
+    spec2 = "records: [{kind: plan, file: s.csv, id: id, customer: member}]\n"
+    with pytest.raises(MappingError, match="records of unknown customer 'M-9'"):
+        import_files(engine, load_mapping(_write(tmp_path / "m2.yaml", spec2)), [stranger])
+    with Session(engine) as s:
+        assert s.exec(select(CustomerRecord)).all() == []
+    for text, says in [
+        ("records: [{kind: Plan, id: id, customer: c}]", "records.0.kind"),
+        ("records: [{kind: plan, id: id}]", "records.0.customer: Field required"),
+        ("records: [{kind: plan, id: id, customer: c, show: '{oops'}]", "not a template"),
+        ("version: 1", "a mapping maps customers, records or both"),
+    ]:
+        with pytest.raises(MappingError, match=re.escape(says)):
+            load_mapping(_write(tmp_path / "bad.yaml", text))
