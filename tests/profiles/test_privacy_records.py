@@ -22,6 +22,7 @@ from profiles.models import (
     AgentReply,
     AuditLog,
     Conversation,
+    CustomerRecord,
     ErasureRequest,
     Fulfillment,
     HistoryItem,
@@ -67,6 +68,7 @@ def _customer(engine, cid: str, first: str) -> None:
     with session_scope(engine) as s:
         s.add(PaymentMethod(id=f"paypal_{cid}", customer_id=cid, source="paypal"))
         s.add(Ticket(id=f"t-{cid}", customer_id=cid, subject="Lamp flickers", body="It flickers"))
+        s.add(CustomerRecord(customer_id=cid, kind="loyalty", key=f"card-{cid}", text="Gold"))
         s.add(Fulfillment(order_id=order, tracking_ids=["TRK1"], item_ids=["11"]))
         s.add(
             OrderPayment(
