@@ -299,6 +299,7 @@ def demo(
     )
     if made is not None:
         keep_demo_keys(made.workspace.folder, {"agent": made.agent_key, "admin": made.admin_key})
+        registry.save(made.workspace.config.model_copy(update={"demo_customers": BANK_PICKS}))
     err.print(f"demo 3/4: the bank's customers ({bank / 'db.json'})", markup=False)
     import_files_cmd([bank / "db.json"], PACKAGED_MAPPINGS / "tau_banking.yaml", workspace="bank")
     err.print(f"demo 4/4: the bank's knowledge base ({bank / 'documents'})", markup=False)
@@ -307,6 +308,8 @@ def demo(
 
 
 BANK_INTENTS = ["greeting", "thanks", "goodbye", "human", "recall"]
+# Bank customers with cards, accounts, transactions, a card order and a dispute.
+BANK_PICKS = ["lj82d4f1a9", "01f21c9970", "e3f4a5b6c7", "6680a37184", "123"]
 
 
 def demo_keys(data_dir: Path, token: Callable[[int], str]) -> Path:

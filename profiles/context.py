@@ -398,12 +398,12 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
         named = [len(words(w)) for w in r.words if f" {' '.join(words(w))} " in text]
+        # a value the message names ("Costco") says more than the kind ("what did I spend")
+        valued = VALUE_NAMED if said & _value_words(r) else 0.0
         if r.key.lower() in lowered:
             score = RECORD_NAMED
-        elif named:
-            score = RECORD_KIND + max(named) + recency
-        elif said & _value_words(r):
-            score = RECORD_KIND + recency
+        elif named or valued:
+            score = RECORD_KIND + max(named, default=0) + valued + recency
         else:
             score = recency
         out.append(
@@ -419,6 +419,7 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
 
 
 RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
+VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
 
 
 def _value_words(r: CustomerRecord) -> set[str]:

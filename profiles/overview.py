@@ -11,7 +11,16 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from profiles.models import Conversation, Customer, Message, Order, OrderItem, Ticket, Turn
+from profiles.models import (
+    Conversation,
+    Customer,
+    CustomerRecord,
+    Message,
+    Order,
+    OrderItem,
+    Ticket,
+    Turn,
+)
 
 
 class OrderLine(BaseModel):
@@ -188,23 +197,24 @@ def customers_for_picker(
     engine: Engine, preferred: list[str], limit: int = 12
 ) -> list[tuple[str, str]]:
     """(id, name) of the preferred customers that exist, in that order, then others with
-    orders, then any others, up to `limit`: the demo page's customer picker."""
+    orders or other records, then any others, up to `limit`: the demo page's picker."""
     with Session(engine) as s:
         chosen = list(s.exec(select(Customer).where(col(Customer.id).in_(preferred))))
         chosen.sort(key=lambda c: preferred.index(c.id))
-        others = s.exec(
-            select(Customer)
-            .join(Order, col(Order.customer_id) == col(Customer.id))
-            .where(col(Customer.id).not_in(preferred))
-            .group_by(col(Customer.id))
-            .order_by(col(Customer.id))
-            .limit(max(limit - len(chosen), 0))
-        ).all()
-        taken = preferred + [c.id for c in others]
-        rest = s.exec(
+        picked = [*chosen]
+        for owner in (col(Order.customer_id), col(CustomerRecord.customer_id)):
+            taken = [c.id for c in picked]
+            picked += s.exec(
+                select(Customer)
+                .where(col(Customer.id).in_(select(owner)), col(Customer.id).not_in(taken))
+                .order_by(col(Customer.id))
+                .limit(max(limit - len(picked), 0))
+            ).all()
+        taken = [c.id for c in picked]
+        picked += s.exec(
             select(Customer)
             .where(col(Customer.id).not_in(taken))
             .order_by(col(Customer.id))
-            .limit(max(limit - len(chosen) - len(others), 0))
+            .limit(max(limit - len(picked), 0))
         ).all()
-    return [(c.id, c.name) for c in [*chosen, *others, *rest]]
+    return [(c.id, c.name) for c in picked]

@@ -27,7 +27,14 @@ _AGENT_ONLY_RE = re.compile(
     r"|\busers?\b|\bthe customers?\b"
     r"|\bagents?\b|\btools?\b|\bdatabase\b|\badvise the\b|\bauthenticat\w*|\bescalat\w*"
     r"|\b(?:you|agents?) (?:should|must) (?:check|verify|confirm|ask)\b|\bverify the\b"
-    r"|\bexplicit (?:user )?confirmation\b|\bfunctions?\b|\bcalled\b|\bAPI\b",
+    r"|\bexplicit (?:user )?confirmation\b|\bfunctions?\b|\bcalled\b|\bAPI\b"
+    r"|\b(?:tell|inform|ask|remind|offer) (?:the )?customers?\b",
+    re.I,
+)
+_HOW_TO = re.compile(
+    r"\bhow (?:do|can|could|should|would|to)\b|\bwhat (?:do|should) i do\b"
+    r"|\bc[oó]mo (?:puedo|hago|se)\b|\bcomment (?:faire|puis|je|on)\b"
+    r"|\bwie (?:kann|mache|funktioniert)\b",
     re.I,
 )
 _ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
@@ -211,7 +218,10 @@ class OfflineComposer:
             cited.append(s.n)
         # Records of any kind a business mapped (accounts, cards …) that the message names
         # or names the kind of: read to the customer as the business's mapping shows them.
-        records = [s for s in composed.sources if s.kind == "record" and s.relevance >= 1.0]
+        # "how do I dispute a charge?" asks for the way, not for the customer's charges:
+        # records then only when the message names one by its id
+        floor = EXPLICIT_ID if _HOW_TO.search(composed.message) else 1.0
+        records = [s for s in composed.sources if s.kind == "record" and s.relevance >= floor]
         if records:  # the best-named ones only: "debit card" is not also every credit card
             top = max(s.relevance for s in records)
             records = [s for s in records if s.relevance > top - 0.5]
@@ -225,7 +235,11 @@ class OfflineComposer:
         # The business's own customer-facing answer to a policy question (catalog
         # `policy.<intent>`) answers it; help-article sentences answer the rest.
         lines += rules
-        kb = [] if rules else self._best_sentences(composed, _KB_SENTENCES[style.length])
+        # The customer's own records answer a question about them; help-article sentences
+        # beside them are noise unless the question is about a policy.
+        about_policy = plan is not None and plan.about_policy
+        skip_kb = bool(rules) or (bool(records) and not about_policy)
+        kb = [] if skip_kb else self._best_sentences(composed, _KB_SENTENCES[style.length])
         if kb and not short:
             lines.append(cat.text("policy_intro") if facts or rules else cat.text("kb_intro"))
         for sentence, s in kb:
