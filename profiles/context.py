@@ -429,7 +429,8 @@ def _value_words(r: CustomerRecord) -> set[str]:
     for value in r.fields.values():
         if isinstance(value, str) and value != r.status and not any(c.isdigit() for c in value):
             out.update(w for w in words(value) if len(w) >= 4)
-    return out
+    # the words naming a kind rank by kind ("Silver Rewards Card" holds "card")
+    return out - {w for phrase in r.words for w in words(phrase)}
 
 
 def _opts(options: dict[str, object]) -> str:
