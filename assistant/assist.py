@@ -85,6 +85,10 @@ def _summary(card: CustomerCard, o: CustomerOverview) -> str:
     parts = [f"{card.name or card.id} has {sum(o.order_status_counts.values())} orders"]
     if counts:
         parts[0] += f" ({counts})"
+    if o.record_counts:  # a business whose records are accounts, cards, bookings …
+        kinds = sorted(o.record_counts.items())
+        held = ", ".join(f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}" for k, n in kinds)
+        parts[0] = f"{card.name or card.id} has {held}" if not o.orders else f"{parts[0]}; {held}"
     parts.append(f"{o.conversations} conversation{'s' if o.conversations != 1 else ''} with us")
     open_tickets = [t for t in o.tickets if t.status == "open"]
     if open_tickets:

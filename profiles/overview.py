@@ -21,12 +21,22 @@ from profiles.models import (
     Ticket,
     Turn,
 )
+from profiles.reads import read_records
 
 
 class OrderLine(BaseModel):
     id: str
     status: str
     items: list[str]
+
+
+class RecordLine(BaseModel):
+    """A record of another kind (account, card, booking …) as its mapping shows it."""
+
+    kind: str
+    id: str
+    status: str | None
+    text: str
 
 
 class TicketLine(BaseModel):
@@ -48,6 +58,8 @@ class CustomerOverview(BaseModel):
 
     orders: list[OrderLine]
     order_status_counts: dict[str, int]
+    records: list[RecordLine] = []  # newest first, a few of each kind
+    record_counts: dict[str, int] = {}  # kind → how many
     tickets: list[TicketLine]
     conversations: int
     recent_messages: list[MessageLine]
@@ -63,6 +75,9 @@ class QueueItem(BaseModel):
     last_message: str
     last_at: datetime
     handoff: bool
+
+
+RECORDS_PER_KIND = 3  # the sidebar's card: the newest few of each kind
 
 
 def customer_overview(engine: Engine, customer_id: str, recent: int = 6) -> CustomerOverview:
@@ -100,7 +115,16 @@ def customer_overview(engine: Engine, customer_id: str, recent: int = 6) -> Cust
                 .limit(recent)
             )
         )
+        records = read_records(s, customer_id)
+    shown: list[RecordLine] = []
+    per_kind: Counter[str] = Counter()
+    for r in records:
+        per_kind[r.kind] += 1
+        if per_kind[r.kind] <= RECORDS_PER_KIND:
+            shown.append(RecordLine(kind=r.kind, id=r.key, status=r.status, text=r.text))
     return CustomerOverview(
+        records=shown,
+        record_counts=dict(per_kind),
         orders=[OrderLine(id=o.id, status=o.status, items=names[o.id]) for o in orders[:recent]],
         order_status_counts=dict(Counter(o.status for o in orders)),
         tickets=[

@@ -188,11 +188,13 @@ def test_a_bank_customer_reads_their_own_records_and_erasure_takes_them(two: Two
     assert "Silver Rewards Card" not in turn["answer"]  # a credit card is not what was asked
     cited = [c for c in turn["citations"] if c["kind"] == "record"]
     assert {c["id"] for c in cited} >= {"record:debit_card:dbc_lj82d4f1a9_bluest"}
-    assert "739" not in str(turn)  # the card's CVV was never stored (sensitive in the mapping)
+    assert "739" not in turn["answer"] and "739" not in str(turn["citations"])
 
     admin = {"X-API-Key": two.bank_admin}
     doc = two.client.get(f"/v1/admin/customers/{liang}/export", headers=admin).json()
     kinds = sorted({r["kind"] for r in doc["records"]})
+    # the card's CVV was never stored: the mapping names it sensitive
+    assert all("cvv" not in r["fields"] for r in doc["records"])
     assert kinds == ["account", "credit_card", "debit_card"]
     erased = two.client.delete(f"/v1/admin/customers/{liang}", headers=admin).json()
     assert erased["rows_deleted"]["records"] == len(doc["records"])
@@ -203,3 +205,26 @@ def test_a_bank_customer_reads_their_own_records_and_erasure_takes_them(two: Two
 
     with Session(bank.engine) as s:
         assert s.exec(select(CustomerRecord).where(CustomerRecord.customer_id == liang)).all() == []
+
+
+def test_the_bank_agent_sees_the_customers_records_in_the_sidebar(two: Two):
+    liang = "lj82d4f1a9"
+    r = two.client.post(
+        "/v1/assist",
+        json={"customer_id": liang, "message": "is my debit card active?"},
+        headers={"X-API-Key": two.bank_agent},
+    )
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["overview"]["orders"] == []
+    assert a["overview"]["record_counts"] == {"account": 2, "credit_card": 1, "debit_card": 2}
+    texts = [x["text"] for x in a["overview"]["records"]]
+    assert any(t.startswith("Debit card ending 4821") for t in texts)
+    assert a["summary"].startswith("Liang Jinhai has 2 accounts, 1 credit card, 2 debit cards")
+    # The store's agent cannot ask about the bank's customer.
+    r = two.client.post(
+        "/v1/assist",
+        json={"customer_id": liang, "message": "hi"},
+        headers={"X-API-Key": AGENT_KEY},
+    )
+    assert r.status_code == 404
