@@ -119,9 +119,13 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
         )
     else:
         drafts.append(f"{hello} thanks for your message. I'm looking into this for you now.")
-    drafts.append(
-        f"{hello} to make sure I get this right: which order and which item is this about?"
+    # a clarifying question about what the customer has: orders, else anything
+    about = (
+        "which order and which item is this about?"
+        if prepared.context.orders
+        else "could you tell me a little more about what you need?"
     )
+    drafts.append(f"{hello} to make sure I get this right: {about}")
     return list(dict.fromkeys(drafts))
 
 

@@ -221,6 +221,8 @@ def test_the_bank_agent_sees_the_customers_records_in_the_sidebar(two: Two):
     texts = [x["text"] for x in a["overview"]["records"]]
     assert any(t.startswith("Debit card ending 4821") for t in texts)
     assert a["summary"].startswith("Liang Jinhai has 2 accounts, 1 credit card, 2 debit cards")
+    # no draft asks a bank customer which order they mean
+    assert not any("order" in d for d in a["suggested_replies"])
     # The store's agent cannot ask about the bank's customer.
     r = two.client.post(
         "/v1/assist",
