@@ -27,6 +27,7 @@ from assistant.settings import Settings
 from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container, Workspaces
 from eval.cli import eval_app
+from profiles.files import write_private
 from profiles.importers import import_tau_retail, read_tau_retail
 from profiles.mapping import PACKAGED_MAPPINGS
 from profiles.workspaces import DEFAULT, Registry, WorkspaceConfig, keep_demo_keys
@@ -323,9 +324,7 @@ def demo_keys(data_dir: Path, token: Callable[[int], str]) -> Path:
             "RAPPORT_AGENT_KEYS": "agent-" + token(8),
             "RAPPORT_ADMIN_KEYS": "admin-" + token(8),
         }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(keys, fh, indent=2)
+        write_private(path, json.dumps(keys, indent=2), exclusive=True)
     return path
 
 

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assistant.settings import Settings
+from profiles.files import first_error
 
 
 class RetrievalKnobs(BaseModel):
@@ -70,6 +71,5 @@ def load_config(path: Path | None) -> EvalConfig:
         )
         cfg.make_settings(Path("var"))  # validate the settings values now, not mid-run
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ValueError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
+        raise ValueError(f"{path}: {first_error(exc)}") from exc
     return cfg

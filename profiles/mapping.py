@@ -41,13 +41,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from profiles.admin import CustomerIn, upsert_customer
 from profiles.db import session_scope
+from profiles.files import first_error, read_model
 from profiles.models import PURPOSES, Customer, CustomerRecord
 
 KEY = "@key"
@@ -131,19 +131,8 @@ class Mapping(_Strict):
 
 
 def load_mapping(path: Path) -> Mapping:
-    """The mapping in `path`, validated."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MappingError(f"{path}: cannot read: {exc}".splitlines()[0]) from exc
-    if not isinstance(raw, dict):
-        raise MappingError(f"{path}: expected a mapping of keys to values")
-    try:
-        return Mapping.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise MappingError(f"{path}: {key}: {first['msg']}") from exc
+    """The mapping in `path`, validated; errors name the file and the key."""
+    return read_model(path, Mapping, MappingError)
 
 
 @dataclass(frozen=True)
@@ -217,8 +206,7 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
                 {k: v for k, v in values.items() if v is not None} | {"consents": consents}
             )
         except ValidationError as exc:
-            field = ".".join(str(p) for p in exc.errors()[0]["loc"])
-            raise MappingError(f"{where}: {field}: {exc.errors()[0]['msg']}") from exc
+            raise MappingError(f"{where}: {first_error(exc)}") from exc
         rows.append((cid, data))
     return rows
 

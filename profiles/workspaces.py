@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -22,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from profiles.files import read_model, write_private
 
 DEFAULT = "default"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -181,10 +182,8 @@ class Registry:
         """Write `config` to its workspace's file (mode 0600: it holds the widget secret)."""
         path = self._file(check_name(config.name))
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.safe_dump(config.model_dump(exclude_defaults=True), fh, sort_keys=False)
-        return path
+        text = yaml.safe_dump(config.model_dump(exclude_defaults=True), sort_keys=False)
+        return write_private(path, text)
 
     def _file(self, name: str) -> Path:
         return self.folder(name) / FILE
@@ -196,11 +195,7 @@ DEMO_KEYS = "demo-keys.json"
 def keep_demo_keys(folder: Path, keys: dict[str, str]) -> Path:
     """Keep a demo workspace's plain keys beside its file (mode 0600), for the demo pages
     only: a real deployment hands keys out once and keeps digests."""
-    path = folder / DEMO_KEYS
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(keys, fh, indent=2)
-    return path
+    return write_private(folder / DEMO_KEYS, json.dumps(keys, indent=2))
 
 
 def demo_keys_of(folder: Path) -> dict[str, str]:
@@ -214,18 +209,7 @@ def demo_keys_of(folder: Path) -> dict[str, str]:
 
 def load_config(path: Path, name: str) -> WorkspaceConfig:
     """The configuration in `path`, validated; errors name the file and the key."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise WorkspaceFileError(f"{path}: cannot read: {exc}".splitlines()[0]) from exc
-    if not isinstance(raw, dict):
-        raise WorkspaceFileError(f"{path}: expected a mapping of keys to values")
-    try:
-        config = WorkspaceConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise WorkspaceFileError(f"{path}: {key}: {first['msg']}") from exc
+    config = read_model(path, WorkspaceConfig, WorkspaceFileError)
     if config.name != name:
         raise WorkspaceFileError(f"{path}: name: is {config.name!r}, its folder says {name!r}")
     return config
