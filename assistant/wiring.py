@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -33,7 +32,7 @@ from profiles.db import create_schema, make_engine
 from profiles.history_keys import SqlKeyStore
 from profiles.inbox import InboxStore
 from profiles.segments import Segments
-from profiles.workspaces import DEFAULT, Registry, Workspace, digest
+from profiles.workspaces import DEFAULT, Registry, Workspace, digest, matches
 from prompts.loader import load_prompt
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.history import HistoryIndex
@@ -226,9 +225,6 @@ class Workspaces:
                 self._built[name].__dict__["breaker"] = self.default.breaker
             return self._built[name]
 
-    def names(self) -> list[str]:
-        return self.registry.names()
-
     def built(self) -> list[Container]:
         """The Containers built so far (what shutdown has to drain)."""
         return list(self._built.values())
@@ -236,13 +232,12 @@ class Workspaces:
     def for_key(self, key: str, *, admin: bool) -> Container | None:
         """The workspace whose agent (or, with `admin`, admin) keys include `key`, or None.
         Every digest of every workspace is compared, so timing says nothing of which."""
-        given = digest(key).encode()
+        given = digest(key)
         found: Container | None = None
-        for name in self.names():
+        for name in self.registry.names():
             c = self.get(name)
-            for candidate in c.admin_digests if admin else c.agent_digests:
-                if hmac.compare_digest(candidate.encode(), given) and found is None:
-                    found = c
+            if matches(given, c.admin_digests if admin else c.agent_digests) and found is None:
+                found = c
         return found
 
 

@@ -13,10 +13,11 @@ HMAC over it), so the file is written with mode 0600."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,15 @@ def check_name(name: str) -> str:
 def digest(key: str) -> str:
     """The SHA-256 hex digest a key is kept and compared as."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def matches(given: str, digests: Iterable[str]) -> bool:
+    """Whether the digest `given` is one of `digests`, compared with every one of them in
+    constant time, so timing does not reveal which one nearly matched."""
+    ok = False
+    for candidate in digests:
+        ok |= hmac.compare_digest(candidate.encode(), given.encode())
+    return ok
 
 
 class WorkspaceConfig(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from assistant.errors import Forbidden, NotConfigured, Unauthenticated
 from assistant.settings import Settings
-from profiles.workspaces import digest
+from profiles.workspaces import digest, matches
 
 
 def user_hash(secret: str, customer_id: str) -> str:
@@ -43,12 +43,7 @@ def verify_key(request: Request, digests: Iterable[str], role: str) -> None:
     key = key_from(request)
     if not key:
         raise Unauthenticated(f"missing {role} API key (X-API-Key header)")
-    given = digest(key).encode()
-    # Compare against every digest so timing does not reveal which one nearly matched.
-    ok = False
-    for candidate in digests:
-        ok |= hmac.compare_digest(candidate.encode(), given)
-    if not ok:
+    if not matches(digest(key), digests):
         raise Forbidden(f"not a valid {role} API key")
 
 
@@ -63,5 +58,4 @@ def verify_channel(channel: str, staff: bool) -> None:
 def key_fingerprint(request: Request, role: str) -> str:
     """Who presented this request's key, for the audit log: the role and the first 12 hex
     digits of the key's SHA-256, never the key itself."""
-    key = key_from(request) or ""
-    return f"{role}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return f"{role}:{digest(key_from(request) or '')[:12]}"
