@@ -59,12 +59,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 WorkspaceOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--workspace",
         "-w",
-        envvar="RAPPORT_WORKSPACE",
-        help="The workspace (business) to act on.",
+        help="The workspace (business) to act on; default RAPPORT_WORKSPACE, else default.",
+        show_default=False,
     ),
 ]
 
@@ -76,9 +76,11 @@ def _settings() -> Settings:
         fail(f"bad configuration: {exc}".splitlines()[0])
 
 
-def _container(workspace: str = DEFAULT) -> Container:
+def _container(workspace: str | None = None) -> Container:
+    """The Container of `workspace`, else of the settings' (RAPPORT_WORKSPACE)."""
+    settings = _settings()
     with errors():
-        return Workspaces.from_settings(_settings()).get(workspace)
+        return Workspaces.from_settings(settings).get(workspace or settings.workspace)
     raise AssertionError("unreachable: errors() exits")
 
 
@@ -88,7 +90,7 @@ def import_tau(
     no_consent: Annotated[
         bool, typer.Option("--no-consent", help="Record consents as not granted.")
     ] = False,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Import τ-bench retail customers, orders and catalog; re-running never duplicates."""
     c = _container(workspace)
@@ -110,7 +112,7 @@ def import_files_cmd(
     mapping: Annotated[
         Path, typer.Option("--mapping", "-m", help="Mapping file (YAML): how the files map.")
     ],
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Import a business's own files as its customers and their records (accounts, cards,
     bookings …), by a mapping file; re-running never duplicates."""
@@ -140,7 +142,7 @@ def ingest(
             "document says (title 'Internal: …', front matter 'audience: internal')."
         ),
     ] = None,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest knowledge-base documents; unchanged documents are skipped, changed ones replaced."""
     c = _container(workspace)
@@ -186,7 +188,7 @@ def ask(
         str | None, typer.Option("--conversation", help="Continue this conversation.")
     ] = None,
     as_json: JsonOpt = False,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Answer one customer message: a full support turn, stored in the conversation."""
     c = _container(workspace)
@@ -207,7 +209,7 @@ def context(
     message: Annotated[str, typer.Argument(help="The customer's message.")],
     customer: CustomerOpt,
     as_json: JsonOpt = False,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Show the assembled context, exactly as it would be sent to the LLM, without generating."""
     c = _container(workspace)
@@ -228,7 +230,7 @@ def context(
 
 
 @app.command()
-def chat(customer: CustomerOpt, workspace: WorkspaceOpt = DEFAULT) -> None:
+def chat(customer: CustomerOpt, workspace: WorkspaceOpt = None) -> None:
     """Chat in the terminal as a customer (empty line or Ctrl-D to quit)."""
     c = _container(workspace)
     with errors():
@@ -286,9 +288,9 @@ def demo(
             )
         )
     err.print(f"demo 1/4: the store's customers, orders and catalog ({retail})", markup=False)
-    import_tau(retail)
+    import_tau(retail, workspace=DEFAULT)
     err.print(f"demo 2/4: the store's knowledge base ({retail / 'policy.md'})", markup=False)
-    ingest([retail / "policy.md"])
+    ingest([retail / "policy.md"], workspace=DEFAULT)
     # The store's order intents (where is my order, cancel, return …) are not a bank's: its
     # questions go to its own knowledge base until its records are mapped.
     made = registry.create(
@@ -337,7 +339,7 @@ def privacy_export(
     out_file: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the JSON here instead of stdout.")
     ] = None,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Export everything held about a customer (SQL rows and vector texts) as one JSON document."""
     if out_file is not None and not out_file.parent.is_dir():
@@ -358,7 +360,7 @@ def privacy_export(
 
 @privacy_app.command("erase")
 def privacy_erase(
-    customer: CustomerOpt, as_json: JsonOpt = False, workspace: WorkspaceOpt = DEFAULT
+    customer: CustomerOpt, as_json: JsonOpt = False, workspace: WorkspaceOpt = None
 ) -> None:
     """Erase a customer from SQL and the vector store; running it again is safe."""
     c = _container(workspace)
@@ -387,7 +389,7 @@ def privacy_purge(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")] = False,
     as_json: JsonOpt = False,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Delete conversations idle longer than the retention period, with their history."""
     c = _container(workspace)
@@ -416,7 +418,7 @@ def privacy_audit(
     ] = None,
     limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
     as_json: JsonOpt = False,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """The audit log of privacy actions, newest first."""
     c = _container(workspace)
@@ -447,7 +449,7 @@ def reindex_history(
         ),
     ] = None,
     as_json: JsonOpt = False,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Write the vectors of history items that SQL holds and the vector store lacks.
 
@@ -549,7 +551,7 @@ def main() -> None:
 
 
 @experiments_app.command("list")
-def experiments_list(workspace: WorkspaceOpt = DEFAULT) -> None:
+def experiments_list(workspace: WorkspaceOpt = None) -> None:
     """The experiments in the experiments file, their variants and weights."""
     c = _container(workspace)
     with errors():
@@ -564,7 +566,7 @@ def experiments_report(
     experiment: Annotated[str, typer.Argument(help="Experiment id.")],
     alpha: Annotated[float, typer.Option("--alpha", min=0.0001, max=0.5)] = 0.05,
     as_json: JsonOpt = False,
-    workspace: WorkspaceOpt = DEFAULT,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Per-variant resolution rate, rating and handoff rate with 95% intervals and tests."""
     from assistant.experiment_report import report_for, report_markdown
@@ -614,7 +616,9 @@ def workspace_list(as_json: JsonOpt = False) -> None:
 
 @workspace_app.command("show")
 def workspace_show(
-    name: Annotated[str, typer.Argument(help="The workspace.")] = DEFAULT,
+    name: Annotated[
+        str | None, typer.Argument(help="The workspace; default RAPPORT_WORKSPACE, else default.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A workspace's configuration and where its data lives (no secrets)."""

@@ -246,7 +246,7 @@ def settings_for(base: Settings, workspace: Workspace) -> Settings:
     folder, PostgreSQL schema, Chroma database, rule files and widget secret. `default`
     keeps the deployment's as configured (its keys come from the environment)."""
     config = workspace.config
-    update: dict[str, object] = {"workspace": workspace.name}
+    update: dict[str, object] = {}
     if workspace.name != DEFAULT:
         update |= {
             "data_dir": workspace.folder,
