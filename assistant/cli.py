@@ -298,11 +298,11 @@ def demo(
         brand="Rapport Bank",
         description="a retail bank",
         intents=BANK_INTENTS,
+        demo_customers=BANK_PICKS,
         exist_ok=True,
     )
     if made is not None:
         keep_demo_keys(made.workspace.folder, {"agent": made.agent_key, "admin": made.admin_key})
-        registry.save(made.workspace.config.model_copy(update={"demo_customers": BANK_PICKS}))
     err.print(f"demo 3/4: the bank's customers ({bank / 'db.json'})", markup=False)
     import_files_cmd([bank / "db.json"], PACKAGED_MAPPINGS / "tau_banking.yaml", workspace="bank")
     err.print(f"demo 4/4: the bank's knowledge base ({bank / 'documents'})", markup=False)

@@ -249,8 +249,6 @@ class ProfileRepository:
                     n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
                 )
                 facts = self._facts(s, read.customer, orders, methods, message)
-                facts.extend(record_facts(read_records(s, customer_id), message))
-                facts.sort(key=lambda f: (-f.relevance, f.id))
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments()
                 )
@@ -333,6 +331,7 @@ class ProfileRepository:
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))
+        facts.extend(record_facts(read_records(s, customer_id), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))
         return facts
 

@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -159,33 +160,24 @@ class Registry:
     def __iter__(self) -> Iterator[Workspace]:
         return (self.get(n) for n in self.names())
 
-    def create(
-        self,
-        name: str,
-        *,
-        brand: str = "",
-        description: str = "",
-        intents: list[str] | None = None,
-        exist_ok: bool = False,
-    ) -> NewWorkspace | None:
-        """Make a workspace with a fresh widget secret, agent key and admin key. An existing
-        one is an error, or None with `exist_ok` (it keeps its keys)."""
+    def create(self, name: str, *, exist_ok: bool = False, **config: Any) -> NewWorkspace | None:
+        """Make a workspace with a fresh widget secret, agent key and admin key, and the
+        other `config` given (brand, intents …). An existing one is an error, or None with
+        `exist_ok` (it keeps its keys and its file)."""
         check_name(name)
         if self._file(name).is_file():
             if exist_ok:
                 return None
             raise WorkspaceFileError(f"workspace {name!r} exists already")
         agent, admin = "agent-" + secrets.token_hex(8), "admin-" + secrets.token_hex(8)
-        config = WorkspaceConfig(
+        made = WorkspaceConfig(
+            **config,
             name=name,
-            brand=brand,
-            description=description,
-            intents=intents,
             widget_secret=secrets.token_hex(16),
             agent_keys_sha256=[digest(agent)],
             admin_keys_sha256=[digest(admin)],
         )
-        self.save(config)
+        self.save(made)
         return NewWorkspace(self.get(name), agent, admin)
 
     def save(self, config: WorkspaceConfig) -> Path:

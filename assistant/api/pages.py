@@ -88,9 +88,8 @@ def demo_agent_key(
     """An agent key of the workspace (the environment's for `default`, else the one
     `rapport demo` kept beside the workspace's file)."""
     c = svc.workspaces.get(workspace)
-    keys = c.settings.agent_key_list or [
-        k for k in [demo_keys_of(c.settings.data_dir).get("agent")] if k
-    ]
-    if not keys:
+    keys = c.settings.agent_key_list
+    key = keys[0] if keys else demo_keys_of(c.settings.data_dir).get("agent")
+    if not key:
         raise NotConfigured("no agent key configured")
-    return {"key": keys[0]}
+    return {"key": key}
