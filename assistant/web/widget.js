@@ -67,9 +67,11 @@
     return el;
   }
 
-  // What a person calls a source: the order, else the help article's title.
+  // What a person calls a source: the order, their account's records, else the help
+  // article's title.
   function sourceLabel(c) {
     if (c.kind === "order") return `Order ${c.id.replace(/^order:/, "")}`;
+    if (c.kind === "record") return "Your account";
     if (c.kind === "history") return "Your earlier message";
     if (c.kind === "product") return c.title || "Product details";
     return c.title || "Help article";
