@@ -127,8 +127,8 @@ def import_files_cmd(
         with progress("importing", None) as advance:
             report = import_files(c.engine, spec, paths, on_progress=advance)
     out.print(
-        f"imported {report.customers} customers ({report.created} new) and {report.records} "
-        f"records into workspace {c.name}"
+        f"imported {report.customers} customers ({report.created} new), {report.records} "
+        f"records and {report.reference} reference items into workspace {c.name}"
     )
 
 

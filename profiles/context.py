@@ -388,10 +388,12 @@ RECORD_NAMED, RECORD_KIND = EXPLICIT_ID, NAMED_PRODUCT
 def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
     """The customer's records (of any kind a mapping imported) as facts, ranked by what
     the message names: a record's id; else the most specific words naming its kind ("debit
-    card" before "card") or a value it holds ("Costco"); then recency."""
+    card" before "card"), a value it holds ("Costco") or a record it links to; then
+    recency."""
     tokens = words(message)
     said, text = set(tokens), f" {' '.join(tokens)} "
     lowered = message.lower()
+    keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
     n = max(len(rows), 1)
     out = []
     for rank, r in enumerate(rows):
@@ -399,10 +401,12 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
         named = [len(words(w)) for w in r.words if f" {' '.join(words(w))} " in text]
         # a value the message names ("Costco") says more than the kind ("what did I spend")
         valued = VALUE_NAMED if said & _value_words(r) else 0.0
-        if r.key.lower() in lowered:
+        # so does the record it belongs to ("the payments on booking BK1")
+        linked = VALUE_NAMED if keys & {k.lower() for k in (r.links or {}).values()} else 0.0
+        if r.key.lower() in keys:
             score = RECORD_NAMED
-        elif named or valued:
-            score = RECORD_KIND + max(named, default=0) + valued + recency
+        elif named or valued or linked:
+            score = RECORD_KIND + max(named, default=0) + valued + linked + recency
         else:
             score = recency
         out.append(

@@ -27,7 +27,21 @@ CSV (a header row). Example (τ-knowledge's bank, `profiles/mappings/tau_banking
         show: "Debit card ending {last_4_digits}: {status}, expires {expiration_date}"
 
 A record's fields are stored (less the sensitive ones), and `show` renders the line a
-prompt and the sidebar read; nothing downstream parses that line."""
+prompt and the sidebar read; nothing downstream parses that line.
+
+Shapes beyond one flat list per kind:
+
+- **Nested lists.** A `*` in `at` means "each item here": `at: bookings.*.segments` reads
+  the segments inside every booking. A field path starting `@parent.` reads the enclosing
+  item (`customer: "@parent.passenger_id"`; `@parent.@key` is its key).
+- **Links.** `links: {account: account_id}` records that the field `account_id` holds the
+  id of an `account` record (or of a `reference` item named `account`); `show` reads the
+  linked item's fields (`"{account.level} account"`), and a message naming the account
+  ranks its records too. `customer_via: account` takes the owner from the linked record,
+  for sources that never name the customer (a bank account's transactions); the linked
+  kind comes earlier in the mapping or was imported before.
+- **Reference data.** `reference:` lists items that are no customer's (a catalog, plans,
+  flights), each `{name, file, at, id, show}`; records link to them by name."""
 
 from __future__ import annotations
 
@@ -43,14 +57,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from profiles.admin import CustomerIn, upsert_customer
 from profiles.db import session_scope
 from profiles.files import first_error, read_model
-from profiles.models import PURPOSES, Customer, CustomerRecord
+from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
 
 KEY = "@key"
+PARENT = "@parent."
 PACKAGED_MAPPINGS = Path(__file__).resolve().parent / "mappings"
 """Mappings kept with Rapport: the demo's bank (`tau_banking.yaml`)."""
 CUSTOMER_FIELDS = frozenset(CustomerIn.model_fields) - {"consents"}
@@ -87,12 +102,45 @@ KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
+def _nesting(at: str, paths: list[str], label: str) -> None:
+    """A field path may climb (`@parent.`) only as many levels as `at` has `*`s."""
+    depth = at.split(".").count("*")
+    for path in paths:
+        climbs = 0
+        while path.startswith(PARENT * (climbs + 1)):
+            climbs += 1
+        if climbs > depth:
+            raise ValueError(f"{label} {path!r} climbs {climbs} levels; 'at' nests {depth}")
+
+
+class ReferenceMap(_Strict):
+    name: str = Field(description="What the items are: product, plan, flight …")
+    file: str | None = None
+    at: str = ""
+    id: str = Field(description="Field path of the item's id, or @key.")
+    show: str = Field("{name} {key}", description="How an item reads.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _kind_name(value)
+
+    @field_validator("show")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return _check_template(value)
+
+
 class RecordsMap(_Strict):
     kind: str = Field(description="What the records are: account, card, booking …")
     file: str | None = None
     at: str = ""
     id: str = Field(description="Field path of the record's id, or @key.")
-    customer: str = Field(description="Field path of the owning customer's id.")
+    customer: str | None = Field(None, description="Field path of the owning customer's id.")
+    customer_via: str | None = Field(None, description="A link whose record names the owner.")
+    links: dict[str, str] = Field(
+        default_factory=dict, description="Linked kind or reference name: field path of its id."
+    )
     status: str | None = None
     amount: str | None = None
     date: str | None = None
@@ -104,29 +152,59 @@ class RecordsMap(_Strict):
     @field_validator("kind")
     @classmethod
     def _kind(cls, value: str) -> str:
-        if not KIND.match(value):
-            raise ValueError("a kind is lower-case letters, digits and '_', a letter first")
-        return value
+        return _kind_name(value)
 
     @field_validator("show")
     @classmethod
     def _template(cls, value: str) -> str:
-        try:
-            list(string.Formatter().parse(value))
-        except ValueError as exc:
-            raise ValueError(f"not a template: {exc}") from exc
+        return _check_template(value)
+
+    @field_validator("links")
+    @classmethod
+    def _link_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            _kind_name(name)
         return value
+
+    @model_validator(mode="after")
+    def _owner(self) -> RecordsMap:
+        if (self.customer is None) == (self.customer_via is None):
+            raise ValueError("give either 'customer' (a field path) or 'customer_via' (a link)")
+        if self.customer_via is not None and self.customer_via not in self.links:
+            raise ValueError(f"customer_via {self.customer_via!r} is not one of its links")
+        paths = [self.id, *self.links.values()]
+        paths += [p for p in (self.customer, self.status, self.amount, self.date) if p]
+        _nesting(self.at, paths, "field path")
+        return self
+
+
+def _kind_name(value: str) -> str:
+    if not KIND.match(value):
+        raise ValueError("a kind is lower-case letters, digits and '_', a letter first")
+    return value
+
+
+def _check_template(value: str) -> str:
+    try:
+        list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise ValueError(f"not a template: {exc}") from exc
+    return value
 
 
 class Mapping(_Strict):
     version: Literal[1] = 1
     customers: CustomersMap | None = None
+    reference: list[ReferenceMap] = Field(default_factory=list)
     records: list[RecordsMap] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something(self) -> Mapping:
-        if self.customers is None and not self.records:
-            raise ValueError("a mapping maps customers, records or both")
+        if self.customers is None and not self.records and not self.reference:
+            raise ValueError("a mapping maps customers, records, reference data or some of them")
+        kinds = {r.kind for r in self.records}
+        if both := sorted(kinds & {r.name for r in self.reference}):
+            raise ValueError(f"{both[0]!r} is both a record kind and a reference name")
         return self
 
 
@@ -140,6 +218,7 @@ class ImportReport:
     customers: int
     created: int
     records: int = 0
+    reference: int = 0
 
 
 def import_files(
@@ -148,50 +227,125 @@ def import_files(
     paths: list[Path],
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Upsert the customers and records `mapping` finds in `paths`; re-running never
-    duplicates. Every item is read and checked before the first is written: a file with a
-    bad item changes nothing."""
+    """Upsert the customers, reference data and records `mapping` finds in `paths`;
+    re-running never duplicates. Every item is read, linked and checked before the first
+    is written: a file with a bad item changes nothing."""
     people = _customers(mapping.customers, paths) if mapping.customers else []
-    records = [r for spec in mapping.records for r in _records(spec, paths)]
+    refs = [r for spec in mapping.reference for r in _reference(spec, paths)]
+    raws = [r for spec in mapping.records for r in _records(spec, paths)]
+    with session_scope(engine) as s:
+        records = _link(s, raws, refs, {cid for cid, _ in people})
     created = 0
     for cid, data in people:
         created += upsert_customer(engine, cid, data, actor="import")
         if on_progress:
             on_progress(1)
-    known = {cid for cid, _ in people}
     with session_scope(engine) as s:
-        wanted = {r.customer_id for r in records} - known
-        if wanted:
-            found = set(s.exec(select(Customer.id).where(col(Customer.id).in_(wanted))).all())
-            if missing := sorted(wanted - found):
-                raise MappingError(f"records of unknown customer {missing[0]!r}: import them first")
-        stored = {
-            (row.kind, row.key): row
-            for row in s.exec(
-                select(CustomerRecord).where(
-                    col(CustomerRecord.kind).in_({r.kind for r in records})
+        for model, name, rows in (
+            (ReferenceItem, "name", refs),
+            (CustomerRecord, "kind", records),
+        ):
+            _upsert(s, model, name, rows, on_progress)
+    return ImportReport(
+        customers=len(people), created=created, records=len(records), reference=len(refs)
+    )
+
+
+_COPIED = ("customer_id", "status", "amount", "at", "fields", "text", "words", "links")
+
+
+def _upsert(
+    s: Session,
+    model: type[CustomerRecord] | type[ReferenceItem],
+    name: str,
+    rows: list[Any],
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """Add `rows` of `model`, or update the stored row with the same (name, key)."""
+    if not rows:
+        return
+    group = getattr(model, name)
+    found: Any = s.exec(select(model).where(col(group).in_({getattr(r, name) for r in rows})))
+    stored = {(getattr(row, name), row.key): row for row in found}
+    for r in rows:
+        row = stored.get((getattr(r, name), r.key))
+        if row is None:
+            s.add(r)
+        else:
+            for attr in _COPIED:
+                if hasattr(r, attr):
+                    setattr(row, attr, getattr(r, attr))
+        if on_progress:
+            on_progress(1)
+
+
+@dataclass
+class _Raw:
+    """A record as read, before its links are followed: its owner may come through one,
+    and its line reads the linked items' fields."""
+
+    spec: RecordsMap
+    record: CustomerRecord
+    where: str
+
+
+def _link(
+    s: Session, raws: list[_Raw], refs: list[ReferenceItem], people: set[str]
+) -> list[CustomerRecord]:
+    """The records with their owners and lines: links are followed to this import's
+    records and reference items first, then to stored ones; an owner must exist."""
+    mine: dict[tuple[str, str], CustomerRecord | ReferenceItem] = {(r.name, r.key): r for r in refs}
+    mine.update({(r.record.kind, r.record.key): r.record for r in raws})
+    wanted = {(n, k) for r in raws for n, k in r.record.links.items()} - mine.keys()
+    stored = _stored(s, wanted)
+    for raw in raws:
+        rec, spec = raw.record, raw.spec
+        linked = {n: mine.get((n, k)) or stored.get((n, k)) for n, k in rec.links.items()}
+        if spec.customer_via is not None:
+            target = linked[spec.customer_via]
+            owner = getattr(target, "customer_id", "")
+            if not owner:
+                raise MappingError(
+                    f"{raw.where}: its {spec.customer_via} {rec.links[spec.customer_via]!r} is "
+                    f"not among the {spec.customer_via} records imported before it"
                 )
-            )
-        }
-        for r in records:
-            row = stored.get((r.kind, r.key))
-            if row is None:
-                s.add(r)
-            else:
-                for name in ("customer_id", "status", "amount", "at", "fields", "text", "words"):
-                    setattr(row, name, getattr(r, name))
-            if on_progress:
-                on_progress(1)
-    return ImportReport(customers=len(people), created=created, records=len(records))
+            rec.customer_id = owner
+        values = {n: _Fields(t.fields, key=t.key) for n, t in linked.items() if t is not None}
+        rec.text = _render(
+            spec.show, rec.fields, kind=rec.kind, key=rec.key, status=rec.status or "", **values
+        )
+    owners = {r.record.customer_id for r in raws} - people
+    if owners:
+        found = set(s.exec(select(Customer.id).where(col(Customer.id).in_(owners))).all())
+        if missing := sorted(owners - found):
+            raise MappingError(f"records of unknown customer {missing[0]!r}: import them first")
+    return [r.record for r in raws]
+
+
+def _stored(
+    s: Session, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], CustomerRecord | ReferenceItem]:
+    """Stored records and reference items among `wanted` (name or kind, key) pairs."""
+    out: dict[tuple[str, str], CustomerRecord | ReferenceItem] = {}
+    if not wanted:
+        return out
+    keys = {k for _, k in wanted}
+    for r in s.exec(select(CustomerRecord).where(col(CustomerRecord.key).in_(keys))):
+        if (r.kind, r.key) in wanted:
+            out[(r.kind, r.key)] = r
+    for i in s.exec(select(ReferenceItem).where(col(ReferenceItem.key).in_(keys))):
+        if (i.name, i.key) in wanted:
+            out[(i.name, i.key)] = i
+    return out
 
 
 def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, CustomerIn]]:
     source = _pick(paths, spec.file)
     rows: list[tuple[str, CustomerIn]] = []
     consents = {p: spec.consent == "granted" for p in PURPOSES}
-    for key, item in _items(source, spec.at):
-        where = f"{source.name}: customers[{key}]"
-        cid = key if spec.id == KEY else _text(_get(item, spec.id, where))
+    for item in _items(source, spec.at):
+        where = f"{source.name}: customers[{item.key}]"
+        cid = _text(_get(item, spec.id, where))
         if not cid:
             raise MappingError(f"{where}: no id at {spec.id!r}")
         values: dict[str, Any] = {
@@ -211,37 +365,63 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
     return rows
 
 
-def _records(spec: RecordsMap, paths: list[Path]) -> list[CustomerRecord]:
+def _reference(spec: ReferenceMap, paths: list[Path]) -> list[ReferenceItem]:
     source = _pick(paths, spec.file)
-    out: list[CustomerRecord] = []
-    for key, item in _items(source, spec.at):
-        where = f"{source.name}: {spec.kind}[{key}]"
-        rid = key if spec.id == KEY else _text(_get(item, spec.id, where))
-        owner = _text(_get(item, spec.customer, where))
-        if not rid or not owner:
-            raise MappingError(f"{where}: no {'id' if not rid else 'customer'} at its path")
-        fields = {k: v for k, v in item.items() if k not in spec.sensitive}
-        status = _text(_get(item, spec.status, where)) if spec.status else None
-        out.append(
-            CustomerRecord(
-                customer_id=owner,
-                kind=spec.kind,
-                key=rid,
-                status=status,
-                amount=_amount(_get(item, spec.amount, where), where) if spec.amount else None,
-                at=_date(_get(item, spec.date, where), spec.date_formats, where)
-                if spec.date
-                else None,
-                fields=fields,
-                text=_tidy(
-                    string.Formatter().vformat(
-                        spec.show, (), _Blank(fields, kind=spec.kind, key=rid, status=status or "")
-                    )
-                ),
-                words=spec.words or [spec.kind.replace("_", " ")],
-            )
-        )
+    out = []
+    for item in _items(source, spec.at):
+        where = f"{source.name}: {spec.name}[{item.key}]"
+        key = _text(_get(item, spec.id, where))
+        if not key:
+            raise MappingError(f"{where}: no id at {spec.id!r}")
+        fields = dict(item.obj)
+        text = _render(spec.show, fields, name=spec.name, key=key)
+        out.append(ReferenceItem(name=spec.name, key=key, fields=fields, text=text))
     return out
+
+
+def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
+    source = _pick(paths, spec.file)
+    out: list[_Raw] = []
+    for item in _items(source, spec.at):
+        where = f"{source.name}: {spec.kind}[{item.key}]"
+        rid = _text(_get(item, spec.id, where))
+        owner = _text(_get(item, spec.customer, where)) if spec.customer else ""
+        if not rid or owner is None:
+            raise MappingError(f"{where}: no {'id' if not rid else 'customer'} at its path")
+        links = {n: _text(_get(item, fpath, where)) for n, fpath in spec.links.items()}
+        if spec.customer_via and not links[spec.customer_via]:
+            raise MappingError(f"{where}: no {spec.customer_via} id at its link's path")
+        fields = {k: v for k, v in item.obj.items() if k not in spec.sensitive}
+        record = CustomerRecord(
+            customer_id=owner,
+            kind=spec.kind,
+            key=rid,
+            status=_text(_get(item, spec.status, where)) if spec.status else None,
+            amount=_amount(_get(item, spec.amount, where), where) if spec.amount else None,
+            at=_date(_get(item, spec.date, where), spec.date_formats, where) if spec.date else None,
+            fields=fields,
+            words=spec.words or [spec.kind.replace("_", " ")],
+            links={n: k for n, k in links.items() if k},
+        )
+        out.append(_Raw(spec, record, where))
+    return out
+
+
+def _render(template: str, fields: dict[str, Any], **extra: Any) -> str:
+    return _tidy(string.Formatter().vformat(template, (), _Blank(fields, **extra)))
+
+
+class _Fields(dict[str, Any]):
+    """A linked item's fields for a template: `{account.level}`; a missing one is empty."""
+
+    def __init__(self, fields: dict[str, Any], **extra: Any) -> None:
+        super().__init__({**fields, **extra})
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name, "")
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.get("key", "")), spec)
 
 
 class _Blank(dict[str, Any]):
@@ -256,6 +436,7 @@ class _Blank(dict[str, Any]):
 
 _EMPTY_PARENS = re.compile(r"\(\s*\)")
 _DANGLING = re.compile(r"\s*[:,]\s*(?=[,.;)]|$)")
+_SPACE_BEFORE = re.compile(r"\s+([,.;:)])")
 
 
 def _tidy(text: str) -> str:
@@ -263,7 +444,7 @@ def _tidy(text: str) -> str:
     ("Gold Card: , balance $4" → "Gold Card, balance $4")."""
     text = _EMPTY_PARENS.sub("", text)
     text = _DANGLING.sub("", text)
-    return " ".join(text.split())
+    return _SPACE_BEFORE.sub(r"\1", " ".join(text.split()))
 
 
 def _amount(value: Any, where: str) -> float | None:
@@ -297,8 +478,18 @@ def _pick(paths: list[Path], name: str | None) -> Path:
     raise MappingError(f"the mapping reads {name!r}, which is not among the files given")
 
 
-def _items(path: Path, at: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(key, object) pairs of a source: list positions or object keys as keys."""
+@dataclass(frozen=True)
+class _Item:
+    """An object a source holds, its key (list position or object key) and the item it is
+    nested in, if `at` went through a `*`."""
+
+    key: str
+    obj: dict[str, Any]
+    parent: _Item | None = None
+
+
+def _items(path: Path, at: str) -> Iterator[_Item]:
+    """The objects of a source at `at`: a dotted path where `*` means each item."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -311,19 +502,45 @@ def _items(path: Path, at: str) -> Iterator[tuple[str, dict[str, Any]]]:
             rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
         raise MappingError(f"{path}: cannot read: {exc}".splitlines()[0]) from exc
-    for part in [p for p in at.split(".") if p]:
-        if not isinstance(rows, dict) or part not in rows:
-            raise MappingError(f"{path.name}: nothing at {at!r} (no {part!r})")
-        rows = rows[part]
-    pairs = rows.items() if isinstance(rows, dict) else enumerate(rows)
-    for key, item in pairs:
-        if not isinstance(item, dict):
-            raise MappingError(f"{path.name}: {at or '(top)'}[{key}] is not an object")
-        yield str(key), item
+    yield from _walk(rows, [p for p in at.split(".") if p], None, path.name, at)
 
 
-def _get(item: dict[str, Any], path: str, where: str) -> Any:
-    value: Any = item
+def _walk(
+    value: Any, parts: list[str], parent: _Item | None, name: str, at: str
+) -> Iterator[_Item]:
+    if parts and parts[0] != "*":
+        if isinstance(value, dict) and value.get(parts[0]) is not None:
+            yield from _walk(value[parts[0]], parts[1:], parent, name, at)
+        elif parent is None:  # a nested item without the list simply has none
+            raise MappingError(f"{name}: nothing at {at!r} (no {parts[0]!r})")
+        return
+    if isinstance(value, dict):
+        pairs: Any = value.items()
+    elif isinstance(value, list):
+        pairs = enumerate(value)
+    else:
+        raise MappingError(f"{name}: {at or '(top)'} is neither a list nor an object")
+    for key, obj in pairs:
+        if not isinstance(obj, dict):
+            raise MappingError(f"{name}: {at or '(top)'}[{key}] is not an object")
+        item = _Item(str(key), obj, parent)
+        if rest := parts[1:]:  # after a "*": go on inside each item
+            yield from _walk(obj, rest, item, name, at)
+        else:
+            yield item
+
+
+def _get(item: _Item, path: str, where: str) -> Any:
+    """The value at a field path: `a.b` inside the object, `@key` its key, `@parent.…` in
+    the item it is nested in."""
+    node: _Item | None = item
+    while path.startswith(PARENT):
+        node, path = node.parent if node else None, path[len(PARENT) :]
+    if node is None:
+        raise MappingError(f"{where}: the field path climbs above the top of 'at'")
+    if path == KEY:
+        return node.key
+    value: Any = node.obj
     for part in path.split("."):
         if not isinstance(value, dict):
             raise MappingError(f"{where}: {path!r} goes through a value that is not an object")

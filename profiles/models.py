@@ -128,6 +128,21 @@ class CustomerRecord(SQLModel, table=True):
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     text: str = ""
     words: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # what names its kind
+    # other records and reference items it points at: {"account": "chk_1", "flight": "RA12"}
+    links: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class ReferenceItem(SQLModel, table=True):
+    """Business data that is no customer's (a catalog entry, a plan, a flight), as a
+    mapping imported it; records link to it by `name` and `key`."""
+
+    __tablename__ = "referenceitem"
+    __table_args__ = (UniqueConstraint("name", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)  # what it is: product, plan, flight …
+    key: str = Field(max_length=200)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    text: str = ""
 
 
 class Ticket(SQLModel, table=True):

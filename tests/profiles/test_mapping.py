@@ -3,6 +3,7 @@ file and the key. The businesses here are made up and shaped unlike the two demo
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -219,9 +220,125 @@ def test_records_that_do_not_fit_are_refused_before_any_is_written(tmp_path, eng
         assert s.exec(select(CustomerRecord)).all() == []
     for text, says in [
         ("records: [{kind: Plan, id: id, customer: c}]", "records.0.kind"),
-        ("records: [{kind: plan, id: id}]", "records.0.customer: Field required"),
+        ("records: [{kind: plan, id: id}]", "records.0: Value error, give either 'customer'"),
+        ("records: [{kind: plan, id: id, customer_via: acct}]", "'acct' is not one of its links"),
+        ("records: [{kind: plan, id: '@parent.id', customer: c}]", "climbs 1 levels; 'at' nests 0"),
         ("records: [{kind: plan, id: id, customer: c, show: '{oops'}]", "not a template"),
-        ("version: 1", "a mapping maps customers, records or both"),
+        ("version: 1", "a mapping maps customers, records, reference data or some"),
     ]:
         with pytest.raises(MappingError, match=re.escape(says)):
             load_mapping(_write(tmp_path / "bad.yaml", text))
+
+
+def test_a_business_of_another_shape_from_a_mapping_alone(tmp_path, engine):
+    """An airline: passengers in CSV, bookings keyed by id with their flight segments
+    nested inside, flights as reference data, payments in CSV that name only the booking."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord, ReferenceItem
+    from profiles.reads import read_records
+
+    passengers = _write(
+        tmp_path / "passengers.csv",
+        "pid,full_name,email\nP1,Ana Lima,ana@example.org\nP2,Ben Okafor,ben@example.org\n",
+    )
+    flights = _write(tmp_path / "flights.csv", "flight_no,from,to\nRA12,LIS,JFK\nRA30,JFK,LIS\n")
+    bookings = _write(
+        tmp_path / "bookings.json",
+        json.dumps(
+            {
+                "bookings": {
+                    "BK1": {
+                        "passenger": "P1",
+                        "status": "confirmed",
+                        "booked": "2026-11-02",
+                        "segments": [
+                            {"seg": "BK1-1", "flight": "RA12", "seat": "14C", "status": "ticketed"},
+                            {"seg": "BK1-2", "flight": "RA30", "seat": "", "status": "waitlisted"},
+                        ],
+                    },
+                    "BK2": {"passenger": "P2", "status": "cancelled", "booked": "2026-10-01"},
+                    "BK3": {"passenger": "P1", "status": "confirmed", "booked": "2026-11-20"},
+                }
+            }
+        ),
+    )
+    payments = _write(
+        tmp_path / "payments.csv",
+        "id,booking,amount,card_number,paid_on\n"
+        "PAY-1,BK1,412.50,4111111111111111,02/11/2026\n"
+        "PAY-2,BK2,99,4000000000000002,01/10/2026\n",
+    )
+    mapping = _write(
+        tmp_path / "airline.yaml",
+        """
+customers: {file: passengers.csv, id: pid, name: full_name, fields: {email: email}}
+reference:
+  - {name: flight, file: flights.csv, id: flight_no, show: "Flight {key} {from}-{to}"}
+records:
+  - kind: booking
+    file: bookings.json
+    at: bookings
+    id: "@key"
+    customer: passenger
+    status: status
+    date: booked
+    words: [booking, reservation, trip]
+    show: "Booking {key}: {status}, booked {booked}"
+  - kind: segment
+    file: bookings.json
+    at: bookings.*.segments
+    id: seg
+    customer: "@parent.passenger"
+    links: {booking: "@parent.@key", flight: flight}
+    status: status
+    words: [flight, seat]
+    show: "Flight {flight.key} {flight.from}-{flight.to}, booking {booking}: seat {seat}, {status}"
+  - kind: payment
+    file: payments.csv
+    id: id
+    links: {booking: booking}
+    customer_via: booking
+    amount: amount
+    date: paid_on
+    date_formats: ["%d/%m/%Y"]
+    sensitive: [card_number]
+    words: [payment, paid, charge]
+    show: "Payment {key} for booking {booking}: {amount} on {paid_on}"
+""",
+    )
+    files = [passengers, flights, bookings, payments]
+    report = import_files(engine, load_mapping(mapping), files)
+    assert (report.customers, report.reference, report.records) == (2, 2, 7)
+    assert import_files(engine, load_mapping(mapping), files).records == 7  # a rerun updates
+    with Session(engine) as s:
+        rows = {r.key: r for r in s.exec(select(CustomerRecord)).all()}
+        assert len(rows) == 7 and len(s.exec(select(ReferenceItem)).all()) == 2
+        ana = read_records(s, "P1")
+    seg = rows["BK1-1"]
+    assert (seg.customer_id, seg.links) == ("P1", {"booking": "BK1", "flight": "RA12"})
+    assert seg.text == "Flight RA12 LIS-JFK, booking BK1: seat 14C, ticketed"
+    assert rows["BK1-2"].text == "Flight RA30 JFK-LIS, booking BK1: seat, waitlisted"
+    pay = rows["PAY-2"]  # the owner came through the booking it names
+    assert (pay.customer_id, pay.amount, pay.at.month) == ("P2", 99.0, 10)
+    assert "card_number" not in pay.fields and "4000" not in pay.text
+    assert {r.key for r in ana} == {"BK1", "BK3", "BK1-1", "BK1-2", "PAY-1"}
+
+    # A message naming a booking ranks what belongs to it above the customer's other trip.
+    rank = {f.id: f.relevance for f in record_facts(ana, "did my payment for BK1 go through?")}
+    assert rank["record:booking:BK1"] > rank["record:payment:PAY-1"] > rank["record:booking:BK3"]
+    assert rank["record:segment:BK1-1"] > rank["record:booking:BK3"]
+
+    # A payment whose booking was never imported is refused, naming the item and the link.
+    stray = _write(tmp_path / "late.csv", "id,booking,amount,card_number,paid_on\nPAY-9,BK7,1,,\n")
+    only_payments = _write(
+        tmp_path / "pay.yaml",
+        "records: [{kind: payment, id: id, links: {booking: booking}, customer_via: booking}]\n",
+    )
+    with pytest.raises(MappingError, match=r"late.csv: payment\[0\]: its booking 'BK7' is not"):
+        import_files(engine, load_mapping(only_payments), [stray])
+    # ... while one whose booking is already stored links to it.
+    known = _write(tmp_path / "known.csv", "id,booking,amount,card_number,paid_on\nPAY-3,BK3,5,,\n")
+    import_files(engine, load_mapping(only_payments), [known])
+    with Session(engine) as s:
+        late = s.exec(select(CustomerRecord).where(CustomerRecord.key == "PAY-3")).one()
+    assert late.customer_id == "P1"

@@ -103,6 +103,9 @@ def _upgrade_with_rows(engine):
         )
         _insert(conn, "feedback", id=1, turn_id="t1", rating=1)
         _insert(conn, "feedback", id=2, turn_id="t1", rating=5)  # a later rating of the same turn
+    migrate(engine, "0010_customer_records")  # records before they had links
+    with engine.begin() as conn:
+        _insert(conn, "customerrecord", id=1, customer_id="c1", kind="card", key="k1", text="Card")
     migrate(engine)
     assert _diff(engine) == []
     with engine.connect() as conn:
@@ -110,6 +113,8 @@ def _upgrade_with_rows(engine):
         assert conn.execute(text("SELECT count(*) FROM message")).scalar_one() == 2
         assert conn.execute(text("SELECT rating FROM feedback")).all() == [(5,)]  # the latest kept
         assert conn.execute(text("SELECT interrupted FROM turn")).scalar_one() in (False, 0)
+        assert conn.execute(text("SELECT key, text FROM customerrecord")).all() == [("k1", "Card")]
+        assert conn.execute(text("SELECT count(*) FROM referenceitem")).scalar_one() == 0
 
 
 def test_sqlite_upgrade_keeps_existing_rows(tmp_path):
