@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,7 +13,17 @@ from sqlmodel import Session, select
 
 from profiles.db import session_scope
 from profiles.fields import Plain
-from profiles.models import PURPOSES, Consent, Customer, Event, Order, OrderItem, utcnow
+from profiles.models import (
+    PURPOSES,
+    Consent,
+    Customer,
+    CustomerRecord,
+    Event,
+    Order,
+    OrderItem,
+    ReferenceItem,
+    utcnow,
+)
 from profiles.privacy import add_audit
 
 
@@ -62,6 +74,34 @@ class OrderIn(BaseModel):
     status: Plain = Field(min_length=1, max_length=64)
     items: list[OrderItemIn] = Field(default_factory=list)
     address: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecordIn(BaseModel):
+    """A customer record of any kind (account, card, booking …), as a mapping would import it."""
+
+    customer_id: Plain = Field(min_length=1, max_length=128)
+    status: Plain | None = Field(None, max_length=64)
+    amount: float | None = None
+    at: datetime | None = Field(None, description="Its main date (opened, booked …).")
+    fields: dict[str, Any] = Field(default_factory=dict, description="Its own attributes.")
+    links: dict[Plain, Plain] = Field(
+        default_factory=dict, description="Kind or reference name: id of a linked item."
+    )
+    text: Plain | None = Field(
+        None, max_length=2000, description="How it reads to the customer and agents."
+    )
+    words: list[Plain] = Field(default_factory=list, description="Words naming its kind.")
+
+
+class ReferenceIn(BaseModel):
+    """An item of business data that is no customer's: a catalog entry, a plan, a flight."""
+
+    fields: dict[str, Any] = Field(default_factory=dict)
+    text: Plain = Field("", max_length=2000, description="How it reads.")
+
+
+KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+"""A record kind or reference name: lower-case letters, digits and '_', a letter first."""
 
 
 class EventIn(BaseModel):
@@ -128,6 +168,45 @@ def upsert_order(engine: Engine, order_id: str, data: OrderIn) -> bool:
         s.exec(delete(OrderItem).where(OrderItem.order_id == order_id))  # type: ignore[call-overload,arg-type]
         for it in data.items:
             s.add(OrderItem(order_id=order_id, **it.model_dump()))
+        return existing is None
+
+
+def upsert_record(engine: Engine, kind: str, key: str, data: RecordIn) -> bool:
+    """Create or replace a customer's record of `kind`; True when it was created. Without
+    a `text`, it reads "Kind key: status"."""
+    if not KIND.match(kind):
+        raise InvalidRecord("a kind is lower-case letters, digits and '_', a letter first")
+    with session_scope(engine) as s:
+        if s.get(Customer, data.customer_id) is None:
+            raise UnknownCustomer(data.customer_id)
+        existing = s.exec(
+            select(CustomerRecord).where(CustomerRecord.kind == kind, CustomerRecord.key == key)
+        ).first()
+        if existing is not None and existing.customer_id != data.customer_id:
+            raise InvalidRecord("the record belongs to another customer")
+        label = kind.replace("_", " ").capitalize()
+        values = data.model_dump(exclude={"text", "words"}) | {
+            "text": data.text or f"{label} {key}: {data.status or 'no status'}",
+            "words": data.words or [kind.replace("_", " ")],
+        }
+        row = existing or CustomerRecord(kind=kind, key=key, customer_id=data.customer_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        s.add(row)
+        return existing is None
+
+
+def upsert_reference(engine: Engine, name: str, key: str, data: ReferenceIn) -> bool:
+    """Create or replace a reference item (catalog entry, plan …); True when created."""
+    if not KIND.match(name):
+        raise InvalidRecord("a reference name is lower-case letters, digits and '_'")
+    with session_scope(engine) as s:
+        existing = s.exec(
+            select(ReferenceItem).where(ReferenceItem.name == name, ReferenceItem.key == key)
+        ).first()
+        row = existing or ReferenceItem(name=name, key=key)
+        row.fields, row.text = data.fields, data.text or f"{name} {key}"
+        s.add(row)
         return existing is None
 
 

@@ -394,13 +394,16 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
     said, text = set(tokens), f" {' '.join(tokens)} "
     lowered = message.lower()
     keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
+    # words naming any of the customer's kinds name that kind, not a value: "debit card"
+    # asks about the card, not about every transaction described "DEBIT CARD PURCHASE"
+    kind_words = {w for r in rows for phrase in r.words for w in words(phrase)}
     n = max(len(rows), 1)
     out = []
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
         named = [len(words(w)) for w in r.words if f" {' '.join(words(w))} " in text]
         # a value the message names ("Costco") says more than the kind ("what did I spend")
-        valued = VALUE_NAMED if said & _value_words(r) else 0.0
+        valued = VALUE_NAMED if said & _value_words(r) - kind_words else 0.0
         # so does the record it belongs to ("the payments on booking BK1")
         linked = VALUE_NAMED if keys & {k.lower() for k in (r.links or {}).values()} else 0.0
         if r.key.lower() in keys:
@@ -432,8 +435,7 @@ def _value_words(r: CustomerRecord) -> set[str]:
     for value in r.fields.values():
         if isinstance(value, str) and value != r.status and not any(c.isdigit() for c in value):
             out.update(w for w in words(value) if len(w) >= 4)
-    # the words naming a kind rank by kind ("Silver Rewards Card" holds "card")
-    return out - {w for phrase in r.words for w in words(phrase)}
+    return out
 
 
 def _opts(options: dict[str, object]) -> str:

@@ -59,7 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from profiles.admin import CustomerIn, upsert_customer
+from profiles.admin import KIND, CustomerIn, upsert_customer
 from profiles.db import session_scope
 from profiles.files import first_error, read_model
 from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
@@ -98,7 +98,6 @@ class CustomersMap(_Strict):
         return value
 
 
-KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 

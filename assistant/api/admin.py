@@ -1,4 +1,5 @@
-"""Admin endpoints: customers, orders, events and knowledge-base documents, idempotent."""
+"""Admin endpoints: customers, orders, records, reference data, events and knowledge-base
+documents, idempotent."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from pydantic import BaseModel
 from assistant.api.deps import AdminWorkspace, admin_actor, require_admin
 from assistant.api.schemas import ErrorOut, KbIngestOut, KbIngestRequest, PathId, Upserted
 from assistant.experiment_report import ExperimentReport, report_for
-from profiles.admin import CustomerIn, EventIn, OrderIn, add_event, upsert_customer, upsert_order
+from profiles.admin import (
+    CustomerIn,
+    EventIn,
+    OrderIn,
+    RecordIn,
+    ReferenceIn,
+    add_event,
+    upsert_customer,
+    upsert_order,
+    upsert_record,
+    upsert_reference,
+)
 from retrieval.documents import Document, audience_of
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
@@ -42,6 +54,34 @@ def put_order(
     created = upsert_order(c.engine, order_id, body)
     response.status_code = 201 if created else 200
     return Upserted(id=order_id, created=created)
+
+
+@router.put("/records/{kind}/{record_id}", response_model=Upserted, responses=_ERRORS)
+def put_record(
+    c: AdminWorkspace,
+    kind: PathId,
+    record_id: PathId,
+    body: RecordIn,
+    response: Response,
+) -> Upserted:
+    """Create or replace a customer's record of any kind (account, card, booking …)."""
+    created = upsert_record(c.engine, kind, record_id, body)
+    response.status_code = 201 if created else 200
+    return Upserted(id=record_id, created=created)
+
+
+@router.put("/reference/{name}/{item_id}", response_model=Upserted, responses=_ERRORS)
+def put_reference(
+    c: AdminWorkspace,
+    name: PathId,
+    item_id: PathId,
+    body: ReferenceIn,
+    response: Response,
+) -> Upserted:
+    """Create or replace a reference item (a catalog entry, a plan, a flight) records link to."""
+    created = upsert_reference(c.engine, name, item_id, body)
+    response.status_code = 201 if created else 200
+    return Upserted(id=item_id, created=created)
 
 
 @router.post("/customers/{customer_id}/events", response_model=Upserted, responses=_ERRORS)

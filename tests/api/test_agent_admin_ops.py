@@ -189,3 +189,50 @@ def test_internal_documents_guide_agents_and_never_reach_customers(client, llm_g
     assert audiences.get("gift-wrap-waiver") == "internal"  # the agent sees it, labelled
     assert audiences.get("gift-wrap-override") == "internal"
     assert not any("GW-7731" in d for d in a["suggested_replies"])
+
+
+def test_admin_upserts_records_of_any_kind_and_reference_data(client):
+    """A business without a mapping file pushes its records over HTTP; the customer's
+    context reads them at once, and a mistake is named without echoing what was sent."""
+    body = {"first_name": "Ana", "last_name": "Lima", "consents": {"personalization": True}}
+    assert client.put("/v1/admin/customers/ana_lima_0001", json=body, headers=ADMIN).is_success
+    plan = {"fields": {"title": "Swim+", "price": 39}, "text": "Swim+ plan: pool and sauna"}
+    r = client.put("/v1/admin/reference/plan/swim-plus", json=plan, headers=ADMIN)
+    assert (r.status_code, r.json()) == (201, {"id": "swim-plus", "created": True})
+    record = {
+        "customer_id": "ana_lima_0001",
+        "status": "paused",
+        "at": "2026-03-01T00:00:00Z",
+        "fields": {"plan": "Swim+"},
+        "links": {"plan": "swim-plus"},
+        "text": "Swim+ membership M-77: paused since 1 March",
+        "words": ["membership", "subscription"],
+    }
+    url = "/v1/admin/records/membership/M-77"
+    assert client.put(url, json=record, headers=ADMIN).status_code == 201
+    record["status"] = "active"
+    record["text"] = "Swim+ membership M-77: active"
+    assert client.put(url, json=record, headers=ADMIN).status_code == 200  # replaced, not added
+    export = client.get("/v1/admin/customers/ana_lima_0001/export", headers=ADMIN).json()
+    (stored,) = export["records"]
+    assert (stored["key"], stored["status"], stored["links"]) == (
+        "M-77",
+        "active",
+        {"plan": "swim-plus"},
+    )
+
+    reply = client.post(
+        "/v1/chat",
+        json={**identity("ana_lima_0001"), "message": "is my membership still on hold?"},
+    ).json()
+    assert "M-77" in reply["answer"] and "active" in reply["answer"], reply["answer"]
+
+    taken = client.put(  # another customer's id for the same record
+        url, json={**record, "customer_id": "olivia_khan_9030"}, headers=ADMIN
+    )
+    assert taken.status_code == 422 and "belongs to another customer" in taken.json()["error"]
+    bad_kind = client.put("/v1/admin/records/Member%20Ship/M-1", json=record, headers=ADMIN)
+    assert bad_kind.status_code == 422 and "Member" not in bad_kind.text
+    stranger = client.put(url, json={**record, "customer_id": "nobody_0000"}, headers=ADMIN)
+    assert stranger.status_code == 404
+    assert client.put(url, json=record, headers=AGENT).status_code == 403

@@ -195,7 +195,7 @@ def test_a_bank_customer_reads_their_own_records_and_erasure_takes_them(two: Two
     kinds = sorted({r["kind"] for r in doc["records"]})
     # the card's CVV was never stored: the mapping names it sensitive
     assert all("cvv" not in r["fields"] for r in doc["records"])
-    assert kinds == ["account", "credit_card", "debit_card"]
+    assert kinds == ["account", "bank_transaction", "credit_card", "debit_card"]
     erased = two.client.delete(f"/v1/admin/customers/{liang}", headers=admin).json()
     assert erased["rows_deleted"]["records"] == len(doc["records"])
     bank = two.client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
@@ -217,10 +217,17 @@ def test_the_bank_agent_sees_the_customers_records_in_the_sidebar(two: Two):
     assert r.status_code == 200, r.text
     a = r.json()
     assert a["overview"]["orders"] == []
-    assert a["overview"]["record_counts"] == {"account": 2, "credit_card": 1, "debit_card": 2}
+    assert a["overview"]["record_counts"] == {
+        "account": 2,
+        "bank_transaction": 58,  # owned through its account: the source names no customer
+        "credit_card": 1,
+        "debit_card": 2,
+    }
     texts = [x["text"] for x in a["overview"]["records"]]
     assert any(t.startswith("Debit card ending 4821") for t in texts)
-    assert a["summary"].startswith("Liang Jinhai has 2 accounts, 1 credit card, 2 debit cards")
+    assert a["summary"].startswith(
+        "Liang Jinhai has 2 accounts, 58 bank transactions, 1 credit card, 2 debit cards"
+    )
     # no draft asks a bank customer which order they mean
     assert not any("order" in d for d in a["suggested_replies"])
     # The store's agent cannot ask about the bank's customer.

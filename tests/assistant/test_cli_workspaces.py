@@ -53,7 +53,8 @@ def test_create_import_ask_and_show_a_workspace(make_container, tmp_path: Path):
         str(tmp_path / "members.json"),
     )
     assert imported.returncode == 0, imported.stderr
-    assert "imported 1 customers (1 new), 0 records and 0 reference items into workspace gym" in imported.stdout
+    said = "imported 1 customers (1 new), 0 records and 0 reference items into workspace gym"
+    assert said in imported.stdout
     doc = tmp_path / "hours.md"
     doc.write_text("# Opening hours\n\nThe gym is open from 6 am to 11 pm every day.\n")
     assert rapport_cli(c, "ingest", "-w", "gym", str(doc)).returncode == 0
