@@ -199,8 +199,13 @@ def history_cmd(
 
 @eval_app.command("context")
 def context_cmd(
-    tasks: Annotated[Path, typer.Option("--tasks", help="τ-bench retail tasks JSON.")],
-    data: Annotated[Path, typer.Option("--data", help="τ-bench retail data folder.")],
+    tasks: Annotated[
+        Path, typer.Option("--tasks", help="τ-bench retail or τ-knowledge bank tasks JSON.")
+    ],
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="Its data folder: tau-retail, or the bank's (db.json)."),
+    ],
     out_dir: OutOpt,
     config: ConfigOpt = None,
     baseline: BaselineOpt = None,
@@ -208,17 +213,28 @@ def context_cmd(
     data_dir: DataDirOpt = None,
     fresh: FreshOpt = False,
 ) -> None:
-    """Context fact recall within the token budget, context tokens, per-stage latency."""
+    """Context fact recall within the token budget, context tokens, per-stage latency;
+    on the store's tasks or, with the bank's folder, on the bank's (its mapping imports it)."""
     from eval import context_suite as cs
+    from eval import tau_banking as tb
 
     names = _baselines(baseline)
     with errors():
         if not data.is_dir():
-            raise ValueError(f"no tau-retail data folder at {data}")
+            raise ValueError(f"no data folder at {data}")
         cfg = load_config(config)
-        cases = cs.load_cases(tasks)[:limit]
+        bank = (data / "db.json").is_file()
+        if bank and names:
+            raise ValueError("the baselines read the retail data; run them on tau-retail")
+        if bank:
+            cases = tb.load_cases(tasks, data / "db.json")[:limit]
+            run = _Run(cs.SUITE, out_dir, cfg, data_dir or Path("var/eval/tau-banking"), fresh)
+            c = _container(cfg, run.data_dir)
+            tb.load_data(c, data)
+        else:
+            cases = cs.load_cases(tasks)[:limit]
+            run, c = _retail_run(cs.SUITE, out_dir, cfg, data, data_dir, fresh)
         raw = cs.RawRecords(data) if names else None
-        run, c = _retail_run(cs.SUITE, out_dir, cfg, data, data_dir, fresh)
         report = run.score("rapport", cases, cs.rapport_scorer(c.assistant), cs.pooled_recall)
         budget = c.settings.context_tokens
         results = {}

@@ -10,6 +10,7 @@ within its token budget; context tokens and per-stage latency from the pipeline'
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,14 @@ def load_data(container: Container, retail_dir: Path) -> None:
     marker.write_text("ok\n")
 
 
+def present(gold_id: str, text: str) -> bool:
+    """`gold_id` stands in `text` as itself: not inside a longer id or a date ("05" is
+    not found in "05/12/1991" nor "W5" in "#W5442520")."""
+    return re.search(rf"(?<![\w/-]){re.escape(gold_id)}(?![\w/])(?!-\w)", text) is not None
+
+
 def scores(case: ContextCase, text: str, tokens: int, ms: dict[str, float]) -> CaseScore:
-    missing = [i for i in case.gold_ids if i not in text]
+    missing = [i for i in case.gold_ids if not present(i, text)]
     metrics: dict[str, float] = {"tokens": float(tokens)}
     if case.gold_ids:
         metrics["fact_recall"] = 1 - len(missing) / len(case.gold_ids)
