@@ -151,6 +151,7 @@ def compose(
     passages: list[Passage],
     history: list[HistoryHit],
     conversation: list[Message],
+    brand: str = "",
 ) -> Composed:
     """The prompt with the highest-priority sources that fit in `budget` tokens.
 
@@ -162,6 +163,7 @@ def compose(
         history = []
     facts = guard_facts(facts, decision)
     base = dict(
+        brand=brand or "this business",
         tone=decision.tone,
         reply_style=style_instructions(decision),
         customer_card=card_text,

@@ -356,6 +356,7 @@ class Assistant:
             retrieved.passages,
             retrieved.history if decision.use_history else [],
             conversation,
+            brand=self.settings.brand,
         )
 
     def _uses_llm(self, composed: Composed) -> bool:

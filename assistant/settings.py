@@ -113,7 +113,10 @@ class Settings(BaseSettings):
     datasets_dir: Path = Field(
         Path("../shared/datasets"), description="Where the demo data sets are read from."
     )
-    prompt_version: str = Field("chat_reply.v2", description="Name of the chat-reply template.")
+    prompt_version: str = Field("chat_reply.v3", description="Name of the chat-reply template.")
+    brand: str = Field(
+        "", description="The business's name in the prompt (a workspace's own brand first)."
+    )
     policy_file: Path | None = Field(
         None, description="Decision policy YAML (rules, topics, hours); the packaged one if unset."
     )

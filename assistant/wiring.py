@@ -266,6 +266,7 @@ def settings_for(base: Settings, workspace: Workspace) -> Settings:
             "segments_file": base.segments_file or workspace.path(config.segments_file),
             "experiments_file": base.experiments_file or workspace.path(config.experiments_file),
         }
+    update["brand"] = config.brand or (base.brand if workspace.name == DEFAULT else "")
     if config.intents is not None:
         update["intents"] = ",".join(config.intents)
     if config.demo_customers:

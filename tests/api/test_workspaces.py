@@ -184,7 +184,8 @@ def test_kb_admin_writes_go_to_the_keys_workspace(two: Two):
 def test_a_bank_customer_reads_their_own_records_and_erasure_takes_them(two: Two):
     liang = "lj82d4f1a9"  # two debit cards, a credit card and two accounts in db.json
     turn = _chat(two.client, two.bank(liang), "is my debit card still active?", BANK)
-    assert "Debit card ending 4821" in turn["answer"] and "ACTIVE" in turn["answer"]
+    assert "Debit card dbc_lj82d4f1a9_bluest ending 4821" in turn["answer"]
+    assert "ACTIVE" in turn["answer"]
     assert "Silver Rewards Card" not in turn["answer"]  # a credit card is not what was asked
     cited = [c for c in turn["citations"] if c["kind"] == "record"]
     assert {c["id"] for c in cited} >= {"record:debit_card:dbc_lj82d4f1a9_bluest"}
@@ -224,7 +225,7 @@ def test_the_bank_agent_sees_the_customers_records_in_the_sidebar(two: Two):
         "debit_card": 2,
     }
     texts = [x["text"] for x in a["overview"]["records"]]
-    assert any(t.startswith("Debit card ending 4821") for t in texts)
+    assert any(t.startswith("Debit card dbc_lj82d4f1a9_bluest ending 4821") for t in texts)
     assert a["summary"].startswith(
         "Liang Jinhai has 2 accounts, 58 bank transactions, 1 credit card, 2 debit cards"
     )
@@ -237,3 +238,14 @@ def test_the_bank_agent_sees_the_customers_records_in_the_sidebar(two: Two):
         headers={"X-API-Key": AGENT_KEY},
     )
     assert r.status_code == 404
+
+
+def test_each_business_speaks_as_its_own_brand(two: Two):
+    from assistant.types import TurnRequest
+
+    services = two.client.app.state.services.workspaces  # type: ignore[attr-defined]
+    bank = services.get("bank").assistant.prepare(TurnRequest(customer_id=SHARED, message="hi"))
+    assert "the support assistant of Rapport Bank." in bank.composed.text
+    store = services.get("default").assistant.prepare(TurnRequest(customer_id=SHARED, message="hi"))
+    assert "Rapport Bank" not in store.composed.text  # no brand set: "this business"
+    assert "the support assistant of this business." in store.composed.text

@@ -45,6 +45,26 @@ def test_chat_reply_v2_snapshot():
     assert text == (Path(__file__).parent / "chat_reply.v2.snapshot.txt").read_text()
 
 
+def test_chat_reply_v3_snapshot():
+    """v3 names the workspace's brand and any kind of record, not a store's orders."""
+    p = load_prompt("chat_reply.v3")
+    text = messages_text(
+        p.render(
+            brand="Rapport Bank",
+            tone="friendly",
+            reply_style="- STYLE LINE",
+            customer_card="CARD",
+            facts="[1] FACT",
+            passages="[2] PASSAGE",
+            history="",
+            conversation="Customer: earlier",
+            message="MESSAGE {not a variable}",
+        )
+    )
+    assert text == (Path(__file__).parent / "chat_reply.v3.snapshot.txt").read_text()
+    assert "support assistant of Rapport Bank" in text and "this store" not in text
+
+
 def test_render_refuses_missing_or_unknown_variables():
     p = load_prompt("chat_reply.v1")
     with pytest.raises(PromptError, match="missing"):
