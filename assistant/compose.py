@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.tokens import TokenCounter
 from assistant.types import CitationKind, Composed, Decision, Source
-from profiles.context import CustomerCard, Fact
+from profiles.context import CustomerCard, Fact, RecordAction
 from profiles.models import Message
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, messages_text
@@ -41,6 +41,8 @@ class _Candidate:
     priority: float
     title: str = ""
     relevance: float = 0.0  # how much the message points at it (a fact's own relevance)
+    status: str | None = None  # a fact's record's status
+    actions: list[RecordAction] = field(default_factory=list)  # a mapped record's
 
     @property
     def line(self) -> str:
@@ -127,7 +129,16 @@ def _candidates(
             prio = 5.0 + f.relevance
         kind: CitationKind = "profile" if f.kind == "profile" else f.kind
         out.append(
-            _Candidate("facts", f.id, kind, f.text_without(never), prio, relevance=f.relevance)
+            _Candidate(
+                "facts",
+                f.id,
+                kind,
+                f.text_without(never),
+                prio,
+                relevance=f.relevance,
+                status=f.status,
+                actions=f.actions,
+            )
         )
     # Internal passages (written for staff) never enter a reply's context: what the
     # context holds can be quoted or cited to the customer. The sidebar lists them, labelled.
@@ -202,6 +213,8 @@ def compose(
                     title=cand.title,
                     priority=cand.priority,
                     relevance=cand.relevance,
+                    status=cand.status,
+                    actions=cand.actions,
                 )
             )
             blocks[section].append(f"[{n}] {defuse(cand.line)}")

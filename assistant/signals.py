@@ -26,6 +26,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "intents",
     "named_orders",
     "named_statuses",
+    "named_records",
     "segments",
     "channel",
     "device",
@@ -122,6 +123,12 @@ def turn_signals(
         "intents": sorted(intents(message)),
         "named_orders": [f.id.removeprefix("order:") for f in named],
         "named_statuses": sorted({f.status for f in named if f.status}),
+        # a mapped record (account, booking …) the message names by id or by its kind
+        "named_records": [
+            f.id.removeprefix("record:")
+            for f in ctx.facts
+            if f.kind == "record" and f.relevance >= NAMED_PRODUCT
+        ],
         "segments": list(ctx.segments),
         "channel": request.channel,
         "device": request.device,

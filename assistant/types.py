@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.turn.types import AnswerPlan
-from profiles.context import CustomerCard, Fact
+from profiles.context import CustomerCard, Fact, RecordAction
 from retrieval.types import HistoryHit, Passage
 
 CitationKind = Literal["kb", "order", "product", "profile", "history", "record"]
@@ -80,6 +80,8 @@ class Source(BaseModel):
     priority: float = 0.0  # how strongly the turn wanted this source (compose stage)
     # how much the message points at a fact: an id written (10), a product named (3 each)
     relevance: float = 0.0
+    status: str | None = None  # a fact's record's status
+    actions: list[RecordAction] = Field(default_factory=list)  # a mapped record's
 
 
 class Composed(BaseModel):

@@ -91,6 +91,14 @@ class RecordIn(BaseModel):
         None, max_length=2000, description="How it reads to the customer and agents."
     )
     words: list[Plain] = Field(default_factory=list, description="Words naming its kind.")
+    allows: list[Plain] = Field(
+        default_factory=list, description="What its status allows next: cancel, pause …"
+    )
+    actions: dict[Plain, dict[Plain, Plain]] = Field(
+        default_factory=dict,
+        description="Every action its kind knows, its name by language ({'cancel': {'es': "
+        "'cancelar'}}); by default the ones it allows, in English.",
+    )
 
 
 class ReferenceIn(BaseModel):
@@ -185,9 +193,14 @@ def upsert_record(engine: Engine, kind: str, key: str, data: RecordIn) -> bool:
         if existing is not None and existing.customer_id != data.customer_id:
             raise InvalidRecord("the record belongs to another customer")
         label = kind.replace("_", " ").capitalize()
-        values = data.model_dump(exclude={"text", "words"}) | {
+        known = [*data.allows, *data.actions]
+        values = data.model_dump(exclude={"text", "words", "actions"}) | {
             "text": data.text or f"{label} {key}: {data.status or 'no status'}",
             "words": data.words or [kind.replace("_", " ")],
+            "actions": {
+                a: {"en": a.replace("_", " ")} | data.actions.get(a, {})
+                for a in dict.fromkeys(known)
+            },
         }
         row = existing or CustomerRecord(kind=kind, key=key, customer_id=data.customer_id)
         for name, value in values.items():

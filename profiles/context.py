@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -43,6 +44,22 @@ from profiles.segments import Segments
 FactKind = Literal["profile", "order", "product", "record"]
 
 
+class RecordAction(BaseModel):
+    """An action a record's kind knows ("cancel"), whether its status allows it now, and
+    its name in each language the business gave ("cancelar")."""
+
+    name: str
+    allowed: bool
+    names: dict[str, str] = Field(default_factory=dict)
+
+    def said_in(self, lowered: str) -> bool:
+        """Whether a (lower-cased) message names this action in any of its languages."""
+        return any(
+            re.search(rf"(?<!\w){re.escape(n.lower())}", lowered)
+            for n in {self.name.replace("_", " "), *self.names.values()}
+        )
+
+
 class Fact(BaseModel):
     """One customer-specific fact that may go into the prompt, with its relevance."""
 
@@ -54,6 +71,8 @@ class Fact(BaseModel):
     status: str | None = None  # an order's status, for rules and query hints
     # The text by attribute ("email", "address", ...), so a policy can leave one out.
     parts: list[tuple[str, str]] = Field(default_factory=list)
+    # a mapped record's actions and what its status allows ("confirmed" → cancel)
+    actions: list[RecordAction] = Field(default_factory=list)
 
     def text_without(self, attributes: set[str]) -> str:
         """The fact's text minus the named attributes."""
@@ -419,6 +438,10 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
                 text=r.text,
                 relevance=score,
                 status=r.status,
+                actions=[
+                    RecordAction(name=a, allowed=a in (r.allows or []), names=names)
+                    for a, names in (r.actions or {}).items()
+                ],
             )
         )
     return out

@@ -41,7 +41,12 @@ Shapes beyond one flat list per kind:
   for sources that never name the customer (a bank account's transactions); the linked
   kind comes earlier in the mapping or was imported before.
 - **Reference data.** `reference:` lists items that are no customer's (a catalog, plans,
-  flights), each `{name, file, at, id, show}`; records link to them by name."""
+  flights), each `{name, file, at, id, show}`; records link to them by name.
+- **Status rules.** `allows: {confirmed: [cancel, change_seat], cancelled: []}` says what
+  each status allows next (statuses matched whatever their case), and `action_names:
+  {change_seat: {es: cambiar el asiento}}` how customers name an action in each language
+  (English defaults to the action's own name). A reply to "can I cancel BK1?" then says
+  whether its status allows it."""
 
 from __future__ import annotations
 
@@ -140,6 +145,12 @@ class RecordsMap(_Strict):
     links: dict[str, str] = Field(
         default_factory=dict, description="Linked kind or reference name: field path of its id."
     )
+    allows: dict[str, list[str]] = Field(
+        default_factory=dict, description="Status: the actions it allows next."
+    )
+    action_names: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Action: its name by language, as customers say it."
+    )
     status: str | None = None
     amount: str | None = None
     date: str | None = None
@@ -164,6 +175,24 @@ class RecordsMap(_Strict):
         for name in value:
             _kind_name(name)
         return value
+
+    @field_validator("allows")
+    @classmethod
+    def _actions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for actions in value.values():
+            for action in actions:
+                _kind_name(action)
+        return {status.lower(): actions for status, actions in value.items()}
+
+    def actions(self) -> dict[str, dict[str, str]]:
+        """Every action a status allows, with its names; English defaults to the action's
+        own ("change_seat" → "change seat")."""
+        names = [a for actions in self.allows.values() for a in actions]
+        names += list(self.action_names)
+        return {
+            a: {"en": a.replace("_", " ")} | self.action_names.get(a, {})
+            for a in dict.fromkeys(names)
+        }
 
     @model_validator(mode="after")
     def _owner(self) -> RecordsMap:
@@ -250,7 +279,10 @@ def import_files(
     )
 
 
-_COPIED = ("customer_id", "status", "amount", "at", "fields", "text", "words", "links")
+_COPIED = (
+    *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
+    *("allows", "actions"),
+)
 
 
 def _upsert(
@@ -391,16 +423,19 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
         if spec.customer_via and not links[spec.customer_via]:
             raise MappingError(f"{where}: no {spec.customer_via} id at its link's path")
         fields = {k: v for k, v in item.obj.items() if k not in spec.sensitive}
+        status = _text(_get(item, spec.status, where)) if spec.status else None
         record = CustomerRecord(
             customer_id=owner,
             kind=spec.kind,
             key=rid,
-            status=_text(_get(item, spec.status, where)) if spec.status else None,
+            status=status,
             amount=_amount(_get(item, spec.amount, where), where) if spec.amount else None,
             at=_date(_get(item, spec.date, where), spec.date_formats, where) if spec.date else None,
             fields=fields,
             words=spec.words or [spec.kind.replace("_", " ")],
             links={n: k for n, k in links.items() if k},
+            allows=spec.allows.get((status or "").lower(), []),
+            actions=spec.actions(),
         )
         out.append(_Raw(spec, record, where))
     return out

@@ -130,6 +130,11 @@ class CustomerRecord(SQLModel, table=True):
     words: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # what names its kind
     # other records and reference items it points at: {"account": "chk_1", "flight": "RA12"}
     links: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    # what its status allows next ("cancel", "change_seat"), by its kind's rules
+    allows: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # every action its kind knows, with its name in each language the mapping gives
+    # ({"cancel": {"en": "cancel", "es": "cancelar"}}): the words a message asks for it by
+    actions: dict[str, dict[str, str]] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class ReferenceItem(SQLModel, table=True):

@@ -16,6 +16,7 @@ from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
+from profiles.context import RecordAction
 from profiles.relevance import EXPLICIT_ID, NAMED_PRODUCT, intents, words
 from prompts.catalog import ReplyCatalog, load_catalog
 from retrieval.lexical import stem
@@ -228,8 +229,14 @@ class OfflineComposer:
         records = records[: 1 if short else max(decision.max_personal_facts, 0)]
         if records:
             lines.append(cat.text("records_intro"))
+            lowered = composed.message.lower()
             for s in records:
-                lines.append(f"{s.text} [{s.n}]" if short else f"- {s.text} [{s.n}]")
+                # "can I cancel BK1?": what its status allows, by the business's own rules
+                allows = " ".join(
+                    _action_sentence(cat, s, a) for a in s.actions if a.said_in(lowered)
+                )
+                line = f"{s.text} [{s.n}]" + (f" {allows}" if allows else "")
+                lines.append(line if short else f"- {line}")
                 cited.append(s.n)
         rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []
         # The business's own customer-facing answer to a policy question (catalog
@@ -372,3 +379,11 @@ def _policy_lines(cat: ReplyCatalog, plan: AnswerPlan) -> list[str]:
         if cat.has(f"policy.{i.name}") and cat.text(f"policy.{i.name}") not in lines:
             lines.append(cat.text(f"policy.{i.name}"))
     return lines
+
+
+def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction) -> str:
+    """Whether a record's status allows an action, in the customer's language and with
+    the business's own name for it (English, or the action's own name, when it gave none)."""
+    name = action.names.get(cat.language) or action.names.get("en") or action.name
+    key = "record_action.allowed" if action.allowed else "record_action.not_allowed"
+    return cat.text(key, action=name, status=record.status or "")

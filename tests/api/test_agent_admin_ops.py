@@ -227,6 +227,23 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
     ).json()
     assert "M-77" in reply["answer"] and "active" in reply["answer"], reply["answer"]
 
+    # What its status allows next, by the business's own rules and words, in the
+    # customer's language; a status that does not allow it says so.
+    rules = {"allows": ["pause", "cancel"], "actions": {"cancel": {"es": "cancelarla"}}}
+    assert client.put(url, json={**record, **rules}, headers=ADMIN).status_code == 200
+    ended = {**record, "status": "ended", "text": "Yoga membership M-78: ended"}
+    ended |= {"actions": {"cancel": {"es": "cancelarla"}}}
+    assert client.put("/v1/admin/records/membership/M-78", json=ended, headers=ADMIN).is_success
+
+    def ask(message: str) -> str:
+        body = {**identity("ana_lima_0001"), "message": message}
+        return client.post("/v1/chat", json=body).json()["answer"]
+
+    assert "It is active, so you can still cancel it." in ask("can I cancel M-77?")
+    assert "todavía puede cancelarla" in ask("¿puedo cancelarla? es la M-77, gracias")
+    assert "It is ended, so you can no longer cancel it." in ask("can I cancel M-78 please")
+    assert "can still" not in ask("what is the status of M-77?")  # no action asked
+
     taken = client.put(  # another customer's id for the same record
         url, json={**record, "customer_id": "olivia_khan_9030"}, headers=ADMIN
     )

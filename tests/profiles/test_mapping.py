@@ -284,6 +284,8 @@ records:
     date: booked
     words: [booking, reservation, trip]
     show: "Booking {key}: {status}, booked {booked}"
+    allows: {Confirmed: [cancel, change_seat], cancelled: []}
+    action_names: {change_seat: {es: cambiar el asiento}}
   - kind: segment
     file: bookings.json
     at: bookings.*.segments
@@ -322,6 +324,13 @@ records:
     assert (pay.customer_id, pay.amount, pay.at.month) == ("P2", 99.0, 10)
     assert "card_number" not in pay.fields and "4000" not in pay.text
     assert {r.key for r in ana} == {"BK1", "BK3", "BK1-1", "BK1-2", "PAY-1"}
+    # what each status allows next, the statuses matched whatever their case
+    assert (rows["BK1"].allows, rows["BK2"].allows) == (["cancel", "change_seat"], [])
+    assert rows["BK2"].actions == {
+        "cancel": {"en": "cancel"},
+        "change_seat": {"en": "change seat", "es": "cambiar el asiento"},
+    }
+    assert rows["PAY-1"].allows == [] and rows["PAY-1"].actions == {}
 
     # A message naming a booking ranks what belongs to it above the customer's other trip.
     rank = {f.id: f.relevance for f in record_facts(ana, "did my payment for BK1 go through?")}

@@ -1,4 +1,5 @@
-"""records link to other records and to reference data (a catalog, plans, flights)
+"""records link to other records and to reference data (a catalog, plans, flights), and
+say what their status allows next
 
 Revision ID: 0011_record_links
 Revises: 0010_customer_records
@@ -20,6 +21,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("customerrecord") as batch:
         batch.add_column(sa.Column("links", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("allows", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("actions", sa.JSON(), nullable=True))
     op.create_table(
         "referenceitem",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -35,4 +38,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("referenceitem")
     with op.batch_alter_table("customerrecord") as batch:
+        batch.drop_column("actions")
+        batch.drop_column("allows")
         batch.drop_column("links")
