@@ -30,7 +30,13 @@ from eval.cli import eval_app
 from profiles.files import write_private
 from profiles.importers import import_tau_retail, read_tau_retail
 from profiles.mapping import PACKAGED_MAPPINGS
-from profiles.workspaces import DEFAULT, Registry, WorkspaceConfig, keep_demo_keys
+from profiles.workspaces import (
+    DEFAULT,
+    GENERIC_INTENTS,
+    Registry,
+    WorkspaceConfig,
+    keep_demo_keys,
+)
 from retrieval.documents import AUDIENCES
 
 app = typer.Typer(
@@ -297,7 +303,7 @@ def demo(
         "bank",
         brand="Rapport Bank",
         description="a retail bank",
-        intents=BANK_INTENTS,
+        intents=list(GENERIC_INTENTS),
         demo_customers=BANK_PICKS,
         exist_ok=True,
     )
@@ -310,7 +316,6 @@ def demo(
     err.print("demo data ready; `rapport serve --demo` (or `make run`) serves it", markup=False)
 
 
-BANK_INTENTS = ["greeting", "thanks", "goodbye", "human", "recall"]
 # Bank customers with cards, accounts, transactions, a card order and a dispute.
 BANK_PICKS = ["lj82d4f1a9", "01f21c9970", "e3f4a5b6c7", "6680a37184", "123"]
 

@@ -43,6 +43,7 @@ class _Candidate:
     relevance: float = 0.0  # how much the message points at it (a fact's own relevance)
     status: str | None = None  # a fact's record's status
     actions: list[RecordAction] = field(default_factory=list)  # a mapped record's
+    texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
 
     @property
     def line(self) -> str:
@@ -138,6 +139,7 @@ def _candidates(
                 relevance=f.relevance,
                 status=f.status,
                 actions=f.actions,
+                texts=f.texts,
             )
         )
     # Internal passages (written for staff) never enter a reply's context: what the
@@ -215,6 +217,7 @@ def compose(
                     relevance=cand.relevance,
                     status=cand.status,
                     actions=cand.actions,
+                    texts=cand.texts,
                 )
             )
             blocks[section].append(f"[{n}] {defuse(cand.line)}")

@@ -82,6 +82,11 @@ class Source(BaseModel):
     relevance: float = 0.0
     status: str | None = None  # a fact's record's status
     actions: list[RecordAction] = Field(default_factory=list)  # a mapped record's
+    texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
+
+    def text_in(self, language: str) -> str:
+        """The text in `language` where the business gave one, else as it is."""
+        return self.texts.get(language, self.text)
 
 
 class Composed(BaseModel):

@@ -91,6 +91,9 @@ class RecordIn(BaseModel):
         None, max_length=2000, description="How it reads to the customer and agents."
     )
     words: list[Plain] = Field(default_factory=list, description="Words naming its kind.")
+    texts: dict[Plain, Plain] = Field(
+        default_factory=dict, description="`text` in other languages, by language code."
+    )
     allows: list[Plain] = Field(
         default_factory=list, description="What its status allows next: cancel, pause …"
     )

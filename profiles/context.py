@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
+from rapidfuzz.distance import OSA
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -73,6 +75,7 @@ class Fact(BaseModel):
     parts: list[tuple[str, str]] = Field(default_factory=list)
     # a mapped record's actions and what its status allows ("confirmed" → cancel)
     actions: list[RecordAction] = Field(default_factory=list)
+    texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
 
     def text_without(self, attributes: set[str]) -> str:
         """The fact's text minus the named attributes."""
@@ -408,19 +411,22 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
     """The customer's records (of any kind a mapping imported) as facts, ranked by what
     the message names: a record's id; else the most specific words naming its kind ("debit
     card" before "card"), a value it holds ("Costco") or a record it links to; then
-    recency."""
-    tokens = words(message)
-    said, text = set(tokens), f" {' '.join(tokens)} "
-    lowered = message.lower()
-    keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
+    the kind the customer has fewer of; then recency."""
     # words naming any of the customer's kinds name that kind, not a value: "debit card"
     # asks about the card, not about every transaction described "DEBIT CARD PURCHASE"
     kind_words = {w for r in rows for phrase in r.words for w in words(phrase)}
+    tokens = [_typo_of(t, kind_words) for t in words(message)]  # "dsipute" is "dispute"
+    said, text = set(tokens), f" {' '.join(tokens)} "
+    lowered = message.lower()
+    keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
+    per_kind = Counter(r.kind for r in rows)
     n = max(len(rows), 1)
     out = []
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
-        named = [len(words(w)) for w in r.words if f" {' '.join(words(w))} " in text]
+        # the message's words its kind's phrases cover: "balance of my checking account"
+        # says more of an account (3) than of a credit card ("balance", 1)
+        named = {w for p in r.words if f" {' '.join(words(p))} " in text for w in words(p)}
         # a value the message names ("Costco") says more than the kind ("what did I spend")
         valued = VALUE_NAMED if said & _value_words(r) - kind_words else 0.0
         # so does the record it belongs to ("the payments on booking BK1")
@@ -428,7 +434,10 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
         if r.key.lower() in keys:
             score = RECORD_NAMED
         elif named or valued or linked:
-            score = RECORD_KIND + max(named, default=0) + valued + linked + recency
+            # of two kinds named alike, the one the customer has fewer of is the one meant:
+            # "the charge I disputed" is their one dispute, not one of 47 charges
+            specific = KIND_SPECIFIC / per_kind[r.kind]
+            score = RECORD_KIND + len(named) + valued + linked + specific + recency
         else:
             score = recency
         out.append(
@@ -442,13 +451,34 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
                     RecordAction(name=a, allowed=a in (r.allows or []), names=names)
                     for a, names in (r.actions or {}).items()
                 ],
+                texts=r.texts or {},
             )
         )
     return out
 
 
 RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
+KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
+
+
+FUZZY_MIN = 5  # shorter words must be typed right
+
+
+def _typo_of(token: str, vocabulary: set[str]) -> str:
+    """The vocabulary word `token` is a typo of (a swapped, missing or extra letter, in a
+    word of FUZZY_MIN letters or more, never the first), else the token. Not a replaced
+    letter nor one added at the end: those make other words ("card" / "cart")."""
+    if token in vocabulary or len(token) < FUZZY_MIN:
+        return token
+    for w in sorted(vocabulary):
+        if len(w) < FUZZY_MIN or w[0] != token[0] or OSA.distance(token, w) != 1:
+            continue
+        if len(token) == len(w) + 1 and token.startswith(w):
+            continue
+        if len(token) != len(w) or sorted(token) == sorted(w):
+            return w
+    return token
 
 
 def _value_words(r: CustomerRecord) -> set[str]:

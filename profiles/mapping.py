@@ -46,7 +46,9 @@ Shapes beyond one flat list per kind:
   each status allows next (statuses matched whatever their case), and `action_names:
   {change_seat: {es: cambiar el asiento}}` how customers name an action in each language
   (English defaults to the action's own name). A reply to "can I cancel BK1?" then says
-  whether its status allows it."""
+  whether its status allows it.
+- **Languages.** `show: {en: "Booking {key}: {status}", es: "Reserva {key}: {status}"}`
+  reads each record in the customer's language where a template is given."""
 
 from __future__ import annotations
 
@@ -157,7 +159,10 @@ class RecordsMap(_Strict):
     date_formats: list[str] = Field(default_factory=lambda: list(DATE_FORMATS))
     sensitive: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list, description="Words naming this kind.")
-    show: str = Field("{kind} {key}: {status}", description="How a record reads.")
+    show: str | dict[str, str] = Field(
+        "{kind} {key}: {status}",
+        description="How a record reads: a template, or one per language ('en' first).",
+    )
 
     @field_validator("kind")
     @classmethod
@@ -166,8 +171,22 @@ class RecordsMap(_Strict):
 
     @field_validator("show")
     @classmethod
-    def _template(cls, value: str) -> str:
+    def _templates(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("give at least one template")
+            for lang in value:
+                if not re.fullmatch(r"[a-z]{2}", lang):
+                    raise ValueError(f"{lang!r} is not a two-letter language code")
+            return {lang: _check_template(t) for lang, t in value.items()}
         return _check_template(value)
+
+    def templates(self) -> tuple[str, dict[str, str]]:
+        """The template of `text` (English, else the first given) and the others by language."""
+        if isinstance(self.show, str):
+            return self.show, {}
+        main = "en" if "en" in self.show else next(iter(self.show))
+        return self.show[main], {k: v for k, v in self.show.items() if k != main}
 
     @field_validator("links")
     @classmethod
@@ -281,7 +300,7 @@ def import_files(
 
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
-    *("allows", "actions"),
+    *("allows", "actions", "texts"),
 )
 
 
@@ -342,9 +361,10 @@ def _link(
                 )
             rec.customer_id = owner
         values = {n: _Fields(t.fields, key=t.key) for n, t in linked.items() if t is not None}
-        rec.text = _render(
-            spec.show, rec.fields, kind=rec.kind, key=rec.key, status=rec.status or "", **values
-        )
+        main, others = spec.templates()
+        slots = dict(kind=rec.kind, key=rec.key, status=rec.status or "", **values)
+        rec.text = _render(main, rec.fields, **slots)
+        rec.texts = {lang: _render(t, rec.fields, **slots) for lang, t in others.items()}
     owners = {r.record.customer_id for r in raws} - people
     if owners:
         found = set(s.exec(select(Customer.id).where(col(Customer.id).in_(owners))).all())
@@ -470,7 +490,7 @@ class _Blank(dict[str, Any]):
 
 _EMPTY_PARENS = re.compile(r"\(\s*\)")
 _DANGLING = re.compile(r"\s*[:,]\s*(?=[,.;)]|$)")
-_SPACE_BEFORE = re.compile(r"\s+([,.;:)])")
+_SPACE_BEFORE = re.compile(r"\s+([,.;)])")  # not ":", spaced in French
 
 
 def _tidy(text: str) -> str:

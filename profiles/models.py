@@ -135,6 +135,8 @@ class CustomerRecord(SQLModel, table=True):
     # every action its kind knows, with its name in each language the mapping gives
     # ({"cancel": {"en": "cancel", "es": "cancelar"}}): the words a message asks for it by
     actions: dict[str, dict[str, str]] = Field(default_factory=dict, sa_column=Column(JSON))
+    # `text` in other languages, by language code, where the mapping gives a template
+    texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class ReferenceItem(SQLModel, table=True):

@@ -28,6 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from profiles.files import read_model, write_private
 
 DEFAULT = "default"
+GENERIC_INTENTS = ("greeting", "thanks", "goodbye", "human", "recall")
+"""The intents of a business without orders: the store's order intents (where is, cancel,
+return …) are not a bank's or an airline's."""
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 FILE = "workspace.yaml"
 FOLDER = "workspaces"

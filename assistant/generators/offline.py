@@ -235,7 +235,7 @@ class OfflineComposer:
                 allows = " ".join(
                     _action_sentence(cat, s, a) for a in s.actions if a.said_in(lowered)
                 )
-                line = f"{s.text} [{s.n}]" + (f" {allows}" if allows else "")
+                line = f"{s.text_in(cat.language)} [{s.n}]" + (f" {allows}" if allows else "")
                 lines.append(line if short else f"- {line}")
                 cited.append(s.n)
         rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []

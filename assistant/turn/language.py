@@ -10,7 +10,7 @@ SUPPORTED = ("en", "es", "fr", "de")
 # The detector's confidences over the four languages sum to 1. The message's language is
 # taken when it is clearly ahead (alone, or well ahead of the next), or when it is the
 # locale's language anyway; short or mixed text falls back to the locale.
-MIN_OTHER = 0.8  # to answer in another language than the locale's
+MIN_OTHER = 0.6  # to answer in another language than the locale's (and MIN_LEAD ahead)
 MIN_LEAD = 3.0  # times the runner-up's confidence
 MIN_AGREEING = 0.3  # enough when the locale says the same
 MIN_WORDS = 3
@@ -24,12 +24,30 @@ def _detector() -> Any:
     return LanguageDetectorBuilder.from_languages(*langs).build()
 
 
+def without_names(message: str) -> str:
+    """The message less its runs of two or more capitalised words: names of cards, shops
+    and products ("Silver Rewards Card", "Whole Foods Market") are no language's words
+    and pull a short French or Spanish question towards English."""
+    tokens = message.split()
+    keep: list[str] = []
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if token[:1].isupper():
+            run.append(token)
+            continue
+        keep += run if len(run) < 2 else []
+        run = []
+        if token:
+            keep.append(token)
+    return " ".join(keep) if len(keep) >= MIN_WORDS else message
+
+
 def detect(message: str) -> tuple[str, float, float] | None:
     """The message's likeliest language among en/es/fr/de, its confidence and the
     runner-up's; None for a message too short to tell."""
     if len(message.split()) < MIN_WORDS:
         return None
-    values = _detector().compute_language_confidence_values(message)
+    values = _detector().compute_language_confidence_values(without_names(message))
     if not values:
         return None
     second = float(values[1].value) if len(values) > 1 else 0.0
@@ -54,7 +72,8 @@ def reply_language(
     # a word or two opening a conversation is read by its social words ("gracias!",
     # "bonjour"); otherwise a short message has too few words to tell
     short = len(message.split()) < MIN_WORDS
-    hint = _support_words_language(message, social_only=short) if not (short and earlier) else None
+    plain = without_names(message)
+    hint = _support_words_language(plain, social_only=short) if not (short and earlier) else None
     if hint is not None:
         # a short message that uses one language's support words ("wehre is my order")
         return hint, "message"

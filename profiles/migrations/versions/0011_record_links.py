@@ -1,5 +1,5 @@
-"""records link to other records and to reference data (a catalog, plans, flights), and
-say what their status allows next
+"""records link to other records and to reference data (a catalog, plans, flights),
+say what their status allows next and read in several languages
 
 Revision ID: 0011_record_links
 Revises: 0010_customer_records
@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("links", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("allows", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("actions", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("texts", sa.JSON(), nullable=True))
     op.create_table(
         "referenceitem",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -38,6 +39,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("referenceitem")
     with op.batch_alter_table("customerrecord") as batch:
+        batch.drop_column("texts")
         batch.drop_column("actions")
         batch.drop_column("allows")
         batch.drop_column("links")
