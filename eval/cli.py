@@ -292,9 +292,14 @@ def compare_cmd(
 
 @eval_app.command("answers")
 def answers_cmd(
-    suite: Annotated[str, typer.Option("--suite", help="locomo, tau-retail or support.")],
+    suite: Annotated[
+        str, typer.Option("--suite", help="locomo, tau-retail, support or support-bank.")
+    ],
     data: Annotated[
-        Path, typer.Option("--data", help="locomo8.json, or the τ-bench retail data folder.")
+        Path,
+        typer.Option(
+            "--data", help="locomo8.json, the τ-bench retail folder, or the bank's (support-bank)."
+        ),
     ],
     out_dir: OutOpt,
     tasks: Annotated[
@@ -355,10 +360,60 @@ def answers_cmd(
                 raise ValueError(f"no tau-retail data folder at {data}")
             run, report = _support_run(out_dir, cfg, data, bank_docs, data_dir, fresh, cases_opt)
             run.finish(report, {})
+        elif suite == "support-bank":
+            if not (data / "db.json").is_file():
+                raise ValueError(f"no τ-knowledge bank folder (db.json) at {data}")
+            run, report = _bank_support_run(out_dir, cfg, data, data_dir, fresh, cases_opt)
+            run.finish(report, {})
         else:
             raise ValueError(
-                f"unknown answers suite {suite!r} (choose locomo, tau-retail or support)"
+                f"unknown answers suite {suite!r} (choose locomo, tau-retail, support or "
+                "support-bank)"
             )
+
+
+def _bank_support_run(
+    out_dir: Path,
+    cfg: EvalConfig,
+    data: Path,
+    data_dir: Path | None,
+    fresh: bool,
+    cases: SupportCasesOpts,
+) -> tuple[_Run, Report]:
+    """The support suite's bank slice through `POST /v1/chat` on a workspace holding the
+    bank as `rapport demo` loads it: its mapping, its 698 documents, the generic intents."""
+    import secrets
+
+    from fastapi.testclient import TestClient
+
+    from assistant.api import create_app
+    from assistant.api.security import user_hash
+    from eval import bank_support as bs
+    from eval import support_suite as ss
+    from eval import tau_banking as tb
+    from profiles.workspaces import GENERIC_INTENTS
+
+    bank = bs.read_bank(data / "db.json")
+    chosen = (
+        ss.load_cases_file(cases.file)
+        if cases.file is not None
+        else bs.build_cases(bank, per_intent=cases.per_intent, seed=cases.seed)
+    )
+    run = _Run(bs.SUITE, out_dir, cfg, data_dir or Path("var/eval/support-bank"), fresh)
+    secret = secrets.token_hex(16)
+    settings = cfg.make_settings(run.data_dir).model_copy(
+        update={
+            "widget_secret": secret,
+            "rate_limit_per_minute": 100_000,
+            "intents": ",".join(GENERIC_INTENTS),
+            "brand": "Rapport Bank",
+        }
+    )
+    c = Container(settings)
+    tb.load_data(c, data)
+    client = TestClient(create_app(c), raise_server_exceptions=True)
+    scorer = bs.http_scorer(ss.http_sender(client), bank, lambda cid: user_hash(secret, cid))
+    return run, run.score("rapport", chosen, scorer, ss.totals)
 
 
 def _support_run(

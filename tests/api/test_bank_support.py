@@ -1,0 +1,93 @@
+"""The support suite's bank slice in CI: the bank's customers ask as they write, through
+POST /v1/chat to the bank's workspace (its mapping, the documents its tasks need, the
+generic intents, its brand), with the offline composer. What they read must state their
+own card, balance or charge, in their language, without the store's text, staff wording
+or internal labels."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.api.security import user_hash
+from eval import bank_support as bs
+from eval.report import build_report
+from eval.support_suite import totals
+from profiles.mapping import PACKAGED_MAPPINGS, import_files, load_mapping
+from profiles.workspaces import GENERIC_INTENTS, Registry
+from tests.api.conftest import SETTINGS
+from tests.conftest import BANK_DOCS, DATASETS
+
+BANK = DATASETS / "tau-banking-knowledge"
+PER_INTENT = 3
+SEED = 20261204  # another draw than the dev runs; the CLI's --seed gives others
+
+
+@pytest.fixture
+def bank_client(make_container) -> tuple[TestClient, str]:
+    store = make_container(**SETTINGS)
+    made = Registry(store.settings.data_dir).create(
+        "bank", brand="Rapport Bank", intents=list(GENERIC_INTENTS)
+    )
+    assert made is not None and made.workspace.config.widget_secret
+    client = TestClient(create_app(store), raise_server_exceptions=False)
+    bank = client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
+    import_files(
+        bank.engine, load_mapping(PACKAGED_MAPPINGS / "tau_banking.yaml"), [BANK / "db.json"]
+    )
+    tasks = json.loads((BANK / "tasks.json").read_text(encoding="utf-8"))
+    wanted = sorted({d for t in tasks for d in t["required_documents"]})
+    bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in wanted]))
+    return client, made.workspace.config.widget_secret
+
+
+def test_bank_slice_meets_its_floors(bank_client: tuple[TestClient, str]) -> None:
+    client, secret = bank_client
+    bank = bs.read_bank(BANK / "db.json")
+    cases = bs.build_cases(bank, per_intent=PER_INTENT, seed=SEED)
+
+    def send(body: dict) -> dict:
+        r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    scorer = bs.http_scorer(send, bank, lambda cid: user_hash(secret, cid))
+    per_case = [scorer(c) for c in cases]
+    report = build_report(bs.SUITE, "rapport", {}, per_case, totals(per_case))
+    failed = {
+        c.id: {k: v for k, v in c.detail.items() if k not in ("customer", "handoff")}
+        for c in per_case
+        if not c.metrics["pass"]
+    }
+    m = report.metrics
+    print("BANK SUPPORT", {k: round(v, 3) for k, v in m.items()})
+
+    assert m["false_statements_total"] == 0, failed
+    assert m["staff_voice_total"] == 0, failed
+    assert m["internal_labels_total"] == 0, failed
+    assert m["other_business_total"] == 0, failed
+    assert m["pass"] >= PASS_FLOOR, (m["pass"], failed)
+    assert m["min_intent_pass"] >= INTENT_FLOOR, (report.by_category, failed)
+    assert m["handoff_recall"] == 1.0 and m["handoff_precision"] >= 0.75, failed
+
+
+PASS_FLOOR = 0.9
+INTENT_FLOOR = 0.66
+
+
+def test_bank_cases_state_the_bank_data_not_rapports_rendering() -> None:
+    bank = bs.read_bank(BANK / "db.json")
+    cases = bs.build_cases(bank, per_intent=4, seed=1)
+    assert {c.category for c in cases} >= set(bs.INTENTS) | {"non_english"}
+    assert len({c.turns[0] for c in cases}) > 0.8 * len(cases)  # varied phrasings
+    liang = bank["lj82d4f1a9"]
+    assert liang.last4 == {"4821", "7293"} and "chk_538bfb9cba" in liang.owned
+    # a transaction that names only its account belongs to the account's owner
+    assert any(k.startswith("btxn_") for k in liang.owned)
+    import re
+
+    assert re.search(bs._money("$1,038.52"), "balance 1038.52")
+    assert not re.search(bs._money("3500.00"), "holdings 13500.00")
