@@ -424,9 +424,10 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
     out = []
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
-        # the message's words its kind's phrases cover: "balance of my checking account"
-        # says more of an account (3) than of a credit card ("balance", 1)
-        named = {w for p in r.words if f" {' '.join(words(p))} " in text for w in words(p)}
+        # the longest phrase naming its kind: "debit card" (2) before "card" (1)
+        named = max(
+            (len(words(p)) for p in r.words if f" {' '.join(words(p))} " in text), default=0
+        )
         # a value the message names ("Costco") says more than the kind ("what did I spend")
         valued = VALUE_NAMED if said & _value_words(r) - kind_words else 0.0
         # so does the record it belongs to ("the payments on booking BK1")
@@ -437,7 +438,7 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
             # of two kinds named alike, the one the customer has fewer of is the one meant:
             # "the charge I disputed" is their one dispute, not one of 47 charges
             specific = KIND_SPECIFIC / per_kind[r.kind]
-            score = RECORD_KIND + len(named) + valued + linked + specific + recency
+            score = RECORD_KIND + named + valued + linked + specific + recency
         else:
             score = recency
         out.append(
