@@ -212,10 +212,13 @@ class Assistant:
             )
         return message
 
-    def load_context(self, card: CustomerCard, message: str) -> CustomerContext:
+    def load_context(
+        self, card: CustomerCard, message: str, earlier: str | None = None
+    ) -> CustomerContext:
         """Profile facts and history ids, gated by consent inside the repository (with the
-        consents read with `card`, which the repository does not read again)."""
-        ctx = self.profiles.context(card.id, message, card=card)
+        consents read with `card`, which the repository does not read again); `earlier`
+        is the customer's previous message, for a follow-up."""
+        ctx = self.profiles.context(card.id, message, card=card, earlier=earlier)
         if ctx is None:
             raise NotFound("unknown customer", subject=card.id)
         return ctx
@@ -393,7 +396,8 @@ class Assistant:
         embedding = embedding or self._embed_soon(message)
         assignment = self.experiments.assign(card.id)
         with timer.stage("load_context"):
-            ctx = self.load_context(card, message)
+            said = [m.text for m in conversation or [] if m.role == "customer"]
+            ctx = self.load_context(card, message, said[-1] if said else None)
             card = ctx.card  # read with the context: segments filled in under consent
         with timer.stage("retrieve"):  # the lexical half, while the query is embedded
             pending = self.start_retrieve(ctx, message, assignment)

@@ -34,6 +34,7 @@ from profiles.reads import (
 )
 from profiles.relevance import (
     EXPLICIT_ID,
+    HOW_TO,
     NAMED_PRODUCT,
     message_words,
     name_match,
@@ -240,9 +241,15 @@ class ProfileRepository:
             return _card_of(read) if read is not None else None
 
     def context(
-        self, customer_id: str, message: str, card: CustomerCard | None = None
+        self,
+        customer_id: str,
+        message: str,
+        card: CustomerCard | None = None,
+        earlier: str | None = None,
     ) -> CustomerContext | None:
-        """The card and facts for `message`, or None for an unknown customer.
+        """The card and facts for `message`, or None for an unknown customer; `earlier`,
+        the customer's previous message in the conversation, tells what a short follow-up
+        ("can I activate it?") is about.
 
         `card`, the card `card()` returned for this customer earlier in the same turn,
         spares reading the customer again; its consents as read then gate this context.
@@ -270,7 +277,7 @@ class ProfileRepository:
                 mentions = sorted(
                     n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
                 )
-                facts = self._facts(s, read.customer, orders, methods, message)
+                facts = self._facts(s, read.customer, orders, methods, message, earlier)
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments()
                 )
@@ -313,6 +320,7 @@ class ProfileRepository:
         placed: Orders,
         methods: list[PaymentMethodRow],
         message: str,
+        earlier: str | None = None,
     ) -> list[Fact]:
         customer_id = customer.id
         orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
@@ -353,7 +361,7 @@ class ProfileRepository:
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))
-        facts.extend(record_facts(read_records(s, customer_id), message))
+        facts.extend(record_facts(read_records(s, customer_id), message, earlier))
         facts.sort(key=lambda f: (-f.relevance, f.id))
         return facts
 
@@ -407,7 +415,38 @@ class ProfileRepository:
 RECORD_NAMED, RECORD_KIND = EXPLICIT_ID, NAMED_PRODUCT
 
 
-def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
+FOLLOW_UP_WORDS = 8  # a message this short may be about what the previous one named
+FOLLOWED = 0.5  # what the previous message named, among records the follow-up names alike
+
+
+def record_facts(
+    rows: list[CustomerRecord], message: str, earlier: str | None = None
+) -> list[Fact]:
+    """The customer's records as facts ranked by what `message` names (_ranked); a short
+    follow-up that names no record by id reads on from `earlier`, the previous message:
+    "can I activate it?" is about the card asked about before, and "that charge" is the
+    Costco charge of the question before rather than the latest one."""
+    facts = _ranked(rows, message)
+    if not earlier or len(words(message)) >= FOLLOW_UP_WORDS:
+        return facts
+    if any(f.relevance >= RECORD_NAMED for f in facts):
+        return facts
+    before = {f.id: f.relevance for f in _ranked(rows, earlier)}
+    top = max(before.values(), default=0.0)
+    named_now = any(f.relevance >= 1.0 for f in facts)
+    for f in facts:
+        prev = before.get(f.id, 0.0)
+        if prev < 1.0:
+            continue
+        if named_now:  # "that charge": one of the charges the last answer was about
+            shown = prev > top - FOLLOWED
+            f.relevance += FOLLOWED if shown and f.relevance >= 1.0 else 0.0
+        else:  # names nothing itself: what was named before, as far apart as it was
+            f.relevance = prev - FOLLOWED
+    return facts
+
+
+def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     """The customer's records (of any kind a mapping imported) as facts, ranked by what
     the message names: a record's id; else the most specific words naming its kind ("debit
     card" before "card"), a value it holds ("Costco") or a record it links to; then
@@ -419,6 +458,10 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
     said, text = set(tokens), f" {' '.join(tokens)} "
     lowered = message.lower()
     keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
+    numbers = set(re.findall(r"(?<!\d)\d{4,}(?!\d)", message))
+    # "how do I dispute a charge?" asks the way, not about their charges; a longer message
+    # that also tells their situation is about their records too
+    how = HOW_TO.search(message) is not None and len(tokens) <= HOW_TO_WORDS
     per_kind = Counter(r.kind for r in rows)
     n = max(len(rows), 1)
     out = []
@@ -432,9 +475,11 @@ def record_facts(rows: list[CustomerRecord], message: str) -> list[Fact]:
         valued = VALUE_NAMED if said & _value_words(r) - kind_words else 0.0
         # so does the record it belongs to ("the payments on booking BK1")
         linked = VALUE_NAMED if keys & {k.lower() for k in (r.links or {}).values()} else 0.0
-        if r.key.lower() in keys:
+        # a number that is one of its own (a card's last four digits) names it like its id
+        numbered = numbers & {str(v) for v in r.fields.values() if str(v).isdigit()}
+        if r.key.lower() in keys or numbered:
             score = RECORD_NAMED
-        elif named or valued or linked:
+        elif (named and not how) or valued or linked:
             # of two kinds named alike, the one the customer has fewer of is the one meant:
             # "the charge I disputed" is their one dispute, not one of 47 charges
             specific = KIND_SPECIFIC / per_kind[r.kind]
@@ -464,6 +509,7 @@ VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longe
 
 
 FUZZY_MIN = 5  # shorter words must be typed right
+HOW_TO_WORDS = 12  # a how-to question longer than this tells the customer's own case too
 
 
 def _typo_of(token: str, vocabulary: set[str]) -> str:

@@ -43,6 +43,16 @@ EXPLICIT_ID = 10.0
 NAMED_PRODUCT = 3.0
 
 
+HOW_TO = re.compile(
+    r"\bhow (?:do|can|could|should|would|to)\b|\bwhat (?:do|should) i do\b"
+    r"|\bc[oó]mo (?:puedo|hago|se)\b|\bcomment (?:faire|puis|je|on)\b"
+    r"|\bwie (?:kann|mache|funktioniert)\b",
+    re.I,
+)
+"""A question about the way ("how do I dispute a charge?"), not about the customer's own
+charges: it names a record only by its id or one of its values."""
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, with a trailing plural 's' folded away."""
     out = []

@@ -17,7 +17,7 @@ from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
 from profiles.context import RecordAction
-from profiles.relevance import EXPLICIT_ID, NAMED_PRODUCT, intents, words
+from profiles.relevance import EXPLICIT_ID, HOW_TO, NAMED_PRODUCT, intents, words
 from prompts.catalog import ReplyCatalog, load_catalog
 from retrieval.lexical import stem
 
@@ -29,13 +29,10 @@ _AGENT_ONLY_RE = re.compile(
     r"|\bagents?\b|\btools?\b|\bdatabase\b|\badvise the\b|\bauthenticat\w*|\bescalat\w*"
     r"|\b(?:you|agents?) (?:should|must) (?:check|verify|confirm|ask)\b|\bverify the\b"
     r"|\bexplicit (?:user )?confirmation\b|\bfunctions?\b|\bcalled\b|\bAPI\b"
-    r"|\b(?:tell|inform|ask|remind|offer) (?:the )?customers?\b",
-    re.I,
-)
-_HOW_TO = re.compile(
-    r"\bhow (?:do|can|could|should|would|to)\b|\bwhat (?:do|should) i do\b"
-    r"|\bc[oó]mo (?:puedo|hago|se)\b|\bcomment (?:faire|puis|je|on)\b"
-    r"|\bwie (?:kann|mache|funktioniert)\b",
+    r"|\b(?:tell|inform|ask|remind|offer) (?:the )?customers?\b"
+    # steps on the business's systems: "Look up the debit card information", "check the
+    # card's status field", "If status is PENDING → …", "follow the lost card protocol"
+    r"|\blook up\b|\bfields?\b|→|\bprotocols?\b",
     re.I,
 )
 _ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
@@ -221,7 +218,7 @@ class OfflineComposer:
         # or names the kind of: read to the customer as the business's mapping shows them.
         # "how do I dispute a charge?" asks for the way, not for the customer's charges:
         # records then only when the message names one by its id
-        floor = EXPLICIT_ID if _HOW_TO.search(composed.message) else 1.0
+        floor = EXPLICIT_ID if HOW_TO.search(composed.message) else 1.0
         records = [s for s in composed.sources if s.kind == "record" and s.relevance >= floor]
         if records:  # the best-named ones only: "debit card" is not also every credit card
             top = max(s.relevance for s in records)
@@ -318,7 +315,10 @@ class OfflineComposer:
             (sent, s)
             for s in passages
             for sent in _sentences(s)
-            if not _AGENT_ONLY_RE.search(sent) and not addresses_the_assistant(sent)
+            if not _AGENT_ONLY_RE.search(sent)
+            and not addresses_the_assistant(sent)
+            # "… any of the following situations:" promises a list it would not bring
+            and not sent.rstrip().endswith(":")
         ]
         df: Counter[str] = Counter()
         for sent, _ in candidates:
@@ -329,9 +329,14 @@ class OfflineComposer:
             terms = set(_content(sent))
             overlap = terms & query
             shared_intent = wanted & intents(sent)
-            # two shared words, or one with the same intent; a question of one content
-            # word ("when are you open?") needs only that word
-            if not overlap or (len(overlap) < min(2, len(query)) and not shared_intent):
+            # two shared words, or one with the same intent or that its section's heading
+            # shares too ("To file a dispute, contact us" under "How to Dispute a Credit
+            # Card Transaction"); a question of one content word ("when are you open?")
+            # needs only that word
+            headed = overlap & set(_content(s.title))
+            if not overlap or (
+                len(overlap) < min(2, len(query)) and not shared_intent and not headed
+            ):
                 continue
             score = sum(math.log(1 + n / df[w]) for w in overlap) / math.sqrt(len(terms) + 1)
             score += 0.5 * len(shared_intent)

@@ -51,3 +51,24 @@ def test_handoff_decision_hands_off(make_composed):
     # the customer reads it in their words; the internal reason stays with staff
     assert "a person from our team" in g.text and "customer asked for a human" not in g.text
     assert c.decision.handoff_reason == "customer asked for a human"
+
+
+def test_help_sentences_for_staff_or_leading_into_a_missing_list_are_not_read(make_composed):
+    from retrieval.types import Passage
+
+    doc = Passage(
+        id="disputes#0",
+        doc_id="disputes",
+        title="How to Dispute a Credit Card Transaction > Getting started",
+        text="You may want to dispute a transaction in any of the following situations: "
+        "Look up the card information and check the card's status field. "
+        "If status is PENDING → follow the lost card protocol. "
+        "Our team will file the dispute on your behalf.",
+        score=1.0,
+    )
+    c = make_composed("how do I dispute a charge?", facts=[PROFILE], passages=[doc])
+    g = OfflineComposer().generate(c)
+    # one shared word suffices in a section whose heading shares it too
+    assert "Our team will file the dispute on your behalf." in g.text
+    for staff in ("following situations", "Look up", "status field", "protocol"):
+        assert staff not in g.text

@@ -337,6 +337,18 @@ records:
     assert rank["record:booking:BK1"] > rank["record:payment:PAY-1"] > rank["record:booking:BK3"]
     assert rank["record:segment:BK1-1"] > rank["record:booking:BK3"]
 
+    # A short follow-up that names no record reads on from the message before it ...
+    said = "did my payment for BK1 go through?"
+    follow = {f.id: f.relevance for f in record_facts(ana, "can I change it?", earlier=said)}
+    assert follow["record:booking:BK1"] > follow["record:payment:PAY-1"] >= 1.0
+    assert follow["record:booking:BK3"] < 1.0
+    # ... one that names its own record does not, and a long message stands alone.
+    own = {f.id: f.relevance for f in record_facts(ana, "and BK3?", earlier=said)}
+    assert own["record:booking:BK3"] > own["record:booking:BK1"]
+    long = "I have one more question about something else entirely, can I change it?"
+    alone = record_facts(ana, long, earlier=said)
+    assert all(f.relevance < 1.0 for f in alone)
+
     # A payment whose booking was never imported is refused, naming the item and the link.
     stray = _write(tmp_path / "late.csv", "id,booking,amount,card_number,paid_on\nPAY-9,BK7,1,,\n")
     only_payments = _write(
@@ -351,3 +363,28 @@ records:
     with Session(engine) as s:
         late = s.exec(select(CustomerRecord).where(CustomerRecord.key == "PAY-3")).one()
     assert late.customer_id == "P1"
+
+
+def test_a_record_is_named_by_a_number_of_its_own_and_a_how_to_asks_the_way():
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    def card(key: str, last4: str) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c",
+            kind="card",
+            key=key,
+            status="ACTIVE",
+            fields={"last4": last4},
+            text=f"Card {key} ending {last4}",
+            words=["card"],
+        )
+
+    rows = [card("k1", "4821"), card("k2", "7293")]
+    rank = {f.id: f.relevance for f in record_facts(rows, "is the card ending 7293 ok?")}
+    assert rank["record:card:k2"] >= 10 > rank["record:card:k1"]
+    # "how do I …" about a kind is a question about the way, not about their cards ...
+    assert all(f.relevance < 1 for f in record_facts(rows, "how do I block a card?"))
+    # ... unless it names one of them
+    named = {f.id: f.relevance for f in record_facts(rows, "how do I block card 4821?")}
+    assert named["record:card:k1"] >= 10
