@@ -277,9 +277,10 @@ class ProfileRepository:
                 mentions = sorted(
                     n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
                 )
-                facts = self._facts(s, read.customer, orders, methods, message, earlier)
+                held = read_records(s, customer_id)
+                facts = self._facts(s, read.customer, orders, methods, message, earlier, held)
                 features = customer_features(
-                    s, customer_id, orders=orders.orders, payments=orders.payments()
+                    s, customer_id, orders=orders.orders, payments=orders.payments(), records=held
                 )
                 if features is None:
                     return None  # erased since the card was read
@@ -320,7 +321,8 @@ class ProfileRepository:
         placed: Orders,
         methods: list[PaymentMethodRow],
         message: str,
-        earlier: str | None = None,
+        earlier: str | None,
+        held: list[CustomerRecord],
     ) -> list[Fact]:
         customer_id = customer.id
         orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
@@ -361,7 +363,7 @@ class ProfileRepository:
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))
-        facts.extend(record_facts(read_records(s, customer_id), message, earlier))
+        facts.extend(record_facts(held, message, earlier))
         facts.sort(key=lambda f: (-f.relevance, f.id))
         return facts
 

@@ -1,4 +1,5 @@
-"""What the numbers say about a customer: tenure, orders, value, returns, contact, feedback.
+"""What the numbers say about a customer: tenure, orders, value, returns, contact, feedback,
+and how many records of any kind they hold.
 
 Computed from the rows themselves on every read, so they are fresh after any write (an
 order upsert, a new message, a rating) without a cache to invalidate: the order features
@@ -19,7 +20,16 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from profiles.models import Customer, Feedback, Message, Order, OrderPayment, Ticket, Turn
+from profiles.models import (
+    Customer,
+    CustomerRecord,
+    Feedback,
+    Message,
+    Order,
+    OrderPayment,
+    Ticket,
+    Turn,
+)
 
 RECENT_DAYS = 30  # what "recent" means for orders and feedback
 OPEN_STATUSES = ("pending", "processed")
@@ -40,6 +50,10 @@ class CustomerFeatures(BaseModel):
     conversations: int
     last_contact_days: float | None  # days since the customer last wrote; None if never
     negative_feedback_recent: int  # ratings of 1–2 or "not resolved" in RECENT_DAYS days
+    # records of any kind a mapping imported (accounts, cards, bookings …)
+    record_count: int = 0
+    record_kinds: int = 0  # how many kinds: "holds an account, a card and a loan" is 3
+    recent_records: int = 0  # dated in the last RECENT_DAYS days
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(CustomerFeatures.model_fields)
@@ -114,11 +128,12 @@ def customer_features(
     *,
     orders: Sequence[PlacedOrder] | None = None,
     payments: Sequence[Payment] | None = None,
+    records: Sequence[CustomerRecord] | None = None,
 ) -> CustomerFeatures | None:
     """The features of one customer, selected by customer id; None if the id is unknown.
 
     A caller that has read the customer's orders and their payments already passes all of
-    them as `orders` and `payments`, and they are not read again."""
+    them as `orders` and `payments`, and they are not read again; so with `records`."""
     if (orders is None) != (payments is None):
         raise ValueError("pass both the orders and their payments, or neither")
     now = now or datetime.now(UTC)
@@ -151,4 +166,29 @@ def customer_features(
         conversations=int(contact.conversations),
         last_contact_days=_days(now, contact.last_contact) if contact.last_contact else None,
         negative_feedback_recent=int(contact.negative_feedback),
+        **_record_features(s, customer_id, recent, records),
     )
+
+
+def _record_features(
+    s: Session, customer_id: str, recent: datetime, records: Sequence[CustomerRecord] | None
+) -> dict[str, int]:
+    """Counts over the customer's records of any kind: from `records` when the caller read
+    them already, else in one grouped query."""
+    if records is not None:
+        return {
+            "record_count": len(records),
+            "record_kinds": len({r.kind for r in records}),
+            "recent_records": sum(1 for r in records if r.at and _aware(r.at) >= recent),
+        }
+    fresh = func.sum(sa.case((col(CustomerRecord.at) >= recent, 1), else_=0))
+    rows = s.exec(
+        select(CustomerRecord.kind, func.count(), fresh)
+        .where(CustomerRecord.customer_id == customer_id)
+        .group_by(col(CustomerRecord.kind))
+    ).all()
+    return {
+        "record_count": sum(int(n) for _, n, _ in rows),
+        "record_kinds": len(rows),
+        "recent_records": sum(int(r or 0) for _, _, r in rows),
+    }

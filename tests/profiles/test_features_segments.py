@@ -148,3 +148,23 @@ def test_a_bad_segments_file_names_the_entry(tmp_path: Path):
     path.write_text("segments: {}\n")
     with pytest.raises(RuleFileError, match="expected a 'segments' list"):
         Segments.load(path)
+
+
+def test_records_of_any_kind_are_features_segments_can_read(ana, tmp_path):
+    from profiles.admin import RecordIn, upsert_record
+
+    assert (features(ana).record_count, features(ana).record_kinds) == (0, 0)
+    now = datetime.now(UTC)
+    for kind, key, days in [("account", "a1", 400), ("card", "c1", 3), ("card", "c2", 10)]:
+        upsert_record(
+            ana, kind, key, RecordIn(customer_id=ANA, status="ACTIVE", at=now - timedelta(days))
+        )
+    f = features(ana)
+    assert (f.record_count, f.record_kinds, f.recent_records) == (3, 2, 2)
+    rules = tmp_path / "segments.yaml"
+    rules.write_text(
+        "version: 1\nsegments:\n"
+        "  - {name: multi_product, when: 'record_kinds >= 2'}\n"
+        "  - {name: active, when: 'recent_records >= 1'}\n"
+    )
+    assert Segments.load(rules).of(f) == ["multi_product", "active"]
