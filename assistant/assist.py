@@ -15,6 +15,7 @@ from assistant.turn.types import AnswerPlan
 from assistant.types import Citation, RuleHit, TurnRequest
 from profiles.context import CustomerCard
 from profiles.overview import CustomerOverview, customer_overview
+from prompts.catalog import load_catalog
 
 
 class NextAction(BaseModel):
@@ -100,32 +101,31 @@ def _summary(card: CustomerCard, o: CustomerOverview) -> str:
 
 
 def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> list[str]:
-    """A grounded full answer, a short acknowledgement with the next step, and a question."""
-    first = (
-        prepared.card.name.split()[0]
-        if prepared.decision.use_profile and prepared.card.name
-        else ""
+    """A grounded full answer, a short acknowledgement with the next step, and a question,
+    in the language the customer is answered in (`prompts/replies`, `drafts.*`)."""
+    decision = prepared.decision
+    cat = load_catalog(decision.plan.language if decision.plan else decision.style.language)
+    first = prepared.card.name.split()[0] if decision.use_profile and prepared.card.name else ""
+    hello = (
+        cat.text("greeting", greeting=decision.style.greeting, name=first)
+        if first
+        else cat.text("greeting_anonymous", greeting=decision.style.greeting)
     )
-    hello = f"Hi {first}," if first else "Hello,"
+    ack = cat.text("drafts.ack", hello=hello)
     # The first draft is the plan's answer as the agent would send it; without one, an
     # acknowledgement (the bot's "I'm handing you to an agent" is no draft for an agent).
-    drafts = [grounded or f"{hello} thanks for your message. I'm looking into this for you now."]
+    drafts = [grounded or ack]
+    verbs = cat.entries.get("drafts", {}).get("verbs", {})
     if actions and actions[0].action != "escalate":
         a = actions[0]
-        target = f" order {a.target}" if a.target else ""
-        drafts.append(
-            f"{hello} thanks for reaching out. I can help you {a.action}{target}. "
-            "Could you confirm that you'd like me to go ahead?"
-        )
+        target = cat.text("drafts.target", id=a.target) if a.target else ""
+        action = verbs.get(a.action, a.action.replace("_", " "))
+        drafts.append(cat.text("drafts.offer", hello=hello, action=action, target=target))
     else:
-        drafts.append(f"{hello} thanks for your message. I'm looking into this for you now.")
+        drafts.append(ack)
     # a clarifying question about what the customer has: orders, else anything
-    about = (
-        "which order and which item is this about?"
-        if prepared.context.orders
-        else "could you tell me a little more about what you need?"
-    )
-    drafts.append(f"{hello} to make sure I get this right: {about}")
+    about = "drafts.clarify_orders" if prepared.context.orders else "drafts.clarify"
+    drafts.append(cat.text(about, hello=hello))
     return list(dict.fromkeys(drafts))
 
 

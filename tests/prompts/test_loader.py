@@ -80,3 +80,21 @@ def test_unknown_template_and_undeclared_variable(tmp_path):
     )
     with pytest.raises(PromptError, match="declares"):
         load_prompt("bad.v1", tmp_path)
+
+
+def test_every_reply_catalog_has_the_keys_the_english_one_has():
+    """A key missing in one language would fail a reply (or a draft) in that language."""
+    from prompts.catalog import LANGUAGES, load_catalog
+
+    def keys(tree: dict, prefix: str = "") -> set[str]:
+        out = set()
+        for k, v in tree.items():
+            if isinstance(v, dict) and k not in ("actions", "verbs", "status", "days"):
+                out |= keys(v, f"{prefix}{k}.")
+            else:
+                out.add(f"{prefix}{k}")
+        return out
+
+    english = keys(load_catalog("en").entries)
+    for lang in LANGUAGES:
+        assert keys(load_catalog(lang).entries) == english, lang
