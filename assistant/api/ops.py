@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from assistant.api.deps import Services, require_metrics_reader, services
 from assistant.api.schemas import ErrorOut, HealthOut
+from assistant.wiring import Container
 
 router = APIRouter(tags=["operations"])
 
@@ -20,20 +21,18 @@ def healthz() -> HealthOut:
 
 @router.get("/readyz", response_model=HealthOut, responses={503: {"model": HealthOut}})
 def readyz(svc: Services = Depends(services)) -> object:
-    """The database, the vector store and the embedder all answer."""
+    """The database, the vector store and the embedder all answer, for every business
+    (workspace): another workspace's stores are checked as "database (bank)" …"""
     c = svc.container
     checks: dict[str, str] = {}
-    try:
-        with c.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 — any failure means not ready; the reason is reported
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        c.index.count(c.kb.collection)
-        checks["vector_store"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["vector_store"] = f"error: {type(exc).__name__}"
+    _stores(c, "", checks)
+    for name in svc.workspaces.registry.names():
+        if name == c.name:
+            continue
+        try:
+            _stores(svc.workspaces.get(name), f" ({name})", checks)
+        except Exception as exc:  # noqa: BLE001 — a workspace that cannot even be opened
+            checks[f"workspace ({name})"] = f"error: {type(exc).__name__}"
     try:
         ok = c.embedder.embed_query("ready").shape == (c.embedder.dim,)
         checks["embedder"] = "ok" if ok else "error: wrong shape"
@@ -42,6 +41,21 @@ def readyz(svc: Services = Depends(services)) -> object:
     ready = all(v == "ok" for v in checks.values())
     body = HealthOut(status="ready" if ready else "not ready", checks=checks)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
+
+
+def _stores(c: Container, label: str, checks: dict[str, str]) -> None:
+    """Whether `c`'s database and vector store answer, as checks named with `label`."""
+    try:
+        with c.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks[f"database{label}"] = "ok"
+    except Exception as exc:  # noqa: BLE001 — any failure means not ready; the reason is reported
+        checks[f"database{label}"] = f"error: {type(exc).__name__}"
+    try:
+        c.index.count(c.kb.collection)
+        checks[f"vector_store{label}"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks[f"vector_store{label}"] = f"error: {type(exc).__name__}"
 
 
 @router.get(

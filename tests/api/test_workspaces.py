@@ -249,3 +249,27 @@ def test_each_business_speaks_as_its_own_brand(two: Two):
     store = services.get("default").assistant.prepare(TurnRequest(customer_id=SHARED, message="hi"))
     assert "Rapport Bank" not in store.composed.text  # no brand set: "this business"
     assert "the support assistant of this business." in store.composed.text
+
+
+def test_readiness_checks_every_business(two: Two):
+    checks = two.client.get("/readyz").json()["checks"]
+    assert checks == {
+        "database": "ok",
+        "vector_store": "ok",
+        "database (bank)": "ok",
+        "vector_store (bank)": "ok",
+        "embedder": "ok",
+    }
+    bank = two.client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
+    from sqlalchemy import create_engine
+
+    working = bank.engine
+    bank.__dict__["engine"] = create_engine("sqlite:////dev/null/gone.db")  # no such folder
+    try:  # the bank's database cannot be opened: not ready, and it says which
+        r = two.client.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["checks"]["database (bank)"].startswith("error")
+        assert r.json()["checks"]["database"] == "ok"
+    finally:
+        bank.__dict__["engine"] = working
+    assert two.client.get("/readyz").status_code == 200
