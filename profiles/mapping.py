@@ -48,7 +48,14 @@ Shapes beyond one flat list per kind:
   (English defaults to the action's own name). A reply to "can I cancel BK1?" then says
   whether its status allows it.
 - **Languages.** `show: {en: "Booking {key}: {status}", es: "Reserva {key}: {status}"}`
-  reads each record in the customer's language where a template is given."""
+  reads each record in the customer's language where a template is given.
+- **Templates** read nested objects (`{address.city}`), lists (`{items.name}` joins each
+  item's name) and leave out a bracketed part whose values are empty (`{status}[, tracking
+  {tracking_id}]`). Field paths index lists (`payments.0.method`), and an id may be made of
+  several (`id: "{@parent.@key}/{@key}"`: a line of an order by its position). Two items
+  of one kind with the same id are refused, with how to fix it.
+
+`profiles/mappings/tau_retail.yaml` maps τ-bench's whole store this way."""
 
 from __future__ import annotations
 
@@ -111,7 +118,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-
 def _nesting(at: str, paths: list[str], label: str) -> None:
     """A field path may climb (`@parent.`) only as many levels as `at` has `*`s."""
     depth = at.split(".").count("*")
-    for path in paths:
+    for path in [p for given in paths for p in (_SLOT.findall(given) or [given])]:
         climbs = 0
         while path.startswith(PARENT * (climbs + 1)):
             climbs += 1
@@ -141,7 +148,9 @@ class RecordsMap(_Strict):
     kind: str = Field(description="What the records are: account, card, booking …")
     file: str | None = None
     at: str = ""
-    id: str = Field(description="Field path of the record's id, or @key.")
+    id: str = Field(
+        description="Field path of the record's id, @key, or several: '{@parent.@key}/{line}'."
+    )
     customer: str | None = Field(None, description="Field path of the owning customer's id.")
     customer_via: str | None = Field(None, description="A link whose record names the owner.")
     links: dict[str, str] = Field(
@@ -280,6 +289,8 @@ def import_files(
     people = _customers(mapping.customers, paths) if mapping.customers else []
     refs = [r for spec in mapping.reference for r in _reference(spec, paths)]
     raws = [r for spec in mapping.records for r in _records(spec, paths)]
+    _unique([(r.record.kind, r.record.key, r.where) for r in raws])
+    _unique([(r.name, r.key, r.name) for r in refs])
     with session_scope(engine) as s:
         records = _link(s, raws, refs, {cid for cid, _ in people})
     created = 0
@@ -296,6 +307,19 @@ def import_files(
     return ImportReport(
         customers=len(people), created=created, records=len(records), reference=len(refs)
     )
+
+
+def _unique(items: list[tuple[str, str, str]]) -> None:
+    """No two items of one kind share an id: an order that lists the same item twice needs
+    the line's position in the id of its lines (`"{@parent.@key}/{@key}"`)."""
+    seen: dict[tuple[str, str], str] = {}
+    for kind, key, where in items:
+        if (kind, key) in seen:
+            raise MappingError(
+                f"{where}: the id {key!r} is also {seen[(kind, key)]}'s: give each "
+                "item its own id (a nested list's position is '@key')"
+            )
+        seen[(kind, key)] = where
 
 
 _COPIED = (
@@ -363,8 +387,8 @@ def _link(
         values = {n: _Fields(t.fields, key=t.key) for n, t in linked.items() if t is not None}
         main, others = spec.templates()
         slots = dict(kind=rec.kind, key=rec.key, status=rec.status or "", **values)
-        rec.text = _render(main, rec.fields, **slots)
-        rec.texts = {lang: _render(t, rec.fields, **slots) for lang, t in others.items()}
+        rec.text = _render(main, rec.fields, raw.where, **slots)
+        rec.texts = {lang: _render(t, rec.fields, raw.where, **slots) for lang, t in others.items()}
     owners = {r.record.customer_id for r in raws} - people
     if owners:
         found = set(s.exec(select(Customer.id).where(col(Customer.id).in_(owners))).all())
@@ -396,7 +420,7 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
     consents = {p: spec.consent == "granted" for p in PURPOSES}
     for item in _items(source, spec.at):
         where = f"{source.name}: customers[{item.key}]"
-        cid = _text(_get(item, spec.id, where))
+        cid = _key(item, spec.id, where)
         if not cid:
             raise MappingError(f"{where}: no id at {spec.id!r}")
         values: dict[str, Any] = {
@@ -421,11 +445,11 @@ def _reference(spec: ReferenceMap, paths: list[Path]) -> list[ReferenceItem]:
     out = []
     for item in _items(source, spec.at):
         where = f"{source.name}: {spec.name}[{item.key}]"
-        key = _text(_get(item, spec.id, where))
+        key = _key(item, spec.id, where)
         if not key:
             raise MappingError(f"{where}: no id at {spec.id!r}")
         fields = dict(item.obj)
-        text = _render(spec.show, fields, name=spec.name, key=key)
+        text = _render(spec.show, fields, where, name=spec.name, key=key)
         out.append(ReferenceItem(name=spec.name, key=key, fields=fields, text=text))
     return out
 
@@ -435,7 +459,7 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
     out: list[_Raw] = []
     for item in _items(source, spec.at):
         where = f"{source.name}: {spec.kind}[{item.key}]"
-        rid = _text(_get(item, spec.id, where))
+        rid = _key(item, spec.id, where)
         owner = _text(_get(item, spec.customer, where)) if spec.customer else ""
         if not rid or owner is None:
             raise MappingError(f"{where}: no {'id' if not rid else 'customer'} at its path")
@@ -461,28 +485,74 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
     return out
 
 
-def _render(template: str, fields: dict[str, Any], **extra: Any) -> str:
-    return _tidy(string.Formatter().vformat(template, (), _Blank(fields, **extra)))
+def _render(template: str, fields: dict[str, Any], where: str = "", **extra: Any) -> str:
+    """The line `template` makes of a record's fields; MappingError naming `where` when a
+    placeholder cannot be read (an index into a field that is no list …)."""
+    values = _Blank(fields, **extra)
+    fmt = string.Formatter()
+
+    def optional(m: re.Match[str]) -> str:  # "[, tracking {id}]": only when there is an id
+        part = m.group(1)
+        slots = [f"{{{name}}}" for _, name, _, _ in fmt.parse(part) if name is not None]
+        filled = [fmt.vformat(slot, (), values) for slot in slots]
+        return part if any(f.strip() for f in filled) else ""
+
+    try:
+        return _tidy(fmt.vformat(_OPTIONAL.sub(optional, template), (), values))
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        raise MappingError(f"{where}: its show template cannot be filled: {exc}") from None
 
 
-class _Fields(dict[str, Any]):
-    """A linked item's fields for a template: `{account.level}`; a missing one is empty."""
+_OPTIONAL = re.compile(r"\[([^\[\]]*\{[^{}]+\}[^\[\]]*)\]")
+"""A bracketed part of a template with a placeholder: left out when its values are empty."""
+
+
+def _wrap(value: Any) -> Any:
+    """A value as a template reads it: an object's fields by name (`{address.city}`), a
+    list's as a list (`{items.name}` → "Lamp, Kettle")."""
+    if isinstance(value, dict) and not isinstance(value, _Object):
+        return _Object(value)
+    if isinstance(value, list):
+        return _Items(value)
+    return value
+
+
+class _Object(dict[str, Any]):
+    """A nested object of a record: its fields by name; alone, its values in a row."""
+
+    def __getattr__(self, name: str) -> Any:
+        return _wrap(self.get(name, ""))
+
+    def __format__(self, spec: str) -> str:
+        scalars = [str(v) for v in self.values() if not isinstance(v, dict | list) and v != ""]
+        return format(", ".join(scalars), spec)
+
+
+class _Fields(_Object):
+    """A linked item's fields for a template: `{account.level}`; alone, its id."""
 
     def __init__(self, fields: dict[str, Any], **extra: Any) -> None:
         super().__init__({**fields, **extra})
 
-    def __getattr__(self, name: str) -> Any:
-        return self.get(name, "")
-
     def __format__(self, spec: str) -> str:
         return format(str(self.get("key", "")), spec)
+
+
+class _Items(list[Any]):
+    """A list field: `{items.name}` is each item's name, joined; `{tags}` the values."""
+
+    def __getattr__(self, name: str) -> _Items:
+        return _Items(_wrap(x).__getattr__(name) for x in self if isinstance(x, dict))
+
+    def __format__(self, spec: str) -> str:
+        return format(", ".join(s for s in (format(_wrap(x)) for x in self) if s), spec)
 
 
 class _Blank(dict[str, Any]):
     """Template values; a field a record lacks reads as empty, not as an error."""
 
     def __init__(self, fields: dict[str, Any], **extra: Any) -> None:
-        super().__init__({**fields, **extra})
+        super().__init__({k: _wrap(v) for k, v in {**fields, **extra}.items()})
 
     def __missing__(self, key: str) -> str:
         return ""
@@ -585,8 +655,8 @@ def _walk(
 
 
 def _get(item: _Item, path: str, where: str) -> Any:
-    """The value at a field path: `a.b` inside the object, `@key` its key, `@parent.…` in
-    the item it is nested in."""
+    """The value at a field path: `a.b` inside the object (`a.0.b`: the first of a list),
+    `@key` its key, `@parent.…` in the item it is nested in; None where a part is missing."""
     node: _Item | None = item
     while path.startswith(PARENT):
         node, path = node.parent if node else None, path[len(PARENT) :]
@@ -596,10 +666,29 @@ def _get(item: _Item, path: str, where: str) -> Any:
         return node.key
     value: Any = node.obj
     for part in path.split("."):
-        if not isinstance(value, dict):
+        if isinstance(value, list) and part.isdigit():  # "payments.0.method": a list's nth
+            value = value[int(part)] if int(part) < len(value) else None
+        elif isinstance(value, dict):
+            value = value.get(part)
+        elif value is None:
+            return None
+        else:
             raise MappingError(f"{where}: {path!r} goes through a value that is not an object")
-        value = value.get(part)
     return value
+
+
+_SLOT = re.compile(r"\{([^{}]+)\}")
+
+
+def _key(item: _Item, path: str, where: str) -> str | None:
+    """An id at a field path, or made of several (`"{@parent.@key}/{item_id}"`: an order
+    line's item id is unique only within its order); None when a part is missing."""
+    if "{" not in path:
+        return _text(_get(item, path, where))
+    parts = {p: _text(_get(item, p, where)) for p in _SLOT.findall(path)}
+    if not all(parts.values()):
+        return None
+    return _SLOT.sub(lambda m: parts[m.group(1)] or "", path)
 
 
 def _text(value: Any) -> str | None:

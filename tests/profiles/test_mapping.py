@@ -388,3 +388,42 @@ def test_a_record_is_named_by_a_number_of_its_own_and_a_how_to_asks_the_way():
     # ... unless it names one of them
     named = {f.id: f.relevance for f in record_facts(rows, "how do I block card 4821?")}
     assert named["record:card:k1"] >= 10
+
+
+def test_the_store_itself_maps_without_code(tmp_path, engine):
+    """τ-retail by `profiles/mappings/tau_retail.yaml`: nested names and addresses, the
+    catalog as reference data, payment methods nested in users, order lines nested in
+    orders (an item listed twice is two lines), links, status rules and languages."""
+    from profiles.context import record_facts
+    from profiles.mapping import PACKAGED_MAPPINGS
+    from profiles.models import CustomerRecord, ReferenceItem
+    from profiles.reads import read_records
+    from tests.conftest import RETAIL
+
+    files = [RETAIL / "users.json", RETAIL / "orders.json", RETAIL / "products.json"]
+    report = import_files(engine, load_mapping(PACKAGED_MAPPINGS / "tau_retail.yaml"), files)
+    assert (report.customers, report.reference) == (500, 50)
+    with Session(engine) as s:
+        olivia = s.get(Customer, "olivia_ito_3591")
+        assert olivia is not None and (olivia.first_name, olivia.zip) == ("Olivia", "80218")
+        assert len(s.exec(select(ReferenceItem)).all()) == 50
+        rows = read_records(s, "olivia_ito_3591")
+        lines = s.exec(select(CustomerRecord).where(CustomerRecord.kind == "order_line")).all()
+    assert len({r.key for r in lines}) == len(lines)  # one record per line, twice-listed too
+    order = next(r for r in rows if r.key == "#W5442520")
+    assert order.text == "Order #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots): pending"
+    assert order.texts["es"].startswith("Pedido #W5442520 (Gaming Mouse")
+    assert order.allows == ["cancel", "modify", "change_address"]
+    assert order.links["payment_method"] in {r.key for r in rows if r.kind == "payment_method"}
+    top = max(record_facts(rows, "can I cancel #W5442520?"), key=lambda f: f.relevance)
+    assert top.id == "record:order:#W5442520"
+    assert next(a for a in top.actions if a.name == "cancel").allowed
+
+    # the same line id twice is refused before anything is written, saying how to fix it
+    twice = _write(
+        tmp_path / "lines.yaml",
+        "records: [{kind: line, file: orders.json, at: '*.items',"
+        " id: '{@parent.@key}/{item_id}', customer: '@parent.user_id'}]\n",
+    )
+    with pytest.raises(MappingError, match="give each item its own id"):
+        import_files(engine, load_mapping(twice), files)
