@@ -14,6 +14,12 @@
   async function loadCustomers() {
     const w = workspaces.find(x => x.name === business.value);
     title.textContent = w ? w.brand : "";
+    // the product tiles are the store's; another business shows what it is
+    const store = business.value === "default";
+    document.getElementById("store-products").hidden = !store;
+    document.getElementById("business-about").hidden = store || !(w && w.description);
+    document.getElementById("business-description").textContent =
+      w && w.description ? `${w.brand}: ${w.description}.` : "";
     picker.replaceChildren(new Option("Loading customers…", ""));
     const r = await fetch(`/demo/customers?${q(business.value)}`);
     const customers = r.ok ? await r.json() : [];

@@ -29,7 +29,7 @@
       <button type="button" class="rw-human rw-human-bar">Talk to a human</button>
       <form class="rw-form">
         <label for="rw-input" class="rw-sr">Your message</label>
-        <textarea id="rw-input" rows="2" placeholder="Ask about an order, a return, a policy…" required></textarea>
+        <textarea id="rw-input" rows="2" placeholder="Type your question…" required></textarea>
         <button type="submit" class="rw-send">Send</button>
       </form>
     </section>`;

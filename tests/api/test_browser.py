@@ -225,7 +225,9 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
 
     # The bank appears beside the running store, as `rapport demo` makes it.
     c = make_container(**SETTINGS)
-    made = Registry(c.settings.data_dir).create("bank", brand="Rapport Bank")
+    made = Registry(c.settings.data_dir).create(
+        "bank", brand="Rapport Bank", description="a retail bank"
+    )
     assert made is not None
     keep_demo_keys(made.workspace.folder, {"agent": made.agent_key})
     bank = Workspaces(c).get("bank")
@@ -241,6 +243,9 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     page.goto(f"{live_server}/widget")
     page.get_by_label("Business").select_option("bank")
     expect(page.locator("#store-title")).to_have_text("Rapport Bank")
+    # the store's product tiles are the store's: the bank says what it is instead
+    expect(page.get_by_role("region", name="Featured products")).to_be_hidden()
+    expect(page.locator("#business-description")).to_have_text("Rapport Bank: a retail bank.")
     picker = page.get_by_label("Customer", exact=True)
     expect(picker.locator("option[value='123']")).to_have_count(1)
     expect(picker.locator("option[value='olivia_ito_3591']")).to_have_count(0)
