@@ -32,6 +32,7 @@ from eval.support_suite import (
     Reading,
     SupportCase,
     _any,
+    converse,
     detect_language,
     handoff_reasons,
     lexicon,
@@ -155,7 +156,7 @@ class _Builder:
         pool = [c for c in self.customers if fits(c)]
         return self.rng.choice(pool) if pool else None
 
-    def case(self, intent: str, lang: str, **kw: Any) -> SupportCase | None:
+    def case(self, intent: str, lang: str) -> SupportCase | None:
         made: SupportCase | None = getattr(self, f"_{intent}")(lang)
         return made
 
@@ -330,23 +331,9 @@ def http_scorer(
     hash_of: Callable[[str], str],
 ) -> Callable[[SupportCase], CaseScore]:
     """Score a case through `send` (one `POST /v1/chat` body → its JSON reply)."""
-    import time
 
     def run(case: SupportCase) -> CaseScore:
-        conversation: str | None = None
-        reply: dict[str, Any] = {}
-        t0 = time.perf_counter()
-        for message in case.turns:
-            body = {
-                "customer_id": case.customer_id,
-                "user_hash": hash_of(case.customer_id),
-                "message": message,
-                "conversation_id": conversation,
-            }
-            reply = send({k: v for k, v in body.items() if v})
-            conversation = reply.get("conversation_id")
-        ms = (time.perf_counter() - t0) * 1e3
-        cites = [str(c.get("id", "")) for c in reply.get("citations", [])]
+        reply, ms, cites = converse(send, case, hash_of)
         reading = read_reply(case, bank[case.customer_id], str(reply.get("answer", "")), cites)
         return score(case, reply, reading, ms)
 

@@ -382,8 +382,6 @@ def _bank_support_run(
 ) -> tuple[_Run, Report]:
     """The support suite's bank slice through `POST /v1/chat` on a workspace holding the
     bank as `rapport demo` loads it: its mapping, its 698 documents, the generic intents."""
-    import secrets
-
     from fastapi.testclient import TestClient
 
     from assistant.api import create_app
@@ -400,20 +398,25 @@ def _bank_support_run(
         else bs.build_cases(bank, per_intent=cases.per_intent, seed=cases.seed)
     )
     run = _Run(bs.SUITE, out_dir, cfg, data_dir or Path("var/eval/support-bank"), fresh)
-    secret = secrets.token_hex(16)
-    settings = cfg.make_settings(run.data_dir).model_copy(
-        update={
-            "widget_secret": secret,
-            "rate_limit_per_minute": 100_000,
-            "intents": ",".join(GENERIC_INTENTS),
-            "brand": "Rapport Bank",
-        }
+    c, secret = _widget_container(
+        cfg, run.data_dir, intents=",".join(GENERIC_INTENTS), brand="Rapport Bank"
     )
-    c = Container(settings)
     tb.load_data(c, data)
     client = TestClient(create_app(c), raise_server_exceptions=True)
     scorer = bs.http_scorer(ss.http_sender(client), bank, lambda cid: user_hash(secret, cid))
     return run, run.score("rapport", chosen, scorer, ss.totals)
+
+
+def _widget_container(cfg: EvalConfig, data_dir: Path, **update: object) -> tuple[Container, str]:
+    """A container the support suites chat with as the widget does: a fresh widget secret
+    (returned, to sign each customer's id) and no rate limit in the way."""
+    import secrets
+
+    secret = secrets.token_hex(16)
+    settings = cfg.make_settings(data_dir).model_copy(
+        update={"widget_secret": secret, "rate_limit_per_minute": 100_000, **update}
+    )
+    return Container(settings), secret
 
 
 def _support_run(
@@ -428,8 +431,6 @@ def _support_run(
     """The support suite through `POST /v1/chat` on the demo data: the store's customers,
     orders and policy, and (with --bank-docs) the bank's KB in the same index, as
     `rapport demo` loads them, so a store reply that leans on a bank passage is caught."""
-    import secrets
-
     from fastapi.testclient import TestClient
 
     from assistant.api import create_app
@@ -444,11 +445,7 @@ def _support_run(
         else ss.build_cases(retail, per_intent=cases.per_intent, seed=cases.seed)
     )
     run = _Run(ss.SUITE, out_dir, cfg, data_dir or Path("var/eval/support"), fresh)
-    secret = secrets.token_hex(16)
-    settings = cfg.make_settings(run.data_dir).model_copy(
-        update={"widget_secret": secret, "rate_limit_per_minute": 100_000}
-    )
-    c = Container(settings)
+    c, secret = _widget_container(cfg, run.data_dir)
     cs.load_data(c, data)
     if bank_docs is not None:
         c.kb.ingest(c.kb.load_documents([bank_docs]))

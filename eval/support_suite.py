@@ -677,23 +677,9 @@ def http_scorer(
 ) -> Callable[[SupportCase], CaseScore]:
     """Score a case through `send` (one `POST /v1/chat` body → its JSON reply), as the
     widget sends it: earlier turns first, in the same conversation."""
-    import time
 
     def run(case: SupportCase) -> CaseScore:
-        conversation: str | None = None
-        reply: dict[str, Any] = {}
-        t0 = time.perf_counter()
-        for message in case.turns:
-            body = {
-                "customer_id": case.customer_id,
-                "user_hash": hash_of(case.customer_id),
-                "message": message,
-                "conversation_id": conversation,
-            }
-            reply = send({k: v for k, v in body.items() if v})
-            conversation = reply.get("conversation_id")
-        ms = (time.perf_counter() - t0) * 1e3
-        cites = [str(c.get("id", "")) for c in reply.get("citations", [])]
+        reply, ms, cites = converse(send, case, hash_of)
         customer = data.customers[case.customer_id]
         reading = read_reply(
             case,
@@ -706,6 +692,31 @@ def http_scorer(
         return score(case, reply, reading, ms)
 
     return run
+
+
+def converse(
+    send: Callable[[dict[str, Any]], dict[str, Any]],
+    case: SupportCase,
+    hash_of: Callable[[str], str],
+) -> tuple[dict[str, Any], float, list[str]]:
+    """A case's turns through `send` in one conversation, as the widget sends them: the
+    last reply, the milliseconds they all took, and the ids the last reply cites."""
+    import time
+
+    conversation: str | None = None
+    reply: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    for message in case.turns:
+        body = {
+            "customer_id": case.customer_id,
+            "user_hash": hash_of(case.customer_id),
+            "message": message,
+            "conversation_id": conversation,
+        }
+        reply = send({k: v for k, v in body.items() if v})
+        conversation = reply.get("conversation_id")
+    ms = (time.perf_counter() - t0) * 1e3
+    return reply, ms, [str(c.get("id", "")) for c in reply.get("citations", [])]
 
 
 def http_sender(client: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:

@@ -456,7 +456,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     # words naming any of the customer's kinds name that kind, not a value: "debit card"
     # asks about the card, not about every transaction described "DEBIT CARD PURCHASE"
     kind_words = {w for r in rows for phrase in r.words for w in words(phrase)}
-    tokens = [_typo_of(t, kind_words) for t in words(message)]  # "dsipute" is "dispute"
+    spelled = sorted(w for w in kind_words if len(w) >= FUZZY_MIN)  # once, not per token
+    tokens = [_typo_of(t, kind_words, spelled) for t in words(message)]  # "dsipute"
     said, text = set(tokens), f" {' '.join(tokens)} "
     lowered = message.lower()
     keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
@@ -514,14 +515,14 @@ FUZZY_MIN = 5  # shorter words must be typed right
 HOW_TO_WORDS = 12  # a how-to question longer than this tells the customer's own case too
 
 
-def _typo_of(token: str, vocabulary: set[str]) -> str:
+def _typo_of(token: str, vocabulary: set[str], long_words: list[str]) -> str:
     """The vocabulary word `token` is a typo of (a swapped, missing or extra letter, in a
     word of FUZZY_MIN letters or more, never the first), else the token. Not a replaced
     letter nor one added at the end: those make other words ("card" / "cart")."""
     if token in vocabulary or len(token) < FUZZY_MIN:
         return token
-    for w in sorted(vocabulary):
-        if len(w) < FUZZY_MIN or w[0] != token[0] or OSA.distance(token, w) != 1:
+    for w in long_words:  # the vocabulary's words of FUZZY_MIN letters or more, sorted
+        if w[0] != token[0] or OSA.distance(token, w) != 1:
             continue
         if len(token) == len(w) + 1 and token.startswith(w):
             continue
