@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import Counter
@@ -467,7 +468,12 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     how = HOW_TO.search(message) is not None and len(tokens) <= HOW_TO_WORDS
     per_kind = Counter(r.kind for r in rows)
     n = max(len(rows), 1)
-    out = []
+    # the values each record holds, and how many of the customer's records hold each: a
+    # value in every record ("Gold Rewards Card" on each of a card's charges) names none
+    values = [(_value_words(r) - kind_words) | _figures_of(r) for r in rows]
+    held_by = Counter(v for vs in values for v in vs)
+    mentioned = said | _figures(message)
+    scores: list[float] = []
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
         # the longest phrase naming its kind: "debit card" (2) before "card" (1)
@@ -475,7 +481,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
             (len(words(p)) for p in r.words if f" {' '.join(words(p))} " in text), default=0
         )
         # a value the message names ("Costco") says more than the kind ("what did I spend")
-        valued = VALUE_NAMED if said & _value_words(r) - kind_words else 0.0
+        valued = _valued(sum(_rarity(held_by[v], n) for v in values[rank] & mentioned))
         # so does the record it belongs to ("the payments on booking BK1")
         linked = VALUE_NAMED if keys & {k.lower() for k in (r.links or {}).values()} else 0.0
         # a number that is one of its own (a card's last four digits) names it like its id
@@ -486,9 +492,19 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
             # of two kinds named alike, the one the customer has fewer of is the one meant:
             # "the charge I disputed" is their one dispute, not one of 47 charges
             specific = KIND_SPECIFIC / per_kind[r.kind]
-            score = RECORD_KIND + named + valued + linked + specific + recency
+            score = RECORD_KIND + _below_named(named + valued + linked + specific) + recency
         else:
             score = recency
+        scores.append(score)
+    # what a named record links to comes right behind it: the card a named charge was
+    # made on, the account of a named transfer (acting on the one needs the other)
+    where = {(r.kind, r.key): i for i, r in enumerate(rows)}
+    for r, own in zip(rows, list(scores), strict=True):
+        for j in (where.get(link) for link in (r.links or {}).items() if own >= RECORD_KIND):
+            if j is not None:
+                scores[j] = max(scores[j], own - LINK_BEHIND)
+    out = []
+    for r, score in zip(rows, scores, strict=True):
         out.append(
             Fact(
                 id=f"record:{r.kind}:{r.key}",
@@ -509,6 +525,58 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
 RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
 KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
+NAMES_FEW = 0.25  # rarity of a value held by about a third of 6 records, a sixth of 60
+LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
+
+
+def _below_named(evidence: float) -> float:
+    """`evidence` kept below a record named by its id, its order kept: what a long
+    message names of many records ranks them without reaching RECORD_NAMED."""
+    room = RECORD_NAMED - RECORD_KIND - 1
+    return room * (1 - math.exp(-evidence / room))
+
+
+def _rarity(holders: int, records: int) -> float:
+    """How well a value names a record, 0 to 1, by how few of the customer's `records`
+    hold it: 1 for one record among many; 0 for a value most of them hold ("Gold" on
+    each charge of a Gold card), which names none."""
+    rarity = math.log((records + 1) / holders) / math.log(records + 1)
+    return rarity if rarity >= NAMES_FEW else 0.0
+
+
+def _valued(evidence: float) -> float:
+    """What the values a message names add to a record: a distinctive one (rarity 0.5 and
+    up: a merchant among dozens of charges) counts as VALUE_NAMED, a common one less; more
+    beyond it (the amount and the date beside the merchant) add half as much again, so the
+    charge whose merchant, amount and date are all named leads the merchant's others."""
+    return VALUE_NAMED * (min(1.0, 2 * evidence) + max(0.0, evidence - 0.5))
+
+
+_FIGURE = re.compile(r"(?<![\w.,/-])\d[\d,]*(?:\.\d+)?(?:[/-]\d+)*(?![\w/-])")
+
+
+def _figures(text: str) -> set[str]:
+    """Amounts and dates written in `text`, comparable with a record's: "$1,299.99" and
+    "1299.99" are one, "245.00" and "245" are one; a month/day/year date also as its
+    month/day ("10/28"). Short bare numbers ("4 cards") are left out."""
+    out = set()
+    for m in _FIGURE.findall(text):
+        f = m.replace(",", "")
+        if "." in f:
+            f = f.rstrip("0").rstrip(".")
+        parts = re.split(r"[/-]", f)
+        if len(parts) == 3 and len(parts[2]) == 4:
+            out.add("/".join(parts[:2]))
+        if len(f) >= 3:
+            out.add(f.replace("-", "/"))
+    return out
+
+
+def _figures_of(r: CustomerRecord) -> set[str]:
+    """The amounts and dates a record's values hold."""
+    return {
+        f for v in r.fields.values() if isinstance(v, (str, int, float)) for f in _figures(str(v))
+    }
 
 
 FUZZY_MIN = 5  # shorter words must be typed right
@@ -533,12 +601,17 @@ def _typo_of(token: str, vocabulary: set[str], long_words: list[str]) -> str:
 
 def _value_words(r: CustomerRecord) -> set[str]:
     """Distinctive words of a record's values (a merchant, a card type), not its status:
-    "what did I spend at Costco" names the Costco transaction."""
+    "what did I spend at Costco" names the Costco transaction. Words of four letters or
+    more, and names of three written in capitals ("REI", "AWS")."""
     out: set[str] = set()
     for value in r.fields.values():
         if isinstance(value, str) and value != r.status and not any(c.isdigit() for c in value):
             out.update(w for w in words(value) if len(w) >= 4)
+            out.update(w.lower() for w in _ACRONYM.findall(value))
     return out
+
+
+_ACRONYM = re.compile(r"\b[A-Z]{3}\b")
 
 
 def _opts(options: dict[str, object]) -> str:

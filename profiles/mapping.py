@@ -39,7 +39,10 @@ Shapes beyond one flat list per kind:
   linked item's fields (`"{account.level} account"`), and a message naming the account
   ranks its records too. `customer_via: account` takes the owner from the linked record,
   for sources that never name the customer (a bank account's transactions); the linked
-  kind comes earlier in the mapping or was imported before.
+  kind comes earlier in the mapping or was imported before. A source that names the
+  linked record by one of its values rather than its id links by that value:
+  `links: {credit_card: {field: card_type, matching: card_type}}` is the customer's card
+  whose `card_type` the charge's `card_type` holds (no link when none or several match).
 - **Reference data.** `reference:` lists items that are no customer's (a catalog, plans,
   flights), each `{name, file, at, id, show}`; records link to them by name.
 - **Status rules.** `allows: {confirmed: [cancel, change_seat], cancelled: []}` says what
@@ -112,6 +115,13 @@ class CustomersMap(_Strict):
         return value
 
 
+class LinkBy(_Strict):
+    """A link by value: `field` holds the linked record's `matching` field, not its id."""
+
+    field: str = Field(description="Field path of the value.")
+    matching: str = Field(description="The linked kind's field that holds the same value.")
+
+
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
@@ -153,8 +163,9 @@ class RecordsMap(_Strict):
     )
     customer: str | None = Field(None, description="Field path of the owning customer's id.")
     customer_via: str | None = Field(None, description="A link whose record names the owner.")
-    links: dict[str, str] = Field(
-        default_factory=dict, description="Linked kind or reference name: field path of its id."
+    links: dict[str, str | LinkBy] = Field(
+        default_factory=dict,
+        description="Linked kind or reference name: field path of its id, or a LinkBy.",
     )
     allows: dict[str, list[str]] = Field(
         default_factory=dict, description="Status: the actions it allows next."
@@ -199,10 +210,14 @@ class RecordsMap(_Strict):
 
     @field_validator("links")
     @classmethod
-    def _link_names(cls, value: dict[str, str]) -> dict[str, str]:
+    def _link_names(cls, value: dict[str, str | LinkBy]) -> dict[str, str | LinkBy]:
         for name in value:
             _kind_name(name)
         return value
+
+    def link_paths(self) -> dict[str, str]:
+        """Each link's field path, whether it holds an id or a value."""
+        return {n: v.field if isinstance(v, LinkBy) else v for n, v in self.links.items()}
 
     @field_validator("allows")
     @classmethod
@@ -228,7 +243,9 @@ class RecordsMap(_Strict):
             raise ValueError("give either 'customer' (a field path) or 'customer_via' (a link)")
         if self.customer_via is not None and self.customer_via not in self.links:
             raise ValueError(f"customer_via {self.customer_via!r} is not one of its links")
-        paths = [self.id, *self.links.values()]
+        if isinstance(self.links.get(self.customer_via or ""), LinkBy):
+            raise ValueError(f"customer_via {self.customer_via!r} must be a link by id")
+        paths = [self.id, *self.link_paths().values()]
         paths += [p for p in (self.customer, self.status, self.amount, self.date) if p]
         _nesting(self.at, paths, "field path")
         return self
@@ -368,6 +385,7 @@ def _link(
 ) -> list[CustomerRecord]:
     """The records with their owners and lines: links are followed to this import's
     records and reference items first, then to stored ones; an owner must exist."""
+    _by_value(s, raws, refs)
     mine: dict[tuple[str, str], CustomerRecord | ReferenceItem] = {(r.name, r.key): r for r in refs}
     mine.update({(r.record.kind, r.record.key): r.record for r in raws})
     wanted = {(n, k) for r in raws for n, k in r.record.links.items()} - mine.keys()
@@ -384,7 +402,11 @@ def _link(
                     f"not among the {spec.customer_via} records imported before it"
                 )
             rec.customer_id = owner
-        values = {n: _Fields(t.fields, key=t.key) for n, t in linked.items() if t is not None}
+        # a link that found nothing reads as empty (its id alone, if it has one)
+        values = {
+            n: _Fields(t.fields, key=t.key) if t else _Fields({}, key=rec.links.get(n, ""))
+            for n, t in ({n: None for n in spec.links} | linked).items()
+        }
         main, others = spec.templates()
         slots = dict(kind=rec.kind, key=rec.key, status=rec.status or "", **values)
         rec.text = _render(main, rec.fields, raw.where, **slots)
@@ -395,6 +417,47 @@ def _link(
         if missing := sorted(owners - found):
             raise MappingError(f"records of unknown customer {missing[0]!r}: import them first")
     return [r.record for r in raws]
+
+
+def _by_value(s: Session, raws: list[_Raw], refs: list[ReferenceItem]) -> None:
+    """Links by value made links by id: each becomes the key of the one record of the
+    linked kind, the customer's own (or the one reference item), whose `matching` field
+    holds the value; a link that matches none or several is left out."""
+    asks = [
+        (raw, name, link)
+        for raw in raws
+        for name, link in raw.spec.links.items()
+        if isinstance(link, LinkBy) and name in raw.record.links
+    ]
+    if not asks:
+        return
+    kinds = {name for _, name, _ in asks}
+    owners = {raw.record.customer_id for raw, _, _ in asks}
+    found: dict[tuple[str, str, str], set[str]] = {}  # (kind, owner, field=value): keys
+
+    def index(kind: str, owner: str, key: str, fields: dict[str, Any]) -> None:
+        for field, value in fields.items():
+            if isinstance(value, str | int | float):
+                found.setdefault((kind, owner, f"{field}={value}"), set()).add(key)
+
+    stored = select(CustomerRecord).where(
+        col(CustomerRecord.kind).in_(kinds), col(CustomerRecord.customer_id).in_(owners)
+    )
+    for r in s.exec(stored):
+        index(r.kind, r.customer_id, r.key, r.fields)
+    for ref in s.exec(select(ReferenceItem).where(col(ReferenceItem.name).in_(kinds))):
+        index(ref.name, "", ref.key, ref.fields)
+    for raw in raws:
+        if raw.record.kind in kinds:
+            index(raw.record.kind, raw.record.customer_id, raw.record.key, raw.record.fields)
+    for ref in refs:
+        if ref.name in kinds:
+            index(ref.name, "", ref.key, ref.fields)
+    for raw, name, link in asks:
+        value = f"{link.matching}={raw.record.links.pop(name)}"
+        keys = found.get((name, raw.record.customer_id, value)) or found.get((name, "", value))
+        if keys and len(keys) == 1:
+            raw.record.links[name] = next(iter(keys))
 
 
 def _stored(
@@ -463,7 +526,7 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
         owner = _text(_get(item, spec.customer, where)) if spec.customer else ""
         if not rid or owner is None:
             raise MappingError(f"{where}: no {'id' if not rid else 'customer'} at its path")
-        links = {n: _text(_get(item, fpath, where)) for n, fpath in spec.links.items()}
+        links = {n: _text(_get(item, fpath, where)) for n, fpath in spec.link_paths().items()}
         if spec.customer_via and not links[spec.customer_via]:
             raise MappingError(f"{where}: no {spec.customer_via} id at its link's path")
         fields = {k: v for k, v in item.obj.items() if k not in spec.sensitive}

@@ -427,3 +427,121 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     )
     with pytest.raises(MappingError, match="give each item its own id"):
         import_files(engine, load_mapping(twice), files)
+
+
+def test_a_charge_that_names_its_card_by_type_links_to_the_customers_card(tmp_path, engine):
+    """A source that names the linked record by a value (its card type), not its id, links
+    to the customer's own record holding that value; none or several matching: no link."""
+    from profiles.models import CustomerRecord
+
+    bank = _write(
+        tmp_path / "bank.json",
+        json.dumps(
+            {
+                "users": {"u1": {"name": "Ana Lima"}, "u2": {"name": "Ben Okafor"}},
+                "cards": [
+                    {"id": "c-ana-gold", "user": "u1", "type": "Gold Card"},
+                    {"id": "c-ana-eco", "user": "u1", "type": "EcoCard"},
+                    {"id": "c-ana-eco2", "user": "u1", "type": "EcoCard"},
+                    {"id": "c-ben-gold", "user": "u2", "type": "Gold Card"},
+                ],
+                "charges": [
+                    {"id": "t1", "user": "u1", "card": "Gold Card", "shop": "Costco"},
+                    {"id": "t2", "user": "u2", "card": "Gold Card", "shop": "Costco"},
+                    {"id": "t3", "user": "u1", "card": "EcoCard", "shop": "REI"},
+                    {"id": "t4", "user": "u1", "card": "Platinum", "shop": "Uline"},
+                ],
+            }
+        ),
+    )
+    mapping = _write(
+        tmp_path / "bank.yaml",
+        "customers: {at: users, id: '@key', name: name}\n"
+        "records:\n"
+        "  - {kind: card, at: cards, id: id, customer: user, show: '{type} {key}'}\n"
+        "  - kind: charge\n"
+        "    at: charges\n"
+        "    id: id\n"
+        "    customer: user\n"
+        "    links: {card: {field: card, matching: type}}\n"
+        "    show: '{shop} on {card.type} ({card})'\n",
+    )
+    import_files(engine, load_mapping(mapping), [bank])
+    with Session(engine) as s:
+        rows = {r.key: r for r in s.exec(select(CustomerRecord)).all()}
+    assert rows["t1"].links == {"card": "c-ana-gold"}  # Ana's Gold Card, not Ben's
+    assert rows["t2"].links == {"card": "c-ben-gold"}
+    assert rows["t1"].text == "Costco on Gold Card (c-ana-gold)"
+    assert rows["t3"].text.startswith("REI on")  # a link that found none reads as empty
+    assert rows["t3"].links == {} and rows["t4"].links == {}  # two EcoCards; no Platinum
+
+    bad = _write(
+        tmp_path / "bad.yaml",
+        "customers: {at: users, id: '@key'}\n"
+        "records:\n"
+        "  - kind: charge\n"
+        "    at: charges\n"
+        "    id: id\n"
+        "    customer_via: card\n"
+        "    links: {card: {field: card, matching: type}}\n",
+    )
+    with pytest.raises(MappingError, match="customer_via 'card' must be a link by id"):
+        load_mapping(bad)
+
+
+def test_what_a_long_message_names_of_many_records_ranks_them():
+    """A value held by every record names none; the charge whose merchant, amount and date
+    a message gives leads the merchant's others; the card a named charge was made on comes
+    with it."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    def charge(key: str, shop: str, amount: str, day: str) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c",
+            kind="charge",
+            key=key,
+            status="COMPLETED",
+            fields={"card_type": "Gold Rewards Card", "shop": shop, "amount": amount, "on": day},
+            text=f"Charge {key}: {shop} {amount} on {day}",
+            words=["charge"],
+            links={"card": "cc-7"},
+        )
+
+    card = CustomerRecord(
+        customer_id="c",
+        kind="card",
+        key="cc-7",
+        status="OPEN",
+        fields={"card_type": "Gold Rewards Card", "balance": "$1,134.26"},
+        text="Gold Rewards Card",
+        words=["card"],
+    )
+    rows = [
+        charge("t1", "Amazon", "$56.78", "11/13/2025"),
+        charge("t2", "Amazon", "$1,299.99", "10/08/2025"),
+        charge("t3", "Netflix", "$22.99", "11/01/2025"),
+        charge("t4", "Amazon", "$89.99", "10/05/2025"),
+        charge("t5", "Spotify", "$10.99", "10/02/2025"),
+        card,
+    ]
+    msg = (
+        "I was charged twice. On my Gold Rewards Card: Amazon $1,299.99 on 10/08 is not "
+        "mine, and the Spotify one was cancelled months ago."
+    )
+    rank = {f.id.split(":")[-1]: f.relevance for f in record_facts(rows, msg)}
+    # merchant, amount and date before the merchant alone; a merchant before none
+    assert rank["t2"] > rank["t5"] > rank["t4"] >= 3 > rank["t3"]
+    assert abs(rank["t4"] - rank["t1"]) < 0.4  # Amazon alone: only their recency differs
+    # the card comes right behind its named charge, not as named as the charge
+    assert rank["t2"] > rank["cc-7"] >= rank["t2"] - 1.0
+    # amounts read as amounts: "1299.99" and "$1,299.99" are one; "$245" is "$245.00"
+    assert max(rank, key=rank.__getitem__) == "t2"
+    again = {f.id.split(":")[-1]: f.relevance for f in record_facts(rows, "the 1299.99 one")}
+    assert max(again, key=again.__getitem__) == "t2"
+    # a name of three capitals names its record; three small letters are a word
+    rows.append(charge("t6", "REI Co-op", "$178.50", "10/18/2025"))
+    rei = {f.id.split(":")[-1]: f.relevance for f in record_facts(rows, "what was that rei charge")}
+    assert max(rei, key=rei.__getitem__) == "t6"
+    the = {f.id.split(":")[-1]: f.relevance for f in record_facts(rows, "was the charge ok")}
+    assert the["t6"] < the["t1"]  # "the" names nothing; the newest charge leads
