@@ -3,6 +3,8 @@ customer's locale."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -74,6 +76,10 @@ def reply_language(
     short = len(message.split()) < MIN_WORDS
     plain = without_names(message)
     hint = _support_words_language(plain, social_only=short) if not (short and earlier) else None
+    if hint is None and not short:
+        # "quel est le solde de ma ecocard": too short for the detector to be sure, plain
+        # from its little words
+        hint = function_words_language(plain)
     if hint is not None:
         # a short message that uses one language's support words ("wehre is my order")
         return hint, "message"
@@ -94,3 +100,32 @@ def _support_words_language(message: str, social_only: bool = False) -> str | No
     from assistant.turn.plan import default_rules
 
     return default_rules()[0].language_of(message, social_only)
+
+
+# The little words only one of the four languages writes (none shared: "de", "la", "que",
+# "en", "me", "was", "in" are left out), by which a message too short for the detector
+# still shows its language.
+FUNCTION_WORDS = {
+    "en": "the is are my where what how when why of to and with for can could please thanks "
+    "hi hello have has not it this that did does you your i i'm am was",
+    "es": "el los las mi mis es está están del por para una dónde donde cuál cuándo cómo "
+    "qué tengo y pero muy gracias hola yo su sus al lo puedo quiero hay",
+    "fr": "le les du des ma mon mes je vous votre vos nous est sont pour sur avec une pas ne "
+    "où quel quelle quels quand comment pourquoi combien au aux ce cette et suis ai "
+    "mais très merci bonjour j'ai c'est",
+    "de": "der die das ist sind mein meine meiner meinen wie wo ich nicht und ein eine mit "
+    "für auf bitte danke hallo warum wann kann habe sie ihr mir mich noch schon",
+}
+_LITTLE = {w: lang for lang, ws in FUNCTION_WORDS.items() for w in ws.split()}
+MIN_LITTLE = 2  # little words of one language, and twice any other's
+
+
+def function_words_language(message: str) -> str | None:
+    """The language whose little words the message uses, when it clearly uses one's."""
+    hits = Counter(_LITTLE[t] for t in re.findall(r"[\w']+", message.lower()) if t in _LITTLE)
+    ranked = hits.most_common(2)
+    if not ranked or ranked[0][1] < MIN_LITTLE:
+        return None
+    if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
+        return None
+    return ranked[0][0]

@@ -37,3 +37,27 @@ def test_a_word_opening_a_conversation_is_read_by_its_support_words() -> None:
     assert reply_language("status", "de")[0] == "de"  # English and German: the locale decides
     # within an English conversation a lone word does not switch the language
     assert reply_language("gracias", "en", ["where is my order"])[0] == "en"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("quel est le solde de ma ecocard", "fr"),  # the detector: Spanish 0.32, French 0.29
+        ("le solde de ma carte", "fr"),
+        ("mi tarjeta está bloqueada", "es"),
+        ("ist meine karte aktiv", "de"),
+        ("is my ecocard active", "en"),
+    ],
+)
+def test_a_short_question_shows_its_language_by_its_little_words(
+    message: str, expected: str
+) -> None:
+    assert reply_language(message, "en" if expected != "en" else "de") == (expected, "message")
+
+
+def test_little_words_shared_or_too_few_tell_nothing() -> None:
+    from assistant.turn.language import function_words_language
+
+    assert function_words_language("de la que en") is None  # French and Spanish alike
+    assert function_words_language("solde ecocard") is None
+    assert function_words_language("le solde, the balance") is None  # one each
