@@ -29,6 +29,7 @@ from assistant.turn.language import reply_language
 from assistant.turn.plan import default_rules, plan_turn
 from assistant.turn.types import AnswerPlan
 from assistant.types import (
+    Citation,
     Composed,
     ContextInfo,
     Decision,
@@ -656,11 +657,9 @@ class Assistant:
         reason = prepared.decision.handoff_reason or (
             "no grounded answer" if generation.cannot_answer else None
         )
-        views = {o.fact_id: o.customer_view() for o in prepared.context.orders}
-        citations = [
-            c.model_copy(update={"customer_text": views[c.id]}) if c.id in views else c
-            for c in check.citations(composed, generation)
-        ]
+        citations = _for_customer(
+            check.citations(composed, generation), prepared, composed.decision.style.language
+        )
         return TurnResult(
             answer=answer,
             secrets_removed=removed or [],
@@ -677,6 +676,26 @@ class Assistant:
             variant=prepared.decision.variant,
             plan=prepared.decision.plan,
         )
+
+
+def _for_customer(citations: list[Citation], prepared: Prepared, language: str) -> list[Citation]:
+    """The citations as the customer reads them, in the reply's language: what the widget
+    calls each ("Pedido #W…", "Tu cuenta", a passage's own title), an order without
+    internal ids, a record in the business's text for that language."""
+    catalog = load_catalog(language)
+    views = {o.fact_id: o.customer_view() for o in prepared.context.orders}
+    sources = {s.id: s for s in prepared.composed.sources}
+    out = []
+    for c in citations:
+        if c.kind == "order":
+            label = catalog.text("sources.order", id=c.id.removeprefix("order:"))
+        else:
+            label = c.title or catalog.text(
+                f"sources.{'record' if c.kind == 'profile' else c.kind}"
+            )
+        text = views.get(c.id) or (sources[c.id].texts.get(language) if c.id in sources else None)
+        out.append(c.model_copy(update={"label": label, "customer_text": text}))
+    return out
 
 
 def _secrets_notice(prepared: Prepared, removed: list[SecretKind]) -> str:

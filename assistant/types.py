@@ -114,9 +114,10 @@ class Citation(BaseModel):
     kind: CitationKind
     text: str
     title: str = ""  # what a person calls the source: a KB passage's heading path
-    # the source as its customer reads it (an order without internal ids), when it
-    # differs from `text`, the form the model and staff read
+    # the source as its customer reads it (an order without internal ids, a record in
+    # their language), when it differs from `text`, the form the model and staff read
     customer_text: str | None = None
+    label: str = ""  # what the customer calls it, in the reply's language: "Pedido #W…"
 
 
 class Generation(BaseModel):

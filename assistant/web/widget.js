@@ -67,9 +67,10 @@
     return el;
   }
 
-  // What a person calls a source: the order, their account's records, else the help
-  // article's title.
+  // What a person calls a source, in the reply's language (`label`, from the server): the
+  // order, their account's records, else the help article's title.
   function sourceLabel(c) {
+    if (c.label) return c.label;
     if (c.kind === "order") return `Order ${c.id.replace(/^order:/, "")}`;
     if (c.kind === "record") return "Your account";
     if (c.kind === "history") return "Your earlier message";

@@ -91,3 +91,26 @@ def test_bank_cases_state_the_bank_data_not_rapports_rendering() -> None:
 
     assert re.search(bs._money("$1,038.52"), "balance 1038.52")
     assert not re.search(bs._money("3500.00"), "holdings 13500.00")
+
+
+def test_a_spanish_reply_names_its_sources_in_spanish(bank_client: tuple[TestClient, str]) -> None:
+    """The widget's labels of a reply's sources and the record a customer opens are in
+    the reply's language; staff still read the record as the model did."""
+    client, secret = bank_client
+    customer = "01f21c9970"
+    body = {
+        "customer_id": customer,
+        "user_hash": user_hash(secret, customer),
+        "message": "Hola, ¿cuál es el saldo de mi tarjeta Gold Rewards Card?",
+    }
+    r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert reply["answer"].startswith("Hola"), reply["answer"]
+    records = [c for c in reply["citations"] if c["kind"] == "record"]
+    assert records, reply
+    card = next(c for c in records if "cc_01f21c9970_gold" in c["id"])
+    assert card["label"] == "Tu cuenta"
+    assert "saldo" in card["text"] and "balance" not in card["text"]
+    assert all(c["label"] for c in reply["citations"])
+    assert not any(c["label"] in ("Your account", "Help article") for c in reply["citations"])
