@@ -69,4 +69,5 @@ def live_server(make_container) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        server.force_exit = True  # open event streams (a live page) need not finish
         thread.join(timeout=10)
