@@ -17,9 +17,9 @@ from assistant.signals import (
     SIGNAL_NAMES,
     BusinessHours,
     TurnSignals,
-    keyword_pattern,
     turn_signals,
 )
+from assistant.turn.plan import Phrases
 from assistant.types import Decision, ReplyStyle, Retrieved, RuleHit, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
 from profiles.expressions import Expression, RuleFileError, compile_expression, read_rule_file
@@ -51,8 +51,8 @@ class Policy:
     """A loaded, checked policy file."""
 
     rules: tuple[Rule, ...]
-    topics: dict[str, re.Pattern[str]]
-    sentiment: dict[str, re.Pattern[str]]
+    topics: dict[str, Phrases]
+    sentiment: dict[str, Phrases]
     hours: BusinessHours
     greetings: dict[str, str]
     tone: str = "friendly and concise"
@@ -159,7 +159,7 @@ class Policy:
         return d
 
 
-def _lexicon(raw: Any, where: str) -> dict[str, re.Pattern[str]]:
+def _lexicon(raw: Any, where: str) -> dict[str, Phrases]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -169,7 +169,7 @@ def _lexicon(raw: Any, where: str) -> dict[str, re.Pattern[str]]:
         if not isinstance(patterns, list) or not patterns:
             raise RuleFileError(f"{where}: {name!r} needs a non-empty list of words")
         try:
-            out[str(name)] = keyword_pattern([str(p) for p in patterns])
+            out[str(name)] = Phrases.of([str(p) for p in patterns])  # "a real preson"
         except re.error as exc:
             raise RuleFileError(f"{where}: {name!r}: {exc}") from exc
     return out

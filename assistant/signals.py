@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from assistant.turn.plan import Phrases
 from assistant.types import Retrieved, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
 from profiles.features import FEATURE_NAMES
@@ -40,11 +41,6 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "consent_history",
     *FEATURE_NAMES,
 )
-
-
-def keyword_pattern(words_or_patterns: list[str]) -> re.Pattern[str]:
-    """One case-insensitive whole-word pattern for a list of words or word patterns."""
-    return re.compile(r"\b(?:" + "|".join(words_or_patterns) + r")\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -99,8 +95,8 @@ def turn_signals(
     card: CustomerCard,
     ctx: CustomerContext,
     retrieved: Retrieved,
-    topics: dict[str, re.Pattern[str]],
-    sentiment: dict[str, re.Pattern[str]],
+    topics: dict[str, Phrases],
+    sentiment: dict[str, Phrases],
     hours: BusinessHours,
     now: datetime | None = None,
 ) -> TurnSignals:

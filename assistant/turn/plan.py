@@ -130,6 +130,25 @@ def _fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
 
 
 @dataclass(frozen=True)
+class Phrases:
+    """Words and phrases (or word patterns) matched as whole words, case-insensitive; a
+    plain one also with one typo in a long word ("a real preson", "fruad")."""
+
+    pattern: re.Pattern[str]
+    terms: tuple[Term, ...]
+
+    @classmethod
+    def of(cls, entries: list[str]) -> Phrases:
+        """re.error for an entry that is no regular expression."""
+        return cls(_pattern(entries), _terms(entries))
+
+    def search(self, text: str) -> bool:
+        return bool(self.pattern.search(text)) or _fuzzy_hit(
+            _TOKEN.findall(text.lower()), self.terms
+        )
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """Intent and reference patterns, every language merged. A plain entry also matches
     with one typo in a long word ("cacnel", "the otehr one"), as customers type."""
