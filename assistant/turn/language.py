@@ -75,11 +75,11 @@ def reply_language(
     # "bonjour"); otherwise a short message has too few words to tell
     short = len(message.split()) < MIN_WORDS
     plain = without_names(message)
-    hint = _support_words_language(plain, social_only=short) if not (short and earlier) else None
-    if hint is None and not short:
-        # "quel est le solde de ma ecocard": too short for the detector to be sure, plain
-        # from its little words
-        hint = function_words_language(plain)
+    # "quel est le solde de ma ecocard": too short for the detector to be sure, plain from
+    # its little words, whatever English support word it holds ("je dois sur ma card")
+    hint = function_words_language(plain) if not short else None
+    if hint is None and not (short and earlier):
+        hint = _support_words_language(plain, social_only=short)
     if hint is not None:
         # a short message that uses one language's support words ("wehre is my order")
         return hint, "message"

@@ -47,6 +47,8 @@ def test_a_word_opening_a_conversation_is_read_by_its_support_words() -> None:
         ("mi tarjeta está bloqueada", "es"),
         ("ist meine karte aktiv", "de"),
         ("is my ecocard active", "en"),
+        ("cmobien je dois sur ma gold rewards card", "fr"),  # "card" is no English here
+        ("wehre is my order", "en"),
     ],
 )
 def test_a_short_question_shows_its_language_by_its_little_words(
