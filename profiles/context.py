@@ -470,9 +470,16 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     n = max(len(rows), 1)
     # the values each record holds, and how many of the customer's records hold each: a
     # value in every record ("Gold Rewards Card" on each of a card's charges) names none
-    values = [(_value_words(r) - kind_words) | _figures_of(r) for r in rows]
+    where = {(r.kind, r.key): i for i, r in enumerate(rows)}
+    own = [(_value_words(r) - kind_words) | _figures_of(r) for r in rows]
+    # what a record holds of the record it links to names that one: a charge's card type
+    # names the card, not the charge
+    values = [own[i].difference(*(own[j] for j in _linked(r, where))) for i, r in enumerate(rows)]
     held_by = Counter(v for vs in values for v in vs)
     mentioned = said | _figures(message)
+    # a value the message names ("Costco") says more than the kind ("what did I spend")
+    valued = [_valued(sum(_rarity(held_by[v], n) for v in vs & mentioned)) for vs in values]
+    by_value = {i for i, v in enumerate(valued) if v >= VALUE_NAMED}
     scores: list[float] = []
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
@@ -480,29 +487,31 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         named = max(
             (len(words(p)) for p in r.words if f" {' '.join(words(p))} " in text), default=0
         )
-        # a value the message names ("Costco") says more than the kind ("what did I spend")
-        valued = _valued(sum(_rarity(held_by[v], n) for v in values[rank] & mentioned))
-        # so does the record it belongs to ("the payments on booking BK1")
-        linked = VALUE_NAMED if keys & {k.lower() for k in (r.links or {}).values()} else 0.0
+        # so does the record it belongs to: named by id ("the payments on booking BK1"),
+        # less by a value ("my EcoCard" is the card first, then its charges)
+        linked = 0.0
+        if keys & {k.lower() for k in (r.links or {}).values()}:
+            linked = VALUE_NAMED
+        elif by_value.intersection(_linked(r, where)):
+            linked = VALUE_NAMED / 2
         # a number that is one of its own (a card's last four digits) names it like its id
         numbered = numbers & {str(v) for v in r.fields.values() if str(v).isdigit()}
         if r.key.lower() in keys or numbered:
             score = RECORD_NAMED
-        elif (named and not how) or valued or linked:
+        elif (named and not how) or valued[rank] or linked:
             # of two kinds named alike, the one the customer has fewer of is the one meant:
             # "the charge I disputed" is their one dispute, not one of 47 charges
             specific = KIND_SPECIFIC / per_kind[r.kind]
-            score = RECORD_KIND + _below_named(named + valued + linked + specific) + recency
+            evidence = named + valued[rank] + linked + specific
+            score = RECORD_KIND + _below_named(evidence) + recency
         else:
             score = recency
         scores.append(score)
     # what a named record links to comes right behind it: the card a named charge was
     # made on, the account of a named transfer (acting on the one needs the other)
-    where = {(r.kind, r.key): i for i, r in enumerate(rows)}
-    for r, own in zip(rows, list(scores), strict=True):
-        for j in (where.get(link) for link in (r.links or {}).items() if own >= RECORD_KIND):
-            if j is not None:
-                scores[j] = max(scores[j], own - LINK_BEHIND)
+    for r, score in zip(rows, list(scores), strict=True):
+        for j in _linked(r, where) if score >= RECORD_KIND else []:
+            scores[j] = max(scores[j], score - LINK_BEHIND)
     out = []
     for r, score in zip(rows, scores, strict=True):
         out.append(
@@ -527,6 +536,12 @@ KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
 NAMES_FEW = 0.25  # rarity of a value held by about a third of 6 records, a sixth of 60
 LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
+
+
+def _linked(r: CustomerRecord, where: dict[tuple[str, str], int]) -> list[int]:
+    """Where the records `r` links to stand among the customer's (those it holds)."""
+    found = (where.get(link) for link in (r.links or {}).items())
+    return [j for j in found if j is not None]
 
 
 def _below_named(evidence: float) -> float:
