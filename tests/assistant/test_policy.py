@@ -16,6 +16,9 @@ from tests.assistant.conftest import CANCEL, CARD, ORDER, PROFILE, decide
         ("Can I talk to a human please?", "handoff.explicit_request", "customer asked for a human"),
         ("My lawyer says I should sue you over this", "handoff.legal", "legal topic"),
         ("My card was stolen and used for fraud", "handoff.security", "security topic"),
+        # as customers type: one swapped letter in a long word
+        ("can i talk to a real preson", "handoff.explicit_request", "customer asked for a human"),
+        ("my card was stolne", "handoff.security", "security topic"),
     ],
 )
 def test_topic_rules_hand_off_with_their_reason(message, rule, reason):
@@ -27,6 +30,7 @@ def test_topic_rules_hand_off_with_their_reason(message, rule, reason):
 def test_a_plain_question_is_not_handed_off():
     d = decide(CARD, "Where is my order #W1111111?")
     assert not d.handoff
+    assert not decide(CARD, "is the sale still on?").handoff  # "sale" is not "sue"
     assert [h.rule for h in d.trace][:1] == ["consent"]
 
 
