@@ -19,10 +19,10 @@ from assistant.signals import (
     TurnSignals,
     turn_signals,
 )
-from assistant.turn.plan import Phrases
 from assistant.types import Decision, ReplyStyle, Retrieved, RuleHit, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
 from profiles.expressions import Expression, RuleFileError, compile_expression, read_rule_file
+from profiles.relevance import Phrases
 
 log = logging.getLogger("rapport.policy")
 

@@ -12,11 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from assistant.turn.plan import Phrases
 from assistant.types import Retrieved, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
 from profiles.features import FEATURE_NAMES
-from profiles.relevance import NAMED_PRODUCT, intents, words
+from profiles.relevance import NAMED_PRODUCT, Phrases, intents, words
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

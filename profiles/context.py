@@ -7,10 +7,10 @@ import re
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
-from rapidfuzz.distance import OSA
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -35,8 +35,11 @@ from profiles.reads import (
 )
 from profiles.relevance import (
     EXPLICIT_ID,
+    FUZZY_MIN,
     HOW_TO,
     NAMED_PRODUCT,
+    Phrases,
+    is_typo,
     message_words,
     name_match,
     score_order,
@@ -57,11 +60,15 @@ class RecordAction(BaseModel):
     names: dict[str, str] = Field(default_factory=dict)
 
     def said_in(self, lowered: str) -> bool:
-        """Whether a (lower-cased) message names this action in any of its languages."""
-        return any(
-            re.search(rf"(?<!\w){re.escape(n.lower())}", lowered)
-            for n in {self.name.replace("_", " "), *self.names.values()}
-        )
+        """Whether a (lower-cased) message names this action in any of its languages,
+        in any form ("activated") and with a typo in a long word ("atcivate")."""
+        names = {self.name.replace("_", " "), *self.names.values()}
+        return _said(tuple(sorted(n.lower() for n in names))).search(lowered)
+
+
+@lru_cache(maxsize=256)
+def _said(names: tuple[str, ...]) -> Phrases:
+    return Phrases.of([rf"{re.escape(n)}\w*" if " " not in n else re.escape(n) for n in names])
 
 
 class Fact(BaseModel):
@@ -594,7 +601,6 @@ def _figures_of(r: CustomerRecord) -> set[str]:
     }
 
 
-FUZZY_MIN = 5  # shorter words must be typed right
 HOW_TO_WORDS = 12  # a how-to question longer than this tells the customer's own case too
 
 
@@ -604,14 +610,8 @@ def _typo_of(token: str, vocabulary: set[str], long_words: list[str]) -> str:
     letter nor one added at the end: those make other words ("card" / "cart")."""
     if token in vocabulary or len(token) < FUZZY_MIN:
         return token
-    for w in long_words:  # the vocabulary's words of FUZZY_MIN letters or more, sorted
-        if w[0] != token[0] or OSA.distance(token, w) != 1:
-            continue
-        if len(token) == len(w) + 1 and token.startswith(w):
-            continue
-        if len(token) != len(w) or sorted(token) == sorted(w):
-            return w
-    return token
+    # the vocabulary's words of FUZZY_MIN letters or more, sorted
+    return next((w for w in long_words if w[0] == token[0] and is_typo(token, w)), token)
 
 
 def _value_words(r: CustomerRecord) -> set[str]:

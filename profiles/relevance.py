@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from rapidfuzz.distance import OSA
 
 ORDER_ID_RE = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.%][a-z0-9]+)*%?")
@@ -159,3 +161,95 @@ def score_variant(options: Mapping[str, Any], message: str) -> float:
         if _phrase_re(phrase).search(low):
             score += 1.0
     return score
+
+
+# -- words as customers type them: whole words, one typo in a long word --------------
+
+
+def keyword_pattern(entries: list[str]) -> re.Pattern[str]:
+    """One case-insensitive whole-word pattern for words, phrases or word patterns."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(entries) + r")(?!\w)", re.IGNORECASE)
+
+
+_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
+TOKEN = re.compile(r"[^\W\d_]+")
+FUZZY_MIN = 5  # words shorter than this must match exactly
+
+
+@dataclass(frozen=True)
+class Term:
+    r"""A plain entry ("other one", 'refund\w*') that a typo may still match."""
+
+    words: tuple[str, ...]
+    prefix: bool  # the last word may continue ('refund\w*')
+
+
+def keyword_terms(entries: list[str]) -> tuple[Term, ...]:
+    """The plain entries (words, phrases, a stem with \\w*) that a typo may still match."""
+    out = []
+    for entry in entries:
+        text = entry.lower()
+        prefix = text.endswith("\\w*")
+        core = text[:-3] if prefix else text
+        if _WORDS.fullmatch(core):
+            out.append(Term(tuple(core.split()), prefix))
+    return tuple(out)
+
+
+def _close(token: str, word: str, prefix: bool) -> bool:
+    """Whether a message token is the word, allowing one typo (a wrong, missing, extra or
+    swapped letter) in words of FUZZY_MIN letters or more, never in the first letter."""
+    if prefix:
+        token = token[: len(word) + 1] if len(token) > len(word) else token
+        if token.startswith(word):
+            return True
+    if token == word:
+        return True
+    if len(word) < FUZZY_MIN or len(token) < FUZZY_MIN or token[0] != word[0]:
+        return False
+    if prefix and len(token) > len(word):
+        # A stem with a swapped or an extra letter. Not one letter short: that is another
+        # language's stem as often as a typo ("cancel…" / "cancela…", "return" / "retourn").
+        return any(is_typo(token[:n], word) for n in (len(word), len(word) + 1))
+    return is_typo(token, word)
+
+
+def is_typo(token: str, word: str) -> bool:
+    """One swapped, missing or extra letter. Not a replaced one, nor one added or left off
+    at the end: those turn words into other real words ("change" / "charge" / "charger")."""
+    if OSA.distance(token, word) != 1:
+        return False
+    if len(token) == len(word) + 1 and token.startswith(word):
+        return False  # a letter added at the end makes another word: "charge" / "charger"
+    if len(word) == len(token) + 1 and word.startswith(token):
+        return False  # so does one left off: "activer" / "active"
+    return len(token) != len(word) or sorted(token) == sorted(word)
+
+
+def fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
+    for term in terms:
+        n = len(term.words)
+        for start in range(len(tokens) - n + 1):
+            if all(
+                _close(tokens[start + k], w, term.prefix and k == n - 1)
+                for k, w in enumerate(term.words)
+            ):
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """Words and phrases (or word patterns) matched as whole words, case-insensitive; a
+    plain one also with one typo in a long word ("a real preson", "fruad")."""
+
+    pattern: re.Pattern[str]
+    terms: tuple[Term, ...]
+
+    @classmethod
+    def of(cls, entries: list[str]) -> Phrases:
+        """re.error for an entry that is no regular expression."""
+        return cls(keyword_pattern(entries), keyword_terms(entries))
+
+    def search(self, text: str) -> bool:
+        return bool(self.pattern.search(text)) or fuzzy_hit(TOKEN.findall(text.lower()), self.terms)

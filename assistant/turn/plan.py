@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
-from rapidfuzz.distance import OSA
 
 from assistant.turn.types import (
     SOCIAL_INTENTS,
@@ -29,7 +28,17 @@ from assistant.turn.types import (
 )
 from profiles.context import OrderRecord
 from profiles.expressions import RuleFileError
-from profiles.relevance import explicit_order_ids, message_words, name_match, words
+from profiles.relevance import (
+    TOKEN,
+    Term,
+    explicit_order_ids,
+    fuzzy_hit,
+    keyword_pattern,
+    keyword_terms,
+    message_words,
+    name_match,
+    words,
+)
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 INTENTS_FILE = RULES / "intents.yaml"
@@ -51,10 +60,6 @@ MOST_LISTED = 3  # records a reply lists for one intent
 ACTING_INTENTS = frozenset({"cancel", "return", "exchange", "change_address", "wrong_item"})
 
 
-def _pattern(entries: list[str]) -> re.Pattern[str]:
-    return re.compile(r"(?<!\w)(?:" + "|".join(entries) + r")(?!\w)", re.IGNORECASE)
-
-
 def _read(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -63,89 +68,6 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise RuleFileError(f"rule file {path}: expected a mapping")
     return raw
-
-
-_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
-_TOKEN = re.compile(r"[^\W\d_]+")
-FUZZY_MIN = 5  # words shorter than this must match exactly
-
-
-@dataclass(frozen=True)
-class Term:
-    r"""A plain entry ("other one", 'refund\w*') that a typo may still match."""
-
-    words: tuple[str, ...]
-    prefix: bool  # the last word may continue ('refund\w*')
-
-
-def _terms(entries: list[str]) -> tuple[Term, ...]:
-    out = []
-    for entry in entries:
-        text = entry.lower()
-        prefix = text.endswith("\\w*")
-        core = text[:-3] if prefix else text
-        if _WORDS.fullmatch(core):
-            out.append(Term(tuple(core.split()), prefix))
-    return tuple(out)
-
-
-def _close(token: str, word: str, prefix: bool) -> bool:
-    """Whether a message token is the word, allowing one typo (a wrong, missing, extra or
-    swapped letter) in words of FUZZY_MIN letters or more, never in the first letter."""
-    if prefix:
-        token = token[: len(word) + 1] if len(token) > len(word) else token
-        if token.startswith(word):
-            return True
-    if token == word:
-        return True
-    if len(word) < FUZZY_MIN or len(token) < FUZZY_MIN or token[0] != word[0]:
-        return False
-    if prefix and len(token) > len(word):
-        # A stem with a swapped or an extra letter. Not one letter short: that is another
-        # language's stem as often as a typo ("cancel…" / "cancela…", "return" / "retourn").
-        return any(_typo(token[:n], word) for n in (len(word), len(word) + 1))
-    return _typo(token, word)
-
-
-def _typo(token: str, word: str) -> bool:
-    """One swapped, missing or extra letter. Not a replaced one, nor one added at the end:
-    those turn words into other real words ("change" / "charge" / "charger")."""
-    if OSA.distance(token, word) != 1:
-        return False
-    if len(token) == len(word) + 1 and token.startswith(word):
-        return False  # a letter added at the end makes another word: "charge" / "charger"
-    return len(token) != len(word) or sorted(token) == sorted(word)
-
-
-def _fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
-    for term in terms:
-        n = len(term.words)
-        for start in range(len(tokens) - n + 1):
-            if all(
-                _close(tokens[start + k], w, term.prefix and k == n - 1)
-                for k, w in enumerate(term.words)
-            ):
-                return True
-    return False
-
-
-@dataclass(frozen=True)
-class Phrases:
-    """Words and phrases (or word patterns) matched as whole words, case-insensitive; a
-    plain one also with one typo in a long word ("a real preson", "fruad")."""
-
-    pattern: re.Pattern[str]
-    terms: tuple[Term, ...]
-
-    @classmethod
-    def of(cls, entries: list[str]) -> Phrases:
-        """re.error for an entry that is no regular expression."""
-        return cls(_pattern(entries), _terms(entries))
-
-    def search(self, text: str) -> bool:
-        return bool(self.pattern.search(text)) or _fuzzy_hit(
-            _TOKEN.findall(text.lower()), self.terms
-        )
 
 
 @dataclass(frozen=True)
@@ -175,8 +97,8 @@ class Lexicon:
                 for name, by_lang in raw["intents"].items()
             }
             ref_entries = {str(k): [str(w) for w in v] for k, v in raw["references"].items()}
-            intents = {name: _pattern(e) for name, e in entries.items()}
-            refs = {name: _pattern(e) for name, e in ref_entries.items()}
+            intents = {name: keyword_pattern(e) for name, e in entries.items()}
+            refs = {name: keyword_pattern(e) for name, e in ref_entries.items()}
         except (KeyError, AttributeError, TypeError, re.error) as exc:
             raise RuleFileError(f"intents file {path}: {exc}") from exc
         unknown = set(intents) - RECORD_INTENTS - SOCIAL_INTENTS - {"human", "recall"}
@@ -192,10 +114,10 @@ class Lexicon:
         return cls(
             intents,
             refs,
-            {name: _terms(e) for name, e in entries.items()},
-            {name: _terms(e) for name, e in ref_entries.items()},
-            {lang: (_pattern(e), _terms(e)) for lang, e in per_lang.items()},
-            {lang: (_pattern(e), _terms(e)) for lang, e in social.items()},
+            {name: keyword_terms(e) for name, e in entries.items()},
+            {name: keyword_terms(e) for name, e in ref_entries.items()},
+            {lang: (keyword_pattern(e), keyword_terms(e)) for lang, e in per_lang.items()},
+            {lang: (keyword_pattern(e), keyword_terms(e)) for lang, e in social.items()},
         )
 
     def only(self, names: list[str]) -> Lexicon:
@@ -220,24 +142,24 @@ class Lexicon:
         exact = [lang for lang, (p, _) in table.items() if p.search(message)]
         if exact:
             return exact[0] if len(exact) == 1 else None
-        tokens = _TOKEN.findall(message.lower())
-        typed = [lang for lang, (_, t) in table.items() if _fuzzy_hit(tokens, t)]
+        tokens = TOKEN.findall(message.lower())
+        typed = [lang for lang, (_, t) in table.items() if fuzzy_hit(tokens, t)]
         return typed[0] if len(typed) == 1 else None
 
     def intents_in(self, message: str) -> list[str]:
-        tokens = _TOKEN.findall(message.lower())
+        tokens = TOKEN.findall(message.lower())
         return [
             name
             for name, p in self.intents.items()
-            if p.search(message) or _fuzzy_hit(tokens, self.intent_terms.get(name, ()))
+            if p.search(message) or fuzzy_hit(tokens, self.intent_terms.get(name, ()))
         ]
 
     def references_in(self, message: str) -> set[str]:
-        tokens = _TOKEN.findall(message.lower())
+        tokens = TOKEN.findall(message.lower())
         return {
             name
             for name, p in self.references.items()
-            if p.search(message) or _fuzzy_hit(tokens, self.reference_terms.get(name, ()))
+            if p.search(message) or fuzzy_hit(tokens, self.reference_terms.get(name, ()))
         }
 
 
@@ -338,7 +260,7 @@ def _only_social(message: str, names: list[str], pointed: _Pointed, lex: Lexicon
         rest = lex.intents[name].sub(" ", rest)
     # thanks and goodbyes run longer ("thank you so much for your help today")
     most = 8 if {"thanks", "goodbye"} & set(names) else 4
-    return len(_TOKEN.findall(rest)) <= most and "?" not in rest and not _QUESTION.search(rest)
+    return len(TOKEN.findall(rest)) <= most and "?" not in rest and not _QUESTION.search(rest)
 
 
 def _head(name: str) -> str:

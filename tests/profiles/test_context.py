@@ -162,3 +162,15 @@ def test_a_card_passed_back_gates_the_context_with_the_consents_read_with_it(eng
     assert passed.facts == read.facts and any("#W1000001" in f.text for f in passed.facts)
     assert passed.card == read.card and "new_customer" in passed.card.segments
     assert card.segments == []  # the caller's card is not changed
+
+
+def test_an_action_is_said_in_any_form_with_a_typo_but_not_as_another_word():
+    from profiles.context import RecordAction
+
+    activate = RecordAction(name="activate", allowed=True, names={"fr": "activer"})
+    for said in ("can i atcivate it now", "is it activated?", "je veux l'activer"):
+        assert activate.said_in(said), said
+    for other in ("what is active?", "can i deactivate it", "my card"):
+        assert not activate.said_in(other), other
+    seat = RecordAction(name="change_seat", allowed=False)
+    assert seat.said_in("can i change seat 12a") and not seat.said_in("can i change my name")
