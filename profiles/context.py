@@ -483,7 +483,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     # names the card, not the charge
     values = [own[i].difference(*(own[j] for j in _linked(r, where))) for i, r in enumerate(rows)]
     held_by = Counter(v for vs in values for v in vs)
-    mentioned = said | _figures(message)
+    whole = {v for v in held_by if v.startswith(WHOLE) and f" {v[1:]} " in text}
+    mentioned = said | _figures(message) | whole
     # a value the message names ("Costco") says more than the kind ("what did I spend")
     valued = [_valued(sum(_rarity(held_by[v], n) for v in vs & mentioned)) for vs in values]
     by_value = {i for i, v in enumerate(valued) if v >= VALUE_NAMED}
@@ -617,13 +618,21 @@ def _typo_of(token: str, vocabulary: set[str], long_words: list[str]) -> str:
 def _value_words(r: CustomerRecord) -> set[str]:
     """Distinctive words of a record's values (a merchant, a card type), not its status:
     "what did I spend at Costco" names the Costco transaction. Words of four letters or
-    more, and names of three written in capitals ("REI", "AWS")."""
+    more, names of three written in capitals ("REI", "AWS"), and a name of several short
+    words as a whole."""
     out: set[str] = set()
     for value in r.fields.values():
         if isinstance(value, str) and value != r.status and not any(c.isdigit() for c in value):
-            out.update(w for w in words(value) if len(w) >= 4)
+            said = words(value)
+            long = {w for w in said if len(w) >= 4}
+            out.update(long)
             out.update(w.lower() for w in _ACRONYM.findall(value))
+            if len(said) > 1 and not long:  # a name of short words, written whole: "Per Se"
+                out.add(WHOLE + " ".join(said))
     return out
+
+
+WHOLE = "="  # marks a name of short words, named when the message writes all of them
 
 
 _ACRONYM = re.compile(r"\b[A-Z]{3}\b")

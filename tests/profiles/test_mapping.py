@@ -547,5 +547,9 @@ def test_what_a_long_message_names_of_many_records_ranks_them():
     rows.append(charge("t6", "REI Co-op", "$178.50", "10/18/2025"))
     rei = {f.id.split(":")[-1]: f.relevance for f in record_facts(rows, "what was that rei charge")}
     assert max(rei, key=rei.__getitem__) == "t6"
+    # a name of short words names its record when written whole
+    rows.append(charge("t7", "Per Se", "$587.42", "10/27/2025"))
+    per_se = record_facts(rows, "wie viel habe ich bei Per Se ausgegeben?")
+    assert max(per_se, key=lambda f: f.relevance).id == "record:charge:t7"
     the = {f.id.split(":")[-1]: f.relevance for f in record_facts(rows, "was the charge ok")}
     assert the["t6"] < the["t1"]  # "the" names nothing; the newest charge leads
