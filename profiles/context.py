@@ -618,21 +618,22 @@ def _typo_of(token: str, vocabulary: set[str], long_words: list[str]) -> str:
 def _value_words(r: CustomerRecord) -> set[str]:
     """Distinctive words of a record's values (a merchant, a card type), not its status:
     "what did I spend at Costco" names the Costco transaction. Words of four letters or
-    more, names of three written in capitals ("REI", "AWS"), and a name of several short
-    words as a whole."""
+    more, names of three written in capitals ("REI", "AWS"), and a value of several words
+    as a whole."""
     out: set[str] = set()
     for value in r.fields.values():
         if isinstance(value, str) and value != r.status and not any(c.isdigit() for c in value):
             said = words(value)
-            long = {w for w in said if len(w) >= 4}
-            out.update(long)
+            out.update(w for w in said if len(w) >= 4)
             out.update(w.lower() for w in _ACRONYM.findall(value))
-            if len(said) > 1 and not long:  # a name of short words, written whole: "Per Se"
+            # a name written whole: "Gold Rewards Card" is not "Business Gold Rewards Card",
+            # and "Per Se" is named though each of its words is short
+            if len(said) > 1:
                 out.add(WHOLE + " ".join(said))
     return out
 
 
-WHOLE = "="  # marks a name of short words, named when the message writes all of them
+WHOLE = "="  # marks a value of several words, named when the message writes all of them
 
 
 _ACRONYM = re.compile(r"\b[A-Z]{3}\b")
