@@ -668,6 +668,7 @@ class Assistant:
             context=context_info(composed),
             handoff=handoff,
             handoff_reason=reason,
+            language=composed.decision.style.language,
             generator=generation.generator,
             degraded=degraded,
             timings_ms=dict(prepared.timer.ms),

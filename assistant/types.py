@@ -150,6 +150,7 @@ class TurnResult(BaseModel):
     context: ContextInfo
     handoff: bool
     handoff_reason: str | None = None
+    language: str = "en"  # the reply's ("es"): what the widget words its own text in
     generator: str
     degraded: bool
     timings_ms: dict[str, float]

@@ -81,6 +81,11 @@ class ChatResponse(BaseModel):
     )
     citations: list[Citation]
     handoff: bool
+    language: str = Field(
+        "en",
+        description="The reply's language (en, es, fr, de): the widget words its own "
+        "buttons and notices in it.",
+    )
     generator: str
     degraded: bool
     timings_ms: dict[str, float]

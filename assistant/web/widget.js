@@ -12,6 +12,54 @@
   const scope = () => (state.workspace ? { "X-Rapport-Workspace": state.workspace } : {});
   let sends = 0;
 
+  // The widget's own words, in the language of the last reply (the page's or browser's
+  // language before the first).
+  const WORDS = {
+    en: { open: "Chat with us", title: "Support", close: "Close chat", human: "Talk to a human",
+      humanAsk: "I'd like to talk to a human, please.", label: "Your message",
+      placeholder: "Type your question…", send: "Send", helpful: "Was this helpful?",
+      yes: "Yes", no: "No", yesLabel: "Helpful", noLabel: "Not helpful",
+      thanks: "Thanks for your feedback.", noFeedback: "Could not send feedback.",
+      signIn: "Please sign in first.", sorry: "Sorry:", source: "Source", sources: "Sources",
+      tooLong: "Your message is too long ({why}). Please shorten it and send it again.",
+      waiting: "A person from our team will answer here as soon as they can. You can keep writing.",
+      agent: "{who} from our team is answering you.", anAgent: "An agent", agentTag: "Agent" },
+    es: { open: "Chatea con nosotros", title: "Ayuda", close: "Cerrar el chat",
+      human: "Hablar con una persona", humanAsk: "Quiero hablar con una persona, por favor.",
+      label: "Tu mensaje", placeholder: "Escribe tu pregunta…", send: "Enviar",
+      helpful: "¿Te ha servido?", yes: "Sí", no: "No", yesLabel: "Me ha servido",
+      noLabel: "No me ha servido", thanks: "Gracias por tu opinión.",
+      noFeedback: "No se pudo enviar tu opinión.", signIn: "Inicia sesión primero.",
+      sorry: "Lo sentimos:", source: "Fuente", sources: "Fuentes",
+      tooLong: "Tu mensaje es demasiado largo ({why}). Acórtalo y envíalo de nuevo.",
+      waiting: "Una persona de nuestro equipo te responderá aquí en cuanto pueda. Puedes seguir escribiendo.",
+      agent: "{who} de nuestro equipo te está atendiendo.", anAgent: "Un agente", agentTag: "Agente" },
+    fr: { open: "Discuter avec nous", title: "Assistance", close: "Fermer la discussion",
+      human: "Parler à une personne", humanAsk: "Je voudrais parler à une personne, s'il vous plaît.",
+      label: "Votre message", placeholder: "Écrivez votre question…", send: "Envoyer",
+      helpful: "Cette réponse vous a-t-elle aidé ?", yes: "Oui", no: "Non", yesLabel: "Utile",
+      noLabel: "Pas utile", thanks: "Merci pour votre avis.",
+      noFeedback: "Votre avis n'a pas pu être envoyé.", signIn: "Veuillez d'abord vous connecter.",
+      sorry: "Désolé :", source: "Source", sources: "Sources",
+      tooLong: "Votre message est trop long ({why}). Raccourcissez-le et renvoyez-le.",
+      waiting: "Une personne de notre équipe vous répondra ici dès que possible. Vous pouvez continuer à écrire.",
+      agent: "{who} de notre équipe vous répond.", anAgent: "Un conseiller", agentTag: "Conseiller" },
+    de: { open: "Chatten Sie mit uns", title: "Support", close: "Chat schließen",
+      human: "Mit einem Menschen sprechen", humanAsk: "Ich möchte bitte mit einem Menschen sprechen.",
+      label: "Ihre Nachricht", placeholder: "Ihre Frage…", send: "Senden",
+      helpful: "War das hilfreich?", yes: "Ja", no: "Nein", yesLabel: "Hilfreich",
+      noLabel: "Nicht hilfreich", thanks: "Danke für Ihr Feedback.",
+      noFeedback: "Feedback konnte nicht gesendet werden.", signIn: "Bitte melden Sie sich zuerst an.",
+      sorry: "Entschuldigung:", source: "Quelle", sources: "Quellen",
+      tooLong: "Ihre Nachricht ist zu lang ({why}). Bitte kürzen Sie sie und senden Sie sie erneut.",
+      waiting: "Eine Person aus unserem Team antwortet hier, sobald sie kann. Sie können weiterschreiben.",
+      agent: "{who} aus unserem Team antwortet Ihnen.", anAgent: "Ein Mitarbeiter", agentTag: "Mitarbeiter" },
+  };
+  const firstLanguage = (document.documentElement.lang || navigator.language || "en").slice(0, 2);
+  state.language = WORDS[firstLanguage] ? firstLanguage : "en";
+  const t = (key, values = {}) => (WORDS[state.language] || WORDS.en)[key]
+    .replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
+
   const css = document.createElement("link");
   css.rel = "stylesheet";
   css.href = (script ? new URL("widget.css", script.src).href : "/static/widget.css");
@@ -34,6 +82,17 @@
       </form>
     </section>`;
   document.body.appendChild(root);
+  // The chrome's words in the current language; again after each reply.
+  function wordChrome() {
+    root.querySelector(".rw-launcher").textContent = t("open");
+    root.querySelector(".rw-head h2").textContent = t("title");
+    root.querySelector(".rw-close").setAttribute("aria-label", t("close"));
+    root.querySelector(".rw-human-bar").textContent = t("human");
+    root.querySelector(".rw-form label").textContent = t("label");
+    root.querySelector("#rw-input").placeholder = t("placeholder");
+    root.querySelector(".rw-send").textContent = t("send");
+  }
+  wordChrome();
   const launcher = root.querySelector(".rw-launcher");
   const panel = root.querySelector(".rw-panel");
   const log = root.querySelector(".rw-log");
@@ -41,7 +100,7 @@
   const input = root.querySelector("#rw-input");
   const statusLine = root.querySelector(".rw-status");
   const humanBar = root.querySelector(".rw-human-bar");
-  humanBar.addEventListener("click", () => send("I'd like to talk to a human, please."));
+  humanBar.addEventListener("click", () => send(t("humanAsk")));
 
   function toggle(open) {
     panel.hidden = !open;
@@ -98,7 +157,7 @@
         b.type = "button";
         b.className = "rw-cite";
         b.textContent = `[${k}]`;
-        b.setAttribute("aria-label", `Source ${k}: ${sourceLabel(byN.get(m[1]))}`);
+        b.setAttribute("aria-label", `${t("source")} ${k}: ${sourceLabel(byN.get(m[1]))}`);
         b.addEventListener("click", () => {
           const d = items.get(k);
           if (d) { d.open = true; d.scrollIntoView({ block: "nearest" }); d.querySelector("summary").focus(); }
@@ -109,7 +168,7 @@
     if (order.length) {
       const list = document.createElement("ol");
       list.className = "rw-sources";
-      list.setAttribute("aria-label", "Sources");
+      list.setAttribute("aria-label", t("sources"));
       for (const n of order) {
         const c = byN.get(n), k = shown.get(n);
         const li = document.createElement("li");
@@ -130,23 +189,29 @@
     }
     const fb = document.createElement("div");
     fb.className = "rw-feedback";
-    fb.innerHTML = `<span>Was this helpful?</span>
-      <button type="button" data-r="5" aria-label="Helpful">Yes</button>
-      <button type="button" data-r="1" aria-label="Not helpful">No</button>`;
+    const prompt = document.createElement("span");
+    prompt.textContent = t("helpful");
+    fb.appendChild(prompt);
+    for (const [r, word, label] of [["5", "yes", "yesLabel"], ["1", "no", "noLabel"]]) {
+      const b = document.createElement("button");
+      b.type = "button"; b.dataset.r = r; b.textContent = t(word);
+      b.setAttribute("aria-label", t(label));
+      fb.appendChild(b);
+    }
     fb.querySelectorAll("button").forEach(b => b.addEventListener("click", async () => {
       const r = await fetch(`${api}/v1/feedback`, {
         method: "POST", headers: { "Content-Type": "application/json", ...scope() },
         body: JSON.stringify({ turn_id: result.turn_id, customer_id: state.customerId,
           user_hash: state.userHash, rating: Number(b.dataset.r), resolved: b.dataset.r === "5" }),
       });
-      fb.textContent = r.ok ? "Thanks for your feedback." : "Could not send feedback.";
+      fb.textContent = r.ok ? t("thanks") : t("noFeedback");
     }));
     el.appendChild(fb);
     log.scrollTop = log.scrollHeight;
   }
 
   async function send(message) {
-    if (!state.customerId) { bubble("system", "Please sign in first."); return; }
+    if (!state.customerId) { bubble("system", t("signIn")); return; }
     const mySend = ++sends;
     const mine = bubble("customer", message);
     const reply = bubble("assistant", "");
@@ -169,8 +234,8 @@
       // Nothing the customer typed is lost: it goes back into the box.
       if (!input.value) input.value = message;
       text.textContent = res.status === 413
-        ? `Your message is too long (${err.error || "over the limit"}). Please shorten it and send it again.`
-        : `Sorry: ${err.error || res.statusText}`;
+        ? t("tooLong", { why: err.error || "" })
+        : `${t("sorry")} ${err.error || res.statusText}`;
       reply.className = "rw-msg rw-system";
       reply.removeAttribute("aria-busy");
       return;
@@ -195,6 +260,7 @@
         else if (event === "done") {
           const result = JSON.parse(data);
           state.conversationId = result.conversation_id;
+          if (WORDS[result.language]) { state.language = result.language; wordChrome(); }
           // A card number or password was taken out before the message was kept: the
           // customer's own bubble shows what was kept, not the secret.
           if (result.message_kept) mine.querySelector(".rw-text").textContent = result.message_kept;
@@ -211,10 +277,7 @@
 
   // Who answers now, in words for the customer.
   function showState(now, agent) {
-    const words = {
-      waiting: "A person from our team will answer here as soon as they can. You can keep writing.",
-      agent: `${agent || "An agent"} from our team is answering you.`,
-    }[now];
+    const words = { waiting: t("waiting"), agent: t("agent", { who: agent || t("anAgent") }) }[now];
     statusLine.hidden = !words;
     statusLine.textContent = words || "";
     humanBar.hidden = now === "waiting" || now === "agent";
@@ -257,7 +320,7 @@
               const b = bubble("agent", ev.text);
               const who = document.createElement("span");
               who.className = "rw-who";
-              who.textContent = ev.agent || "Agent";
+              who.textContent = ev.agent || t("agentTag");
               b.prepend(who);
             }
           }

@@ -258,6 +258,15 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     expect(reply).not_to_have_attribute("aria-busy", "true")
     expect(reply.locator(".rw-text")).to_contain_text("20 dollars")
     expect(reply.locator(".rw-text")).to_contain_text("Mia")
+    expect(reply.locator(".rw-sources summary").first).to_have_text("Wire transfers")
+    # asked in Spanish, the widget's own words follow the reply's language
+    page.get_by_label("Your message").fill("¿y cuánto tarda una transferencia nacional?")
+    page.keyboard.press("Enter")
+    reply = page.locator(".rw-assistant").last
+    expect(reply).not_to_have_attribute("aria-busy", "true")
+    expect(reply.locator(".rw-feedback")).to_contain_text("¿Te ha servido?")
+    expect(page.get_by_label("Tu mensaje")).to_be_visible()
+    expect(page.get_by_role("button", name="Enviar")).to_be_visible()
 
     desk = _page(browser)
     desk.goto(f"{live_server}/agent")
