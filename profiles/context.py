@@ -495,8 +495,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         named = max(
             (len(words(p)) for p in r.words if f" {' '.join(words(p))} " in text), default=0
         )
-        # so does the record it belongs to: named by id ("the payments on booking BK1"),
-        # less by a value ("my EcoCard" is the card first, then its charges)
+        # the record it belongs to names it too: named by id ("the payments on booking
+        # BK1"), less when named by a value ("my EcoCard" is the card, then its charges)
         linked = 0.0
         if keys & {k.lower() for k in (r.links or {}).values()}:
             linked = VALUE_NAMED
@@ -542,7 +542,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
 RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
 KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
-NAMES_FEW = 0.25  # rarity of a value held by about a third of 6 records, a sixth of 60
+NAMES_FEW = 0.25  # the least rarity that names: held by up to 4 of 6 records, 21 of 60
 LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
 
 
