@@ -478,10 +478,11 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     # the values each record holds, and how many of the customer's records hold each: a
     # value in every record ("Gold Rewards Card" on each of a card's charges) names none
     where = {(r.kind, r.key): i for i, r in enumerate(rows)}
+    links = [_linked(r, where) for r in rows]  # where each record's linked ones stand
     own = [(_value_words(r) - kind_words) | _figures_of(r) for r in rows]
     # what a record holds of the record it links to names that one: a charge's card type
     # names the card, not the charge
-    values = [own[i].difference(*(own[j] for j in _linked(r, where))) for i, r in enumerate(rows)]
+    values = [own[i].difference(*(own[j] for j in links[i])) for i in range(len(rows))]
     held_by = Counter(v for vs in values for v in vs)
     whole = {v for v in held_by if v.startswith(WHOLE) and f" {v[1:]} " in text}
     mentioned = said | _figures(message) | whole
@@ -500,7 +501,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         linked = 0.0
         if keys & {k.lower() for k in (r.links or {}).values()}:
             linked = VALUE_NAMED
-        elif by_value.intersection(_linked(r, where)):
+        elif by_value.intersection(links[rank]):
             linked = VALUE_NAMED / 2
         # a number that is one of its own (a card's last four digits) names it like its id
         numbered = numbers & {str(v) for v in r.fields.values() if str(v).isdigit()}
@@ -517,8 +518,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         scores.append(score)
     # what a named record links to comes right behind it: the card a named charge was
     # made on, the account of a named transfer (acting on the one needs the other)
-    for r, score in zip(rows, list(scores), strict=True):
-        for j in _linked(r, where) if score >= RECORD_KIND else []:
+    for linked_to, score in zip(links, list(scores), strict=True):
+        for j in linked_to if score >= RECORD_KIND else []:
             scores[j] = max(scores[j], score - LINK_BEHIND)
     out = []
     for r, score in zip(rows, scores, strict=True):

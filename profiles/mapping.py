@@ -431,12 +431,16 @@ def _by_value(s: Session, raws: list[_Raw], refs: list[ReferenceItem]) -> None:
     ]
     if not asks:
         return
-    kinds = {name for _, name, _ in asks}
+    matching: dict[str, set[str]] = {}  # kind: the fields its links match on
+    for _, name, link in asks:
+        matching.setdefault(name, set()).add(link.matching)
+    kinds = set(matching)
     owners = {raw.record.customer_id for raw, _, _ in asks}
     found: dict[tuple[str, str, str], set[str]] = {}  # (kind, owner, field=value): keys
 
     def index(kind: str, owner: str, key: str, fields: dict[str, Any]) -> None:
-        for field, value in fields.items():
+        for field in matching[kind]:
+            value = fields.get(field)
             if isinstance(value, str | int | float):
                 found.setdefault((kind, owner, f"{field}={value}"), set()).add(key)
 
