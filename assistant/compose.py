@@ -44,6 +44,7 @@ class _Candidate:
     status: str | None = None  # a fact's record's status
     actions: list[RecordAction] = field(default_factory=list)  # a mapped record's
     texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
+    terms: list[str] = field(default_factory=list)  # a record's kind words, field names
 
     @property
     def line(self) -> str:
@@ -140,6 +141,7 @@ def _candidates(
                 status=f.status,
                 actions=f.actions,
                 texts=f.texts,
+                terms=f.terms,
             )
         )
     # Internal passages (written for staff) never enter a reply's context: what the
@@ -218,6 +220,7 @@ def compose(
                     status=cand.status,
                     actions=cand.actions,
                     texts=cand.texts,
+                    terms=cand.terms,
                 )
             )
             blocks[section].append(f"[{n}] {defuse(cand.line)}")

@@ -83,6 +83,7 @@ class Source(BaseModel):
     status: str | None = None  # a fact's record's status
     actions: list[RecordAction] = Field(default_factory=list)  # a mapped record's
     texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
+    terms: list[str] = Field(default_factory=list)  # a record's kind words and field names
 
     def text_in(self, language: str) -> str:
         """The text in `language` where the business gave one, else as it is."""

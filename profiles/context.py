@@ -85,6 +85,8 @@ class Fact(BaseModel):
     # a mapped record's actions and what its status allows ("confirmed" → cancel)
     actions: list[RecordAction] = Field(default_factory=list)
     texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
+    # what a mapped record answers to besides its text: its kind's words, its fields' names
+    terms: list[str] = Field(default_factory=list)
 
     def text_without(self, attributes: set[str]) -> str:
         """The fact's text minus the named attributes."""
@@ -535,6 +537,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
                     for a, names in (r.actions or {}).items()
                 ],
                 texts=r.texts or {},
+                terms=[*r.words, *(name.replace("_", " ") for name in r.fields)],
             )
         )
     return out

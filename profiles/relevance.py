@@ -54,6 +54,16 @@ HOW_TO = re.compile(
 """A question about the way ("how do I dispute a charge?"), not about the customer's own
 charges: it names a record only by its id or one of its values."""
 
+REQUEST = re.compile(
+    r"\b(?:can|could|may) (?:i|we|you) (?:get|have|order|request)\b"
+    r"|\bi(?: would|'d|’d)? (?:want|need|like) (?:to|a|an|new|another)\b|\bi'?m looking for\b"
+    r"|\b(?:quiero|necesito|quisiera)\b|\bje (?:veux|voudrais)\b|\bj'ai besoin\b"
+    r"|\bich (?:möchte|will|brauche)\b",
+    re.I,
+)
+"""A request for something done or given ("can I get a replacement card", "I want to
+dispute a charge"): what the customer's records hold does not answer it by itself."""
+
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, with a trailing plural 's' folded away."""

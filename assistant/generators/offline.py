@@ -17,7 +17,7 @@ from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
 from profiles.context import RecordAction
-from profiles.relevance import EXPLICIT_ID, HOW_TO, NAMED_PRODUCT, intents, words
+from profiles.relevance import EXPLICIT_ID, HOW_TO, NAMED_PRODUCT, REQUEST, intents, words
 from prompts.catalog import ReplyCatalog, load_catalog
 from retrieval.lexical import stem
 
@@ -32,7 +32,10 @@ _AGENT_ONLY_RE = re.compile(
     r"|\b(?:tell|inform|ask|remind|offer) (?:the )?customers?\b"
     # steps on the business's systems: "Look up the debit card information", "check the
     # card's status field", "If status is PENDING → …", "follow the lost card protocol"
-    r"|\blook up\b|\bfields?\b|→|\bprotocols?\b",
+    r"|\blook up\b|\bfields?\b|→|\bprotocols?\b"
+    # a script's steps: "Recommend freezing the card", "Explain: …", "DO NOT provide
+    # specific details if …" (what staff may say, not what the customer is told)
+    r"|^\W*(?:recommend|explain|say|ask|offer)\b|\bdo not (?:provide|disclose|share|reveal)\b",
     re.I,
 )
 _ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
@@ -240,10 +243,20 @@ class OfflineComposer:
         # `policy.<intent>`) answers it; help-article sentences answer the rest.
         lines += rules
         # The customer's own records answer a question about them; help-article sentences
-        # beside them are noise unless the question is about a policy.
+        # beside them are noise unless the question is about a policy, or requests what
+        # the records do not hold: "can I get a replacement card, mine is broken" wants
+        # the way to a new card beside the cards (from an article about replacements).
         about_policy = plan is not None and plan.about_policy
-        skip_kb = bool(rules) or (bool(records) and not about_policy)
-        kb = [] if skip_kb else self._best_sentences(composed, _KB_SENTENCES[style.length])
+        beyond: set[str] | None = None
+        if records and not about_policy:
+            beyond = (
+                _unheld(composed.message, records) if REQUEST.search(composed.message) else set()
+            )
+        most = _KB_SENTENCES[style.length]
+        if rules or beyond == set():
+            kb = []
+        else:
+            kb = self._best_sentences(composed, min(most, 2) if beyond else most, beyond)
         if kb and not short:
             lines.append(cat.text("policy_intro") if facts or rules else cat.text("kb_intro"))
         for sentence, s in kb:
@@ -303,7 +316,12 @@ class OfflineComposer:
         return f"Available {head} options that match what you asked: {options}."
 
     @staticmethod
-    def _best_sentences(composed: Composed, most: int) -> list[tuple[str, Source]]:
+    def _best_sentences(
+        composed: Composed, most: int, about: set[str] | None = None
+    ) -> list[tuple[str, Source]]:
+        """The help-article sentences that best answer the message, in document order;
+        with `about`, only ones under a heading that shares one of those words: the
+        article is about what the message asks beyond the customer's records."""
         passages = [s for s in composed.sources if s.kind == "kb"]
         if not passages:
             return []
@@ -311,34 +329,44 @@ class OfflineComposer:
         wanted = intents(composed.message)
         # Sentences for agents are not read to customers; sentences addressed to the
         # assistant are injection attempts, and quoting them would be obeying them.
-        candidates = [
-            (sent, s)
-            for s in passages
-            for sent in _sentences(s)
-            if not _AGENT_ONLY_RE.search(sent)
-            and not addresses_the_assistant(sent)
-            # "… any of the following situations:" promises a list it would not bring
-            and not sent.rstrip().endswith(":")
-        ]
+        candidates: list[tuple[str, Source, set[str]]] = []
+        for s in passages:
+            asked: set[str] = set()  # the question an FAQ's answer answers
+            for sent in _sentences(s):
+                # a question ("How long do transfers take?", "Did you report it lost?") is
+                # a heading or a script's line, not an answer: the sentences after it are
+                # read with it; "… any of the following situations:" promises a list it
+                # would not bring
+                if sent.rstrip(" '\"’”").endswith("?"):
+                    asked = set(_content(sent))
+                elif (
+                    not sent.rstrip().endswith(":")
+                    and not _AGENT_ONLY_RE.search(sent)
+                    and not addresses_the_assistant(sent)
+                ):
+                    candidates.append((sent, s, asked))
         df: Counter[str] = Counter()
-        for sent, _ in candidates:
+        for sent, _, _ in candidates:
             df.update(set(_content(sent)))
         n = len(candidates)
         scored = []
-        for idx, (sent, s) in enumerate(candidates):
+        for idx, (sent, s, asked) in enumerate(candidates):
             terms = set(_content(sent))
-            overlap = terms & query
+            overlap = (terms | asked) & query
             shared_intent = wanted & intents(sent)
             # two shared words, or one with the same intent or that its section's heading
-            # shares too ("To file a dispute, contact us" under "How to Dispute a Credit
-            # Card Transaction"); a question of one content word ("when are you open?")
-            # needs only that word
-            headed = overlap & set(_content(s.title))
+            # (or its FAQ question) shares too ("To file a dispute, contact us" under "How
+            # to Dispute a Credit Card Transaction"); a question of one content word ("when
+            # are you open?") needs only that word
+            headed = overlap & (set(_content(s.title)) | asked)
+            if about is not None and not headed & about:
+                continue
             if not overlap or (
                 len(overlap) < min(2, len(query)) and not shared_intent and not headed
             ):
                 continue
-            score = sum(math.log(1 + n / df[w]) for w in overlap) / math.sqrt(len(terms) + 1)
+            score = sum(math.log(1 + n / max(df[w], 1)) for w in overlap)
+            score /= math.sqrt(len(terms) + 1)
             score += 0.5 * len(shared_intent)
             score += 0.3 / (1 + passages.index(s))  # retrieval rank as a tie-breaker
             scored.append((score, idx, sent, s))
@@ -354,6 +382,16 @@ class OfflineComposer:
                 break
         picked.sort()  # read in document order
         return [(sent, s) for _idx, sent, s in picked]
+
+
+def _unheld(message: str, records: list[Source]) -> set[str]:
+    """The message's words that none of the listed records holds, in any of its texts,
+    kind words, field names or actions: what it asks beyond them ("replacement")."""
+    held: set[str] = set()
+    for r in records:
+        names = [n for a in r.actions for n in (a.name, *a.names.values())]
+        held.update(_content(" ".join([r.text, *r.texts.values(), *r.terms, *names])))
+    return set(_content(message)) - held
 
 
 def _handoff_words(cat: ReplyCatalog, decision: Decision) -> str:

@@ -1,4 +1,6 @@
 from assistant.generators.offline import OfflineComposer
+from profiles.context import Fact
+from retrieval.types import Passage
 from tests.assistant.conftest import ORDER, PROFILE
 
 
@@ -72,3 +74,63 @@ def test_help_sentences_for_staff_or_leading_into_a_missing_list_are_not_read(ma
     assert "Our team will file the dispute on your behalf." in g.text
     for staff in ("following situations", "Look up", "status field", "protocol"):
         assert staff not in g.text
+
+
+def _card_fact(key: str, name: str, balance: str) -> Fact:
+    return Fact(
+        id=f"record:credit_card:{key}",
+        kind="record",
+        text=f"{name} ({key}): ACTIVE, balance {balance}, opened 06/15/2024",
+        relevance=3.0,  # named by its kind's word ("card"), not by id or value
+        terms=["credit card", "card", "card type", "current balance", "status"],
+    )
+
+
+def _replacement_article() -> Passage:
+    return Passage(
+        id="replace#0",
+        doc_id="replace",
+        title="Card replacement > How to request",
+        text="Recommend freezing the card until a replacement arrives. "
+        "Confirm a secure delivery address where you can receive the replacement card. "
+        "A replacement card usually arrives within 5 business days.",
+        score=1.0,
+    )
+
+
+def test_records_and_the_help_article_for_what_the_records_do_not_hold(make_composed):
+    cards = [_card_fact("cc_1", "Gold Rewards Card", "$4,426.24")]
+    c = make_composed(
+        "hey can i get a replacement card, mine is broken",
+        facts=[PROFILE, *cards],
+        passages=[_replacement_article()],
+    )
+    g = OfflineComposer().generate(c)
+    by_id = {s.id: s.n for s in c.sources}
+    # the card asked about, and the way to a new one, each cited
+    assert (
+        "Gold Rewards Card (cc_1): ACTIVE, balance $4,426.24, opened 06/15/2024 "
+        f"[{by_id['record:credit_card:cc_1']}]" in g.text
+    )
+    assert "Here is what our help articles say:" in g.text
+    assert f"receive the replacement card. [{by_id['replace#0']}]" in g.text
+    # a script's step for staff is not read to the customer
+    assert "Recommend freezing" not in g.text
+
+
+def test_records_that_hold_the_answer_stand_alone(make_composed):
+    balance_article = Passage(
+        id="balance#0",
+        doc_id="balance",
+        title="Understanding your card balance",
+        text="Your current balance includes pending card transactions and fees.",
+        score=1.0,
+    )
+    c = make_composed(
+        "whats my card balance",
+        facts=[PROFILE, _card_fact("cc_1", "Gold Rewards Card", "$4,426.24")],
+        passages=[balance_article, _replacement_article()],
+    )
+    g = OfflineComposer().generate(c)
+    assert "balance $4,426.24" in g.text
+    assert "help articles" not in g.text and "pending card transactions" not in g.text
