@@ -45,6 +45,7 @@ class _Candidate:
     actions: list[RecordAction] = field(default_factory=list)  # a mapped record's
     texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
     terms: list[str] = field(default_factory=list)  # a record's kind words, field names
+    held: bool = False  # a passage about something the customer holds
 
     @property
     def line(self) -> str:
@@ -148,7 +149,11 @@ def _candidates(
     # context holds can be quoted or cited to the customer. The sidebar lists them, labelled.
     customer_facing = [p for p in passages if p.audience != "internal"]
     for rank, p in enumerate(customer_facing):
-        out.append(_Candidate("passages", p.id, "kb", p.text, 62.0 - 9.0 * rank, p.title.strip()))
+        out.append(
+            _Candidate(
+                "passages", p.id, "kb", p.text, 62.0 - 9.0 * rank, p.title.strip(), held=p.held
+            )
+        )
     for rank, h in enumerate(history):
         when = f"{h.created_at:%Y-%m-%d} " if h.created_at else ""
         out.append(_Candidate("history", h.id, "history", f"{when}{h.text}", 48.0 - 9.0 * rank))
@@ -221,6 +226,7 @@ def compose(
                     actions=cand.actions,
                     texts=cand.texts,
                     terms=cand.terms,
+                    held=cand.held,
                 )
             )
             blocks[section].append(f"[{n}] {defuse(cand.line)}")

@@ -84,6 +84,7 @@ class Source(BaseModel):
     actions: list[RecordAction] = Field(default_factory=list)  # a mapped record's
     texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
     terms: list[str] = Field(default_factory=list)  # a record's kind words and field names
+    held: bool = False  # a passage about something the customer holds ("Green Account")
 
     def text_in(self, language: str) -> str:
         """The text in `language` where the business gave one, else as it is."""

@@ -199,6 +199,9 @@ class CustomerContext(BaseModel):
     orders: list[OrderRecord] = Field(default_factory=list)
     # Catalog product names whose head noun the message uses ("shoes" → "Running Shoes").
     catalog_mentions: list[str] = Field(default_factory=list)
+    # What the customer holds by name ("Green Account", "Gold Rewards Card"): help articles
+    # about it answer them before articles about another product (personalization only).
+    holds: list[str] = Field(default_factory=list)
 
 
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
@@ -279,6 +282,7 @@ class ProfileRepository:
             events: list[str] = []
             records: list[OrderRecord] = []
             mentions: list[str] = []
+            holds: list[str] = []
             if card.allows("personalization"):
                 orders = read_orders(s, customer_id)
                 methods = read_payment_methods(s, customer_id)
@@ -288,6 +292,7 @@ class ProfileRepository:
                     n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
                 )
                 held = read_records(s, customer_id)
+                holds = held_names(held)
                 facts = self._facts(s, read.customer, orders, methods, message, earlier, held)
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments(), records=held
@@ -309,6 +314,7 @@ class ProfileRepository:
                 recent_events=events,
                 orders=records,
                 catalog_mentions=mentions,
+                holds=holds,
             )
 
     def segments_of(self, customer_id: str) -> list[str]:
@@ -548,6 +554,25 @@ KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
 NAMES_FEW = 0.25  # the least rarity that names: held by up to 4 of 6 records, 21 of 60
 LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
+
+
+def held_names(rows: list[CustomerRecord]) -> list[str]:
+    """The names among the customer's records' values: "Green Account", "Gold Rewards
+    Card", "EcoCard" (several words, or one with a capital inside), not a status, an id or
+    an amount."""
+    out: dict[str, None] = {}
+    for r in rows:
+        for value in r.fields.values():
+            if not isinstance(value, str) or value == r.status or any(c.isdigit() for c in value):
+                continue
+            name = value.strip()
+            several = len(name.split()) > 1 and name[:1].isupper() and len(name) <= 40
+            if several or _CAMEL.fullmatch(name):
+                out[name] = None
+    return list(out)
+
+
+_CAMEL = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)+")
 
 
 def _linked(r: CustomerRecord, where: dict[tuple[str, str], int]) -> list[int]:

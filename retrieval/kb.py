@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -371,3 +372,33 @@ def _passage(
         source=str(metadata.get("source", "")),
         audience=str(metadata.get("audience") or "customer"),
     )
+
+
+def own_first(passages: list[Passage], names: Sequence[str]) -> list[Passage]:
+    """`passages` with the ones whose title names something the customer holds first (and
+    marked `held`), in their order: "FAQ: Green Account (checking)" for a Green Account
+    holder, before the Blue Account's answer to the same question. A name inside a longer
+    one does not count: "Green Account" is not the "Light Green Account", "Gold Rewards
+    Card" not the "Business Gold Rewards Card"."""
+    if not names:
+        return passages
+    own = [p for p in passages if any(_names(p.title, n) for n in names)]
+    if not own:
+        return passages
+    return [p.model_copy(update={"held": True}) for p in own] + [
+        p for p in passages if p not in own
+    ]
+
+
+def _names(title: str, name: str) -> bool:
+    for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", title, re.IGNORECASE):
+        before = title[: m.start()].split()
+        word = before[-1] if before else ""
+        # "Light Green Account": a capitalised word right before makes it another name
+        # ("The Gold Rewards Card", "FAQ: Green Account" do not)
+        if not (word[:1].isupper() and word.isalpha() and len(word) >= 4) or word in _LEADS:
+            return True
+    return False
+
+
+_LEADS = frozenset({"Your", "With", "About", "From", "Using", "Tout", "Unser", "Ihre", "Votre"})

@@ -19,6 +19,7 @@ class Passage(BaseModel):
     source: str = ""  # file the document came from
     similarity: float | None = None  # cosine to the query, when the dense half found it
     audience: str = "customer"  # or "internal": staff only, never a customer's reply
+    held: bool = False  # its title names something the customer holds ("Green Account")
 
 
 HistoryKind = Literal["message", "ticket", "order", "event", "conversation"]

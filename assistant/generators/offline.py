@@ -122,6 +122,7 @@ _STOP = frozenset(
         "know",
     ]
 )
+HELD_ANSWERS = 0.6  # of the best sentence's score: the customer's own product's answers
 _KB_SENTENCES = {"short": 1, "normal": 3, "full": 5}  # policy sentences by reply length
 
 
@@ -371,6 +372,12 @@ class OfflineComposer:
             score += 0.3 / (1 + passages.index(s))  # retrieval rank as a tie-breaker
             scored.append((score, idx, sent, s))
         scored.sort(key=lambda t: (-t[0], t[1]))
+        # an article about what the customer holds answers for it, when it answers about as
+        # well: the same question's answer for another product (another account's fee)
+        # would contradict it
+        held = [t for t in scored if t[3].held]
+        if held and held[0][0] >= HELD_ANSWERS * scored[0][0]:
+            scored = held
         picked: list[tuple[int, str, Source]] = []
         per_source: Counter[int] = Counter()
         for _score, idx, sent, s in scored:

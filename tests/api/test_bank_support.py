@@ -114,3 +114,34 @@ def test_a_spanish_reply_names_its_sources_in_spanish(bank_client: tuple[TestCli
     assert "saldo" in card["text"] and "balance" not in card["text"]
     assert all(c["label"] for c in reply["citations"])
     assert not any(c["label"] in ("Your account", "Help article") for c in reply["citations"])
+
+
+def test_the_article_about_the_customers_own_account_answers(
+    bank_client: tuple[TestClient, str],
+) -> None:
+    """Each checking account has its own FAQ; a Blue Account holder asking how long a
+    transfer takes reads the Blue Account's answer, a Green Account holder the Green's,
+    and neither reads the other's (2 against 3 business days)."""
+    client, secret = bank_client
+    bank = client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
+    faqs = [
+        "doc_checking_accounts_blue_account_010",
+        "doc_checking_accounts_green_account_(checking)_010",
+    ]
+    bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in faqs]))
+    replies = {}
+    for customer, account in (("c7d8e9f0a1", "blue"), ("224959b99e", "green")):
+        body = {
+            "customer_id": customer,
+            "user_hash": user_hash(secret, customer),
+            "message": "how long does a transfer to another bank take?",
+        }
+        r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
+        assert r.status_code == 200, r.text
+        replies[account] = r.json()
+    blue, green = replies["blue"], replies["green"]
+    assert "2 business days" in blue["answer"] and "3 business days" not in blue["answer"], blue
+    assert "3 business days" in green["answer"] and "2 business days" not in green["answer"], green
+    cited = {a: [c["id"] for c in r["citations"] if c["kind"] == "kb"] for a, r in replies.items()}
+    assert cited["blue"] and all(i.startswith(faqs[0]) for i in cited["blue"]), cited
+    assert cited["green"] and all(i.startswith(faqs[1]) for i in cited["green"]), cited

@@ -134,3 +134,41 @@ def test_records_that_hold_the_answer_stand_alone(make_composed):
     g = OfflineComposer().generate(c)
     assert "balance $4,426.24" in g.text
     assert "help articles" not in g.text and "pending card transactions" not in g.text
+
+
+def test_an_faqs_answer_is_read_with_its_question_and_the_question_is_not(make_composed):
+    faq = Passage(
+        id="faq#0",
+        doc_id="faq",
+        title="FAQ: Blue Account > Frequently asked questions",
+        text="### How long do transfers to another bank take?\n\n"
+        "- Transfers to external banks generally complete in 2 business days.\n\n"
+        "### Is there a fee to receive a domestic wire?\n\n"
+        "- Yes. Incoming domestic wires cost $15.00.",
+        score=1.0,
+    )
+    c = make_composed("how long does a transfer take?", facts=[PROFILE], passages=[faq])
+    g = OfflineComposer().generate(c)
+    # the answer shares one word with the message, its question three
+    assert "complete in 2 business days. [" in g.text
+    assert "How long do transfers" not in g.text and "$15.00" not in g.text
+
+
+def test_the_article_about_what_the_customer_holds_answers_alone(make_composed):
+    def faq(doc: str, account: str, days: int) -> Passage:
+        return Passage(
+            id=f"{doc}#0",
+            doc_id=doc,
+            title=f"FAQ: {account} > Frequently asked questions",
+            text="### How long do transfers to another bank take?\n\n"
+            f"- Transfers to another bank complete in {days} business days.",
+            score=1.0,
+        )
+
+    passages = [faq("blue", "Blue Account", 2), faq("green", "Green Account", 3)]
+    held = [passages[0], passages[1].model_copy(update={"held": True})]
+    message = "how long does a transfer to another bank take?"
+    both = OfflineComposer().generate(make_composed(message, facts=[PROFILE], passages=passages))
+    assert "2 business days" in both.text and "3 business days" in both.text
+    own = OfflineComposer().generate(make_composed(message, facts=[PROFILE], passages=held))
+    assert "3 business days" in own.text and "2 business days" not in own.text

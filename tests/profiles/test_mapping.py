@@ -556,3 +556,28 @@ def test_what_a_long_message_names_of_many_records_ranks_them():
     assert max(per_se, key=lambda f: f.relevance).id == "record:charge:t7"
     the = {f.id.split(":")[-1]: f.relevance for f in record_facts(rows, "was the charge ok")}
     assert the["t6"] < the["t1"]  # "the" names nothing; the newest charge leads
+
+
+def test_what_a_customer_holds_by_name_is_their_records_names_not_their_codes() -> None:
+    """The names help articles may be about: an account's product, a card's type (one
+    word with a capital inside too), not a status, an id, an amount or a plain word."""
+    from profiles.context import held_names
+    from profiles.models import CustomerRecord
+
+    account = CustomerRecord(
+        customer_id="c",
+        kind="account",
+        key="chk_1",
+        status="OPEN",
+        fields={"level": "Green Account", "class": "checking", "status": "OPEN", "id": "chk_1"},
+        text="Green Account",
+    )
+    card = CustomerRecord(
+        customer_id="c",
+        kind="card",
+        key="cc_1",
+        status="ACTIVE",
+        fields={"card_type": "EcoCard", "balance": "$1,134.26", "opened": "06/15/2024"},
+        text="EcoCard",
+    )
+    assert held_names([account, card, account]) == ["Green Account", "EcoCard"]
