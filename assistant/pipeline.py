@@ -251,7 +251,9 @@ class Assistant:
         history_k = assignment.value("history_top_k")
         history_k = self.settings.history_top_k if history_k is None else history_k
         lexical_query = " ".join([message, *query_hints(ctx)])
-        kb = self.kb.start_search(lexical_query, kb_k, sub_queries(message))
+        # what the customer holds by name finds the articles about it: "overdraft fee" from
+        # a Green Account holder finds the Green Account's fees, not only the Blue's
+        kb = self.kb.start_search(lexical_query, kb_k, sub_queries(message), ctx.holds)
         history = None
         unavailable = []
         if ctx.history_ids and history_k:

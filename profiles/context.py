@@ -557,11 +557,15 @@ LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not a
 
 
 def held_names(rows: list[CustomerRecord]) -> list[str]:
-    """The names among the customer's records' values: "Green Account", "Gold Rewards
-    Card", "EcoCard" (several words, or one with a capital inside), not a status, an id or
-    an amount."""
+    """The names among the values of what the customer holds: "Green Account", "Gold
+    Rewards Card", "EcoCard" (several words, or one with a capital inside), not a status,
+    an id or an amount. What one holds is a kind one has few of (accounts, cards); what
+    one does one has many of (charges: their merchants are not products of the business)."""
+    per_kind = Counter(r.kind for r in rows)
     out: dict[str, None] = {}
     for r in rows:
+        if per_kind[r.kind] > HELD_FEW:
+            continue
         for value in r.fields.values():
             if not isinstance(value, str) or value == r.status or any(c.isdigit() for c in value):
                 continue
@@ -569,9 +573,14 @@ def held_names(rows: list[CustomerRecord]) -> list[str]:
             several = len(name.split()) > 1 and name[:1].isupper() and len(name) <= 40
             if several or _CAMEL.fullmatch(name):
                 out[name] = None
+                # as articles qualify it: "Green Account (checking)", not "(savings)"
+                for other in r.fields.values():
+                    if isinstance(other, str) and other.isalpha() and other.islower():
+                        out[f"{name} ({other})"] = None
     return list(out)
 
 
+HELD_FEW = 3  # records of one kind a customer holds at most; more are what they did
 _CAMEL = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)+")
 
 

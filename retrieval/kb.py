@@ -210,15 +210,36 @@ class KnowledgeBase:
             parts = embed_message(self.embedder, query, query_embedding)
         return self.start_search(query, k, parts.parts).finish(parts)
 
-    def start_search(self, query: str, k: int, part_texts: Sequence[str] = ()) -> PendingSearch:
+    def start_search(
+        self, query: str, k: int, part_texts: Sequence[str] = (), held: Sequence[str] = ()
+    ) -> PendingSearch:
         """The BM25 half of `search` (the query's words, and its sub-queries' when there
         are any), which needs no embedding: a turn runs it while its query is embedded
-        and then calls `finish` with the vectors."""
+        and then calls `finish` with the vectors.
+
+        `held`, the names of what the customer holds ("Green Account"), adds one more
+        ranking: the query's BM25 over the chunks whose heading names one of them, so the
+        article about their own account is found among many alike (every account has
+        its overdraft FAQ)."""
         depth = max(4 * k, 30)
-        bm25 = self._lexical_cache().bm25
+        cache = self._lexical_cache()
+        bm25 = cache.bm25
         lexical = [[i for i, _ in bm25.search(query, depth)]] if k > 0 else []
         if k > 0 and part_texts:
             lexical.append([i for i, _ in bm25.search_best(list(part_texts), depth)])
+        if k > 0 and held:
+            known = {n.lower() for n in held}
+            about = {
+                i
+                for i, (_, meta) in cache.items.items()
+                if any(
+                    _names(str(meta.get("heading") or meta.get("title", "")), n, known)
+                    for n in held
+                )
+            }
+            if about:
+                ranked = bm25.search(query, len(cache.items))
+                lexical.append([i for i, _ in ranked if i in about][:depth])
         return PendingSearch(self, query, k, depth, lexical)
 
     def dense_search(
@@ -382,7 +403,8 @@ def own_first(passages: list[Passage], names: Sequence[str]) -> list[Passage]:
     Card" not the "Business Gold Rewards Card"."""
     if not names:
         return passages
-    own = [p for p in passages if any(_names(p.title, n) for n in names)]
+    known = {n.lower() for n in names}
+    own = [p for p in passages if any(_names(p.title, n, known) for n in names)]
     if not own:
         return passages
     return [p.model_copy(update={"held": True}) for p in own] + [
@@ -390,8 +412,14 @@ def own_first(passages: list[Passage], names: Sequence[str]) -> list[Passage]:
     ]
 
 
-def _names(title: str, name: str) -> bool:
+def _names(title: str, name: str, known: set[str]) -> bool:
+    """Whether `title` names `name` itself: not inside a longer name, and not qualified
+    as another one ("Green Account (savings)" for the holder of "Green Account
+    (checking)": `known` holds the qualified names the customer holds)."""
     for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", title, re.IGNORECASE):
+        qualified = re.match(r"\s*\(([^)]{1,30})\)", title[m.end() :])
+        if qualified and f"{name} ({qualified.group(1)})".lower() not in known:
+            continue
         before = title[: m.start()].split()
         word = before[-1] if before else ""
         # "Light Green Account": a capitalised word right before makes it another name

@@ -122,6 +122,7 @@ _STOP = frozenset(
         "know",
     ]
 )
+HELD_SHARES = 2  # words asked beyond the records an article about what they hold must share
 HELD_ANSWERS = 0.6  # of the best sentence's score: the customer's own product's answers
 _KB_SENTENCES = {"short": 1, "normal": 3, "full": 5}  # policy sentences by reply length
 
@@ -130,10 +131,34 @@ def _content(text: str) -> list[str]:
     return stem([w for w in words(text) if w not in _STOP and len(w) > 1])
 
 
-def _sentences(source: Source) -> list[str]:
-    body = re.sub(r"^#+\s*", "", source.text, flags=re.MULTILINE)
-    parts = [p.strip(" -*\t") for p in _SENTENCE_RE.split(body)]
-    return [p for p in parts if len(p.split()) >= 4]
+def _sentences(source: Source) -> list[tuple[str, bool]]:
+    """The passage's sentences of four words or more, each with whether it is a heading
+    ("## How to initiate a transfer") or a question: what the sentences after it are
+    about, not an answer."""
+    out: list[tuple[str, bool]] = []
+    for line in source.text.splitlines():
+        if "|---" in line.replace(" ", ""):  # a table: each row is read as "item: value"
+            out += [(row, False) for row in _table_rows(line)]
+            continue
+        heading = bool(re.match(r"\s*#+\s", line))
+        for part in _SENTENCE_RE.split(re.sub(r"^\s*#+\s*", "", line)):
+            part = part.strip(" -*\t")
+            if len(part.split()) >= 4:
+                out.append((part, heading or part.rstrip(" '\"’”").endswith("?")))
+    return out
+
+
+def _table_rows(text: str) -> list[str]:
+    """A markdown table's rows after its header, each as "Monthly maintenance fee:
+    $22.50", whether its rows are on lines of their own or run together on one."""
+    rows: list[list[str]] = [[]]
+    for cell in (c.strip() for c in text.split("|")[1:-1]):
+        if cell:
+            rows[-1].append(cell)
+        elif rows[-1]:
+            rows.append([])  # "| |" between two rows run together
+    rows = [r for r in rows if r and not all(set(c) <= set("-: ") for c in r)]
+    return [": ".join(r) for r in rows[1:] if len(r) >= 2]
 
 
 def _greeted(greeting: str, sep: str, body: str) -> str:
@@ -244,20 +269,25 @@ class OfflineComposer:
         # `policy.<intent>`) answers it; help-article sentences answer the rest.
         lines += rules
         # The customer's own records answer a question about them; help-article sentences
-        # beside them are noise unless the question is about a policy, or requests what
-        # the records do not hold: "can I get a replacement card, mine is broken" wants
-        # the way to a new card beside the cards (from an article about replacements).
+        # beside them are noise unless the question is about a policy, or asks what the
+        # records do not hold: a request ("can I get a replacement card, mine is broken"
+        # wants the way to a new card, from an article about replacements), or a question
+        # the article about what they hold answers ("what's the overdraft fee on my
+        # account": the Green Account's fee, beside the Green Account).
         about_policy = plan is not None and plan.about_policy
-        beyond: set[str] | None = None
-        if records and not about_policy:
-            beyond = (
-                _unheld(composed.message, records) if REQUEST.search(composed.message) else set()
-            )
         most = _KB_SENTENCES[style.length]
-        if rules or beyond == set():
+        if rules:
             kb = []
+        elif records and not about_policy:
+            beyond = _unheld(composed.message, records)
+            asks = REQUEST.search(composed.message) is not None
+            kb = (
+                self._best_sentences(composed, min(most, 2), beyond, held_only=not asks)
+                if beyond
+                else []
+            )
         else:
-            kb = self._best_sentences(composed, min(most, 2) if beyond else most, beyond)
+            kb = self._best_sentences(composed, most)
         if kb and not short:
             lines.append(cat.text("policy_intro") if facts or rules else cat.text("kb_intro"))
         for sentence, s in kb:
@@ -318,12 +348,13 @@ class OfflineComposer:
 
     @staticmethod
     def _best_sentences(
-        composed: Composed, most: int, about: set[str] | None = None
+        composed: Composed, most: int, about: set[str] | None = None, held_only: bool = False
     ) -> list[tuple[str, Source]]:
-        """The help-article sentences that best answer the message, in document order;
-        with `about`, only ones under a heading that shares one of those words: the
-        article is about what the message asks beyond the customer's records."""
-        passages = [s for s in composed.sources if s.kind == "kb"]
+        """The help-article sentences that best answer the message, in document order.
+        With `about` (what the message asks beyond the customer's records), only ones
+        under a heading that shares one of those words (the article is about it), or,
+        `held_only`, ones that share it from an article about what the customer holds."""
+        passages = [s for s in composed.sources if s.kind == "kb" and (s.held or not held_only)]
         if not passages:
             return []
         query = set(_content(composed.message))
@@ -333,12 +364,12 @@ class OfflineComposer:
         candidates: list[tuple[str, Source, set[str]]] = []
         for s in passages:
             asked: set[str] = set()  # the question an FAQ's answer answers
-            for sent in _sentences(s):
-                # a question ("How long do transfers take?", "Did you report it lost?") is
-                # a heading or a script's line, not an answer: the sentences after it are
+            for sent, heads in _sentences(s):
+                # a heading or a question ("How long do transfers take?", "Did you report it
+                # lost?", a script's line) is not an answer: the sentences after it are
                 # read with it; "… any of the following situations:" promises a list it
                 # would not bring
-                if sent.rstrip(" '\"’”").endswith("?"):
+                if heads:
                     asked = set(_content(sent))
                 elif (
                     not sent.rstrip().endswith(":")
@@ -360,7 +391,11 @@ class OfflineComposer:
             # to Dispute a Credit Card Transaction"); a question of one content word ("when
             # are you open?") needs only that word
             headed = overlap & (set(_content(s.title)) | asked)
-            if about is not None and not headed & about:
+            # an article about what they hold answers what the records do not when it shares
+            # two of those words ("overdraft fee"), not one left over ("pay", "new")
+            if about is not None and (
+                len(overlap & about) < HELD_SHARES if held_only else not headed & about
+            ):
                 continue
             if not overlap or (
                 len(overlap) < min(2, len(query)) and not shared_intent and not headed
@@ -369,6 +404,9 @@ class OfflineComposer:
             score = sum(math.log(1 + n / max(df[w], 1)) for w in overlap)
             score /= math.sqrt(len(terms) + 1)
             score += 0.5 * len(shared_intent)
+            # what it asks beyond the records counts more than what the records say too:
+            # "monthly fee on my checking" is the monthly fee, not a fee on checks
+            score += 0.5 * len(overlap & about) if about else 0.0
             score += 0.3 / (1 + passages.index(s))  # retrieval rank as a tie-breaker
             scored.append((score, idx, sent, s))
         scored.sort(key=lambda t: (-t[0], t[1]))

@@ -145,3 +145,31 @@ def test_the_article_about_the_customers_own_account_answers(
     cited = {a: [c["id"] for c in r["citations"] if c["kind"] == "kb"] for a, r in replies.items()}
     assert cited["blue"] and all(i.startswith(faqs[0]) for i in cited["blue"]), cited
     assert cited["green"] and all(i.startswith(faqs[1]) for i in cited["green"]), cited
+
+
+def test_a_question_the_account_does_not_hold_reads_its_own_articles_answer(
+    bank_client: tuple[TestClient, str],
+) -> None:
+    """ "Is there a monthly fee on my checking account?" from a Green Account holder: the
+    account (the record does not hold its fees) and the row of the Green Account's own fee
+    table, not the Blue Account's fees."""
+    client, secret = bank_client
+    bank = client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
+    docs = [
+        "doc_checking_accounts_green_account_(checking)_001",
+        "doc_checking_accounts_blue_account_001",
+    ]
+    bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in docs]))
+    customer = "224959b99e"
+    body = {
+        "customer_id": customer,
+        "user_hash": user_hash(secret, customer),
+        "message": "is there a monthly fee on my checking account?",
+    }
+    r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert "Green Account" in reply["answer"], reply["answer"]
+    assert "Monthly maintenance fee: $22.50" in reply["answer"], reply["answer"]
+    kb = [c["id"] for c in reply["citations"] if c["kind"] == "kb"]
+    assert not any("blue_account" in i for i in kb), kb

@@ -172,3 +172,19 @@ def test_the_article_about_what_the_customer_holds_answers_alone(make_composed):
     assert "2 business days" in both.text and "3 business days" in both.text
     own = OfflineComposer().generate(make_composed(message, facts=[PROFILE], passages=held))
     assert "3 business days" in own.text and "2 business days" not in own.text
+
+
+def test_a_table_row_is_read_as_item_and_value_and_a_heading_is_not_an_answer(make_composed):
+    fees = Passage(
+        id="fees#0",
+        doc_id="fees",
+        title="Green Account (checking) at a glance > Fees and limits",
+        text="## How to initiate a transfer to another bank\n\n"
+        "| Item | Amount | |---|---| | Monthly maintenance fee | $22.50 | "
+        "| Returned deposit fee | $17.50 |",
+        score=1.0,
+    )
+    c = make_composed("is there a monthly maintenance fee?", facts=[PROFILE], passages=[fees])
+    g = OfflineComposer().generate(c)
+    assert "- Monthly maintenance fee: $22.50 [" in g.text
+    assert "|" not in g.text and "initiate a transfer" not in g.text

@@ -580,4 +580,9 @@ def test_what_a_customer_holds_by_name_is_their_records_names_not_their_codes() 
         fields={"card_type": "EcoCard", "balance": "$1,134.26", "opened": "06/15/2024"},
         text="EcoCard",
     )
-    assert held_names([account, card, account]) == ["Green Account", "EcoCard"]
+    # a name as articles qualify it too: "Green Account (checking)"
+    assert held_names([account, card, account]) == [
+        "Green Account",
+        "Green Account (checking)",
+        "EcoCard",
+    ]

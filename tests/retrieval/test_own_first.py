@@ -17,19 +17,24 @@ PASSAGES = [
     _p(3, "FAQ: Green Account (checking) > Frequently asked questions"),
     _p(4, "The Gold Rewards Card > Fees"),
     _p(5, "Business Gold Rewards Card > Fees"),
+    _p(6, "Green Account (savings): Transferring funds"),
 ]
+HELD = ["Green Account", "Green Account (checking)", "Gold Rewards Card"]
 
 
 def test_the_articles_naming_what_the_customer_holds_come_first_marked_held() -> None:
-    out = own_first(PASSAGES, ["Green Account", "Gold Rewards Card"])
-    assert [p.doc_id for p in out] == ["d3", "d4", "d0", "d1", "d2", "d5"]
-    assert [p.held for p in out] == [True, True, False, False, False, False]
+    out = own_first(PASSAGES, HELD)
+    assert [p.doc_id for p in out] == ["d3", "d4", "d0", "d1", "d2", "d5", "d6"]
+    assert [p.held for p in out] == [True, True, False, False, False, False, False]
 
 
-def test_a_name_inside_a_longer_name_is_another_product() -> None:
-    # "Light Green Account" is not the Green Account, nor the Business card the Gold one
-    out = own_first(PASSAGES, ["Green Account"])
-    assert [p.doc_id for p in out if p.held] == ["d3"]
+def test_a_name_inside_a_longer_name_or_qualified_otherwise_is_another_product() -> None:
+    # "Light Green Account" is not the Green Account, nor the Business card the Gold one;
+    # the Green Account (savings) is not the holder's Green Account (checking)
+    out = own_first(PASSAGES, HELD)
+    assert [p.doc_id for p in out if p.held] == ["d3", "d4"]
+    saver = own_first(PASSAGES, ["Green Account", "Green Account (savings)"])
+    assert [p.doc_id for p in saver if p.held] == ["d6"]
     assert not any(p.held for p in own_first(PASSAGES, ["Rewards Card"]))
 
 
