@@ -118,6 +118,8 @@ class KnowledgeBase:
         self.recheck_s = recheck_s
         self._lexical: _LexicalCache | None = None
         self._checked_at = float("-inf")  # time.monotonic() of the last count
+        # (KB version, chunk count, held names) → the chunks whose heading names them
+        self._held_chunks: dict[tuple[str, int, tuple[str, ...]], set[str]] = {}
 
     @staticmethod
     def load_documents(paths: Sequence[Path]) -> list[Document]:
@@ -228,19 +230,31 @@ class KnowledgeBase:
         if k > 0 and part_texts:
             lexical.append([i for i, _ in bm25.search_best(list(part_texts), depth)])
         if k > 0 and held:
-            known = {n.lower() for n in held}
-            about = {
-                i
-                for i, (_, meta) in cache.items.items()
-                if any(
-                    _names(str(meta.get("heading") or meta.get("title", "")), n, known)
-                    for n in held
-                )
-            }
+            about = self._about(cache, tuple(held))
             if about:
                 ranked = bm25.search(query, len(cache.items))
                 lexical.append([i for i, _ in ranked if i in about][:depth])
         return PendingSearch(self, query, k, depth, lexical)
+
+    def _about(self, cache: _LexicalCache, held: tuple[str, ...]) -> set[str]:
+        """The chunks whose heading names one of `held`, kept for the KB's version: a
+        customer's next turns ask again (a plain substring test first, 3,500 headings by
+        regex took 50 ms)."""
+        key = (cache.version, cache.count, held)
+        if key not in self._held_chunks:
+            known = {n.lower() for n in held}
+            about = set()
+            for i, (_, meta) in cache.items.items():
+                heading = str(meta.get("heading") or meta.get("title", ""))
+                lowered = heading.lower()
+                if any(n in lowered for n in known) and any(
+                    _names(heading, n, known) for n in held
+                ):
+                    about.add(i)
+            if len(self._held_chunks) >= HELD_CACHED:
+                self._held_chunks.pop(next(iter(self._held_chunks)))
+            self._held_chunks[key] = about
+        return self._held_chunks[key]
 
     def dense_search(
         self, query: str, k: int = 6, query_embedding: np.ndarray | None = None
@@ -393,6 +407,9 @@ def _passage(
         source=str(metadata.get("source", "")),
         audience=str(metadata.get("audience") or "customer"),
     )
+
+
+HELD_CACHED = 1024  # customers' held names whose chunks are remembered
 
 
 def own_first(passages: list[Passage], names: Sequence[str]) -> list[Passage]:
