@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -38,6 +39,7 @@ from profiles.relevance import (
     FUZZY_MIN,
     HOW_TO,
     NAMED_PRODUCT,
+    REQUEST,
     Phrases,
     is_typo,
     message_words,
@@ -237,6 +239,7 @@ class ProfileRepository:
         self.catalog_ttl_s = catalog_ttl_s
         self.segments = segments or Segments.load()
         self._catalog: tuple[float, dict[str, str]] | None = None
+        self._kinds: tuple[float, dict[str, list[str]]] | None = None
 
     def _catalog_names(self, s: Session) -> dict[str, str]:
         """Product id → name, shared by all customers and re-read every `catalog_ttl_s`:
@@ -246,6 +249,20 @@ class ProfileRepository:
             rows = s.exec(select(Product.id, Product.name)).all()
             self._catalog = (now, {pid: name for pid, name in rows})
         return self._catalog[1]
+
+    def _kind_words(self, s: Session) -> dict[str, list[str]]:
+        """Each kind of record the business keeps → the words naming it (one record's of
+        each kind), re-read every `catalog_ttl_s` like the catalog."""
+        now = time.monotonic()
+        if self._kinds is None or now - self._kinds[0] > self.catalog_ttl_s:
+            first = select(func.min(CustomerRecord.id)).group_by(CustomerRecord.kind)
+            rows = s.exec(
+                select(CustomerRecord.kind, CustomerRecord.words).where(
+                    CustomerRecord.id.in_(first)  # type: ignore[union-attr]
+                )
+            ).all()
+            self._kinds = (now, {kind: list(said or []) for kind, said in rows})
+        return self._kinds[1]
 
     def card(self, customer_id: str) -> CustomerCard | None:
         """The customer's card, or None when the id is unknown."""
@@ -380,6 +397,8 @@ class ProfileRepository:
             )
         facts.extend(self._product_facts(s, message, scored, items))
         facts.extend(record_facts(held, message, earlier))
+        if held:
+            facts.extend(none_held(held, self._kind_words(s), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))
         return facts
 
@@ -554,6 +573,40 @@ KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
 NAMES_FEW = 0.25  # the least rarity that names: held by up to 4 of 6 records, 21 of 60
 LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
+
+
+def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: str) -> list[Fact]:
+    """What the message names that the customer holds none of: "my debit card" from
+    someone with only credit cards. Only a phrase sharing a word with one of their own
+    kinds' ("card"), which would otherwise read their credit cards as the answer; not in a
+    request ("can I get a replacement card": they do not have it yet). A fact the prompt
+    states and a reply says: "I don't see a debit card on your account"."""
+    if REQUEST.search(message):
+        return []
+    said = f" {' '.join(words(message))} "
+    held_kinds = {r.kind for r in rows}
+    own = {" ".join(words(p)) for r in rows for p in r.words}
+    own_words = {w for p in own for w in p.split()}
+    out: dict[str, Fact] = {}
+    for kind, phrases in kinds.items():
+        if kind in held_kinds:
+            continue
+        named = [" ".join(words(p)) for p in phrases]
+        named = [p for p in named if p and f" {p} " in said and p not in own]
+        named = [p for p in named if own_words & set(p.split())]
+        if named:
+            phrase = max(named, key=len)
+            out.setdefault(
+                phrase,
+                Fact(
+                    id=f"none:{kind}",
+                    kind="record",
+                    text=f"The customer has no {phrase} ({kind.replace('_', ' ')}).",
+                    relevance=RECORD_NAMED,
+                    terms=[phrase],
+                ),
+            )
+    return list(out.values())
 
 
 def held_names(rows: list[CustomerRecord]) -> list[str]:

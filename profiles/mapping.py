@@ -57,6 +57,9 @@ Shapes beyond one flat list per kind:
   {tracking_id}]`). Field paths index lists (`payments.0.method`), and an id may be made of
   several (`id: "{@parent.@key}/{@key}"`: a line of an order by its position). Two items
   of one kind with the same id are refused, with how to fix it.
+- **Amounts** read as money with a number's format and a currency sign before it:
+  `{current_holdings:$,.2f}` writes "2850.00" (or 2850, or "$2,850") as "$2,850.00";
+  `{price:€,.2f}` with a euro sign. A value that is no number is written as it is.
 
 `profiles/mappings/tau_retail.yaml` maps τ-bench's whole store this way."""
 
@@ -556,7 +559,7 @@ def _render(template: str, fields: dict[str, Any], where: str = "", **extra: Any
     """The line `template` makes of a record's fields; MappingError naming `where` when a
     placeholder cannot be read (an index into a field that is no list …)."""
     values = _Blank(fields, **extra)
-    fmt = string.Formatter()
+    fmt = _Formatter()
 
     def optional(m: re.Match[str]) -> str:  # "[, tracking {id}]": only when there is an id
         part = m.group(1)
@@ -568,6 +571,27 @@ def _render(template: str, fields: dict[str, Any], where: str = "", **extra: Any
         return _tidy(fmt.vformat(_OPTIONAL.sub(optional, template), (), values))
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise MappingError(f"{where}: its show template cannot be filled: {exc}") from None
+
+
+class _Formatter(string.Formatter):
+    """str.format, and a number's format on a value written as text ("2850.00", "$1,134.26"),
+    with a currency sign before it: `{amount:$,.2f}` → "$2,850.00"."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        money = _MONEY.fullmatch(format_spec)
+        if money is None:
+            return super().format_field(value, format_spec)
+        sign, spec = money.groups()
+        text = str(value).strip()
+        try:
+            number = float(text.replace(",", "").lstrip("$€£¥ "))
+        except ValueError:
+            return text  # no number: as it is ("", "n/a")
+        return f"{'-' if number < 0 else ''}{sign}{format(abs(number), spec)}"
+
+
+_MONEY = re.compile(r"([^\w\s,.]?)(,?\.\d+f)")
+"""A number's format with decimals, a currency sign before it: "$,.2f", ",.2f", "€,.0f"."""
 
 
 _OPTIONAL = re.compile(r"\[([^\[\]]*\{[^{}]+\}[^\[\]]*)\]")

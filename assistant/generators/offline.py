@@ -122,6 +122,7 @@ _STOP = frozenset(
         "know",
     ]
 )
+NONE_HELD = "none:"  # the id of a fact that the customer holds none of a kind
 HELD_SHARES = 2  # words asked beyond the records an article about what they hold must share
 HELD_ANSWERS = 0.6  # of the best sentence's score: the customer's own product's answers
 _KB_SENTENCES = {"short": 1, "normal": 3, "full": 5}  # policy sentences by reply length
@@ -249,6 +250,10 @@ class OfflineComposer:
         # records then only when the message names one by its id
         floor = EXPLICIT_ID if HOW_TO.search(composed.message) else 1.0
         records = [s for s in composed.sources if s.kind == "record" and s.relevance >= floor]
+        # what the message names that they hold none of ("my debit card", only credit cards)
+        for s in (s for s in records if s.id.startswith(NONE_HELD)):
+            lines.append(cat.text("records_none", what=s.terms[0] if s.terms else ""))
+        records = [s for s in records if not s.id.startswith(NONE_HELD)]
         if records:  # the best-named ones only: "debit card" is not also every credit card
             top = max(s.relevance for s in records)
             records = [s for s in records if s.relevance > top - 0.5]

@@ -188,3 +188,24 @@ def test_a_table_row_is_read_as_item_and_value_and_a_heading_is_not_an_answer(ma
     g = OfflineComposer().generate(c)
     assert "- Monthly maintenance fee: $22.50 [" in g.text
     assert "|" not in g.text and "initiate a transfer" not in g.text
+
+
+def test_what_the_customer_holds_none_of_is_said_before_what_they_hold(make_composed):
+    none = Fact(
+        id="none:debit_card",
+        kind="record",
+        text="The customer has no debit card (debit card).",
+        relevance=10.0,
+        terms=["debit card"],
+    )
+    c = make_composed(
+        "whats the status of my debit card",
+        facts=[PROFILE, none, _card_fact("cc_1", "Gold Rewards Card", "$4,426.24")],
+        passages=[],
+    )
+    g = OfflineComposer().generate(c)
+    lines = g.text.splitlines()
+    assert lines[1] == "I don't see a debit card on your account.", g.text
+    assert "Gold Rewards Card (cc_1)" in g.text  # the cards they have, to say which
+    by_id = {s.id: s.n for s in c.sources}
+    assert by_id["none:debit_card"] not in g.cited

@@ -586,3 +586,41 @@ def test_what_a_customer_holds_by_name_is_their_records_names_not_their_codes() 
         "Green Account (checking)",
         "EcoCard",
     ]
+
+
+def test_a_template_writes_an_amount_as_money_in_the_business_currency() -> None:
+    """`{field:$,.2f}`: an amount written as text or as a number, with the sign before it;
+    a value that is no number stays as it is, and an empty one leaves its part out."""
+    from profiles.mapping import _render
+
+    fields = {"held": "2850.00", "owed": "$1,134.26", "moved": -50.0, "note": "n/a", "fee": ""}
+    line = "{held:$,.2f} {owed:$,.2f} {moved:$,.2f} {note:$,.2f}[, fee {fee:€,.2f}] {held:€,.0f}"
+    assert _render(line, fields) == "$2,850.00 $1,134.26 -$50.00 n/a €2,850"
+
+
+def test_a_kind_the_message_names_and_the_customer_holds_none_of_is_a_fact() -> None:
+    """ "my debit card" from someone with only credit cards: a fact that they hold none
+    (the phrase shares "card" with their cards, which would otherwise answer), not when
+    they ask for one, nor for a word of no kind of theirs ("pay")."""
+    from profiles.context import none_held
+    from profiles.models import CustomerRecord
+
+    card = CustomerRecord(
+        customer_id="c",
+        kind="credit_card",
+        key="cc_1",
+        status="ACTIVE",
+        text="Gold Rewards Card",
+        words=["credit card", "card"],
+    )
+    kinds = {
+        "credit_card": ["credit card", "card"],
+        "debit_card": ["debit card", "card"],
+        "card_payment": ["payment", "pay"],
+    }
+    facts = none_held([card], kinds, "whats the status of my debit card")
+    assert [(f.id, f.terms) for f in facts] == [("none:debit_card", ["debit card"])]
+    assert "no debit card" in facts[0].text
+    assert none_held([card], kinds, "what's the balance on my card") == []
+    assert none_held([card], kinds, "can I get a debit card too?") == []
+    assert none_held([card], kinds, "when did I pay Best Buy") == []
