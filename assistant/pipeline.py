@@ -50,7 +50,7 @@ from retrieval.batching import EmbedBatcher
 from retrieval.embedder import Embedder
 from retrieval.history import HistoryIndex, PendingHistorySearch
 from retrieval.history_writer import HistoryWriter
-from retrieval.kb import KnowledgeBase, PendingSearch, own_first
+from retrieval.kb import KnowledgeBase, PendingSearch
 from retrieval.queries import (
     QueryVectors,
     embed_message,
@@ -98,11 +98,10 @@ class PendingRetrieval:
     history: PendingHistorySearch | None
     facts: list[Fact]
     unavailable: list[str]
-    holds: list[str] = field(default_factory=list)  # what the customer holds, by name
 
     def finish(self, query: QueryVectors) -> Retrieved:
         return Retrieved(
-            passages=own_first(self.kb.finish(query), self.holds),
+            passages=self.kb.finish(query),
             history=self.history.finish(query.vector) if self.history else [],
             facts=self.facts,
             unavailable=self.unavailable,
@@ -265,7 +264,7 @@ class Assistant:
                 # The vector store is down: answer from profile and KB, flagged degraded.
                 log.warning("history search failed, answering without it: %s", exc)
                 unavailable.append("history")
-        return PendingRetrieval(kb, history, ctx.facts, unavailable, ctx.holds)
+        return PendingRetrieval(kb, history, ctx.facts, unavailable)
 
     def decide(
         self,

@@ -72,9 +72,11 @@ class PendingSearch:
     k: int
     depth: int
     lexical: list[list[str]]  # the query's BM25 ranking, then its sub-queries' (if any)
+    held: Sequence[str] = ()  # what the customer holds by name: its articles come first
 
     def finish(self, parts: QueryVectors) -> list[Passage]:
-        """The k best chunks, given the query's vector and its sub-queries' vectors."""
+        """The k best chunks, given the query's vector and its sub-queries' vectors; the
+        ones about what the customer holds first (`own_first`)."""
         if self.k <= 0:
             return []
         kb, depth = self.kb, self.depth
@@ -87,10 +89,11 @@ class PendingSearch:
         # a chunk it no longer holds is left out.
         items = kb._lexical_cache().items
         ranked = [(i, score) for i, score in rrf(rankings) if i in items][: self.k]
-        return [
+        passages = [
             _passage(i, *items[i], score=score).model_copy(update={"similarity": cosine.get(i)})
             for i, score in ranked
         ]
+        return own_first(passages, self.held)
 
 
 class KnowledgeBase:
@@ -222,7 +225,7 @@ class KnowledgeBase:
         `held`, the names of what the customer holds ("Green Account"), adds one more
         ranking: the query's BM25 over the chunks whose heading names one of them, so the
         article about their own account is found among many alike (every account has
-        its overdraft FAQ)."""
+        its overdraft FAQ); `finish` puts those first."""
         depth = max(4 * k, 30)
         cache = self._lexical_cache()
         bm25 = cache.bm25
@@ -234,7 +237,7 @@ class KnowledgeBase:
             if about:
                 ranked = bm25.search(query, len(cache.items))
                 lexical.append([i for i, _ in ranked if i in about][:depth])
-        return PendingSearch(self, query, k, depth, lexical)
+        return PendingSearch(self, query, k, depth, lexical, held)
 
     def _about(self, cache: _LexicalCache, held: tuple[str, ...]) -> set[str]:
         """The chunks whose heading names one of `held`, kept for the KB's version: a
