@@ -599,7 +599,7 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
             out.setdefault(
                 phrase,
                 Fact(
-                    id=f"none:{kind}",
+                    id=f"{NONE_HELD}{kind}",
                     kind="record",
                     text=f"The customer has no {phrase} ({kind.replace('_', ' ')}).",
                     relevance=RECORD_NAMED,
@@ -633,6 +633,7 @@ def held_names(rows: list[CustomerRecord]) -> list[str]:
     return list(out)
 
 
+NONE_HELD = "none:"  # the id of a fact that the customer holds none of a kind
 HELD_FEW = 3  # records of one kind a customer holds at most; more are what they did
 _CAMEL = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)+")
 

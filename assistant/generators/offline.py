@@ -16,7 +16,7 @@ from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
-from profiles.context import RecordAction
+from profiles.context import NONE_HELD, RecordAction
 from profiles.relevance import EXPLICIT_ID, HOW_TO, NAMED_PRODUCT, REQUEST, intents, words
 from prompts.catalog import ReplyCatalog, load_catalog
 from retrieval.lexical import stem
@@ -39,6 +39,7 @@ _AGENT_ONLY_RE = re.compile(
     re.I,
 )
 _ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
+_HEADING_RE = re.compile(r"\s*#+(\s*)")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
 _STOP = frozenset(
     [
@@ -122,7 +123,6 @@ _STOP = frozenset(
         "know",
     ]
 )
-NONE_HELD = "none:"  # the id of a fact that the customer holds none of a kind
 HELD_SHARES = 2  # words asked beyond the records an article about what they hold must share
 HELD_ANSWERS = 0.6  # of the best sentence's score: the customer's own product's answers
 _KB_SENTENCES = {"short": 1, "normal": 3, "full": 5}  # policy sentences by reply length
@@ -141,11 +141,14 @@ def _sentences(source: Source) -> list[tuple[str, bool]]:
         if "|---" in line.replace(" ", ""):  # a table: each row is read as "item: value"
             out += [(row, False) for row in _table_rows(line)]
             continue
-        heading = bool(re.match(r"\s*#+\s", line))
-        for part in _SENTENCE_RE.split(re.sub(r"^\s*#+\s*", "", line)):
+        marks = _HEADING_RE.match(line)  # "## " heads a section; a bare "#" is dropped
+        body = line[marks.end() :] if marks else line
+        heading = bool(marks and marks.group(1))
+        for part in _SENTENCE_RE.split(body):
             part = part.strip(" -*\t")
             if len(part.split()) >= 4:
-                out.append((part, heading or part.rstrip(" '\"’”").endswith("?")))
+                asks = part.rstrip(" '\"’”").endswith("?")
+                out.append((part, heading or asks))
     return out
 
 
