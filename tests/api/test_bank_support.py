@@ -96,16 +96,9 @@ def test_bank_cases_state_the_bank_data_not_rapports_rendering() -> None:
 def test_a_spanish_reply_names_its_sources_in_spanish(bank_client: tuple[TestClient, str]) -> None:
     """The widget's labels of a reply's sources and the record a customer opens are in
     the reply's language; staff still read the record as the model did."""
-    client, secret = bank_client
-    customer = "01f21c9970"
-    body = {
-        "customer_id": customer,
-        "user_hash": user_hash(secret, customer),
-        "message": "Hola, ¿cuál es el saldo de mi tarjeta Gold Rewards Card?",
-    }
-    r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
-    assert r.status_code == 200, r.text
-    reply = r.json()
+    reply = _ask(
+        bank_client, "01f21c9970", "Hola, ¿cuál es el saldo de mi tarjeta Gold Rewards Card?"
+    )
     assert reply["answer"].startswith("Hola"), reply["answer"]
     records = [c for c in reply["citations"] if c["kind"] == "record"]
     assert records, reply
@@ -122,23 +115,16 @@ def test_the_article_about_the_customers_own_account_answers(
     """Each checking account has its own FAQ; a Blue Account holder asking how long a
     transfer takes reads the Blue Account's answer, a Green Account holder the Green's,
     and neither reads the other's (2 against 3 business days)."""
-    client, secret = bank_client
-    bank = client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
     faqs = [
         "doc_checking_accounts_blue_account_010",
         "doc_checking_accounts_green_account_(checking)_010",
     ]
-    bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in faqs]))
-    replies = {}
-    for customer, account in (("c7d8e9f0a1", "blue"), ("224959b99e", "green")):
-        body = {
-            "customer_id": customer,
-            "user_hash": user_hash(secret, customer),
-            "message": "how long does a transfer to another bank take?",
-        }
-        r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
-        assert r.status_code == 200, r.text
-        replies[account] = r.json()
+    _ingest(bank_client, faqs)
+    message = "how long does a transfer to another bank take?"
+    replies = {
+        account: _ask(bank_client, customer, message)
+        for customer, account in (("c7d8e9f0a1", "blue"), ("224959b99e", "green"))
+    }
     blue, green = replies["blue"], replies["green"]
     assert "2 business days" in blue["answer"] and "3 business days" not in blue["answer"], blue
     assert "3 business days" in green["answer"] and "2 business days" not in green["answer"], green
@@ -153,23 +139,28 @@ def test_a_question_the_account_does_not_hold_reads_its_own_articles_answer(
     """ "Is there a monthly fee on my checking account?" from a Green Account holder: the
     account (the record does not hold its fees) and the row of the Green Account's own fee
     table, not the Blue Account's fees."""
-    client, secret = bank_client
-    bank = client.app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
     docs = [
         "doc_checking_accounts_green_account_(checking)_001",
         "doc_checking_accounts_blue_account_001",
     ]
-    bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in docs]))
-    customer = "224959b99e"
-    body = {
-        "customer_id": customer,
-        "user_hash": user_hash(secret, customer),
-        "message": "is there a monthly fee on my checking account?",
-    }
-    r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
-    assert r.status_code == 200, r.text
-    reply = r.json()
+    _ingest(bank_client, docs)
+    reply = _ask(bank_client, "224959b99e", "is there a monthly fee on my checking account?")
     assert "Green Account" in reply["answer"], reply["answer"]
     assert "Monthly maintenance fee: $22.50" in reply["answer"], reply["answer"]
     kb = [c["id"] for c in reply["citations"] if c["kind"] == "kb"]
     assert not any("blue_account" in i for i in kb), kb
+
+
+def _ask(bank_client: tuple[TestClient, str], customer: str, message: str) -> dict:
+    """The bank's reply to `message` from `customer`, through the widget's POST /v1/chat."""
+    client, secret = bank_client
+    body = {"customer_id": customer, "user_hash": user_hash(secret, customer), "message": message}
+    r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _ingest(bank_client: tuple[TestClient, str], docs: list[str]) -> None:
+    """Add the bank's documents `docs` (by id) to its KB beside the tasks' documents."""
+    bank = bank_client[0].app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
+    bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in docs]))
