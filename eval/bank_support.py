@@ -126,13 +126,15 @@ def phrasings() -> dict[str, dict[str, list[str]]]:
 
 
 def _money(value: Any) -> str:
-    """An amount as a pattern that finds it as written, with or without "$" and thousands
-    commas ("$1,134.26", "1134.26"), and not inside another number."""
+    """An amount as a pattern that finds it as written, with or without "$", thousands
+    commas and zero cents ("$1,134.26", "1134.26", "$0.00" for 0), and not inside another
+    number."""
     text = str(value).replace("$", "").replace(",", "").strip()
     whole, _, cents = text.partition(".")
     groups = [whole[max(i - 3, 0) : i] for i in range(len(whole), 0, -3)][::-1]
     number = ",?".join(re.escape(g) for g in groups)
-    tail = rf"\.{re.escape(cents)}(?!\d)" if cents else r"(?!\d|[,.]\d)"
+    # a whole amount may be written with its cents: "0" as "$0.00"
+    tail = rf"\.{re.escape(cents)}(?!\d)" if cents else r"(?:\.00)?(?!\d|[,.]\d)"
     return rf"(?<![\d.])(?<!\d,){number}{tail}"
 
 
