@@ -87,6 +87,12 @@ def style_instructions(decision: Decision) -> str:
     ]
     if decision.plan is not None and decision.plan.about_records:
         lines.append(f"- Plan: {decision.plan.summary()}.")
+    if decision.plan is not None and decision.plan.choose is not None:
+        lines.append(
+            "- Several of the customer's records could be the one they mean: list them and "
+            f"ask which one they want to {decision.plan.choose.action.replace('_', ' ')}; "
+            "do not pick one or give steps yet."
+        )
     lines.append(
         {
             "short": "- Keep it short: at most 3 sentences and no lists; they read on a phone.",

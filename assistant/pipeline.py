@@ -302,6 +302,7 @@ class Assistant:
                 handoff=handoff,
                 lexicon=self.lexicon,
                 actions=self.actions,
+                records=ctx.facts if decision.use_profile else [],
             )
 
         plan = planned(decision.handoff)

@@ -97,10 +97,11 @@ class RecordIn(BaseModel):
     allows: list[Plain] = Field(
         default_factory=list, description="What its status allows next: cancel, pause …"
     )
-    actions: dict[Plain, dict[Plain, Plain]] = Field(
+    actions: dict[Plain, dict[Plain, Plain | list[Plain]]] = Field(
         default_factory=dict,
-        description="Every action its kind knows, its name by language ({'cancel': {'es': "
-        "'cancelar'}}); by default the ones it allows, in English.",
+        description="Every action its kind knows, its name by language ({'close': {'en': "
+        "['close', 'cancel'], 'es': 'cerrar'}}, the first the one replies use); by default "
+        "the ones it allows, in English.",
     )
 
 
@@ -112,6 +113,13 @@ class ReferenceIn(BaseModel):
 
 
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def english_name(action: str) -> dict[str, str | list[str]]:
+    """An action's English name when the business gives none: "change_seat" → "change seat"."""
+    return {"en": action.replace("_", " ")}
+
+
 """A record kind or reference name: lower-case letters, digits and '_', a letter first."""
 
 
@@ -200,10 +208,7 @@ def upsert_record(engine: Engine, kind: str, key: str, data: RecordIn) -> bool:
         values = data.model_dump(exclude={"text", "words", "actions"}) | {
             "text": data.text or f"{label} {key}: {data.status or 'no status'}",
             "words": data.words or [kind.replace("_", " ")],
-            "actions": {
-                a: {"en": a.replace("_", " ")} | data.actions.get(a, {})
-                for a in dict.fromkeys(known)
-            },
+            "actions": {a: english_name(a) | data.actions.get(a, {}) for a in dict.fromkeys(known)},
         }
         row = existing or CustomerRecord(kind=kind, key=key, customer_id=data.customer_id)
         for name, value in values.items():

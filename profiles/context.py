@@ -8,9 +8,9 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -59,13 +59,57 @@ class RecordAction(BaseModel):
 
     name: str
     allowed: bool
-    names: dict[str, str] = Field(default_factory=dict)
+    # by language, every way customers say it; the first is the one replies use
+    names: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        """One name per language (as stored before synonyms) is a list of one."""
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     def said_in(self, lowered: str) -> bool:
         """Whether a (lower-cased) message names this action in any of its languages,
         in any form ("activated") and with a typo in a long word ("atcivate")."""
-        names = {self.name.replace("_", " "), *self.names.values()}
+        names = {self.name.replace("_", " "), *self.every_name()}
         return _said(tuple(sorted(n.lower() for n in names))).search(lowered)
+
+    def asked_in(self, lowered: str) -> bool:
+        """Whether a (lower-cased) message asks for it: names it (`said_in`), but not only
+        as done ("cancel my card", "atcivate", not "the charge I disputed")."""
+        names = tuple(sorted(n.lower() for n in {self.name.replace("_", " "), *self.every_name()}))
+        if _asked(names).search(lowered):
+            return True
+        return self.said_in(lowered) and not _done(names).search(lowered)
+
+    def every_name(self) -> list[str]:
+        return [n for ns in self.names.values() for n in ns]
+
+    def name_in(self, language: str, lowered: str = "") -> str:
+        """What a reply in `language` calls it: the customer's own word for it where the
+        (lower-cased) message uses one ("cancel" for the action "close"), else the
+        business's first name for it there, else its English one, else the action's own."""
+        for lang in (language, "en"):
+            said = [n for n in self.names.get(lang, []) if _asked((n.lower(),)).search(lowered)]
+            if said:
+                return said[0]
+        for lang in (language, "en"):
+            if self.names.get(lang):
+                return self.names[lang][0]
+        return self.name.replace("_", " ")
+
+
+@lru_cache(maxsize=256)
+def _asked(names: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+
+
+@lru_cache(maxsize=256)
+def _done(names: tuple[str, ...]) -> re.Pattern[str]:
+    """Its names as done: "disputed", "activated", "cancelled"."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")(?:d|ed|led)\b")
 
 
 @lru_cache(maxsize=256)

@@ -46,10 +46,12 @@ Shapes beyond one flat list per kind:
 - **Reference data.** `reference:` lists items that are no customer's (a catalog, plans,
   flights), each `{name, file, at, id, show}`; records link to them by name.
 - **Status rules.** `allows: {confirmed: [cancel, change_seat], cancelled: []}` says what
-  each status allows next (statuses matched whatever their case), and `action_names:
-  {change_seat: {es: cambiar el asiento}}` how customers name an action in each language
-  (English defaults to the action's own name). A reply to "can I cancel BK1?" then says
-  whether its status allows it.
+  each status allows next (statuses matched whatever their case; `"*"` for any status not
+  listed), and `action_names: {change_seat: {es: cambiar el asiento}, close: {en: [close,
+  cancel]}}` how customers name an action in each language, one name or several (the first
+  is the reply's; English defaults to the action's own name). A reply to "can I cancel
+  BK1?" then says whether its status allows it, and "I want to cancel my booking" from a
+  customer with two that allow it asks which one.
 - **Languages.** `show: {en: "Booking {key}: {status}", es: "Reserva {key}: {status}"}`
   reads each record in the customer's language where a template is given.
 - **Templates** read nested objects (`{address.city}`), lists (`{items.name}` joins each
@@ -79,7 +81,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from profiles.admin import KIND, CustomerIn, upsert_customer
+from profiles.admin import KIND, CustomerIn, english_name, upsert_customer
 from profiles.db import session_scope
 from profiles.files import first_error, read_model
 from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
@@ -173,8 +175,10 @@ class RecordsMap(_Strict):
     allows: dict[str, list[str]] = Field(
         default_factory=dict, description="Status: the actions it allows next."
     )
-    action_names: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="Action: its name by language, as customers say it."
+    action_names: dict[str, dict[str, str | list[str]]] = Field(
+        default_factory=dict,
+        description="Action: its name by language as customers say it, or several names "
+        "(the first is the one replies use).",
     )
     status: str | None = None
     amount: str | None = None
@@ -228,17 +232,15 @@ class RecordsMap(_Strict):
         for actions in value.values():
             for action in actions:
                 _kind_name(action)
+        # "*": whatever its status (a kind whose actions do not depend on one)
         return {status.lower(): actions for status, actions in value.items()}
 
-    def actions(self) -> dict[str, dict[str, str]]:
+    def actions(self) -> dict[str, dict[str, str | list[str]]]:
         """Every action a status allows, with its names; English defaults to the action's
         own ("change_seat" → "change seat")."""
         names = [a for actions in self.allows.values() for a in actions]
         names += list(self.action_names)
-        return {
-            a: {"en": a.replace("_", " ")} | self.action_names.get(a, {})
-            for a in dict.fromkeys(names)
-        }
+        return {a: english_name(a) | self.action_names.get(a, {}) for a in dict.fromkeys(names)}
 
     @model_validator(mode="after")
     def _owner(self) -> RecordsMap:
@@ -548,7 +550,7 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             fields=fields,
             words=spec.words or [spec.kind.replace("_", " ")],
             links={n: k for n, k in links.items() if k},
-            allows=spec.allows.get((status or "").lower(), []),
+            allows=spec.allows.get((status or "").lower(), spec.allows.get("*", [])),
             actions=spec.actions(),
         )
         out.append(_Raw(spec, record, where))

@@ -134,7 +134,10 @@ class CustomerRecord(SQLModel, table=True):
     allows: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     # every action its kind knows, with its name in each language the mapping gives
     # ({"cancel": {"en": "cancel", "es": "cancelar"}}): the words a message asks for it by
-    actions: dict[str, dict[str, str]] = Field(default_factory=dict, sa_column=Column(JSON))
+    # (several per language where customers say it several ways: ["close", "cancel"])
+    actions: dict[str, dict[str, str | list[str]]] = Field(
+        default_factory=dict, sa_column=Column(JSON)
+    )
     # `text` in other languages, by language code, where the mapping gives a template
     texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
 

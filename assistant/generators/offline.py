@@ -257,17 +257,32 @@ class OfflineComposer:
         for s in (s for s in records if s.id.startswith(NONE_HELD)):
             lines.append(cat.text("records_none", what=s.terms[0] if s.terms else ""))
         records = [s for s in records if not s.id.startswith(NONE_HELD)]
+        choice = plan.choose if plan is not None else None
+        if choice is not None:
+            # "I want to cancel my card" from someone with two: which one, before anything
+            chosen = [s for i in choice.records for s in records if s.id == i]
+            action = next((a for s in chosen for a in s.actions if a.name == choice.action), None)
+            if action is not None and len(chosen) > 1:
+                key = "records_which_more" if choice.more else "records_which"
+                word = action.name_in(cat.language, composed.message.lower())
+                lines.append(cat.text(key, action=word))
+                for s in chosen:
+                    line = f"{s.text_in(cat.language)} [{s.n}]"
+                    lines.append(line if short else f"- {line}")
+                    cited.append(s.n)
+                text = _greeted(greeting, "\n", ("\n" if not short else " ").join(lines))
+                return Generation(text=text, generator=self.name, cited=cited)
         if records:  # the best-named ones only: "debit card" is not also every credit card
             top = max(s.relevance for s in records)
             records = [s for s in records if s.relevance > top - 0.5]
         records = records[: 1 if short else max(decision.max_personal_facts, 0)]
         if records:
             lines.append(cat.text("records_intro"))
-            lowered = composed.message.lower()
+            lowered = (plan.action_text if plan is not None else "") or composed.message.lower()
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules
                 allows = " ".join(
-                    _action_sentence(cat, s, a) for a in s.actions if a.said_in(lowered)
+                    _action_sentence(cat, s, a, lowered) for a in s.actions if a.asked_in(lowered)
                 )
                 line = f"{s.text_in(cat.language)} [{s.n}]" + (f" {allows}" if allows else "")
                 lines.append(line if short else f"- {line}")
@@ -442,7 +457,7 @@ def _unheld(message: str, records: list[Source]) -> set[str]:
     kind words, field names or actions: what it asks beyond them ("replacement")."""
     held: set[str] = set()
     for r in records:
-        names = [n for a in r.actions for n in (a.name, *a.names.values())]
+        names = [n for a in r.actions for n in (a.name, *a.every_name())]
         held.update(_content(" ".join([r.text, *r.texts.values(), *r.terms, *names])))
     return set(_content(message)) - held
 
@@ -477,9 +492,12 @@ def _policy_lines(cat: ReplyCatalog, plan: AnswerPlan) -> list[str]:
     return lines
 
 
-def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction) -> str:
+def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction, lowered: str) -> str:
     """Whether a record's status allows an action, in the customer's language and with
-    the business's own name for it (English, or the action's own name, when it gave none)."""
-    name = action.names.get(cat.language) or action.names.get("en") or action.name
-    key = "record_action.allowed" if action.allowed else "record_action.not_allowed"
-    return cat.text(key, action=name, status=record.status or "")
+    their word for it, else the business's own name (English, or the action's own name,
+    when it gave none); a record with no status says only whether it can be done."""
+    name = action.name_in(cat.language, lowered)
+    key = "record_action." + ("allowed" if action.allowed else "not_allowed")
+    if not record.status:
+        return cat.text(f"{key}_any", action=name)
+    return cat.text(key, action=name, status=record.status)

@@ -24,11 +24,14 @@ from assistant.turn.types import (
     PlannedMethod,
     PlannedRecord,
     PlannedRefund,
+    RecordChoice,
     Resolution,
 )
-from profiles.context import OrderRecord
+from profiles.context import FOLLOW_UP_WORDS, NONE_HELD, Fact, OrderRecord
 from profiles.expressions import RuleFileError
 from profiles.relevance import (
+    EXPLICIT_ID,
+    HOW_TO,
     TOKEN,
     Term,
     explicit_order_ids,
@@ -348,11 +351,13 @@ def plan_turn(
     handoff: bool = False,
     lexicon: Lexicon | None = None,
     actions: Actions | None = None,
+    records: list[Fact] | None = None,
 ) -> AnswerPlan:
     """The answer plan for `message` from the customer's `orders` (newest first).
 
     `mentions` are catalog product names the message uses; `earlier` the customer's
-    earlier messages of the conversation, oldest first ("and the other one?")."""
+    earlier messages of the conversation, oldest first ("and the other one?"); `records`
+    the customer's records of any kind, ranked for the message (`record_facts`)."""
     lex, acts = lexicon or default_rules()[0], actions or default_rules()[1]
     pointed = _pointed(message, orders, mentions or [], lex)
     names = lex.intents_in(message)
@@ -428,13 +433,79 @@ def plan_turn(
     for intent in plan.intents:
         for r in [*intent.records, *intent.candidates]:
             r.items = sorted(r.items, key=lambda n: -name_match(n, ws))
+    plan.choose = record_choice(message, records or [])
+    plan.action_text = _action_text(message, (earlier or [])[-1:], records or [])
     move: Move = "answer"
     if handoff or "human" in names:
         move = "handoff"
-    elif any(i.move == "clarify" for i in plan.intents):
+    elif plan.choose is not None or any(i.move == "clarify" for i in plan.intents):
         move = "clarify"
     plan.move = move
     return plan
+
+
+NAMED_ALIKE = 0.5  # records ranked this close are named alike by the message
+# "did you get my request to close my card?": about something asked before, not an
+# action asked now
+_ASKED_BEFORE = re.compile(
+    r"^\W*(?:(?:hi|hey|hello)\W+)?(?:did|have|has|had|was|were|what happened|any (?:news|update)"
+    r"|(?:ya )?(?:han|ha)\b|avez-vous|as-tu|haben sie|hast du|wurde)\b",
+    re.IGNORECASE,
+)
+
+
+def _named(records: list[Fact]) -> list[Fact]:
+    """The records the message names (by kind, value or id), best first."""
+    return sorted(
+        (
+            f
+            for f in records
+            if f.kind == "record" and f.relevance >= 1.0 and not f.id.startswith(NONE_HELD)
+        ),
+        key=lambda f: -f.relevance,
+    )
+
+
+def _action_text(message: str, before: list[str], records: list[Fact]) -> str:
+    """The text whose actions the reply answers (`AnswerPlan.action_text`)."""
+    lowered = message.lower()
+    named = _named(records)
+    if not before or len(words(message)) >= FOLLOW_UP_WORDS:
+        return lowered
+    if any(a.asked_in(lowered) for f in named for a in f.actions):
+        return lowered
+    earlier = before[-1].lower()
+    if any(a.asked_in(earlier) for f in named for a in f.actions):
+        return earlier
+    return lowered
+
+
+def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:
+    """An action the message asks of the records it names ("I want to cancel my card")
+    when several of them allow it and nothing in the message tells which: the customer
+    with two cards is asked which one, rather than read both with help on cancelling.
+    Not for a question about the way ("how do I freeze my card?"), nor when the message
+    names one by its id or number."""
+    if HOW_TO.search(message) or _WHY.search(message) or _ASKED_BEFORE.search(message):
+        return None
+    named = _named(records)
+    if not named:
+        return None
+    top = max(f.relevance for f in named)
+    if top >= EXPLICIT_ID:
+        return None  # named by its id, or a number of its own
+    alike = [f for f in named if f.relevance > top - NAMED_ALIKE]
+    lowered = message.lower()
+    asked = {a.name for f in alike for a in f.actions if a.asked_in(lowered)}
+    for action in sorted(asked):
+        able = [f for f in alike if any(a.name == action and a.allowed for a in f.actions)]
+        if len(able) > 1:
+            return RecordChoice(
+                action=action,
+                records=[f.id for f in able[:MOST_LISTED]],
+                more=len(able) > MOST_LISTED,
+            )
+    return None
 
 
 def _resolve(

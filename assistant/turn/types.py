@@ -74,6 +74,15 @@ class PlannedIntent(BaseModel):
     missing: list[str] = Field(default_factory=list)  # ids or items not in their orders
 
 
+class RecordChoice(BaseModel):
+    """An action the message asks of one of the customer's records ("cancel my card")
+    that several of the records it names allow: the reply asks which one."""
+
+    action: str  # the action's own name ("close"), as the records' kind knows it
+    records: list[str]  # the fact ids of the records that allow it, best first
+    more: bool = False  # more records allow it than are listed
+
+
 class AnswerPlan(BaseModel):
     """What the reply should say: `decide`'s output, used by both generators."""
 
@@ -86,13 +95,22 @@ class AnswerPlan(BaseModel):
     not_bought: list[str] = Field(default_factory=list)  # items the customer never bought
     # "why was it cancelled?": the records say what, not why; the reply says so
     asks_why: bool = False
+    # several of the customer's records could be the one an action is asked of
+    choose: RecordChoice | None = None
+    # the (lower-cased) text whose record actions the reply answers: the message, or for
+    # a short follow-up naming none the message before ("the business one" after "I want
+    # to cancel my card": whether the business card can be cancelled)
+    action_text: str = ""
 
     def grounded(self) -> bool:
         """Whether the customer's records answer: a record, a choice between records, or
         an item or id that is not theirs."""
-        return self.about_records and (
-            bool(self.not_bought)
-            or any(i.records or i.candidates or i.missing for i in self.intents)
+        return self.choose is not None or (
+            self.about_records
+            and (
+                bool(self.not_bought)
+                or any(i.records or i.candidates or i.missing for i in self.intents)
+            )
         )
 
     def has(self, intent: IntentName) -> bool:
@@ -105,6 +123,7 @@ class AnswerPlan(BaseModel):
     def record_ids(self) -> list[str]:
         """The fact ids of every record the plan concerns, in order, once."""
         ids = [r.source_id for i in self.intents for r in [*i.records, *i.candidates]]
+        ids += self.choose.records if self.choose is not None else []
         return list(dict.fromkeys(ids))
 
     def summary(self) -> str:
@@ -122,4 +141,6 @@ class AnswerPlan(BaseModel):
             parts.append(bit)
         if self.not_bought:
             parts.append("never bought " + ", ".join(self.not_bought))
+        if self.choose is not None:
+            parts.append(f"ask which record to {self.choose.action}")
         return f"{self.move}: " + ("; ".join(parts) or "no record intent")

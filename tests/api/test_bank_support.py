@@ -91,6 +91,9 @@ def test_bank_cases_state_the_bank_data_not_rapports_rendering() -> None:
 
     assert re.search(bs._money("$1,038.52"), "balance 1038.52")
     assert not re.search(bs._money("3500.00"), "holdings 13500.00")
+    assert re.search(bs._money("0"), "holdings $0.00, opened") and not re.search(
+        bs._money("0"), "holdings $0.50"
+    )
 
 
 def test_a_spanish_reply_names_its_sources_in_spanish(bank_client: tuple[TestClient, str]) -> None:
@@ -151,10 +154,18 @@ def test_a_question_the_account_does_not_hold_reads_its_own_articles_answer(
     assert not any("blue_account" in i for i in kb), kb
 
 
-def _ask(bank_client: tuple[TestClient, str], customer: str, message: str) -> dict:
-    """The bank's reply to `message` from `customer`, through the widget's POST /v1/chat."""
+def _ask(
+    bank_client: tuple[TestClient, str],
+    customer: str,
+    message: str,
+    conversation: str | None = None,
+) -> dict:
+    """The bank's reply to `message` from `customer`, through the widget's POST /v1/chat
+    (in `conversation`, when given)."""
     client, secret = bank_client
     body = {"customer_id": customer, "user_hash": user_hash(secret, customer), "message": message}
+    if conversation:
+        body["conversation_id"] = conversation
     r = client.post("/v1/chat", json=body, headers={"X-Rapport-Workspace": "bank"})
     assert r.status_code == 200, r.text
     return r.json()
@@ -164,3 +175,29 @@ def _ingest(bank_client: tuple[TestClient, str], docs: list[str]) -> None:
     """Add the bank's documents `docs` (by id) to its KB beside the tasks' documents."""
     bank = bank_client[0].app.state.services.workspaces.get("bank")  # type: ignore[attr-defined]
     bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in docs]))
+
+
+def test_an_action_two_cards_allow_is_asked_back_then_answered(
+    bank_client: tuple[TestClient, str],
+) -> None:
+    """Kwame holds two credit cards, both of which can be closed: "I want to cancel my
+    card" asks which one, listing both and no help article; "the business one" then answers
+    for the Business Gold Rewards Card, in his word. Yuki's only debit card needs no
+    question."""
+    first = _ask(bank_client, "01f21c9970", "i want to cancel my card")
+    answer = first["answer"]
+    assert "Which one would you like to cancel?" in answer, answer
+    cited = {c["id"] for c in first["citations"]}
+    assert {
+        "record:credit_card:cc_01f21c9970_gold",
+        "record:credit_card:cc_01f21c9970_bgold",
+    } <= cited
+    assert not any(c["kind"] == "kb" for c in first["citations"]), first["citations"]
+    then = _ask(
+        bank_client, "01f21c9970", "the business one", conversation=first["conversation_id"]
+    )
+    assert "Business Gold Rewards Card" in then["answer"], then["answer"]
+    assert "You can cancel it." in then["answer"] and "Which one" not in then["answer"]
+    assert "cc_01f21c9970_gold)" not in then["answer"], then["answer"]
+    only = _ask(bank_client, "224959b99e", "quiero cancelar mi tarjeta")
+    assert "¿Cuál" not in only["answer"] and "puedes cancelar" in only["answer"], only["answer"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from assistant.turn.plan import plan_turn
 from profiles.db import create_schema, make_engine
 from profiles.mapping import MappingError, import_files, load_mapping
 from profiles.models import Consent, Customer
@@ -285,7 +286,9 @@ records:
     words: [booking, reservation, trip]
     show: "Booking {key}: {status}, booked {booked}"
     allows: {Confirmed: [cancel, change_seat], cancelled: []}
-    action_names: {change_seat: {es: cambiar el asiento}}
+    action_names:
+      cancel: {en: [cancel, call off], es: [cancelar, anular]}
+      change_seat: {es: cambiar el asiento, fr: changer de siège}
   - kind: segment
     file: bookings.json
     at: bookings.*.segments
@@ -305,6 +308,8 @@ records:
     date_formats: ["%d/%m/%Y"]
     sensitive: [card_number]
     words: [payment, paid, charge]
+    allows: {"*": [refund]}   # whatever its status
+    action_names: {refund: {en: [refund, money back]}}
     show: "Payment {key} for booking {booking}: {amount} on {paid_on}"
 """,
     )
@@ -327,10 +332,17 @@ records:
     # what each status allows next, the statuses matched whatever their case
     assert (rows["BK1"].allows, rows["BK2"].allows) == (["cancel", "change_seat"], [])
     assert rows["BK2"].actions == {
-        "cancel": {"en": "cancel"},
-        "change_seat": {"en": "change seat", "es": "cambiar el asiento"},
+        "cancel": {"en": ["cancel", "call off"], "es": ["cancelar", "anular"]},
+        "change_seat": {"en": "change seat", "es": "cambiar el asiento", "fr": "changer de siège"},
     }
-    assert rows["PAY-1"].allows == [] and rows["PAY-1"].actions == {}
+    assert rows["PAY-1"].allows == ["refund"]
+    assert rows["PAY-1"].actions == {"refund": {"en": ["refund", "money back"]}}
+
+    # Ana's two confirmed bookings both allow cancelling: the plan asks which one
+    asked = "I want to cancel my booking"
+    choice = plan_turn(asked, [], records=record_facts(ana, asked)).choose
+    assert choice is not None and choice.action == "cancel"
+    assert sorted(choice.records) == ["record:booking:BK1", "record:booking:BK3"]
 
     # A message naming a booking ranks what belongs to it above the customer's other trip.
     rank = {f.id: f.relevance for f in record_facts(ana, "did my payment for BK1 go through?")}

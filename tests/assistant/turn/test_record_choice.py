@@ -1,0 +1,95 @@
+"""Records of any kind in the answer plan: an action asked of one of several records that
+allow it is a question back ("which one?"); a short follow-up carries the action on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from assistant.turn.plan import plan_turn
+from profiles.context import RecordAction, record_facts
+from profiles.models import CustomerRecord
+
+CLOSE = {"close": {"en": ["close", "cancel"], "es": ["cancelar", "cerrar"]}}
+
+
+def card(key: str, name: str, status: str | None = "ACTIVE", day: int = 1) -> CustomerRecord:
+    return CustomerRecord(
+        customer_id="c1",
+        kind="card",
+        key=key,
+        status=status,
+        at=datetime(2026, 1, day, tzinfo=UTC),
+        fields={"card_type": name},
+        text=f"{name} ({key}): {status}",
+        words=["card", "credit card"],
+        allows=["close"] if status == "ACTIVE" else [],
+        actions=CLOSE,
+    )
+
+
+GOLD, SILVER = card("cc_gold", "Gold Card", day=2), card("cc_silver", "Silver Card")
+
+
+def plan(message: str, rows: list[CustomerRecord], earlier: list[str] | None = None):  # type: ignore[no-untyped-def]
+    before = earlier[-1] if earlier else None
+    return plan_turn(message, [], earlier=earlier, records=record_facts(rows, message, before))
+
+
+def test_an_action_two_named_records_allow_asks_which_one() -> None:
+    p = plan("i want to cancel my card", [GOLD, SILVER])
+    assert p.choose is not None and p.move == "clarify"
+    assert p.choose.action == "close"
+    assert sorted(p.choose.records) == ["record:card:cc_gold", "record:card:cc_silver"]
+    assert set(p.record_ids()) >= set(p.choose.records)
+
+
+def test_no_question_when_the_message_tells_which() -> None:
+    assert plan("please cancel my card cc_gold", [GOLD, SILVER]).choose is None  # by id
+    assert plan("cancel the silver card", [GOLD, SILVER]).choose is None  # by a value
+    assert plan("i want to cancel my card", [GOLD]).choose is None  # the only one
+
+
+def test_no_question_when_only_one_allows_it_or_none_is_asked() -> None:
+    frozen = card("cc_silver", "Silver Card", status="CLOSED")
+    assert plan("i want to cancel my card", [GOLD, frozen]).choose is None
+    assert plan("what's the balance on my card?", [GOLD, SILVER]).choose is None
+    # a reason or the way is asked, not the action: "cancelled" is not "cancel"
+    assert plan("why was my card cancelled?", [GOLD, SILVER]).choose is None
+    assert plan("how do i cancel my card?", [GOLD, SILVER]).choose is None
+
+
+def test_a_short_follow_up_carries_the_action_asked_before() -> None:
+    p = plan("the silver one", [GOLD, SILVER], earlier=["i want to cancel my card"])
+    assert p.choose is None and p.action_text == "i want to cancel my card"
+    alone = plan("the silver one", [GOLD, SILVER])
+    assert alone.action_text == "the silver one"
+    # a follow-up that asks its own action answers that one
+    own = plan("and can i close it", [GOLD, SILVER], earlier=["what's my gold card balance"])
+    assert own.action_text == "and can i close it"
+
+
+def test_an_action_is_named_in_the_customers_word() -> None:
+    close = RecordAction(name="close", allowed=True, names=CLOSE["close"])
+    assert close.name_in("en", "i want to cancel my card") == "cancel"
+    assert close.name_in("en", "please shut it") == "close"
+    assert close.name_in("es", "quiero cerrar mi tarjeta") == "cerrar"
+    assert close.name_in("fr") == "close"  # no French name: the English one
+    # one name per language, as stored before synonyms, reads as a list of one
+    assert RecordAction(name="activate", allowed=False, names={"es": "activar"}).names == {
+        "es": ["activar"]
+    }
+
+
+def test_an_action_is_asked_only_when_not_said_as_done() -> None:
+    dispute = RecordAction(name="dispute", allowed=True, names={"en": ["dispute", "contest"]})
+    assert dispute.asked_in("i need to dispute a charge")
+    assert dispute.asked_in("can i dsipute this charge")  # a typo in a long word
+    assert not dispute.asked_in("what's happening with the charge i disputed")
+    close = RecordAction(name="close", allowed=True, names=CLOSE["close"])
+    assert not close.asked_in("why was my card cancelled") and not close.asked_in("it closed")
+
+
+def test_a_question_about_an_earlier_request_asks_nothing_back() -> None:
+    assert plan("did you get my request to close my card?", [GOLD, SILVER]).choose is None
+    assert plan("hi, any news on cancelling my card?", [GOLD, SILVER]).choose is None
+    assert plan("please close my card", [GOLD, SILVER]).choose is not None
