@@ -249,7 +249,7 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
         return client.post("/v1/chat", json=body).json()["answer"]
 
     assert "It is active, so you can still cancel it." in ask("can I cancel M-77?")
-    assert "todavía puede cancelarla" in ask("¿puedo cancelarla? es la M-77, gracias")
+    assert "todavía puedes cancelarla" in ask("¿puedo cancelarla? es la M-77, gracias")
     assert "It is ended, so you can't cancel it now." in ask("can I cancel M-78 please")
     assert "can still" not in ask("what is the status of M-77?")  # no action asked
 
