@@ -88,11 +88,9 @@ def style_instructions(decision: Decision) -> str:
     if decision.plan is not None and decision.plan.about_records:
         lines.append(f"- Plan: {decision.plan.summary()}.")
     if decision.plan is not None and decision.plan.choose is not None:
-        lines.append(
-            "- Several of the customer's records could be the one they mean: list them and "
-            f"ask which one they want to {decision.plan.choose.action.replace('_', ' ')}; "
-            "do not pick one or give steps yet."
-        )
+        # kept short: it shares the token budget with the records it is about
+        action = decision.plan.choose.action.replace("_", " ")
+        lines.append(f"- Ask which of the records it could be they want to {action}.")
     lines.append(
         {
             "short": "- Keep it short: at most 3 sentences and no lists; they read on a phone.",

@@ -40,6 +40,7 @@ from profiles.relevance import (
     HOW_TO,
     NAMED_PRODUCT,
     REQUEST,
+    TOKEN,
     Phrases,
     is_typo,
     message_words,
@@ -82,7 +83,8 @@ class RecordAction(BaseModel):
         names = tuple(sorted(n.lower() for n in {self.name.replace("_", " "), *self.every_name()}))
         if _asked(names).search(lowered):
             return True
-        return self.said_in(lowered) and not _done(names).search(lowered)
+        # another form or a typo of a one-word name, not its past ("dipsuted")
+        return any(self.said_in(t) for t in TOKEN.findall(lowered) if not t.endswith("ed"))
 
     def every_name(self) -> list[str]:
         return [n for ns in self.names.values() for n in ns]
@@ -104,12 +106,6 @@ class RecordAction(BaseModel):
 @lru_cache(maxsize=256)
 def _asked(names: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
-
-
-@lru_cache(maxsize=256)
-def _done(names: tuple[str, ...]) -> re.Pattern[str]:
-    """Its names as done: "disputed", "activated", "cancelled"."""
-    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")(?:d|ed|led)\b")
 
 
 @lru_cache(maxsize=256)
@@ -556,7 +552,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     values = [own[i].difference(*(own[j] for j in links[i])) for i in range(len(rows))]
     held_by = Counter(v for vs in values for v in vs)
     whole = {v for v in held_by if v.startswith(WHOLE) and f" {v[1:]} " in text}
-    mentioned = said | _figures(message) | whole
+    mentioned = said | figures(message) | whole
     # a value the message names ("Costco") says more than the kind ("what did I spend")
     valued = [_valued(sum(_rarity(held_by[v], n) for v in vs & mentioned)) for vs in values]
     by_value = {i for i, v in enumerate(valued) if v >= VALUE_NAMED}
@@ -714,7 +710,7 @@ def _valued(evidence: float) -> float:
 _FIGURE = re.compile(r"(?<![\w.,/-])\d[\d,]*(?:\.\d+)?(?:[/-]\d+)*(?![\w/-])")
 
 
-def _figures(text: str) -> set[str]:
+def figures(text: str) -> set[str]:
     """Amounts and dates written in `text`, comparable with a record's: "$1,299.99" and
     "1299.99" are one, "245.00" and "245" are one; a month/day/year date also as its
     month/day ("10/28"). Short bare numbers ("4 cards") are left out."""
@@ -732,10 +728,12 @@ def _figures(text: str) -> set[str]:
 
 
 def _figures_of(r: CustomerRecord) -> set[str]:
-    """The amounts and dates a record's values hold."""
-    return {
-        f for v in r.fields.values() if isinstance(v, (str, int, float)) for f in _figures(str(v))
+    """The amounts and dates a record's values hold; an amount with cents also as its
+    whole part, as customers round it ("the 183 one" for $183.24)."""
+    out = {
+        f for v in r.fields.values() if isinstance(v, (str, int, float)) for f in figures(str(v))
     }
+    return out | {f.partition(".")[0] for f in out if "." in f and len(f.partition(".")[0]) >= 3}
 
 
 HOW_TO_WORDS = 12  # a how-to question longer than this tells the customer's own case too

@@ -27,7 +27,7 @@ from assistant.turn.types import (
     RecordChoice,
     Resolution,
 )
-from profiles.context import FOLLOW_UP_WORDS, NONE_HELD, Fact, OrderRecord
+from profiles.context import FOLLOW_UP_WORDS, NONE_HELD, Fact, OrderRecord, figures
 from profiles.expressions import RuleFileError
 from profiles.relevance import (
     EXPLICIT_ID,
@@ -364,7 +364,20 @@ def plan_turn(
     # "hi, where is my order?" is about the order: social words count only alone, with
     # at most a few words besides and no question ("hello, I have a question" is social,
     # "hi what's your phone number" is not)
-    if set(names) & SOCIAL_INTENTS and not _only_social(message, names, pointed, lex):
+    # "hola, quiero bloquear mi tarjeta" names one of their records: not a greeting alone
+    # (thanks and goodbyes stay social: "thanks, my card works now"; so does a greeting
+    # alone, whatever the conversation was about)
+    rest = message
+    for name in SOCIAL_INTENTS & set(names):
+        rest = lex.intents[name].sub(" ", rest)
+    names_record = (
+        not {"thanks", "goodbye"} & set(names)
+        and len(TOKEN.findall(rest)) > 1
+        and any(f.kind == "record" and f.relevance >= 1.0 for f in records or [])
+    )
+    if set(names) & SOCIAL_INTENTS and (
+        names_record or not _only_social(message, names, pointed, lex)
+    ):
         names = [n for n in names if n not in SOCIAL_INTENTS]
     # "where's my refund?" asks where the money is, not the parcel: where-is-my-order
     # stays only when something besides the "where" says so (shipped, tracking …)
@@ -485,9 +498,11 @@ def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:
     when several of them allow it and nothing in the message tells which: the customer
     with two cards is asked which one, rather than read both with help on cancelling.
     Not for a question about the way ("how do I freeze my card?"), nor when the message
-    names one by its id or number."""
+    names one by its id or number, or lists amounts and dates (it says which)."""
     if HOW_TO.search(message) or _WHY.search(message) or _ASKED_BEFORE.search(message):
         return None
+    if len(figures(message)) > 1:
+        return None  # it lists which: "Delta $487.50 on 10/08, Apple $299.99 …"
     named = _named(records)
     if not named:
         return None

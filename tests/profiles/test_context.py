@@ -174,3 +174,24 @@ def test_an_action_is_said_in_any_form_with_a_typo_but_not_as_another_word():
         assert not activate.said_in(other), other
     seat = RecordAction(name="change_seat", allowed=False)
     assert seat.said_in("can i change seat 12a") and not seat.said_in("can i change my name")
+
+
+def test_an_amount_rounded_to_whole_dollars_names_its_record() -> None:
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    def charge(key: str, amount: str) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c",
+            kind="charge",
+            key=key,
+            fields={"merchant": "Amazon", "amount": amount},
+            text=f"Amazon {amount}",
+            words=["charge"],
+        )
+
+    rows = [charge("t1", "$183.24"), charge("t2", "$56.78"), charge("t3", "$1,267.45")]
+    rank = {f.id: f.relevance for f in record_facts(rows, "the amazon charge of 183")}
+    assert rank["record:charge:t1"] > max(rank["record:charge:t2"], rank["record:charge:t3"])
+    rank = {f.id: f.relevance for f in record_facts(rows, "the 1267 one")}
+    assert rank["record:charge:t3"] > rank["record:charge:t1"]

@@ -85,6 +85,7 @@ def test_an_action_is_asked_only_when_not_said_as_done() -> None:
     assert dispute.asked_in("i need to dispute a charge")
     assert dispute.asked_in("can i dsipute this charge")  # a typo in a long word
     assert not dispute.asked_in("what's happening with the charge i disputed")
+    assert not dispute.asked_in("what's happening with the charge i dipsuted")
     close = RecordAction(name="close", allowed=True, names=CLOSE["close"])
     assert not close.asked_in("why was my card cancelled") and not close.asked_in("it closed")
 
@@ -93,3 +94,17 @@ def test_a_question_about_an_earlier_request_asks_nothing_back() -> None:
     assert plan("did you get my request to close my card?", [GOLD, SILVER]).choose is None
     assert plan("hi, any news on cancelling my card?", [GOLD, SILVER]).choose is None
     assert plan("please close my card", [GOLD, SILVER]).choose is not None
+
+
+def test_a_greeting_that_names_a_record_is_about_the_record() -> None:
+    p = plan("hello, close my card", [GOLD, SILVER])
+    assert not p.social() and p.choose is not None
+    assert plan("hola", [GOLD, SILVER]).social()
+    assert plan("thanks, the gold one works now", [GOLD, SILVER]).social()
+    # a greeting alone in a conversation about a card is still a greeting
+    assert plan("hello", [GOLD, SILVER], earlier=["i want to cancel my card"]).social()
+
+
+def test_a_message_that_lists_amounts_and_dates_says_which() -> None:
+    listed = "please cancel my card, the one with $120.50 spent on 10/08/2025"
+    assert plan(listed, [GOLD, SILVER]).choose is None
