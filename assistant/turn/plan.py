@@ -255,12 +255,17 @@ _QUESTION = re.compile(
 )
 
 
+def _unsocial(message: str, names: list[str], lex: Lexicon) -> str:
+    """The message without its greeting, thanks or goodbye words."""
+    for name in SOCIAL_INTENTS & set(names):
+        message = lex.intents[name].sub(" ", message)
+    return message
+
+
 def _only_social(message: str, names: list[str], pointed: _Pointed, lex: Lexicon) -> bool:
     if set(names) - SOCIAL_INTENTS or pointed.ids or pointed.by_product:
         return False
-    rest = message
-    for name in SOCIAL_INTENTS & set(names):
-        rest = lex.intents[name].sub(" ", rest)
+    rest = _unsocial(message, names, lex)
     # thanks and goodbyes run longer ("thank you so much for your help today")
     most = 8 if {"thanks", "goodbye"} & set(names) else 4
     return len(TOKEN.findall(rest)) <= most and "?" not in rest and not _QUESTION.search(rest)
@@ -367,12 +372,9 @@ def plan_turn(
     # "hola, quiero bloquear mi tarjeta" names one of their records: not a greeting alone
     # (thanks and goodbyes stay social: "thanks, my card works now"; so does a greeting
     # alone, whatever the conversation was about)
-    rest = message
-    for name in SOCIAL_INTENTS & set(names):
-        rest = lex.intents[name].sub(" ", rest)
     names_record = (
         not {"thanks", "goodbye"} & set(names)
-        and len(TOKEN.findall(rest)) > 1
+        and len(TOKEN.findall(_unsocial(message, names, lex))) > 1
         and any(f.kind == "record" and f.relevance >= 1.0 for f in records or [])
     )
     if set(names) & SOCIAL_INTENTS and (
