@@ -74,20 +74,24 @@ class RecordAction(BaseModel):
     def said_in(self, lowered: str) -> bool:
         """Whether a (lower-cased) message names this action in any of its languages,
         in any form ("activated") and with a typo in a long word ("atcivate")."""
-        names = {self.name.replace("_", " "), *self.every_name()}
-        return _said(tuple(sorted(n.lower() for n in names))).search(lowered)
+        return _said(self._lowered_names()).search(lowered)
 
     def asked_in(self, lowered: str) -> bool:
         """Whether a (lower-cased) message asks for it: names it (`said_in`), but not only
         as done ("cancel my card", "atcivate", not "the charge I disputed")."""
-        names = tuple(sorted(n.lower() for n in {self.name.replace("_", " "), *self.every_name()}))
-        if _asked(names).search(lowered):
+        if _asked(self._lowered_names()).search(lowered):
             return True
         # another form or a typo of a one-word name, not its past ("dipsuted")
         return any(self.said_in(t) for t in TOKEN.findall(lowered) if not t.endswith("ed"))
 
     def every_name(self) -> list[str]:
         return [n for ns in self.names.values() for n in ns]
+
+    def _lowered_names(self) -> tuple[str, ...]:
+        """Its own name and every name it is given, lower-cased, once each, sorted (the
+        key of the cached patterns)."""
+        names = {self.name.replace("_", " "), *self.every_name()}
+        return tuple(sorted({n.lower() for n in names}))
 
     def name_in(self, language: str, lowered: str = "") -> str:
         """What a reply in `language` calls it: the customer's own word for it where the

@@ -257,6 +257,13 @@ class OfflineComposer:
         for s in (s for s in records if s.id.startswith(NONE_HELD)):
             lines.append(cat.text("records_none", what=s.terms[0] if s.terms else ""))
         records = [s for s in records if not s.id.startswith(NONE_HELD)]
+
+        def listed(s: Source, after: str = "") -> None:
+            """A record as its own line (a bullet, but on a phone), cited."""
+            line = f"{s.text_in(cat.language)} [{s.n}]" + (f" {after}" if after else "")
+            lines.append(line if short else f"- {line}")
+            cited.append(s.n)
+
         choice = plan.choose if plan is not None else None
         if choice is not None:
             # "I want to cancel my card" from someone with two: which one, before anything
@@ -267,9 +274,7 @@ class OfflineComposer:
                 word = action.name_in(cat.language, composed.message.lower())
                 lines.append(cat.text(key, action=word))
                 for s in chosen:
-                    line = f"{s.text_in(cat.language)} [{s.n}]"
-                    lines.append(line if short else f"- {line}")
-                    cited.append(s.n)
+                    listed(s)
                 text = _greeted(greeting, "\n", ("\n" if not short else " ").join(lines))
                 return Generation(text=text, generator=self.name, cited=cited)
         if records:  # the best-named ones only: "debit card" is not also every credit card
@@ -284,9 +289,7 @@ class OfflineComposer:
                 allows = " ".join(
                     _action_sentence(cat, s, a, lowered) for a in s.actions if a.asked_in(lowered)
                 )
-                line = f"{s.text_in(cat.language)} [{s.n}]" + (f" {allows}" if allows else "")
-                lines.append(line if short else f"- {line}")
-                cited.append(s.n)
+                listed(s, allows)
         rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []
         # The business's own customer-facing answer to a policy question (catalog
         # `policy.<intent>`) answers it; help-article sentences answer the rest.

@@ -449,7 +449,7 @@ def plan_turn(
         for r in [*intent.records, *intent.candidates]:
             r.items = sorted(r.items, key=lambda n: -name_match(n, ws))
     plan.choose = record_choice(message, records or [])
-    plan.action_text = _action_text(message, (earlier or [])[-1:], records or [])
+    plan.action_text = _action_text(message, earlier[-1] if earlier else None, records or [])
     move: Move = "answer"
     if handoff or "human" in names:
         move = "handoff"
@@ -481,18 +481,17 @@ def _named(records: list[Fact]) -> list[Fact]:
     )
 
 
-def _action_text(message: str, before: list[str], records: list[Fact]) -> str:
-    """The text whose actions the reply answers (`AnswerPlan.action_text`)."""
+def _action_text(message: str, previous: str | None, records: list[Fact]) -> str:
+    """The text whose actions the reply answers (`AnswerPlan.action_text`): the message,
+    or for a short follow-up that asks none, `previous` when that asked one."""
     lowered = message.lower()
-    named = _named(records)
-    if not before or len(words(message)) >= FOLLOW_UP_WORDS:
+    if not previous or len(words(message)) >= FOLLOW_UP_WORDS:
         return lowered
-    if any(a.asked_in(lowered) for f in named for a in f.actions):
+    actions = [a for f in _named(records) for a in f.actions]
+    if any(a.asked_in(lowered) for a in actions):
         return lowered
-    earlier = before[-1].lower()
-    if any(a.asked_in(earlier) for f in named for a in f.actions):
-        return earlier
-    return lowered
+    earlier = previous.lower()
+    return earlier if any(a.asked_in(earlier) for a in actions) else lowered
 
 
 def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:
