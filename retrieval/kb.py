@@ -88,12 +88,35 @@ class PendingSearch:
         # The KB may have been reloaded since `start_search` (another process ingested):
         # a chunk it no longer holds is left out.
         items = kb._lexical_cache().items
-        ranked = [(i, score) for i, score in rrf(rankings) if i in items][: self.k]
+        ranked = [(i, score) for i, score in rrf(rankings) if i in items]
         passages = [
             _passage(i, *items[i], score=score).model_copy(update={"similarity": cosine.get(i)})
-            for i, score in ranked
+            for i, score in _for_both(ranked, items, self.k)
         ]
         return own_first(passages, self.held)
+
+
+def _for_both(
+    ranked: list[tuple[str, float]], items: dict[str, tuple[str, dict[str, MetadataValue]]], k: int
+) -> list[tuple[str, float]]:
+    """The best k customer-facing chunks, and the internal ones (written for staff) ranked
+    among them, at most k: the agent reads both, a customer's reply only the first.
+    Taking the k best of both left a customer with none when the staff's procedures
+    ranked first ("close my checking account" found only "Internal: Closing Personal
+    Checking Accounts")."""
+    out: list[tuple[str, float]] = []
+    customer = internal = 0
+    for i, score in ranked:
+        if customer >= k:
+            break
+        if items[i][1].get("audience") == "internal":
+            if internal >= k:
+                continue
+            internal += 1
+        else:
+            customer += 1
+        out.append((i, score))
+    return out
 
 
 class KnowledgeBase:

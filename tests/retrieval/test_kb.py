@@ -212,3 +212,21 @@ def test_each_request_of_a_long_message_finds_its_document(
     # (the whole message alone ranks it below 12).
     assert pin_doc in [p.doc_id for p in passages]
     assert pin_doc in [p.doc_id for p in kb.search("My debit card PIN stopped working.", k=1)]
+
+
+def test_staff_procedures_ranked_first_leave_a_customer_their_k_articles(
+    kb: KnowledgeBase, bank_docs: Path
+) -> None:
+    """The bank's internal closing procedures match "close my checking account" better
+    than its customer article does; the search still brings k customer-facing passages,
+    with the internal ones ranked among them (at most k) for the agent."""
+    names = [f"doc_bank_accounts_bank_accounts_(general)_{n:03d}.json" for n in range(1, 21)]
+    kb.ingest(KnowledgeBase.load_documents([bank_docs / n for n in names]))
+    found = kb.search("i want to close my checking account", k=2)
+    customer = [p for p in found if p.audience == "customer"]
+    internal = [p for p in found if p.audience == "internal"]
+    assert len(customer) == 2 and 1 <= len(internal) <= 2
+    assert "Internal: Closing Personal Checking Accounts" in {
+        p.title.split(" > ")[0] for p in internal
+    }
+    assert any(p.title.startswith("What to Know Before Closing Your Account") for p in customer)
