@@ -26,7 +26,7 @@ from assistant.secrets_screen import SecretKind, screen
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
-from assistant.turn.plan import default_rules, plan_turn
+from assistant.turn.plan import asked_actions, default_rules, plan_turn
 from assistant.turn.types import AnswerPlan
 from assistant.types import (
     Citation,
@@ -239,20 +239,29 @@ class Assistant:
         return self.start_retrieve(ctx, message, assignment).finish(query)
 
     def start_retrieve(
-        self, ctx: CustomerContext, message: str, assignment: Assignment | None = None
+        self,
+        ctx: CustomerContext,
+        message: str,
+        assignment: Assignment | None = None,
+        earlier: str | None = None,
     ) -> PendingRetrieval:
         """What `retrieve` does before it needs the query's vectors: BM25 over the KB and
         reading and BM25-ranking the customer's history items. A turn runs it while the
-        query is being embedded."""
+        query is being embedded; `earlier`, the customer's previous message, tells what a
+        short follow-up asks."""
         self.drain(ctx.card.id)  # this customer's previous message is searchable now
         assignment = assignment or Assignment()
         kb_k = assignment.value("kb_top_k") or self.settings.kb_top_k
         history_k = assignment.value("history_top_k")
         history_k = self.settings.history_top_k if history_k is None else history_k
-        lexical_query = " ".join([message, *query_hints(ctx)])
+        # what the customer asks to do to a record they name ("close credit card" for "the
+        # business one" after "I want to cancel my card") is in the query and a ranking
+        # of its own: the article about doing it, beside the articles about the card
+        asked = asked_actions(message, earlier, ctx.facts)
+        lexical_query = " ".join([message, *query_hints(ctx), *asked])
         # what the customer holds by name finds the articles about it: "overdraft fee" from
         # a Green Account holder finds the Green Account's fees, not only the Blue's
-        kb = self.kb.start_search(lexical_query, kb_k, sub_queries(message), ctx.holds)
+        kb = self.kb.start_search(lexical_query, kb_k, [*sub_queries(message), *asked], ctx.holds)
         history = None
         unavailable = []
         if ctx.history_ids and history_k:
@@ -404,7 +413,7 @@ class Assistant:
             ctx = self.load_context(card, message, said[-1] if said else None)
             card = ctx.card  # read with the context: segments filled in under consent
         with timer.stage("retrieve"):  # the lexical half, while the query is embedded
-            pending = self.start_retrieve(ctx, message, assignment)
+            pending = self.start_retrieve(ctx, message, assignment, said[-1] if said else None)
         with timer.stage("embed"):  # what is left of it after the SQL and BM25 above
             query = embedding.result()
         with timer.stage("retrieve"):

@@ -117,6 +117,15 @@ def _said(names: tuple[str, ...]) -> Phrases:
     return Phrases.of([rf"{re.escape(n)}\w*" if " " not in n else re.escape(n) for n in names])
 
 
+def kind_phrase(fact_id: str, terms: list[str]) -> str:
+    """A record's kind by the first of its words that has several ("bank account" rather
+    than the "account" a credit card account is too), else the kind's own name
+    ("record:credit_card:cc_1" → "credit card")."""
+    parts = fact_id.split(":")
+    own = parts[1].replace("_", " ") if len(parts) >= 3 else ""
+    return next((t.strip() for t in terms if " " in t.strip()), own)
+
+
 class Fact(BaseModel):
     """One customer-specific fact that may go into the prompt, with its relevance."""
 

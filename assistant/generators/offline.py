@@ -16,7 +16,7 @@ from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
-from profiles.context import NONE_HELD, RecordAction
+from profiles.context import NONE_HELD, RecordAction, kind_phrase
 from profiles.relevance import EXPLICIT_ID, HOW_TO, NAMED_PRODUCT, REQUEST, intents, words
 from prompts.catalog import ReplyCatalog, load_catalog
 from retrieval.lexical import stem
@@ -281,15 +281,15 @@ class OfflineComposer:
             top = max(s.relevance for s in records)
             records = [s for s in records if s.relevance > top - 0.5]
         records = records[: 1 if short else max(decision.max_personal_facts, 0)]
+        doing: list[tuple[Source, RecordAction]] = []  # asked of a record that allows it
         if records:
             lines.append(cat.text("records_intro"))
             lowered = (plan.action_text if plan is not None else "") or composed.message.lower()
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules
-                allows = " ".join(
-                    _action_sentence(cat, s, a, lowered) for a in s.actions if a.asked_in(lowered)
-                )
-                listed(s, allows)
+                asked = [a for a in s.actions if a.asked_in(lowered)]
+                doing += [(s, a) for a in asked if a.allowed]
+                listed(s, " ".join(_action_sentence(cat, s, a, lowered) for a in asked))
         rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []
         # The business's own customer-facing answer to a policy question (catalog
         # `policy.<intent>`) answers it; help-article sentences answer the rest.
@@ -302,8 +302,16 @@ class OfflineComposer:
         # account": the Green Account's fee, beside the Green Account).
         about_policy = plan is not None and plan.about_policy
         most = _KB_SENTENCES[style.length]
+        intro = ""
         if rules:
             kb = []
+        elif doing and not about_policy:
+            # "I want to cancel my card": what it takes, from the article about doing it to
+            # that kind of record ("How can I close a credit card account?"), found by
+            # the business's every name for the action, whichever the customer used
+            about, also = _doing_words(doing)
+            kb = self._best_sentences(composed, most, about, also=also, one_article=True)
+            intro = cat.text("action_intro", action=doing[0][1].name_in(cat.language, lowered))
         elif records and not about_policy:
             beyond = _unheld(composed.message, records)
             asks = REQUEST.search(composed.message) is not None
@@ -315,7 +323,7 @@ class OfflineComposer:
         else:
             kb = self._best_sentences(composed, most)
         if kb and not short:
-            lines.append(cat.text("policy_intro") if facts or rules else cat.text("kb_intro"))
+            lines.append(intro or cat.text("policy_intro" if facts or rules else "kb_intro"))
         for sentence, s in kb:
             lines.append(f"{sentence} [{s.n}]" if short else f"- {sentence} [{s.n}]")
             if s.n not in cited:
@@ -374,16 +382,23 @@ class OfflineComposer:
 
     @staticmethod
     def _best_sentences(
-        composed: Composed, most: int, about: set[str] | None = None, held_only: bool = False
+        composed: Composed,
+        most: int,
+        about: set[str] | None = None,
+        held_only: bool = False,
+        also: set[str] | None = None,
+        one_article: bool = False,
     ) -> list[tuple[str, Source]]:
         """The help-article sentences that best answer the message, in document order.
         With `about` (what the message asks beyond the customer's records), only ones
         under a heading that shares one of those words (the article is about it), or,
-        `held_only`, ones that share it from an article about what the customer holds."""
+        `held_only`, ones that share it from an article about what the customer holds.
+        `also` are words the message means without saying them (the business's name for
+        the action it asks); `one_article`, the best sentence's article only."""
         passages = [s for s in composed.sources if s.kind == "kb" and (s.held or not held_only)]
         if not passages:
             return []
-        query = set(_content(composed.message))
+        query = set(_content(composed.message)) | (also or set())
         wanted = intents(composed.message)
         # Sentences for agents are not read to customers; sentences addressed to the
         # assistant are injection attempts, and quoting them would be obeying them.
@@ -442,6 +457,12 @@ class OfflineComposer:
         held = [t for t in scored if t[3].held]
         if held and held[0][0] >= HELD_ANSWERS * scored[0][0]:
             scored = held
+        if one_article and scored:
+            # steps are read from one article, not pieced together: the one retrieval
+            # ranked first of those under a heading about it (it saw the whole question)
+            first = min(scored, key=lambda t: passages.index(t[3]))[3]
+            article = first.id.partition("#")[0]
+            scored = [t for t in scored if t[3].id.partition("#")[0] == article]
         picked: list[tuple[int, str, Source]] = []
         per_source: Counter[int] = Counter()
         for _score, idx, sent, s in scored:
@@ -463,6 +484,16 @@ def _unheld(message: str, records: list[Source]) -> set[str]:
         names = [n for a in r.actions for n in (a.name, *a.every_name())]
         held.update(_content(" ".join([r.text, *r.texts.values(), *r.terms, *names])))
     return set(_content(message)) - held
+
+
+def _doing_words(doing: list[tuple[Source, RecordAction]]) -> tuple[set[str], set[str]]:
+    """For actions asked of records that allow them: the words an article about doing
+    one has in its heading (the action's names in every language: "close", "cancel"),
+    and those with the words naming the records' kinds ("credit card"), which the
+    article's sentences share with what was asked."""
+    actions = {w for _, a in doing for w in _content(" ".join([a.name, *a.every_name()]))}
+    kinds = {w for s, _ in doing for w in _content(kind_phrase(s.id, s.terms))}
+    return actions, actions | kinds
 
 
 def _handoff_words(cat: ReplyCatalog, decision: Decision) -> str:

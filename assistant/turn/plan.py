@@ -27,7 +27,14 @@ from assistant.turn.types import (
     RecordChoice,
     Resolution,
 )
-from profiles.context import FOLLOW_UP_WORDS, NONE_HELD, Fact, OrderRecord, figures
+from profiles.context import (
+    FOLLOW_UP_WORDS,
+    NONE_HELD,
+    Fact,
+    OrderRecord,
+    figures,
+    kind_phrase,
+)
 from profiles.expressions import RuleFileError
 from profiles.relevance import (
     EXPLICIT_ID,
@@ -492,6 +499,27 @@ def _action_text(message: str, previous: str | None, records: list[Fact]) -> str
         return lowered
     earlier = previous.lower()
     return earlier if any(a.asked_in(earlier) for a in actions) else lowered
+
+
+def asked_actions(message: str, previous: str | None, records: list[Fact]) -> list[str]:
+    """What the customer asks to do to the records the message names, in the business's
+    English words with the kind's name ("close credit card"): the help articles about
+    doing it ("How can I close a credit card account?") are found by them. A short
+    follow-up naming no action ("the business one") asks what the message before did."""
+    named = _named(records)
+    if not named:
+        return []
+    top = named[0].relevance
+    lowered = _action_text(message, previous, records)
+    out: list[str] = []
+    for f in named:
+        if f.relevance <= top - NAMED_ALIKE:
+            break
+        kind = kind_phrase(f.id, f.terms)
+        for a in f.actions:
+            if a.asked_in(lowered):
+                out.append(f"{a.name_in('en')} {kind}".strip())
+    return list(dict.fromkeys(out))[:2]
 
 
 def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:

@@ -26,6 +26,9 @@ PER_INTENT = 3
 SEED = 20261204  # another draw than the dev runs; the CLI's --seed gives others
 
 
+CARD_CLOSING = "doc_credit_cards_credit_card_account_logistics_001"
+
+
 @pytest.fixture
 def bank_client(make_container) -> tuple[TestClient, str]:
     store = make_container(**SETTINGS)
@@ -39,7 +42,9 @@ def bank_client(make_container) -> tuple[TestClient, str]:
         bank.engine, load_mapping(PACKAGED_MAPPINGS / "tau_banking.yaml"), [BANK / "db.json"]
     )
     tasks = json.loads((BANK / "tasks.json").read_text(encoding="utf-8"))
-    wanted = sorted({d for t in tasks for d in t["required_documents"]})
+    # the documents the tasks need, and the customer article on closing a credit card
+    # (the tasks need only the staff procedure)
+    wanted = sorted({d for t in tasks for d in t["required_documents"]} | {CARD_CLOSING})
     bank.kb.ingest(bank.kb.load_documents([BANK_DOCS / f"{d}.json" for d in wanted]))
     return client, made.workspace.config.widget_secret
 
@@ -182,8 +187,9 @@ def test_an_action_two_cards_allow_is_asked_back_then_answered(
 ) -> None:
     """Kwame holds two credit cards, both of which can be closed: "I want to cancel my
     card" asks which one, listing both and no help article; "the business one" then answers
-    for the Business Gold Rewards Card, in his word. Yuki's only debit card needs no
-    question."""
+    for the Business Gold Rewards Card, in his word, with what closing it takes from the
+    bank's article on closing a credit card account (searched for the action asked before,
+    not the follow-up's words). Yuki's only debit card needs no question."""
     first = _ask(bank_client, "01f21c9970", "i want to cancel my card")
     answer = first["answer"]
     assert "Which one would you like to cancel?" in answer, answer
@@ -199,5 +205,8 @@ def test_an_action_two_cards_allow_is_asked_back_then_answered(
     assert "Business Gold Rewards Card" in then["answer"], then["answer"]
     assert "You can cancel it." in then["answer"] and "Which one" not in then["answer"]
     assert "cc_01f21c9970_gold)" not in then["answer"], then["answer"]
+    assert "Here is what it takes to cancel it" in then["answer"], then["answer"]
+    articles = {c["id"].partition("#")[0] for c in then["citations"] if c["kind"] == "kb"}
+    assert articles == {CARD_CLOSING}, articles
     only = _ask(bank_client, "224959b99e", "quiero cancelar mi tarjeta")
     assert "¿Cuál" not in only["answer"] and "puedes cancelar" in only["answer"], only["answer"]

@@ -1,5 +1,5 @@
 from assistant.generators.offline import OfflineComposer
-from profiles.context import Fact
+from profiles.context import Fact, RecordAction
 from retrieval.types import Passage
 from tests.assistant.conftest import ORDER, PROFILE
 
@@ -209,3 +209,59 @@ def test_what_the_customer_holds_none_of_is_said_before_what_they_hold(make_comp
     assert "Gold Rewards Card (cc_1)" in g.text  # the cards they have, to say which
     by_id = {s.id: s.n for s in c.sources}
     assert by_id["none:debit_card"] not in g.cited
+
+
+def _closable(key: str, name: str, allowed: bool = True) -> Fact:
+    close = RecordAction(
+        name="close", allowed=allowed, names={"en": ["close", "cancel"], "es": ["cancelar"]}
+    )
+    return _card_fact(key, name, "$4,435.81").model_copy(update={"actions": [close]})
+
+
+def _article(doc: str, title: str, text: str) -> Passage:
+    return Passage(id=f"{doc}#0", doc_id=doc, title=title, text=text, score=1.0)
+
+
+CLOSING = [
+    _article(
+        "cc-close",
+        "How can I close a credit card account? > Eligibility Requirements",
+        "Zero balance required: your credit card account must have a balance of $0.00 "
+        "before you close it. Your card account must have been open for at least 60 days.",
+    ),
+    _article(
+        "acct-close",
+        "What to Know Before Closing Your Account",
+        "Before we close a checking account, move your direct deposits elsewhere.",
+    ),
+]
+
+
+def test_an_action_a_record_allows_brings_what_it_takes_from_one_article(make_composed):
+    """'I want to cancel my card': the card, that it can be, and what it takes, from the
+    article retrieval ranked first about doing it (found by the business's word "close"
+    though the customer said "cancel"), not pieced together from two."""
+    c = make_composed(
+        "i want to cancel my business card",
+        facts=[PROFILE, _closable("cc_b", "Business Gold Rewards Card")],
+        passages=CLOSING,
+    )
+    g = OfflineComposer().generate(c)
+    by_id = {s.id: s.n for s in c.sources}
+    assert "You can cancel it." in g.text
+    assert "Here is what it takes to cancel it, from our help articles:" in g.text
+    assert f"a balance of $0.00 before you close it. [{by_id['cc-close#0']}]" in g.text
+    assert "direct deposits" not in g.text
+    # not allowed: no steps to do what cannot be done; not asked: no article at all
+    refused = make_composed(
+        "i want to cancel my business card",
+        facts=[PROFILE, _closable("cc_b", "Business Gold Rewards Card", allowed=False)],
+        passages=CLOSING,
+    )
+    assert "what it takes" not in OfflineComposer().generate(refused).text
+    balance = make_composed(
+        "whats the balance on my business card",
+        facts=[PROFILE, _closable("cc_b", "Business Gold Rewards Card")],
+        passages=CLOSING,
+    )
+    assert "help articles" not in OfflineComposer().generate(balance).text

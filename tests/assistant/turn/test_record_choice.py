@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from assistant.turn.plan import plan_turn
+from assistant.turn.plan import asked_actions, plan_turn
 from profiles.context import RecordAction, record_facts
 from profiles.models import CustomerRecord
 
@@ -108,3 +108,20 @@ def test_a_greeting_that_names_a_record_is_about_the_record() -> None:
 def test_a_message_that_lists_amounts_and_dates_says_which() -> None:
     listed = "please cancel my card, the one with $120.50 spent on 10/08/2025"
     assert plan(listed, [GOLD, SILVER]).choose is None
+
+
+def test_what_is_asked_of_the_named_records_is_searched_in_the_businesss_words() -> None:
+    """The help-article search gets the action in the business's English name and the kind
+    by its name of several words ("close credit card"): the customer's "cancel" and
+    "card" would find a virtual card's cancellation. A short follow-up searches for the
+    action asked before; a question about no action adds nothing."""
+    rows = [GOLD, SILVER]
+    facts = record_facts(rows, "i want to cancel my card", None)
+    assert asked_actions("i want to cancel my card", None, facts) == ["close credit card"]
+    follow = record_facts(rows, "the silver one", "i want to cancel my card")
+    assert asked_actions("the silver one", "i want to cancel my card", follow) == [
+        "close credit card"
+    ]
+    assert asked_actions("the silver one", None, follow) == []
+    balance = record_facts(rows, "what's the balance on my card?", None)
+    assert asked_actions("what's the balance on my card?", None, balance) == []
