@@ -94,14 +94,22 @@ class _Run:
 
 
 def _retail_run(
-    suite: str, out_dir: Path, cfg: EvalConfig, data: Path, data_dir: Path | None, fresh: bool
+    suite: str,
+    out_dir: Path,
+    cfg: EvalConfig,
+    data: Path,
+    data_dir: Path | None,
+    fresh: bool,
+    mapping: Path | None = None,
 ) -> tuple[_Run, Container]:
-    """A run of a tau-retail suite on a scratch data dir with the retail data imported."""
+    """A run of a tau-retail suite on a scratch data dir with the retail data imported
+    (by `mapping`, when given, in a scratch dir of its own)."""
     from eval import context_suite as cs
 
-    run = _Run(suite, out_dir, cfg, data_dir or Path("var/eval/tau-retail"), fresh)
+    default = Path("var/eval/tau-retail" + (f"-{mapping.stem}" if mapping else ""))
+    run = _Run(suite, out_dir, cfg, data_dir or default, fresh)
     c = _container(cfg, run.data_dir)
-    cs.load_data(c, data)
+    cs.load_data(c, data, mapping)
     return run, c
 
 
@@ -212,6 +220,14 @@ def context_cmd(
     limit: LimitOpt = None,
     data_dir: DataDirOpt = None,
     fresh: FreshOpt = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="The store's data imported by this mapping file (the generic importer) "
+            "instead of its typed importer; use a fresh --data-dir or --fresh.",
+        ),
+    ] = None,
 ) -> None:
     """Context fact recall within the token budget, context tokens, per-stage latency;
     on the store's tasks or, with the bank's folder, on the bank's (its mapping imports it)."""
@@ -226,6 +242,12 @@ def context_cmd(
         bank = (data / "db.json").is_file()
         if bank and names:
             raise ValueError("the baselines read the retail data; run them on tau-retail")
+        if mapping is not None and (bank or not mapping.is_file()):
+            raise ValueError(
+                "--mapping is for the store's data; the bank is always imported by its mapping"
+                if bank
+                else f"no mapping file at {mapping}"
+            )
         if bank:
             cases = tb.load_cases(tasks, data / "db.json")[:limit]
             run = _Run(cs.SUITE, out_dir, cfg, data_dir or Path("var/eval/tau-banking"), fresh)
@@ -233,7 +255,7 @@ def context_cmd(
             tb.load_data(c, data)
         else:
             cases = cs.load_cases(tasks)[:limit]
-            run, c = _retail_run(cs.SUITE, out_dir, cfg, data, data_dir, fresh)
+            run, c = _retail_run(cs.SUITE, out_dir, cfg, data, data_dir, fresh, mapping)
         raw = cs.RawRecords(data) if names else None
         report = run.score("rapport", cases, cs.rapport_scorer(c.assistant), cs.pooled_recall)
         budget = c.settings.context_tokens

@@ -25,6 +25,7 @@ from eval.baselines import Bm25Ranker, DenseRanker
 from eval.report import CaseScore
 from eval.tau_retail import RetailTask, load_tasks
 from profiles.importers import import_tau_retail, read_tau_retail
+from profiles.mapping import import_files, load_mapping
 from retrieval.embedder import Embedder
 
 SUITE = "context"
@@ -47,12 +48,20 @@ def _case(t: RetailTask) -> ContextCase:
     )
 
 
-def load_data(container: Container, retail_dir: Path) -> None:
-    """Import the retail data and its policy once per scratch data dir."""
-    marker = container.settings.data_dir / ".tau-retail-loaded"
+def load_data(container: Container, retail_dir: Path, mapping: Path | None = None) -> None:
+    """Import the retail data and its policy once per scratch data dir: by the store's
+    typed importer, or with `mapping` by the generic importer (customers, records and
+    reference data, as any business's data arrives), to measure that path on it."""
+    marker = container.settings.data_dir / (
+        ".tau-retail-loaded" if mapping is None else f".tau-retail-{mapping.stem}-loaded"
+    )
     if marker.exists():
         return
-    import_tau_retail(container.engine, read_tau_retail(retail_dir))
+    if mapping is None:
+        import_tau_retail(container.engine, read_tau_retail(retail_dir))
+    else:
+        files = [retail_dir / f for f in ("users.json", "orders.json", "products.json")]
+        import_files(container.engine, load_mapping(mapping), files)
     kb = container.kb
     kb.ingest(kb.load_documents([retail_dir / "policy.md"]))
     marker.write_text("ok\n")
