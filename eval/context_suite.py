@@ -9,6 +9,7 @@ within its token budget; context tokens and per-stage latency from the pipeline'
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -52,8 +53,10 @@ def load_data(container: Container, retail_dir: Path, mapping: Path | None = Non
     """Import the retail data and its policy once per scratch data dir: by the store's
     typed importer, or with `mapping` by the generic importer (customers, records and
     reference data, as any business's data arrives), to measure that path on it."""
+    # a mapping is imported again when it changes
+    digest = hashlib.sha256(mapping.read_bytes()).hexdigest()[:12] if mapping else ""
     marker = container.settings.data_dir / (
-        ".tau-retail-loaded" if mapping is None else f".tau-retail-{mapping.stem}-loaded"
+        ".tau-retail-loaded" if mapping is None else f".tau-retail-{mapping.stem}-{digest}-loaded"
     )
     if marker.exists():
         return

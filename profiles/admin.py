@@ -110,6 +110,13 @@ class ReferenceIn(BaseModel):
 
     fields: dict[str, Any] = Field(default_factory=dict)
     text: Plain = Field("", max_length=2000, description="How it reads.")
+    part_of: Plain | None = Field(
+        None,
+        max_length=300,
+        pattern=r"^[a-z][a-z0-9_]{0,63}:.+$",
+        description="The item it is one of, as 'name:key' ('product:9523456873').",
+    )
+    offered: bool = Field(True, description="Whether it can be offered now (in stock …).")
 
 
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -227,6 +234,7 @@ def upsert_reference(engine: Engine, name: str, key: str, data: ReferenceIn) -> 
         ).first()
         row = existing or ReferenceItem(name=name, key=key)
         row.fields, row.text = data.fields, data.text or f"{name} {key}"
+        row.part_of, row.offered = data.part_of, data.offered
         s.add(row)
         return existing is None
 

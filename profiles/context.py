@@ -6,6 +6,7 @@ import math
 import re
 import time
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from profiles.reads import (
     read_payment_methods,
     read_recent_events,
     read_records,
+    read_reference_parts,
 )
 from profiles.relevance import (
     EXPLICIT_ID,
@@ -449,7 +451,9 @@ class ProfileRepository:
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))
-        facts.extend(record_facts(held, message, earlier))
+        ranked = record_facts(held, message, earlier)
+        facts.extend(ranked)
+        facts.extend(reference_facts(s, held, ranked, message))
         if held:
             facts.extend(none_held(held, self._kind_words(s), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))
@@ -507,6 +511,49 @@ RECORD_NAMED, RECORD_KIND = EXPLICIT_ID, NAMED_PRODUCT
 
 FOLLOW_UP_WORDS = 8  # a message this short may be about what the previous one named
 FOLLOWED = 0.5  # what the previous message named, among records the follow-up names alike
+
+
+def reference_facts(
+    s: Session, rows: list[CustomerRecord], facts: list[Fact], message: str
+) -> list[Fact]:
+    """What the customer's named records link to that has parts to offer, each with its
+    offered parts that best match the message: "the t-shirt in my last order, but in
+    blue" brings the T-Shirt with its variants in stock, blue ones first, as the item an
+    exchange or a change can be to. A record counts when the message names it (`facts`,
+    ranked) and the linked item by a word of its own text ("t-shirt")."""
+    by_fact = {f"record:{r.kind}:{r.key}": r for r in rows}
+    wanted: dict[tuple[str, str], float] = {}
+    for f in facts:
+        r = by_fact.get(f.id)
+        if r is None or f.relevance < 1.0:
+            continue
+        for name, key in (r.links or {}).items():
+            wanted[(name, key)] = max(wanted.get((name, key), 0.0), f.relevance)
+    wholes, parts = read_reference_parts(s, list(wanted))
+    ws = message_words(message)
+    out: list[Fact] = []
+    for (name, key), whole in wholes.items():
+        offered = parts.get(f"{name}:{key}", [])
+        # its own words, not its id's nor the reference's name ("Deluxe King")
+        own = set(words(whole.text.replace(key, " "))) - set(words(name.replace("_", " ")))
+        said = len(own & ws) / len(own) if own else 0.0
+        if not offered or said <= 0:
+            continue
+        best = sorted(offered, key=lambda p: -_said_of(p.text, ws))[:MAX_VARIANTS]
+        out.append(
+            Fact(
+                id=f"reference:{name}:{key}",
+                kind="product",
+                text=f"{whole.text}: " + "; ".join(p.text for p in best),
+                relevance=wanted[(name, key)] + said,
+            )
+        )
+    return out
+
+
+def _said_of(text: str, ws: AbstractSet[str]) -> int:
+    """How many of a text's words the message says ("blue", "large")."""
+    return len(set(words(text)) & ws)
 
 
 def record_facts(

@@ -146,12 +146,38 @@ class ReferenceMap(_Strict):
     file: str | None = None
     at: str = ""
     id: str = Field(description="Field path of the item's id, or @key.")
-    show: str = Field("{name} {key}", description="How an item reads.")
+    show: str = Field(
+        "{name} {key}",
+        description="How an item reads; {name} is its own 'name' field, else the reference's.",
+    )
+    part_of: dict[str, str] = Field(
+        default_factory=dict,
+        description="The reference item it is one of (a product's variant): {name: field "
+        "path of its id}, e.g. {product: '@parent.@key'}.",
+    )
+    available: str | None = Field(
+        None, description="Field path of a yes/no: whether it can be offered now."
+    )
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return _kind_name(value)
+
+    @field_validator("part_of")
+    @classmethod
+    def _one_whole(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 1:
+            raise ValueError("an item is part of one other item: give one name")
+        for name in value:
+            _kind_name(name)
+        return value
+
+    @model_validator(mode="after")
+    def _paths(self) -> ReferenceMap:
+        paths = [self.id, *self.part_of.values(), *([self.available] if self.available else [])]
+        _nesting(self.at, paths, "field path")
+        return self
 
     @field_validator("show")
     @classmethod
@@ -346,7 +372,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
-    *("allows", "actions", "texts"),
+    *("allows", "actions", "texts", "part_of", "offered"),
 )
 
 
@@ -521,9 +547,32 @@ def _reference(spec: ReferenceMap, paths: list[Path]) -> list[ReferenceItem]:
         if not key:
             raise MappingError(f"{where}: no id at {spec.id!r}")
         fields = dict(item.obj)
-        text = _render(spec.show, fields, where, name=spec.name, key=key)
-        out.append(ReferenceItem(name=spec.name, key=key, fields=fields, text=text))
+        # {name} is the item's own name where it has one ("T-Shirt"), else the reference's
+        named = {} if "name" in fields else {"name": spec.name}
+        text = _render(spec.show, fields, where, key=key, **named)
+        whole = None
+        for name, fpath in spec.part_of.items():
+            of = _text(_get(item, fpath, where))
+            if of is None:
+                raise MappingError(f"{where}: no {name} id at {fpath!r}")
+            whole = f"{name}:{of}"
+        offered = _yes(_get(item, spec.available, where)) if spec.available else True
+        out.append(
+            ReferenceItem(
+                name=spec.name, key=key, fields=fields, text=text, part_of=whole, offered=offered
+            )
+        )
     return out
+
+
+def _yes(value: Any) -> bool:
+    """A yes/no as data sets write it: true, "yes", "Y", 1, "available" …; anything else
+    (false, "no", 0, "", none) is no."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    return str(value or "").strip().lower() in {"true", "yes", "y", "1", "available", "in stock"}
 
 
 def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:

@@ -153,6 +153,10 @@ class ReferenceItem(SQLModel, table=True):
     key: str = Field(max_length=200)
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     text: str = ""
+    # the item it is one of ("product:9523456873" for one of a product's variants): what
+    # a reply may offer for a record linking to that one
+    part_of: str | None = Field(default=None, max_length=300, index=True)
+    offered: bool = True  # whether it can be offered now (in stock, bookable …)
 
 
 class Ticket(SQLModel, table=True):

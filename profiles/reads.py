@@ -29,6 +29,7 @@ from profiles.models import (
     PaymentMethod,
     Product,
     ProductVariant,
+    ReferenceItem,
 )
 
 
@@ -241,3 +242,25 @@ def read_history_ids(s: Session, customer_id: str, most: int) -> list[str]:
     """The ids of the customer's newest history items, at most `most`."""
     params = {"customer_id": customer_id, "most": most}
     return list(s.connection().execute(_HISTORY_IDS, params).scalars())
+
+
+def read_reference_parts(
+    s: Session, wholes: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], ReferenceItem], dict[str, list[ReferenceItem]]]:
+    """The reference items `wholes` names by (name, key), and the offered items that are
+    part of each ("product:9523456873" → its variants in stock), by key order."""
+    if not wholes:
+        return {}, {}
+    keys = {k for _, k in wholes}
+    found = s.exec(select(ReferenceItem).where(col(ReferenceItem.key).in_(keys)))
+    items = {(i.name, i.key): i for i in found if (i.name, i.key) in set(wholes)}
+    names = [f"{n}:{k}" for n, k in items]
+    parts: dict[str, list[ReferenceItem]] = {}
+    query = (
+        select(ReferenceItem)
+        .where(col(ReferenceItem.part_of).in_(names), col(ReferenceItem.offered))
+        .order_by(col(ReferenceItem.key))
+    )
+    for p in s.exec(query):
+        parts.setdefault(p.part_of or "", []).append(p)
+    return items, parts

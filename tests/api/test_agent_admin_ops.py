@@ -208,6 +208,15 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
     plan = {"fields": {"title": "Swim+", "price": 39}, "text": "Swim+ plan: pool and sauna"}
     r = client.put("/v1/admin/reference/plan/swim-plus", json=plan, headers=ADMIN)
     assert (r.status_code, r.json()) == (201, {"id": "swim-plus", "created": True})
+    # a plan's add-on is part of it, and one that is not sold now is kept, never offered
+    addon = {"text": "add-on A-1: towel service, $5", "part_of": "plan:swim-plus"}
+    r = client.put("/v1/admin/reference/addon/A-1", json=addon, headers=ADMIN)
+    assert r.status_code == 201
+    gone = {**addon, "offered": False}
+    assert client.put("/v1/admin/reference/addon/A-1", json=gone, headers=ADMIN).status_code == 200
+    bad = {**addon, "part_of": "Swim Plus!"}
+    r = client.put("/v1/admin/reference/addon/A-2", json=bad, headers=ADMIN)
+    assert r.status_code == 422 and "Swim Plus" not in r.text and "part_of" in r.text
     record = {
         "customer_id": "ana_lima_0001",
         "status": "paused",

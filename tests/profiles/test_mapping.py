@@ -414,11 +414,19 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
 
     files = [RETAIL / "users.json", RETAIL / "orders.json", RETAIL / "products.json"]
     report = import_files(engine, load_mapping(PACKAGED_MAPPINGS / "tau_retail.yaml"), files)
-    assert (report.customers, report.reference) == (500, 50)
+    # 50 products and their 591 variants (379 in stock)
+    assert (report.customers, report.reference) == (500, 641)
     with Session(engine) as s:
         olivia = s.get(Customer, "olivia_ito_3591")
         assert olivia is not None and (olivia.first_name, olivia.zip) == ("Olivia", "80218")
-        assert len(s.exec(select(ReferenceItem)).all()) == 50
+        items = s.exec(select(ReferenceItem)).all()
+        variants = [i for i in items if i.name == "product_item"]
+        assert (len(items), len(variants), sum(i.offered for i in variants)) == (641, 591, 379)
+        tee = next(i for i in items if i.key == "9523456873")
+        assert tee.text == "T-Shirt (product 9523456873)"  # its own name, not "product"
+        blue = next(i for i in variants if i.key == "9612497925")
+        assert blue.part_of == "product:9523456873"
+        assert blue.text == "item 9612497925 (blue, M, cotton, crew neck) $50.88"
         rows = read_records(s, "olivia_ito_3591")
         lines = s.exec(select(CustomerRecord).where(CustomerRecord.kind == "order_line")).all()
     assert len({r.key for r in lines}) == len(lines)  # one record per line, twice-listed too
@@ -636,3 +644,75 @@ def test_a_kind_the_message_names_and_the_customer_holds_none_of_is_a_fact() -> 
     assert none_held([card], kinds, "what's the balance on my card") == []
     assert none_held([card], kinds, "can I get a debit card too?") == []
     assert none_held([card], kinds, "when did I pay Best Buy") == []
+
+
+def test_what_a_named_record_links_to_brings_its_offered_parts(tmp_path, engine):
+    """A hotel: room types as reference data with their rate plans nested inside (one
+    sold out), bookings that link to a room type. "can I switch my deluxe booking to the
+    breakfast rate" brings the Deluxe King with its rates still on sale, the one with
+    breakfast first; a message naming no booking brings none."""
+    from profiles.context import record_facts as ranked
+    from profiles.context import reference_facts
+    from profiles.reads import read_records
+
+    rooms = {
+        "DK": {
+            "title": "Deluxe King",
+            "rates": {
+                "R1": {"label": "room only", "price": 180, "open": "yes"},
+                "R2": {"label": "with breakfast", "price": 215, "open": "yes"},
+                "R3": {"label": "flexible with breakfast", "price": 260, "open": "no"},
+            },
+        },
+        "ST": {"title": "Standard Twin", "rates": {"R4": {"label": "room only", "price": 120}}},
+    }
+    (tmp_path / "rooms.json").write_text(json.dumps(rooms), encoding="utf-8")
+    (tmp_path / "bookings.csv").write_text(
+        "ref,guest,room,state\nBK-1,g1,DK,confirmed\nBK-2,g1,ST,cancelled\n", encoding="utf-8"
+    )
+    (tmp_path / "guests.csv").write_text("id,name\ng1,Ada Byron\n", encoding="utf-8")
+    mapping = _write(
+        tmp_path / "hotel.yaml",
+        """
+version: 1
+customers: {file: guests.csv, id: id, name: name}
+reference:
+  - {name: room_type, file: rooms.json, id: "@key", show: "{title} (room type {key})"}
+  - name: rate
+    file: rooms.json
+    at: "*.rates"
+    id: "@key"
+    part_of: {room_type: "@parent.@key"}
+    available: open
+    show: "rate {key}: {label}, ${price:,.2f} a night"
+records:
+  - kind: booking
+    file: bookings.csv
+    id: ref
+    customer: guest
+    status: state
+    links: {room_type: room}
+    words: [booking, reservation, stay]
+    show: "Booking {key}: {status}"
+""",
+    )
+    files = [tmp_path / n for n in ("rooms.json", "bookings.csv", "guests.csv")]
+    assert import_files(engine, load_mapping(mapping), files).reference == 6
+    message = "can I switch my deluxe booking to the breakfast rate"
+    with Session(engine) as s:
+        rows = read_records(s, "g1")
+        facts = reference_facts(s, rows, ranked(rows, message), message)
+        none = reference_facts(s, rows, ranked(rows, "what time is checkout"), "x")
+    assert [f.id for f in facts] == ["reference:room_type:DK"]
+    text = facts[0].text
+    assert text.startswith("Deluxe King (room type DK): rate R2: with breakfast, $215.00")
+    assert "rate R1: room only" in text and "R3" not in text  # sold out: never offered
+    assert facts[0].kind == "product" and facts[0].relevance >= 1.0
+    assert none == []
+    bad = _write(
+        tmp_path / "bad.yaml",
+        "reference: [{name: rate, file: rooms.json, at: '*.rates', id: '@key',"
+        " part_of: {a: '@parent.@key', b: x}}]\n",
+    )
+    with pytest.raises(MappingError, match="part of one other item"):
+        load_mapping(bad)
