@@ -342,12 +342,22 @@ def answers_cmd(
     cases_file: Annotated[
         Path | None, typer.Option("--cases", help="support: a saved case list (JSON).")
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="support: the store imported by this mapping file."),
+    ] = None,
 ) -> None:
     """Answers of the configured generator: token F1 (LoCoMo), ids named (τ-retail), or
     realistic shopper messages read as the customer reads the reply (support: pass rate,
     facts, false statements, staff voice, other business, handoffs, language); with an
     LLM configured, also LLM-as-judge correctness and groundedness."""
     cases_opt = SupportCasesOpts(file=cases_file, per_intent=per_intent, seed=seed)
+    if mapping is not None and (suite != "support" or not mapping.is_file()):
+        fail(
+            "--mapping is for the support suite"
+            if suite != "support"
+            else f"no mapping file at {mapping}"
+        )
     from eval import answers
     from eval.judge import Judge
 
@@ -380,7 +390,9 @@ def answers_cmd(
         elif suite == "support":
             if not data.is_dir():
                 raise ValueError(f"no tau-retail data folder at {data}")
-            run, report = _support_run(out_dir, cfg, data, bank_docs, data_dir, fresh, cases_opt)
+            run, report = _support_run(
+                out_dir, cfg, data, bank_docs, data_dir, fresh, cases_opt, mapping
+            )
             run.finish(report, {})
         elif suite == "support-bank":
             if not (data / "db.json").is_file():
@@ -449,10 +461,12 @@ def _support_run(
     data_dir: Path | None,
     fresh: bool,
     cases: SupportCasesOpts,
+    mapping: Path | None = None,
 ) -> tuple[_Run, Report]:
     """The support suite through `POST /v1/chat` on the demo data: the store's customers,
     orders and policy, and (with --bank-docs) the bank's KB in the same index, as
-    `rapport demo` loads them, so a store reply that leans on a bank passage is caught."""
+    `rapport demo` loads them, so a store reply that leans on a bank passage is caught;
+    with `mapping`, the store imported by it instead (the generic records path)."""
     from fastapi.testclient import TestClient
 
     from assistant.api import create_app
@@ -466,9 +480,10 @@ def _support_run(
         if cases.file is not None
         else ss.build_cases(retail, per_intent=cases.per_intent, seed=cases.seed)
     )
-    run = _Run(ss.SUITE, out_dir, cfg, data_dir or Path("var/eval/support"), fresh)
+    default = Path("var/eval/support" + (f"-{mapping.stem}" if mapping else ""))
+    run = _Run(ss.SUITE, out_dir, cfg, data_dir or default, fresh)
     c, secret = _widget_container(cfg, run.data_dir)
-    cs.load_data(c, data)
+    cs.load_data(c, data, mapping)
     if bank_docs is not None:
         c.kb.ingest(c.kb.load_documents([bank_docs]))
     client = TestClient(create_app(c), raise_server_exceptions=True)
