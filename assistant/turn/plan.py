@@ -372,6 +372,11 @@ def plan_turn(
     the customer's records of any kind, ranked for the message (`record_facts`)."""
     lex, acts = lexicon or default_rules()[0], actions or default_rules()[1]
     pointed = _pointed(message, orders, mentions or [], lex)
+    # an id that is one of their records of another shape than a typed order is theirs:
+    # the records answer for it ("#W6221400" imported by a mapping), never "I don't see
+    # that order number in your orders"
+    held = {f.id.split(":", 2)[2] for f in records or [] if f.id.startswith("record:")}
+    pointed.ids = [i for i in pointed.ids if i in {o.id for o in orders} or i not in held]
     names = lex.intents_in(message)
     # "hi, where is my order?" is about the order: social words count only alone, with
     # at most a few words besides and no question ("hello, I have a question" is social,

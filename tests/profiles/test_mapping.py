@@ -435,9 +435,16 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     assert order.texts["es"].startswith("Pedido #W5442520 (Gaming Mouse")
     assert order.allows == ["cancel", "modify", "change_address"]
     assert order.links["payment_method"] in {r.key for r in rows if r.kind == "payment_method"}
-    top = max(record_facts(rows, "can I cancel #W5442520?"), key=lambda f: f.relevance)
+    facts = record_facts(rows, "can I cancel #W5442520?")
+    top = max(facts, key=lambda f: f.relevance)
     assert top.id == "record:order:#W5442520"
     assert next(a for a in top.actions if a.name == "cancel").allowed
+    # the order id is hers, though no typed order holds it: never "I don't see that order
+    # number in your orders"; the records answer for it
+    plan = plan_turn("can I cancel #W5442520?", [], records=facts)
+    assert not any(i.missing for i in plan.intents) and not plan.about_records
+    elsewhere = plan_turn("can I cancel #W0000001?", [], records=facts)
+    assert [m for i in elsewhere.intents for m in i.missing] == ["#W0000001"]
 
     # the same line id twice is refused before anything is written, saying how to fix it
     twice = _write(
