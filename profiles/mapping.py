@@ -301,6 +301,21 @@ class Mapping(_Strict):
     customers: CustomersMap | None = None
     reference: list[ReferenceMap] = Field(default_factory=list)
     records: list[RecordsMap] = Field(default_factory=list)
+    labels: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict,
+        description="Coded values as customers read them, in any template: {gift_card: gift "
+        "card} or by language {gift_card: {en: gift card, es: tarjeta regalo}}.",
+    )
+
+    def labels_in(self, language: str) -> dict[str, str]:
+        """Each code's label in `language` (else English, else the code itself)."""
+        out = {}
+        for code, label in self.labels.items():
+            if isinstance(label, str):
+                out[code] = label
+            else:
+                out[code] = label.get(language) or label.get("en") or code
+        return out
 
     @model_validator(mode="after")
     def _something(self) -> Mapping:
@@ -335,12 +350,12 @@ def import_files(
     re-running never duplicates. Every item is read, linked and checked before the first
     is written: a file with a bad item changes nothing."""
     people = _customers(mapping.customers, paths) if mapping.customers else []
-    refs = [r for spec in mapping.reference for r in _reference(spec, paths)]
+    refs = [r for spec in mapping.reference for r in _reference(spec, paths, mapping)]
     raws = [r for spec in mapping.records for r in _records(spec, paths)]
     _unique([(r.record.kind, r.record.key, r.where) for r in raws])
     _unique([(r.name, r.key, r.name) for r in refs])
     with session_scope(engine) as s:
-        records = _link(s, raws, refs, {cid for cid, _ in people})
+        records = _link(s, raws, refs, {cid for cid, _ in people}, mapping)
     created = 0
     for cid, data in people:
         created += upsert_customer(engine, cid, data, actor="import")
@@ -412,7 +427,7 @@ class _Raw:
 
 
 def _link(
-    s: Session, raws: list[_Raw], refs: list[ReferenceItem], people: set[str]
+    s: Session, raws: list[_Raw], refs: list[ReferenceItem], people: set[str], mapping: Mapping
 ) -> list[CustomerRecord]:
     """The records with their owners and lines: links are followed to this import's
     records and reference items first, then to stored ones; an owner must exist."""
@@ -440,8 +455,12 @@ def _link(
         }
         main, others = spec.templates()
         slots = dict(kind=rec.kind, key=rec.key, status=rec.status or "", **values)
-        rec.text = _render(main, rec.fields, raw.where, **slots)
-        rec.texts = {lang: _render(t, rec.fields, raw.where, **slots) for lang, t in others.items()}
+        lang = "en" if isinstance(spec.show, str) or "en" in spec.show else next(iter(spec.show))
+        rec.text = _render(main, rec.fields, raw.where, mapping.labels_in(lang), **slots)
+        rec.texts = {
+            lang: _render(t, rec.fields, raw.where, mapping.labels_in(lang), **slots)
+            for lang, t in others.items()
+        }
     owners = {r.record.customer_id for r in raws} - people
     if owners:
         found = set(s.exec(select(Customer.id).where(col(Customer.id).in_(owners))).all())
@@ -538,7 +557,7 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
     return rows
 
 
-def _reference(spec: ReferenceMap, paths: list[Path]) -> list[ReferenceItem]:
+def _reference(spec: ReferenceMap, paths: list[Path], mapping: Mapping) -> list[ReferenceItem]:
     source = _pick(paths, spec.file)
     out = []
     for item in _items(source, spec.at):
@@ -549,7 +568,7 @@ def _reference(spec: ReferenceMap, paths: list[Path]) -> list[ReferenceItem]:
         fields = dict(item.obj)
         # {name} is the item's own name where it has one ("T-Shirt"), else the reference's
         named = {} if "name" in fields else {"name": spec.name}
-        text = _render(spec.show, fields, where, key=key, **named)
+        text = _render(spec.show, fields, where, mapping.labels_in("en"), key=key, **named)
         whole = None
         for name, fpath in spec.part_of.items():
             of = _text(_get(item, fpath, where))
@@ -606,11 +625,17 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
     return out
 
 
-def _render(template: str, fields: dict[str, Any], where: str = "", **extra: Any) -> str:
+def _render(
+    template: str,
+    fields: dict[str, Any],
+    where: str = "",
+    labels: dict[str, str] | None = None,
+    **extra: Any,
+) -> str:
     """The line `template` makes of a record's fields; MappingError naming `where` when a
     placeholder cannot be read (an index into a field that is no list …)."""
     values = _Blank(fields, **extra)
-    fmt = _Formatter()
+    fmt = _Formatter(labels or {})
 
     def optional(m: re.Match[str]) -> str:  # "[, tracking {id}]": only when there is an id
         part = m.group(1)
@@ -626,11 +651,17 @@ def _render(template: str, fields: dict[str, Any], where: str = "", **extra: Any
 
 class _Formatter(string.Formatter):
     """str.format, and a number's format on a value written as text ("2850.00", "$1,134.26"),
-    with a currency sign before it: `{amount:$,.2f}` → "$2,850.00"."""
+    with a currency sign before it: `{amount:$,.2f}` → "$2,850.00"; a coded value the
+    mapping labels reads as its label ("gift_card" → "gift card")."""
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.labels = labels
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         money = _MONEY.fullmatch(format_spec)
         if money is None:
+            if isinstance(value, str) and value in self.labels:
+                value = self.labels[value]
             return super().format_field(value, format_spec)
         sign, spec = money.groups()
         text = str(value).strip()

@@ -431,8 +431,18 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
         lines = s.exec(select(CustomerRecord).where(CustomerRecord.kind == "order_line")).all()
     assert len({r.key for r in lines}) == len(lines)  # one record per line, twice-listed too
     order = next(r for r in rows if r.key == "#W5442520")
-    assert order.text == "Order #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots): pending"
-    assert order.texts["es"].startswith("Pedido #W5442520 (Gaming Mouse")
+    # coded values read as the shopper reads them, in each language: "credit_card" is a
+    # credit card, "pending" pendiente
+    assert order.text == (
+        "Order #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots): pending, "
+        "paid with credit card visa ending 9182"
+    )
+    assert order.texts["es"] == (
+        "Pedido #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots): pendiente, "
+        "pagado con tarjeta de crédito visa terminada en 9182"
+    )
+    line = next(r for r in rows if r.key.startswith("#W5442520/"))
+    assert " in order #W5442520: pending" in line.text  # its order's status, read through
     assert order.allows == ["cancel", "modify", "change_address"]
     assert order.links["payment_method"] in {r.key for r in rows if r.kind == "payment_method"}
     facts = record_facts(rows, "can I cancel #W5442520?")
