@@ -219,7 +219,9 @@ class Assistant:
         """Profile facts and history ids, gated by consent inside the repository (with the
         consents read with `card`, which the repository does not read again); `earlier`
         is the customer's previous message, for a follow-up."""
-        ctx = self.profiles.context(card.id, message, card=card, earlier=earlier)
+        # "and the other one?" after a question about one of their records
+        other = earlier is not None and "other" in self.lexicon.references_in(message)
+        ctx = self.profiles.context(card.id, message, card=card, earlier=earlier, other=other)
         if ctx is None:
             raise NotFound("unknown customer", subject=card.id)
         return ctx

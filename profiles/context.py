@@ -331,10 +331,11 @@ class ProfileRepository:
         message: str,
         card: CustomerCard | None = None,
         earlier: str | None = None,
+        other: bool = False,
     ) -> CustomerContext | None:
         """The card and facts for `message`, or None for an unknown customer; `earlier`,
         the customer's previous message in the conversation, tells what a short follow-up
-        ("can I activate it?") is about.
+        ("can I activate it?") is about; `other`, that the message asks for "the other one".
 
         `card`, the card `card()` returned for this customer earlier in the same turn,
         spares reading the customer again; its consents as read then gate this context.
@@ -365,7 +366,9 @@ class ProfileRepository:
                 )
                 held = read_records(s, customer_id)
                 holds = held_names(held)
-                facts = self._facts(s, read.customer, orders, methods, message, earlier, held)
+                facts = self._facts(
+                    s, read.customer, orders, methods, message, earlier, held, other
+                )
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments(), records=held
                 )
@@ -411,6 +414,7 @@ class ProfileRepository:
         message: str,
         earlier: str | None,
         held: list[CustomerRecord],
+        other: bool = False,
     ) -> list[Fact]:
         customer_id = customer.id
         orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
@@ -451,7 +455,7 @@ class ProfileRepository:
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))
-        ranked = record_facts(held, message, earlier)
+        ranked = record_facts(held, message, earlier, other)
         facts.extend(ranked)
         facts.extend(reference_facts(s, held, ranked, message))
         if held:
@@ -557,12 +561,14 @@ def _said_of(text: str, ws: AbstractSet[str]) -> int:
 
 
 def record_facts(
-    rows: list[CustomerRecord], message: str, earlier: str | None = None
+    rows: list[CustomerRecord], message: str, earlier: str | None = None, other: bool = False
 ) -> list[Fact]:
     """The customer's records as facts ranked by what `message` names (_ranked); a short
     follow-up that names no record by id reads on from `earlier`, the previous message:
     "can I activate it?" is about the card asked about before, and "that charge" is the
-    Costco charge of the question before rather than the latest one."""
+    Costco charge of the question before rather than the latest one. `other`, when the
+    message asks for "the other one": the records of the kind asked about before that
+    were not named then."""
     facts = _ranked(rows, message)
     if not earlier or len(words(message)) >= FOLLOW_UP_WORDS:
         return facts
@@ -570,6 +576,19 @@ def record_facts(
         return facts
     before = {f.id: f.relevance for f in _ranked(rows, earlier)}
     top = max(before.values(), default=0.0)
+    if other and top >= 1.0:
+        # "and the other one?": the kind named best before, without the one(s) named (when
+        # there is another of that kind; else it reads on like any follow-up)
+        kind = max(before, key=lambda i: before[i]).split(":")[1]
+        named = {i for i, r in before.items() if r > top - FOLLOWED}
+        others = [f for f in facts if f.id.split(":")[1] == kind and f.id not in named]
+        for f in others:
+            f.relevance = max(f.relevance, top - FOLLOWED)
+        for f in facts if others else []:
+            if f.id in named:
+                f.relevance = min(f.relevance, 0.0)
+        if others:
+            return facts
     named_now = any(f.relevance >= 1.0 for f in facts)
     for f in facts:
         prev = before.get(f.id, 0.0)

@@ -125,3 +125,17 @@ def test_what_is_asked_of_the_named_records_is_searched_in_the_businesss_words()
     assert asked_actions("the silver one", None, follow) == []
     balance = record_facts(rows, "what's the balance on my card?", None)
     assert asked_actions("what's the balance on my card?", None, balance) == []
+
+
+def test_the_other_one_is_the_record_of_that_kind_not_named_before() -> None:
+    """ "and the other one?" after a question about the gold card is the silver card, not
+    the gold one again; without `other` the follow-up reads on from the gold card."""
+    rows = [GOLD, SILVER]
+    earlier = "what's the status of my gold card"
+
+    def best(other: bool) -> str:
+        facts = record_facts(rows, "and the other one?", earlier, other=other)
+        return max(facts, key=lambda f: f.relevance).id
+
+    assert best(True) == "record:card:cc_silver"
+    assert best(False) == "record:card:cc_gold"
