@@ -14,10 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from profiles.features import CustomerFeatures, customer_features
-from profiles.models import CustomerRecord, Product
+from profiles.models import CustomerRecord, Product, ReferenceItem
 from profiles.reads import (
     CustomerRead,
     CustomerRow,
@@ -295,6 +295,7 @@ class ProfileRepository:
         self.segments = segments or Segments.load()
         self._catalog: tuple[float, dict[str, str]] | None = None
         self._kinds: tuple[float, dict[str, list[str]]] | None = None
+        self._references: tuple[float, dict[tuple[str, str], str]] | None = None
 
     def _catalog_names(self, s: Session) -> dict[str, str]:
         """Product id → name, shared by all customers and re-read every `catalog_ttl_s`:
@@ -318,6 +319,19 @@ class ProfileRepository:
             ).all()
             self._kinds = (now, {kind: list(said or []) for kind, said in rows})
         return self._kinds[1]
+
+    def _reference_names(self, s: Session) -> dict[tuple[str, str], str]:
+        """Each reference item that is no part of another → its own words ("water
+        bottle" for "Water Bottle (product 8310926033)"), re-read every `catalog_ttl_s`."""
+        now = time.monotonic()
+        if self._references is None or now - self._references[0] > self.catalog_ttl_s:
+            rows = s.exec(
+                select(ReferenceItem.name, ReferenceItem.key, ReferenceItem.text).where(
+                    col(ReferenceItem.part_of).is_(None)
+                )
+            ).all()
+            self._references = (now, {(n, k): own_words(n, k, t) for n, k, t in rows})
+        return self._references[1]
 
     def card(self, customer_id: str) -> CustomerCard | None:
         """The customer's card, or None when the id is unknown."""
@@ -460,6 +474,7 @@ class ProfileRepository:
         facts.extend(reference_facts(s, held, ranked, message))
         if held:
             facts.extend(none_held(held, self._kind_words(s), message))
+            facts.extend(none_linked(held, self._reference_names(s), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))
         return facts
 
@@ -726,6 +741,44 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
                 ),
             )
     return list(out.values())
+
+
+def own_words(name: str, key: str, text: str) -> str:
+    """A reference item's own words: its text without its id and its reference's name."""
+    drop = set(words(name.replace("_", " ")))
+    return " ".join(w for w in words(text.replace(key, " ")) if w not in drop)
+
+
+def none_linked(
+    rows: list[CustomerRecord], references: dict[tuple[str, str], str], message: str
+) -> list[Fact]:
+    """What the message names of the business's reference data (a product, a plan) that
+    none of the customer's records links to, of a kind their records link to: "where is my
+    water bottle?" from someone who never bought one. A reply says "I don't see a water
+    bottle on your account" rather than read their other orders as the answer. Not in a
+    request ("can I add a water bottle"), and not when one of their records names it."""
+    if REQUEST.search(message):
+        return []
+    linked = {(n, k) for r in rows for n, k in (r.links or {}).items()}
+    names = {n for n, _ in linked}
+    ws = message_words(message)
+    held = {f" {' '.join(words(r.text))} " for r in rows}
+    out: list[Fact] = []
+    for (name, key), own in references.items():
+        if name not in names or (name, key) in linked or not own or name_match(own, ws) < 1.0:
+            continue
+        if any(f" {own} " in text for text in held):
+            continue  # one of their records says it ("Water Bottle" in an order's line)
+        out.append(
+            Fact(
+                id=f"{NONE_HELD}{name}:{key}",
+                kind="record",
+                text=f"None of the customer's records is for {own} ({name.replace('_', ' ')}).",
+                relevance=RECORD_NAMED,
+                terms=[own],
+            )
+        )
+    return out[:2]
 
 
 def held_names(rows: list[CustomerRecord]) -> list[str]:

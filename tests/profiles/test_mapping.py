@@ -668,8 +668,8 @@ def test_what_a_named_record_links_to_brings_its_offered_parts(tmp_path, engine)
     sold out), bookings that link to a room type. "can I switch my deluxe booking to the
     breakfast rate" brings the Deluxe King with its rates still on sale, the one with
     breakfast first; a message naming no booking brings none."""
+    from profiles.context import none_linked, own_words, reference_facts
     from profiles.context import record_facts as ranked
-    from profiles.context import reference_facts
     from profiles.reads import read_records
 
     rooms = {
@@ -682,6 +682,7 @@ def test_what_a_named_record_links_to_brings_its_offered_parts(tmp_path, engine)
             },
         },
         "ST": {"title": "Standard Twin", "rates": {"R4": {"label": "room only", "price": 120}}},
+        "GS": {"title": "Garden Suite", "rates": {}},
     }
     (tmp_path / "rooms.json").write_text(json.dumps(rooms), encoding="utf-8")
     (tmp_path / "bookings.csv").write_text(
@@ -714,7 +715,7 @@ records:
 """,
     )
     files = [tmp_path / n for n in ("rooms.json", "bookings.csv", "guests.csv")]
-    assert import_files(engine, load_mapping(mapping), files).reference == 6
+    assert import_files(engine, load_mapping(mapping), files).reference == 7
     message = "can I switch my deluxe booking to the breakfast rate"
     with Session(engine) as s:
         rows = read_records(s, "g1")
@@ -726,6 +727,18 @@ records:
     assert "rate R1: room only" in text and "R3" not in text  # sold out: never offered
     assert facts[0].kind == "product" and facts[0].relevance >= 1.0
     assert none == []
+    # a room type none of her bookings is for: "I don't see …", not her other bookings
+    names = {
+        (n, k): own_words(n, k, t)
+        for n, k, t in [
+            ("room_type", "GS", "Garden Suite (room type GS)"),
+            ("room_type", "DK", "Deluxe King (room type DK)"),
+        ]
+    }
+    (absent,) = none_linked(rows, names, "is my garden suite booking confirmed?")
+    assert absent.id.endswith("room_type:GS") and absent.terms == ["garden suite"]
+    assert none_linked(rows, names, "is my deluxe king booking confirmed?") == []
+    assert none_linked(rows, names, "can I get a garden suite next time?") == []  # a request
     bad = _write(
         tmp_path / "bad.yaml",
         "reference: [{name: rate, file: rooms.json, at: '*.rates', id: '@key',"
