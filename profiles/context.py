@@ -6,10 +6,11 @@ import math
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 from sqlalchemy import func
@@ -293,45 +294,50 @@ class ProfileRepository:
         self.engine = engine
         self.catalog_ttl_s = catalog_ttl_s
         self.segments = segments or Segments.load()
-        self._catalog: tuple[float, dict[str, str]] | None = None
-        self._kinds: tuple[float, dict[str, list[str]]] | None = None
-        self._references: tuple[float, dict[tuple[str, str], str]] | None = None
+        # business data every customer's turn reads, each kept for `catalog_ttl_s`
+        self._shared: dict[str, tuple[float, Any]] = {}
+
+    def _kept(self, name: str, read: Callable[[], Any]) -> Any:
+        """`read()`'s result, read again once it is older than `catalog_ttl_s`."""
+        now = time.monotonic()
+        hit = self._shared.get(name)
+        if hit is None or now - hit[0] > self.catalog_ttl_s:
+            hit = self._shared[name] = (now, read())
+        return hit[1]
 
     def _catalog_names(self, s: Session) -> dict[str, str]:
-        """Product id → name, shared by all customers and re-read every `catalog_ttl_s`:
-        the catalog changes rarely and reading it took a quarter of a turn's SQL time."""
-        now = time.monotonic()
-        if self._catalog is None or now - self._catalog[0] > self.catalog_ttl_s:
-            rows = s.exec(select(Product.id, Product.name)).all()
-            self._catalog = (now, {pid: name for pid, name in rows})
-        return self._catalog[1]
+        """Product id → name: the catalog changes rarely and reading it took a quarter of
+        a turn's SQL time."""
+        return cast(
+            dict[str, str],
+            self._kept("catalog", lambda: dict(s.exec(select(Product.id, Product.name)).all())),
+        )
 
     def _kind_words(self, s: Session) -> dict[str, list[str]]:
         """Each kind of record the business keeps → the words naming it (one record's of
-        each kind), re-read every `catalog_ttl_s` like the catalog."""
-        now = time.monotonic()
-        if self._kinds is None or now - self._kinds[0] > self.catalog_ttl_s:
+        each kind)."""
+
+        def read() -> dict[str, list[str]]:
             first = select(func.min(CustomerRecord.id)).group_by(CustomerRecord.kind)
             rows = s.exec(
                 select(CustomerRecord.kind, CustomerRecord.words).where(
                     CustomerRecord.id.in_(first)  # type: ignore[union-attr]
                 )
             ).all()
-            self._kinds = (now, {kind: list(said or []) for kind, said in rows})
-        return self._kinds[1]
+            return {kind: list(said or []) for kind, said in rows}
+
+        return cast(dict[str, list[str]], self._kept("kinds", read))
 
     def _reference_names(self, s: Session) -> dict[tuple[str, str], str]:
         """Each reference item that is no part of another → its own words ("water
-        bottle" for "Water Bottle (product 8310926033)"), re-read every `catalog_ttl_s`."""
-        now = time.monotonic()
-        if self._references is None or now - self._references[0] > self.catalog_ttl_s:
-            rows = s.exec(
-                select(ReferenceItem.name, ReferenceItem.key, ReferenceItem.text).where(
-                    col(ReferenceItem.part_of).is_(None)
-                )
-            ).all()
-            self._references = (now, {(n, k): own_words(n, k, t) for n, k, t in rows})
-        return self._references[1]
+        bottle" for "Water Bottle (product 8310926033)")."""
+
+        def read() -> dict[tuple[str, str], str]:
+            query = select(ReferenceItem.name, ReferenceItem.key, ReferenceItem.text)
+            rows = s.exec(query.where(col(ReferenceItem.part_of).is_(None))).all()
+            return {(n, k): own_words(n, k, t) for n, k, t in rows}
+
+        return cast(dict[tuple[str, str], str], self._kept("references", read))
 
     def card(self, customer_id: str) -> CustomerCard | None:
         """The customer's card, or None when the id is unknown."""
@@ -553,8 +559,7 @@ def reference_facts(
     out: list[Fact] = []
     for (name, key), whole in wholes.items():
         offered = parts.get(f"{name}:{key}", [])
-        # its own words, not its id's nor the reference's name ("Deluxe King")
-        own = set(words(whole.text.replace(key, " "))) - set(words(name.replace("_", " ")))
+        own = set(own_words(name, key, whole.text).split())  # "deluxe king"
         said = len(own & ws) / len(own) if own else 0.0
         if not offered or said <= 0:
             continue
