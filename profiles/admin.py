@@ -6,12 +6,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from profiles.db import session_scope
+from profiles.expressions import RuleFileError, check_condition
 from profiles.fields import Plain
 from profiles.models import (
     PURPOSES,
@@ -76,6 +77,33 @@ class OrderIn(BaseModel):
     address: dict[str, Any] = Field(default_factory=dict)
 
 
+class Requirement(BaseModel):
+    """What an action its status allows also needs of the record: a condition over its
+    fields (numbers read from "$1,234.56" too), `amount` and `age_days`, and why not, said
+    to the customer when it does not hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    when: str = Field(description="A condition: 'amount == 0', 'age_days >= 60'.")
+    why: str | dict[str, str] = Field(
+        description="Why not, as a reply says it ('its balance must be $0.00 first'), or "
+        "one per language."
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        try:
+            check_condition(value, "when")
+        except RuleFileError as exc:
+            raise ValueError(str(exc)) from None
+        return value.strip()
+
+    def reasons(self) -> dict[str, str]:
+        """`why` by language (English when given as one text)."""
+        return {"en": self.why} if isinstance(self.why, str) else dict(self.why)
+
+
 class RecordIn(BaseModel):
     """A customer record of any kind (account, card, booking …), as a mapping would import it."""
 
@@ -102,6 +130,11 @@ class RecordIn(BaseModel):
         description="Every action its kind knows, its name by language ({'close': {'en': "
         "['close', 'cancel'], 'es': 'cerrar'}}, the first the one replies use); by default "
         "the ones it allows, in English.",
+    )
+    requires: dict[Plain, list[Requirement]] = Field(
+        default_factory=dict,
+        description="What an action it allows also needs of it: [{when: 'amount == 0', "
+        "why: 'its balance must be $0.00 first'}].",
     )
 
 
@@ -212,7 +245,11 @@ def upsert_record(engine: Engine, kind: str, key: str, data: RecordIn) -> bool:
             raise InvalidRecord("the record belongs to another customer")
         label = kind.replace("_", " ").capitalize()
         known = [*data.allows, *data.actions]
-        values = data.model_dump(exclude={"text", "words", "actions"}) | {
+        values = data.model_dump(exclude={"text", "words", "actions", "requires"}) | {
+            "requires": {
+                act: [{"when": r.when, "why": r.reasons()} for r in rs]
+                for act, rs in data.requires.items()
+            },
             "text": data.text or f"{label} {key}: {data.status or 'no status'}",
             "words": data.words or [kind.replace("_", " ")],
             "actions": {a: english_name(a) | data.actions.get(a, {}) for a in dict.fromkeys(known)},

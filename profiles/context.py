@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from profiles.expressions import holds
 from profiles.features import CustomerFeatures, customer_features
 from profiles.models import CustomerRecord, Product, ReferenceItem
 from profiles.reads import (
@@ -65,6 +66,8 @@ class RecordAction(BaseModel):
     allowed: bool
     # by language, every way customers say it; the first is the one replies use
     names: dict[str, list[str]] = Field(default_factory=dict)
+    # its status allows it but the record does not meet what it needs: why, by language
+    why: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("names", mode="before")
     @classmethod
@@ -696,10 +699,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
                 text=r.text,
                 relevance=score,
                 status=r.status,
-                actions=[
-                    RecordAction(name=a, allowed=a in (r.allows or []), names=names)
-                    for a, names in (r.actions or {}).items()
-                ],
+                actions=record_actions(r),
                 texts=r.texts or {},
                 terms=[*r.words, *(name.replace("_", " ") for name in r.fields)],
             )
@@ -746,6 +746,44 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
                 ),
             )
     return list(out.values())
+
+
+def record_actions(r: CustomerRecord, now: datetime | None = None) -> list[RecordAction]:
+    """What the record's kind can do and whether it can be done now: its status allows
+    it, and the record meets what the action needs (`requires`: "amount == 0"), checked
+    now, since an age or a balance changes; else why not, as the business says it."""
+    values = record_values(r, now or datetime.now(UTC))
+    out = []
+    for a, names in (r.actions or {}).items():
+        allowed, why = a in (r.allows or []), {}
+        for need in (r.requires or {}).get(a, []) if allowed else []:
+            if not holds(str(need.get("when", "")), values):
+                allowed, why = False, dict(need.get("why") or {})
+                break
+        out.append(RecordAction(name=a, allowed=allowed, names=names, why=why))
+    return out
+
+
+def record_values(r: CustomerRecord, now: datetime) -> dict[str, Any]:
+    """What a condition reads of a record: its fields (a number written as text, "$842.15"
+    or "2156 points", as the number), `amount`, `age_days` since its date, `status`."""
+    values: dict[str, Any] = {}
+    for name, value in (r.fields or {}).items():
+        if isinstance(value, bool | int | float) or value is None:
+            values[name] = value
+        elif isinstance(value, str):
+            number = _NUMBER.fullmatch(value.strip())
+            values[name] = float(number.group(1).replace(",", "")) if number else value
+    values["amount"] = r.amount
+    values["status"] = r.status
+    if r.at is not None:
+        at = r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)
+        values["age_days"] = (now - at).total_seconds() / 86400
+    return values
+
+
+_NUMBER = re.compile(r"[$€£¥]?\s*(-?[\d,]*\.?\d+)(?:\s*[a-zA-Z%]+)?")
+"""A number as a field writes it: "842.15", "$1,234.56", "2156 points", "12%"."""
 
 
 def own_words(name: str, key: str, text: str) -> str:

@@ -73,3 +73,31 @@ def compile_expression(source: str, known: Iterable[str], where: str) -> Express
     except InvalidExpression as exc:
         raise RuleFileError(f"{where}: {exc}") from exc
     return Expression(source.strip(), tuple(names), parsed)
+
+
+def check_condition(source: str, where: str) -> None:
+    """A condition over a record's own fields, whose names are the record's: checked for
+    its syntax and operators when loaded (RuleFileError naming `where`), not its names."""
+    # the messages do not repeat the condition: an API answer never echoes what was sent
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise RuleFileError(f"{where}: cannot parse the condition: {exc.msg}") from exc
+    if any(isinstance(node, ast.Attribute) for node in ast.walk(tree)):
+        raise RuleFileError(f"{where}: attribute access is not allowed in a condition")
+    try:
+        EvalWithCompoundTypes(names={}, functions=_ALLOWED_FUNCTIONS).parse(source)
+    except InvalidExpression as exc:
+        raise RuleFileError(
+            f"{where}: the condition uses what it cannot ({type(exc).__name__})"
+        ) from exc
+
+
+def holds(source: str, values: Mapping[str, Any]) -> bool:
+    """Whether a checked condition holds for `values`; a name it reads that the record
+    lacks, or a value of the wrong type, is not evidence that it holds."""
+    evaluator = EvalWithCompoundTypes(names=dict(values), functions=_ALLOWED_FUNCTIONS)
+    try:
+        return bool(evaluator.eval(source.strip()))
+    except (InvalidExpression, TypeError, ValueError, ZeroDivisionError, KeyError):
+        return False

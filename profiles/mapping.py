@@ -81,7 +81,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from profiles.admin import KIND, CustomerIn, english_name, upsert_customer
+from profiles.admin import KIND, CustomerIn, Requirement, english_name, upsert_customer
 from profiles.db import session_scope
 from profiles.files import first_error, read_model
 from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
@@ -210,6 +210,10 @@ class RecordsMap(_Strict):
     amount: str | None = None
     date: str | None = None
     date_formats: list[str] = Field(default_factory=lambda: list(DATE_FORMATS))
+    requires: dict[str, list[Requirement]] = Field(
+        default_factory=dict,
+        description="Action: what it also needs of the record, with why not.",
+    )
     sensitive: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list, description="Words naming this kind.")
     show: str | dict[str, str] = Field(
@@ -267,6 +271,16 @@ class RecordsMap(_Strict):
         names = [a for actions in self.allows.values() for a in actions]
         names += list(self.action_names)
         return {a: english_name(a) | self.action_names.get(a, {}) for a in dict.fromkeys(names)}
+
+    @model_validator(mode="after")
+    def _required_actions(self) -> RecordsMap:
+        known = set(self.actions())
+        for action in self.requires:
+            if action not in known:
+                raise ValueError(
+                    f"requires {action!r}: not one of its actions ({', '.join(sorted(known))})"
+                )
+        return self
 
     @model_validator(mode="after")
     def _owner(self) -> RecordsMap:
@@ -387,7 +401,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
-    *("allows", "actions", "texts", "part_of", "offered"),
+    *("allows", "actions", "texts", "requires", "part_of", "offered"),
 )
 
 
@@ -620,6 +634,10 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             links={n: k for n, k in links.items() if k},
             allows=spec.allows.get((status or "").lower(), spec.allows.get("*", [])),
             actions=spec.actions(),
+            requires={
+                a: [{"when": r.when, "why": r.reasons()} for r in rs]
+                for a, rs in spec.requires.items()
+            },
         )
         out.append(_Raw(spec, record, where))
     return out

@@ -281,14 +281,15 @@ class OfflineComposer:
             top = max(s.relevance for s in records)
             records = [s for s in records if s.relevance > top - 0.5]
         records = records[: 1 if short else max(decision.max_personal_facts, 0)]
-        doing: list[tuple[Source, RecordAction]] = []  # asked of a record that allows it
+        doing: list[tuple[Source, RecordAction]] = []  # asked, and its status allows it
         if records:
             lines.append(cat.text("records_intro"))
             lowered = (plan.action_text if plan is not None else "") or composed.message.lower()
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules
                 asked = [a for a in s.actions if a.asked_in(lowered)]
-                doing += [(s, a) for a in asked if a.allowed]
+                # allowed, or allowed by its status but not met yet: the way and its terms
+                doing += [(s, a) for a in asked if a.allowed or a.why]
                 listed(s, " ".join(_action_sentence(cat, s, a, lowered) for a in asked))
         rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []
         # The business's own customer-facing answer to a policy question (catalog
@@ -531,6 +532,11 @@ def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction, lo
     their word for it, else the business's own name (English, or the action's own name,
     when it gave none); a record with no status says only whether it can be done."""
     name = action.name_in(cat.language, lowered)
+    if action.why:  # its status allows it; the record does not meet what it needs
+        why = (
+            action.why.get(cat.language) or action.why.get("en") or next(iter(action.why.values()))
+        )
+        return cat.text("record_action.not_yet", action=name, why=why)
     key = "record_action." + ("allowed" if action.allowed else "not_allowed")
     if not record.status:
         return cat.text(f"{key}_any", action=name)

@@ -261,6 +261,14 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
     assert "todavía puedes cancelarla" in ask("¿puedo cancelarla? es la M-77, gracias")
     assert "It is ended, so you can't cancel it now." in ask("can I cancel M-78 please")
     assert "can still" not in ask("what is the status of M-77?")  # no action asked
+    # what an action also needs of the record, with the business's reason
+    owing = {**record, **rules, "amount": 12.5}
+    owing["requires"] = {"cancel": [{"when": "amount == 0", "why": "the last fee is unpaid"}]}
+    assert client.put(url, json=owing, headers=ADMIN).status_code == 200
+    assert "You can't cancel it yet: the last fee is unpaid." in ask("can I cancel M-77?")
+    broken = {**owing, "requires": {"cancel": [{"when": "amount ==== 0", "why": "x"}]}}
+    r = client.put(url, json=broken, headers=ADMIN)
+    assert r.status_code == 422 and "====" not in r.text and "condition" in r.text
 
     taken = client.put(  # another customer's id for the same record
         url, json={**record, "customer_id": "olivia_khan_9030"}, headers=ADMIN

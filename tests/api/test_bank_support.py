@@ -185,14 +185,15 @@ def _ingest(bank_client: tuple[TestClient, str], docs: list[str]) -> None:
 def test_an_action_two_cards_allow_is_asked_back_then_answered(
     bank_client: tuple[TestClient, str],
 ) -> None:
-    """Kwame holds two credit cards, both of which can be closed: "I want to cancel my
+    """Kwame holds two credit cards, both of which can be replaced: "I want to replace my
     card" asks which one, listing both and no help article; "the business one" then answers
-    for the Business Gold Rewards Card, in his word, with what closing it takes from the
-    bank's article on closing a credit card account (searched for the action asked before,
-    not the follow-up's words). Yuki's only debit card needs no question."""
-    first = _ask(bank_client, "01f21c9970", "i want to cancel my card")
+    for the Business Gold Rewards Card. Neither can be closed yet (the bank's mapping:
+    a zero balance first), so "I want to cancel my card" asks nothing and says why, in his
+    word, with what closing takes from the bank's article on closing a credit card account.
+    Yuki's only debit card needs no question."""
+    first = _ask(bank_client, "01f21c9970", "i want to replace my card")
     answer = first["answer"]
-    assert "Which one would you like to cancel?" in answer, answer
+    assert "Which one would you like to replace?" in answer, answer
     cited = {c["id"] for c in first["citations"]}
     assert {
         "record:credit_card:cc_01f21c9970_gold",
@@ -203,10 +204,14 @@ def test_an_action_two_cards_allow_is_asked_back_then_answered(
         bank_client, "01f21c9970", "the business one", conversation=first["conversation_id"]
     )
     assert "Business Gold Rewards Card" in then["answer"], then["answer"]
-    assert "You can cancel it." in then["answer"] and "Which one" not in then["answer"]
+    assert "You can replace it." in then["answer"] and "Which one" not in then["answer"]
     assert "cc_01f21c9970_gold)" not in then["answer"], then["answer"]
-    assert "Here is what it takes to cancel it" in then["answer"], then["answer"]
-    articles = {c["id"].partition("#")[0] for c in then["citations"] if c["kind"] == "kb"}
+    close = _ask(bank_client, "01f21c9970", "i want to cancel my card")["answer"]
+    assert "Which one" not in close and "You can cancel" not in close, close
+    assert close.count("You can't cancel it yet: its balance must be $0.00 first.") == 2, close
+    assert "Here is what it takes to cancel it" in close, close
+    closing = _ask(bank_client, "01f21c9970", "i want to cancel my business card")
+    articles = {c["id"].partition("#")[0] for c in closing["citations"] if c["kind"] == "kb"}
     assert articles == {CARD_CLOSING}, articles
     only = _ask(bank_client, "224959b99e", "quiero cancelar mi tarjeta")
     assert "¿Cuál" not in only["answer"] and "puedes cancelar" in only["answer"], only["answer"]

@@ -118,6 +118,16 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
         ("version: 2\ncustomers: {id: id}", "version: Input should be 1"),
         ("- a list", "expected a mapping"),
         ("customers: {id: id, consent: maybe}", "customers.consent"),
+        (
+            "records: [{kind: card, id: id, customer: c, allows: {'*': [close]},"
+            " requires: {freeze: [{when: 'amount == 0', why: x}]}}]",
+            "records.0: Value error, requires 'freeze': not one of its actions",
+        ),
+        (
+            "records: [{kind: card, id: id, customer: c, allows: {'*': [close]},"
+            " requires: {close: [{when: 'amount ==', why: x}]}}]",
+            "records.0.requires.close.0.when: Value error, when: cannot parse the condition",
+        ),
     ],
 )
 def test_a_bad_mapping_names_the_file_and_the_key(tmp_path, text, says):
@@ -746,3 +756,56 @@ records:
     )
     with pytest.raises(MappingError, match="part of one other item"):
         load_mapping(bad)
+
+
+def test_an_action_its_status_allows_can_need_more_of_the_record():
+    """The bank's credit cards can be closed whatever their status, once the balance is
+    zero and the card is 60 days old: checked when read (an age grows), on numbers as the
+    data writes them ("$842.15"), and said with the business's reason in each language."""
+    from datetime import UTC, datetime
+
+    from profiles.context import record_actions
+    from profiles.mapping import PACKAGED_MAPPINGS
+    from profiles.models import CustomerRecord
+
+    spec = next(
+        r
+        for r in load_mapping(PACKAGED_MAPPINGS / "tau_banking.yaml").records
+        if r.kind == "credit_card"
+    )
+    needs = {
+        a: [{"when": r.when, "why": r.reasons()} for r in rs] for a, rs in spec.requires.items()
+    }
+
+    def card(balance: str, opened: datetime) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c",
+            kind="credit_card",
+            key="cc_1",
+            amount=float(balance.strip("$").replace(",", "")),
+            at=opened,
+            fields={"current_balance": balance},
+            allows=["replace", "close"],
+            actions=spec.actions(),
+            requires=needs,
+        )
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    paid_off = {
+        a.name: a for a in record_actions(card("$0.00", datetime(2025, 1, 1, tzinfo=UTC)), now)
+    }
+    assert paid_off["close"].allowed and not paid_off["close"].why
+    owing = {
+        a.name: a for a in record_actions(card("$842.15", datetime(2025, 1, 1, tzinfo=UTC)), now)
+    }
+    assert not owing["close"].allowed and owing["replace"].allowed
+    assert owing["close"].why["en"] == "its balance must be $0.00 first"
+    assert owing["close"].why["es"] == "su saldo debe ser $0.00 antes"
+    young = {
+        a.name: a for a in record_actions(card("$0.00", datetime(2026, 2, 1, tzinfo=UTC)), now)
+    }
+    assert young["close"].why["en"] == "it must have been open for at least 60 days"
+    later = record_actions(
+        card("$0.00", datetime(2026, 2, 1, tzinfo=UTC)), datetime(2026, 4, 15, tzinfo=UTC)
+    )
+    assert next(a for a in later if a.name == "close").allowed  # the same card, 60 days on
