@@ -752,11 +752,12 @@ def record_actions(r: CustomerRecord, now: datetime | None = None) -> list[Recor
     """What the record's kind can do and whether it can be done now: its status allows
     it, and the record meets what the action needs (`requires`: "amount == 0"), checked
     now, since an age or a balance changes; else why not, as the business says it."""
-    values = record_values(r, now or datetime.now(UTC))
+    values: dict[str, Any] | None = None  # read once, for a record with requirements
     out = []
     for a, names in (r.actions or {}).items():
         allowed, why = a in (r.allows or []), {}
         for need in (r.requires or {}).get(a, []) if allowed else []:
+            values = values or record_values(r, now or datetime.now(UTC))
             if not holds(str(need.get("when", "")), values):
                 allowed, why = False, dict(need.get("why") or {})
                 break
