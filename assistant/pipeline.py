@@ -412,10 +412,11 @@ class Assistant:
         assignment = self.experiments.assign(card.id)
         with timer.stage("load_context"):
             said = [m.text for m in conversation or [] if m.role == "customer"]
-            ctx = self.load_context(card, message, said[-1] if said else None)
+            previous = said[-1] if said else None
+            ctx = self.load_context(card, message, previous)
             card = ctx.card  # read with the context: segments filled in under consent
         with timer.stage("retrieve"):  # the lexical half, while the query is embedded
-            pending = self.start_retrieve(ctx, message, assignment, said[-1] if said else None)
+            pending = self.start_retrieve(ctx, message, assignment, previous)
         with timer.stage("embed"):  # what is left of it after the SQL and BM25 above
             query = embedding.result()
         with timer.stage("retrieve"):

@@ -104,6 +104,11 @@ class Requirement(BaseModel):
         return {"en": self.why} if isinstance(self.why, str) else dict(self.why)
 
 
+def stored_requirements(requires: dict[str, list[Requirement]]) -> dict[str, list[dict[str, Any]]]:
+    """Requirements as a record stores them: {action: [{"when": …, "why": {lang: …}}]}."""
+    return {a: [{"when": r.when, "why": r.reasons()} for r in rs] for a, rs in requires.items()}
+
+
 class RecordIn(BaseModel):
     """A customer record of any kind (account, card, booking …), as a mapping would import it."""
 
@@ -246,10 +251,7 @@ def upsert_record(engine: Engine, kind: str, key: str, data: RecordIn) -> bool:
         label = kind.replace("_", " ").capitalize()
         known = [*data.allows, *data.actions]
         values = data.model_dump(exclude={"text", "words", "actions", "requires"}) | {
-            "requires": {
-                act: [{"when": r.when, "why": r.reasons()} for r in rs]
-                for act, rs in data.requires.items()
-            },
+            "requires": stored_requirements(data.requires),
             "text": data.text or f"{label} {key}: {data.status or 'no status'}",
             "words": data.words or [kind.replace("_", " ")],
             "actions": {a: english_name(a) | data.actions.get(a, {}) for a in dict.fromkeys(known)},

@@ -735,17 +735,17 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
         named = [p for p in named if own_words & set(p.split())]
         if named:
             phrase = max(named, key=len)
-            out.setdefault(
-                phrase,
-                Fact(
-                    id=f"{NONE_HELD}{kind}",
-                    kind="record",
-                    text=f"The customer has no {phrase} ({kind.replace('_', ' ')}).",
-                    relevance=RECORD_NAMED,
-                    terms=[phrase],
-                ),
-            )
+            text = f"The customer has no {phrase} ({kind.replace('_', ' ')})."
+            out.setdefault(phrase, _none_fact(kind, phrase, text))
     return list(out.values())
+
+
+def _none_fact(tail: str, phrase: str, text: str) -> Fact:
+    """A fact that the customer holds no `phrase`: its id starts with NONE_HELD and its
+    first term is what a reply names ("I don't see a debit card on your account")."""
+    return Fact(
+        id=f"{NONE_HELD}{tail}", kind="record", text=text, relevance=RECORD_NAMED, terms=[phrase]
+    )
 
 
 def record_actions(r: CustomerRecord, now: datetime | None = None) -> list[RecordAction]:
@@ -813,15 +813,8 @@ def none_linked(
             continue
         if any(f" {own} " in text for text in held):
             continue  # one of their records says it ("Water Bottle" in an order's line)
-        out.append(
-            Fact(
-                id=f"{NONE_HELD}{name}:{key}",
-                kind="record",
-                text=f"None of the customer's records is for {own} ({name.replace('_', ' ')}).",
-                relevance=RECORD_NAMED,
-                terms=[own],
-            )
-        )
+        text = f"None of the customer's records is for {own} ({name.replace('_', ' ')})."
+        out.append(_none_fact(f"{name}:{key}", own, text))
     return out[:2]
 
 

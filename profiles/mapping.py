@@ -74,6 +74,7 @@ import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,7 +82,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from profiles.admin import KIND, CustomerIn, Requirement, english_name, upsert_customer
+from profiles.admin import (
+    KIND,
+    CustomerIn,
+    Requirement,
+    english_name,
+    stored_requirements,
+    upsert_customer,
+)
 from profiles.db import session_scope
 from profiles.files import first_error, read_model
 from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
@@ -238,12 +246,13 @@ class RecordsMap(_Strict):
             return {lang: _check_template(t) for lang, t in value.items()}
         return _check_template(value)
 
-    def templates(self) -> tuple[str, dict[str, str]]:
-        """The template of `text` (English, else the first given) and the others by language."""
+    def templates(self) -> tuple[str, str, dict[str, str]]:
+        """The language of `text` (English, else the first given), its template, and the
+        other templates by language."""
         if isinstance(self.show, str):
-            return self.show, {}
+            return "en", self.show, {}
         main = "en" if "en" in self.show else next(iter(self.show))
-        return self.show[main], {k: v for k, v in self.show.items() if k != main}
+        return main, self.show[main], {k: v for k, v in self.show.items() if k != main}
 
     @field_validator("links")
     @classmethod
@@ -364,7 +373,8 @@ def import_files(
     re-running never duplicates. Every item is read, linked and checked before the first
     is written: a file with a bad item changes nothing."""
     people = _customers(mapping.customers, paths) if mapping.customers else []
-    refs = [r for spec in mapping.reference for r in _reference(spec, paths, mapping)]
+    english = mapping.labels_in("en")  # reference items read in English
+    refs = [r for spec in mapping.reference for r in _reference(spec, paths, english)]
     raws = [r for spec in mapping.records for r in _records(spec, paths)]
     _unique([(r.record.kind, r.record.key, r.where) for r in raws])
     _unique([(r.name, r.key, r.name) for r in refs])
@@ -445,6 +455,7 @@ def _link(
 ) -> list[CustomerRecord]:
     """The records with their owners and lines: links are followed to this import's
     records and reference items first, then to stored ones; an owner must exist."""
+    labels = cache(mapping.labels_in)  # once per language, not per record
     _by_value(s, raws, refs)
     mine: dict[tuple[str, str], CustomerRecord | ReferenceItem] = {(r.name, r.key): r for r in refs}
     mine.update({(r.record.kind, r.record.key): r.record for r in raws})
@@ -467,12 +478,11 @@ def _link(
             n: _Fields(t.fields, key=t.key) if t else _Fields({}, key=rec.links.get(n, ""))
             for n, t in ({n: None for n in spec.links} | linked).items()
         }
-        main, others = spec.templates()
+        lang, main, others = spec.templates()
         slots = dict(kind=rec.kind, key=rec.key, status=rec.status or "", **values)
-        lang = "en" if isinstance(spec.show, str) or "en" in spec.show else next(iter(spec.show))
-        rec.text = _render(main, rec.fields, raw.where, mapping.labels_in(lang), **slots)
+        rec.text = _render(main, rec.fields, raw.where, labels(lang), **slots)
         rec.texts = {
-            lang: _render(t, rec.fields, raw.where, mapping.labels_in(lang), **slots)
+            lang: _render(t, rec.fields, raw.where, labels(lang), **slots)
             for lang, t in others.items()
         }
     owners = {r.record.customer_id for r in raws} - people
@@ -571,7 +581,9 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
     return rows
 
 
-def _reference(spec: ReferenceMap, paths: list[Path], mapping: Mapping) -> list[ReferenceItem]:
+def _reference(
+    spec: ReferenceMap, paths: list[Path], labels: dict[str, str]
+) -> list[ReferenceItem]:
     source = _pick(paths, spec.file)
     out = []
     for item in _items(source, spec.at):
@@ -582,7 +594,7 @@ def _reference(spec: ReferenceMap, paths: list[Path], mapping: Mapping) -> list[
         fields = dict(item.obj)
         # {name} is the item's own name where it has one ("T-Shirt"), else the reference's
         named = {} if "name" in fields else {"name": spec.name}
-        text = _render(spec.show, fields, where, mapping.labels_in("en"), key=key, **named)
+        text = _render(spec.show, fields, where, labels, key=key, **named)
         whole = None
         for name, fpath in spec.part_of.items():
             of = _text(_get(item, fpath, where))
@@ -634,10 +646,7 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             links={n: k for n, k in links.items() if k},
             allows=spec.allows.get((status or "").lower(), spec.allows.get("*", [])),
             actions=spec.actions(),
-            requires={
-                a: [{"when": r.when, "why": r.reasons()} for r in rs]
-                for a, rs in spec.requires.items()
-            },
+            requires=stored_requirements(spec.requires),
         )
         out.append(_Raw(spec, record, where))
     return out

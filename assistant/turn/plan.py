@@ -375,8 +375,9 @@ def plan_turn(
     # an id that is one of their records of another shape than a typed order is theirs:
     # the records answer for it ("#W6221400" imported by a mapping), never "I don't see
     # that order number in your orders"
+    by_id = {o.id: o for o in orders}
     held = {f.id.split(":", 2)[2] for f in records or [] if f.id.startswith("record:")}
-    pointed.ids = [i for i in pointed.ids if i in {o.id for o in orders} or i not in held]
+    pointed.ids = [i for i in pointed.ids if i in by_id or i not in held]
     names = lex.intents_in(message)
     # "hi, where is my order?" is about the order: social words count only alone, with
     # at most a few words besides and no question ("hello, I have a question" is social,
@@ -448,7 +449,6 @@ def plan_turn(
         not_bought=[] if "recall" in names else pointed.not_bought,
         asks_why=bool(_WHY.search(message)),
     )
-    by_id = {o.id: o for o in orders}
     for name in names or ["other"]:
         intent = PlannedIntent(name=cast(IntentName, name), action=acts.intent_action.get(name))
         if name in RECORD_INTENTS and plan.about_records:
