@@ -120,7 +120,19 @@ def _asked(names: tuple[str, ...]) -> re.Pattern[str]:
 
 @lru_cache(maxsize=256)
 def _said(names: tuple[str, ...]) -> Phrases:
-    return Phrases.of([rf"{re.escape(n)}\w*" if " " not in n else re.escape(n) for n in names])
+    return Phrases.of([form for n in names for form in _forms(n)])
+
+
+def _forms(name: str) -> list[str]:
+    """A one-word name in any of its forms ("close" as "closes", "closed", and the
+    "closing" that drops its final e, though not in a short word: "use" is no "using");
+    a phrase as it is."""
+    if " " in name:
+        return [re.escape(name)]
+    forms = [rf"{re.escape(name)}\w*"]
+    if len(name) >= 5 and name.endswith("e"):
+        forms.append(rf"{re.escape(name[:-1])}ing\w*")
+    return forms
 
 
 def kind_phrase(fact_id: str, terms: list[str]) -> str:

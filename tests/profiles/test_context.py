@@ -172,6 +172,11 @@ def test_an_action_is_said_in_any_form_with_a_typo_but_not_as_another_word():
         assert activate.said_in(said), said
     for other in ("what is active?", "can i deactivate it", "my card"):
         assert not activate.said_in(other), other
+    replace = RecordAction(name="replace", allowed=True)
+    for said in ("ok how about replacing the business one", "it was replaced", "replace it"):
+        assert replace.said_in(said), said
+    assert replace.asked_in("ok how about replacing the business one")
+    assert not replace.asked_in("my card was replaced last week")
     seat = RecordAction(name="change_seat", allowed=False)
     assert seat.said_in("can i change seat 12a") and not seat.said_in("can i change my name")
 
