@@ -179,6 +179,11 @@ def compose(
 ) -> Composed:
     """The prompt with the highest-priority sources that fit in `budget` tokens.
 
+    The budget bounds what is put around the customer's message (instructions, card,
+    sources, the conversation so far), not the message itself, which the chat bounds
+    (`max_message_chars`): a customer who lists sixteen charges needs all sixteen in
+    front of the model, not fewer because they wrote more.
+
     Priority: the customer card and order list, then facts and passages interleaved by
     relevance, then history. Sources are numbered in the order they appear."""
     card_text = _card_text(card, decision)
@@ -198,10 +203,11 @@ def compose(
         message=defuse(message),
     )
     base = {k: v for k, v in base.items() if k in prompt.variables}  # older templates
-    used = counter.count(messages_text(prompt.render(**base)))
+    own = counter.count(base["message"]) if "message" in base else 0
+    used = counter.count(messages_text(prompt.render(**base))) - own
     if used > budget and convo:
         base["conversation"] = ""
-        used = counter.count(messages_text(prompt.render(**base)))
+        used = counter.count(messages_text(prompt.render(**base))) - own
     chosen: list[_Candidate] = []
     never = set(decision.never_mention)
     planned = set(decision.plan.record_ids()) if decision.plan else set()
@@ -244,6 +250,7 @@ def compose(
         sources=sources,
         messages=[(m.type, str(m.content)) for m in rendered],
         replied_before=any(m.role in ("assistant", "agent") for m in conversation),
+        message_tokens=own,
         message=message,
         card=card,
         decision=decision,

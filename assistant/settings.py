@@ -104,7 +104,9 @@ class Settings(BaseSettings):
         description="Longest a turn's message waits before it is written to the history "
         "vector store, batched with others (a customer's next turn writes it at once).",
     )
-    context_tokens: int = Field(2000, ge=200, description="Token budget of the assembled context.")
+    context_tokens: int = Field(
+        2000, ge=200, description="Token budget of the prompt around the customer's message."
+    )
     kb_top_k: int = Field(6, ge=1, description="Knowledge-base passages retrieved per turn.")
     history_top_k: int = Field(5, ge=0, description="History items retrieved per turn.")
     kb_recheck_s: float = Field(

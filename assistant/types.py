@@ -96,7 +96,7 @@ class Composed(BaseModel):
 
     customer_id: str
     text: str
-    tokens: int
+    tokens: int  # the whole prompt's
     sources: list[Source]
     messages: list[tuple[str, str]]  # (role, content) as sent to a chat model
     message: str
@@ -104,6 +104,12 @@ class Composed(BaseModel):
     decision: Decision
     # the conversation already has a reply (the bot's or an agent's): no second "Hi Ana,"
     replied_before: bool = False
+    message_tokens: int = 0  # the customer's message's share of `tokens`
+
+    @property
+    def context_tokens(self) -> int:
+        """What Rapport put around the message: what the token budget bounds."""
+        return self.tokens - self.message_tokens
 
     def ids(self, kind: CitationKind | tuple[CitationKind, ...]) -> list[str]:
         kinds = (kind,) if isinstance(kind, str) else kind

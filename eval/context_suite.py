@@ -76,9 +76,15 @@ def present(gold_id: str, text: str) -> bool:
     return re.search(rf"(?<![\w/-]){re.escape(gold_id)}(?![\w/])(?!-\w)", text) is not None
 
 
-def scores(case: ContextCase, text: str, tokens: int, ms: dict[str, float]) -> CaseScore:
+def scores(
+    case: ContextCase, text: str, tokens: int, ms: dict[str, float], prompt_tokens: int = 0
+) -> CaseScore:
+    """`tokens` is what the budget bounds (the prompt less the customer's message);
+    `prompt_tokens` the whole prompt's, where there is one."""
     missing = [i for i in case.gold_ids if not present(i, text)]
     metrics: dict[str, float] = {"tokens": float(tokens)}
+    if prompt_tokens:
+        metrics["prompt_tokens"] = float(prompt_tokens)
     if case.gold_ids:
         metrics["fact_recall"] = 1 - len(missing) / len(case.gold_ids)
     return CaseScore(
@@ -113,7 +119,10 @@ def rapport_scorer(assistant: Assistant):
         prepared = assistant.prepare(
             TurnRequest(customer_id=case.customer_id, message=case.message)
         )
-        return scores(case, prepared.composed.text, prepared.composed.tokens, prepared.timer.ms)
+        composed = prepared.composed
+        return scores(
+            case, composed.text, composed.context_tokens, prepared.timer.ms, composed.tokens
+        )
 
     return score
 

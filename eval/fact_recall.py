@@ -71,7 +71,7 @@ def score(assistant: Assistant, tasks: list[RetailTask]) -> RecallReport:
                 gold=len(task.gold_ids),
                 found=len(task.gold_ids) - len(missing),
                 missing=missing,
-                tokens=prepared.composed.tokens,
+                tokens=prepared.composed.context_tokens,
                 ms=round(sum(prepared.timer.ms.values()), 1),
             )
         )

@@ -22,8 +22,9 @@ def test_budget_is_never_exceeded_and_keeps_the_most_relevant(make_composed, cou
     ]
     for budget in (400, 700, 1200):
         c = make_composed(passages=long, budget=budget)
-        assert c.tokens <= budget, (budget, c.tokens)
+        assert c.context_tokens <= budget, (budget, c.context_tokens)
         assert counter.count(c.text) == c.tokens
+        assert c.tokens == c.context_tokens + counter.count(c.message) > c.context_tokens
         assert c.sources[0].id == PROFILE.id  # the card's facts survive any budget
         kept = [s.id for s in c.sources if s.kind == "kb"]
         assert kept == [p.id for p in long[: len(kept)]]  # best-ranked passages first
@@ -80,3 +81,23 @@ def test_no_personalization_consent_drops_facts_from_card(make_composed):
     )
     assert "Ana Lima" not in c.text
     assert "no consent to personalization" in c.text
+
+
+def test_a_long_message_does_not_crowd_out_the_sources_it_needs(make_composed, counter):
+    """The budget bounds what is put around the message: a customer who writes more
+    (here, every charge they dispute) gets the same sources in front of the model."""
+    passages = [
+        Passage(
+            id=f"doc{i}#0", doc_id=f"doc{i}", title=f"T{i}", text="word " * 60, score=1 / (i + 1)
+        )
+        for i in range(12)
+    ]
+    short = make_composed(message="cancel #W1111111", passages=passages, budget=700)
+    detail = " ".join(
+        f"Charge {i}: $1{i}.99 at Store {i} on 10/{i + 1:02d}/2025." for i in range(40)
+    )
+    long = make_composed(message=f"cancel #W1111111. {detail}", passages=passages, budget=700)
+    assert counter.count(long.message) > 500  # most of the budget, were it counted
+    assert [s.id for s in long.sources] == [s.id for s in short.sources]
+    assert len(long.ids("kb")) >= 3
+    assert long.context_tokens <= 700 < long.tokens
