@@ -46,10 +46,12 @@ class _Candidate:
     texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
     terms: list[str] = field(default_factory=list)  # a record's kind words, field names
     held: bool = False  # a passage about something the customer holds
+    note: str = ""  # for the model only: what the record allows of what is asked
 
     @property
     def line(self) -> str:
-        return f"{self.title}: {self.text}" if self.title else self.text
+        line = f"{self.title}: {self.text}" if self.title else self.text
+        return f"{line} ({self.note})" if self.note else line
 
 
 _FACT_GROUP = {"profile": "profile", "order": "orders", "product": "products", "record": "records"}
@@ -115,13 +117,37 @@ def style_instructions(decision: Decision) -> str:
     return "\n".join(lines)
 
 
+def action_note(fact: Fact, asking: str) -> str:
+    """What the record allows of the actions the customer asks of it, by the business's
+    rules, for the model ("cancel: not yet, its balance must be $0.00 first"), so that an
+    LLM reply says what the offline one says rather than guessing from the status. Empty
+    when nothing is asked of it."""
+    if not asking or not fact.actions:
+        return ""
+    notes = []
+    for a in fact.actions:
+        if not a.asked_in(asking):
+            continue
+        name = a.name_in("en", asking)
+        if a.why:
+            why = a.why.get("en") or next(iter(a.why.values()))
+            notes.append(f"{name}: not yet, {why}")
+        elif a.allowed:
+            notes.append(f"{name}: allowed")
+        else:
+            notes.append(f"{name}: not allowed" + (f" while {fact.status}" if fact.status else ""))
+    return "; ".join(notes)
+
+
 def _candidates(
     facts: list[Fact],
     passages: list[Passage],
     history: list[HistoryHit],
     never: set[str],
     planned: set[str],
+    asking: str = "",
 ) -> list[_Candidate]:
+    """`asking` is the (lower-cased) text whose record actions the reply answers."""
     out: list[_Candidate] = []
     for f in facts:
         if f.kind == "profile" or f.id.startswith("orders:"):
@@ -147,6 +173,7 @@ def _candidates(
                 actions=f.actions,
                 texts=f.texts,
                 terms=f.terms,
+                note=action_note(f, asking),
             )
         )
     # Internal passages (written for staff) never enter a reply's context: what the
@@ -211,7 +238,8 @@ def compose(
     chosen: list[_Candidate] = []
     never = set(decision.never_mention)
     planned = set(decision.plan.record_ids()) if decision.plan else set()
-    candidates = _candidates(facts, passages, history, never, planned)
+    asking = (decision.plan.action_text if decision.plan else "") or message.lower()
+    candidates = _candidates(facts, passages, history, never, planned, asking)
     for cand in sorted(candidates, key=lambda c: (-c.priority, c.id)):
         # "[NN] " plus the newline between sources
         cost = counter.count(defuse(cand.line)) + 5

@@ -101,3 +101,41 @@ def test_a_long_message_does_not_crowd_out_the_sources_it_needs(make_composed, c
     assert [s.id for s in long.sources] == [s.id for s in short.sources]
     assert len(long.ids("kb")) >= 3
     assert long.context_tokens <= 700 < long.tokens
+
+
+def test_the_model_reads_what_a_record_allows_of_what_is_asked(make_composed) -> None:
+    """The LLM gets the business's answer to "can I cancel it?" beside the record, as the
+    offline reply says it: allowed, not while its status is what it is, or not yet and
+    why; nothing is added when nothing is asked of it."""
+    from assistant.compose import action_note
+    from profiles.context import Fact, RecordAction
+
+    def card(status: str, why: str = "", allowed: bool = True) -> Fact:
+        close = RecordAction(
+            name="close",
+            allowed=allowed,
+            names={"en": ["close", "cancel"]},
+            why={"en": why} if why else {},
+        )
+        return Fact(
+            id=f"record:card:{status}",
+            kind="record",
+            text=f"Gold Card ({status})",
+            relevance=2.0,
+            status=status,
+            actions=[close],
+        )
+
+    asking = "can i cancel my gold card"
+    assert action_note(card("ACTIVE"), asking) == "cancel: allowed"
+    assert action_note(card("FROZEN", allowed=False), asking) == "cancel: not allowed while FROZEN"
+    owing = card("OWING", why="its balance must be $0.00 first")
+    assert action_note(owing, asking) == "cancel: not yet, its balance must be $0.00 first"
+    assert action_note(owing, "what's my balance") == ""
+    assert action_note(owing, "why was my card cancelled") == ""  # done, not asked
+
+    c = make_composed(message="can i cancel my gold card", facts=[PROFILE, owing])
+    line = next(x for x in c.text.splitlines() if "Gold Card" in x)
+    assert line.endswith("(cancel: not yet, its balance must be $0.00 first)")
+    source = next(s for s in c.sources if s.id == owing.id)
+    assert source.text == "Gold Card (OWING)"  # what the customer may be shown is the record
