@@ -19,6 +19,12 @@ from tests.assistant.conftest import CANCEL, CARD, ORDER, PROFILE, decide
         # as customers type: one swapped letter in a long word
         ("can i talk to a real preson", "handoff.explicit_request", "customer asked for a human"),
         ("my card was stolne", "handoff.security", "security topic"),
+        # a lost card is for someone who can block it, in any language
+        ("i lost my card!!", "handoff.security", "security topic"),
+        ("I think I lost my debit card yesterday", "handoff.security", "security topic"),
+        ("my card is missing", "handoff.security", "security topic"),
+        ("perdí mi tarjeta", "handoff.security", "security topic"),
+        ("j'ai perdu ma carte", "handoff.security", "security topic"),
     ],
 )
 def test_topic_rules_hand_off_with_their_reason(message, rule, reason):
@@ -31,6 +37,8 @@ def test_a_plain_question_is_not_handed_off():
     d = decide(CARD, "Where is my order #W1111111?")
     assert not d.handoff
     assert not decide(CARD, "is the sale still on?").handoff  # "sale" is not "sue"
+    assert not decide(CARD, "my package got lost, where is it?").handoff  # not a card
+    assert not decide(CARD, "can i pay with a gift card?").handoff
     assert [h.rule for h in d.trace][:1] == ["consent"]
 
 
