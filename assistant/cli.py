@@ -12,6 +12,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -305,10 +306,13 @@ def demo(
         description="a retail bank",
         intents=list(GENERIC_INTENTS),
         demo_customers=BANK_PICKS,
+        segments_file=BANK_SEGMENTS.name,
         exist_ok=True,
     )
     if made is not None:
         keep_demo_keys(made.workspace.folder, {"agent": made.agent_key, "admin": made.admin_key})
+        # segments over what a bank's customers hold, not the store's orders
+        shutil.copyfile(BANK_SEGMENTS, made.workspace.folder / BANK_SEGMENTS.name)
     err.print(f"demo 3/4: the bank's customers ({bank / 'db.json'})", markup=False)
     import_files_cmd([bank / "db.json"], PACKAGED_MAPPINGS / "tau_banking.yaml", workspace="bank")
     err.print(f"demo 4/4: the bank's knowledge base ({bank / 'documents'})", markup=False)
@@ -316,6 +320,7 @@ def demo(
     err.print("demo data ready; `rapport serve --demo` (or `make run`) serves it", markup=False)
 
 
+BANK_SEGMENTS = PACKAGED_MAPPINGS / "tau_banking.segments.yaml"
 # Bank customers with cards, accounts, transactions, a card order and a dispute.
 BANK_PICKS = ["lj82d4f1a9", "01f21c9970", "e3f4a5b6c7", "6680a37184", "123"]
 

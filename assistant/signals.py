@@ -136,7 +136,7 @@ def turn_signals(
         "consent_personalization": card.allows("personalization"),
         "consent_history": card.allows("history"),
     }
-    features = ctx.features.model_dump() if ctx.features is not None else {}
+    features = ctx.features.values() if ctx.features is not None else {}
     for name in FEATURE_NAMES:
         values[name] = features.get(name)
     return TurnSignals(values, local)

@@ -13,10 +13,10 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
@@ -38,7 +38,7 @@ OPEN_STATUSES = ("pending", "processed")
 class CustomerFeatures(BaseModel):
     """One customer's features; the field names are the variables of segment expressions."""
 
-    tenure_days: float
+    tenure_days: float  # since they joined, or since their first order or record if earlier
     order_count: int
     lifetime_value: float  # payments minus refunds
     open_orders: int  # pending or processed
@@ -54,6 +54,23 @@ class CustomerFeatures(BaseModel):
     record_count: int = 0
     record_kinds: int = 0  # how many kinds: "holds an account, a card and a loan" is 3
     recent_records: int = 0  # dated in the last RECENT_DAYS days
+    # by kind, for a business's own segments: records['credit_card'] >= 2,
+    # record_value['checking_account'] >= 10000 (a kind they hold none of reads 0)
+    records: dict[str, int] = Field(default_factory=dict)
+    record_value: dict[str, float] = Field(default_factory=dict)  # their amounts summed
+
+    def values(self) -> dict[str, Any]:
+        """The features by name, as segment and rule expressions read them."""
+        out = self.model_dump()
+        out["records"], out["record_value"] = ByKind(self.records), ByKind(self.record_value)
+        return out
+
+
+class ByKind(dict[str, Any]):
+    """Figures by record kind; a kind with none is 0, not an error."""
+
+    def __missing__(self, kind: str) -> int:
+        return 0
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(CustomerFeatures.model_fields)
@@ -148,13 +165,18 @@ def customer_features(
             .join(Order, col(Order.id) == col(OrderPayment.order_id))
             .where(Order.customer_id == customer_id)
         ).all()
+    kinds = _record_features(s, customer_id, recent, records)
+    # a customer since before this system knew them: their first order or record says so
+    first = min(
+        [_aware(contact.created_at), *(_aware(o.created_at) for o in orders), *kinds.pop("first")]
+    )
     by_status = Counter(o.status for o in orders)
     money = {
         kind: math.fsum(p.amount for p in payments if p.transaction_type == kind)
         for kind in ("payment", "refund")
     }
     return CustomerFeatures(
-        tenure_days=_days(now, contact.created_at),
+        tenure_days=_days(now, first),
         order_count=len(orders),
         lifetime_value=round(money["payment"] - money["refund"], 2),
         open_orders=sum(by_status[st] for st in OPEN_STATUSES),
@@ -166,29 +188,50 @@ def customer_features(
         conversations=int(contact.conversations),
         last_contact_days=_days(now, contact.last_contact) if contact.last_contact else None,
         negative_feedback_recent=int(contact.negative_feedback),
-        **_record_features(s, customer_id, recent, records),
+        **kinds,
     )
 
 
 def _record_features(
     s: Session, customer_id: str, recent: datetime, records: Sequence[CustomerRecord] | None
-) -> dict[str, int]:
-    """Counts over the customer's records of any kind: from `records` when the caller read
-    them already, else in one grouped query."""
+) -> dict[str, Any]:
+    """Counts and sums over the customer's records of any kind, and under "first" the
+    earliest of their dates (none or one): from `records` when the caller read them
+    already, else in one grouped query."""
     if records is not None:
-        return {
-            "record_count": len(records),
-            "record_kinds": len({r.kind for r in records}),
-            "recent_records": sum(1 for r in records if r.at and _aware(r.at) >= recent),
-        }
-    fresh = func.sum(sa.case((col(CustomerRecord.at) >= recent, 1), else_=0))
-    rows = s.exec(
-        select(CustomerRecord.kind, func.count(), fresh)
-        .where(CustomerRecord.customer_id == customer_id)
-        .group_by(col(CustomerRecord.kind))
-    ).all()
+        rows = [
+            (
+                kind,
+                len(mine),
+                sum(1 for r in mine if r.at and _aware(r.at) >= recent),
+                math.fsum(r.amount for r in mine if r.amount is not None),
+                min((r.at for r in mine if r.at), default=None),
+            )
+            for kind in sorted({r.kind for r in records})
+            for mine in [[r for r in records if r.kind == kind]]
+        ]
+    else:
+        fresh = func.sum(sa.case((col(CustomerRecord.at) >= recent, 1), else_=0))
+        rows = [
+            tuple(row)
+            for row in s.connection().execute(
+                sa.select(
+                    col(CustomerRecord.kind),
+                    func.count(),
+                    fresh,
+                    func.sum(CustomerRecord.amount),
+                    func.min(CustomerRecord.at),
+                )
+                .where(col(CustomerRecord.customer_id) == customer_id)
+                .group_by(col(CustomerRecord.kind))
+            )
+        ]
+    dated = [_aware(at) for *_, at in rows if at is not None]
     return {
-        "record_count": sum(int(n) for _, n, _ in rows),
+        "record_count": sum(int(n) for _, n, *_ in rows),
         "record_kinds": len(rows),
-        "recent_records": sum(int(r or 0) for _, _, r in rows),
+        "recent_records": sum(int(r or 0) for _, _, r, *_ in rows),
+        "records": {kind: int(n) for kind, n, *_ in rows},
+        "record_value": {kind: round(float(v or 0), 2) for kind, _, _, v, _ in rows},
+        "first": [min(dated)] if dated else [],
     }

@@ -43,7 +43,7 @@ class Segments:
         return cls(tuple(out), str(path))
 
     def of(self, features: CustomerFeatures) -> list[str]:
-        values = features.model_dump()
+        values = features.values()
         return [s.name for s in self.segments if s.when(values)]
 
     @property

@@ -12,7 +12,7 @@ from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore, FeedbackStore
 from profiles.expressions import RuleFileError, compile_expression
 from profiles.features import FEATURE_NAMES, customer_features
-from profiles.models import Customer, Order, OrderPayment, Turn
+from profiles.models import Customer, CustomerRecord, Order, OrderPayment, Turn
 from profiles.reads import read_orders
 from profiles.segments import Segments
 
@@ -155,16 +155,52 @@ def test_records_of_any_kind_are_features_segments_can_read(ana, tmp_path):
 
     assert (features(ana).record_count, features(ana).record_kinds) == (0, 0)
     now = datetime.now(UTC)
-    for kind, key, days in [("account", "a1", 400), ("card", "c1", 3), ("card", "c2", 10)]:
+    assert features(ana).tenure_days < 1  # she joined today, as far as we know
+    rows = [("account", "a1", 400, 12500.0), ("card", "c1", 3, 420.5), ("card", "c2", 10, None)]
+    for kind, key, days, amount in rows:
         upsert_record(
-            ana, kind, key, RecordIn(customer_id=ANA, status="ACTIVE", at=now - timedelta(days))
+            ana,
+            kind,
+            key,
+            RecordIn(customer_id=ANA, status="ACTIVE", at=now - timedelta(days), amount=amount),
         )
     f = features(ana)
     assert (f.record_count, f.record_kinds, f.recent_records) == (3, 2, 2)
+    assert f.records == {"account": 1, "card": 2}
+    assert f.record_value == {"account": 12500.0, "card": 420.5}
+    # an account opened 400 days ago: a customer since then, not a new one
+    assert f.tenure_days == pytest.approx(400, abs=1)
+    with Session(ana) as s:  # the same from the records a turn has read already
+        mine = list(s.exec(select(CustomerRecord).where(CustomerRecord.customer_id == ANA)))
+        assert customer_features(s, ANA, records=mine) == f
     rules = tmp_path / "segments.yaml"
     rules.write_text(
         "version: 1\nsegments:\n"
         "  - {name: multi_product, when: 'record_kinds >= 2'}\n"
         "  - {name: active, when: 'recent_records >= 1'}\n"
+        "  - {name: new_customer, when: 'tenure_days <= 30'}\n"
+        "  - {name: premium, when: \"record_value['account'] >= 10000\"}\n"
+        "  - {name: card_holder, when: \"records['card'] >= 2\"}\n"
+        "  - {name: borrower, when: \"records['loan'] >= 1\"}\n"  # a kind she has none of
     )
-    assert Segments.load(rules).of(f) == ["multi_product", "active"]
+    assert Segments.load(rules).of(f) == ["multi_product", "active", "premium", "card_holder"]
+
+
+def test_the_demo_banks_segments_read_what_its_customers_hold(engine):
+    """The bank's customers imported by its mapping hold accounts and cards, no orders:
+    its segments file reads their records by kind, and a customer with accounts opened
+    years ago is not a new customer though the import ran today."""
+    from assistant.cli import BANK_SEGMENTS
+    from profiles.mapping import PACKAGED_MAPPINGS, import_files, load_mapping
+    from tests.conftest import DATASETS
+
+    db = DATASETS / "tau-banking-knowledge" / "db.json"
+    import_files(engine, load_mapping(PACKAGED_MAPPINGS / "tau_banking.yaml"), [db])
+    bank = Segments.load(BANK_SEGMENTS)
+    with Session(engine) as s:
+        liang, kwame = (customer_features(s, c) for c in ("lj82d4f1a9", "01f21c9970"))
+    assert liang is not None and kwame is not None
+    assert liang.record_value["account"] >= 10000 > kwame.values()["record_value"]["account"]
+    assert bank.of(liang) == ["vip", "credit_cardholder"]
+    assert bank.of(kwame) == ["credit_cardholder"]  # two cards since 2024: not new
+    assert min(liang.tenure_days, kwame.tenure_days) > 365
