@@ -812,8 +812,10 @@ def none_linked(
     none of the customer's records links to, of a kind their records link to: "where is my
     water bottle?" from someone who never bought one. A reply says "I don't see a water
     bottle on your account" rather than read their other orders as the answer. Not in a
-    request ("can I add a water bottle"), and not when one of their records names it."""
-    if REQUEST.search(message):
+    request ("can I add a water bottle") unless it asks what is done to what one holds
+    ("I want to return the makeup kit": one of their records' actions), and not when one
+    of their records names it."""
+    if REQUEST.search(message) and not _asks_an_action(rows, message):
         return []
     linked = {(n, k) for r in rows for n, k in (r.links or {}).items()}
     names = {n for n, _ in linked}
@@ -828,6 +830,16 @@ def none_linked(
         text = f"None of the customer's records is for {own} ({name.replace('_', ' ')})."
         out.append(_none_fact(f"{name}:{key}", own, text))
     return out[:2]
+
+
+def _asks_an_action(rows: list[CustomerRecord], message: str) -> bool:
+    """Whether the message asks one of the actions the customer's records know, in any
+    status ("return", "cancel", "replace"): one that is done to something one holds."""
+    lowered = message.lower()
+    known = {a: names for r in rows for a, names in (r.actions or {}).items()}
+    return any(
+        RecordAction(name=a, allowed=False, names=n).asked_in(lowered) for a, n in known.items()
+    )
 
 
 def held_names(rows: list[CustomerRecord]) -> list[str]:

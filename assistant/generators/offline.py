@@ -250,8 +250,10 @@ class OfflineComposer:
         # Records of any kind a business mapped (accounts, cards …) that the message names
         # or names the kind of: read to the customer as the business's mapping shows them.
         # "how do I dispute a charge?" asks for the way, not for the customer's charges:
-        # records then only when the message names one by its id
-        floor = EXPLICIT_ID if HOW_TO.search(composed.message) else 1.0
+        # records then only when the message names one of them by its id or by what it
+        # holds ("how can I return my tablet?": the order line of their tablet), which a
+        # kind word alone does not reach
+        floor = NAMED_PRODUCT if HOW_TO.search(composed.message) else 1.0
         records = [s for s in composed.sources if s.kind == "record" and s.relevance >= floor]
         # what the message names that they hold none of ("my debit card", only credit cards)
         for s in (s for s in records if s.id.startswith(NONE_HELD)):

@@ -265,3 +265,34 @@ def test_an_action_a_record_allows_brings_what_it_takes_from_one_article(make_co
         passages=CLOSING,
     )
     assert "help articles" not in OfflineComposer().generate(balance).text
+
+
+def test_a_how_to_that_names_what_they_hold_reads_that_record(make_composed):
+    """ "how can I return my tablet?" names their tablet by what its order line holds: the
+    reply reads it (delivered, its order) rather than handing off; "how do I return an
+    item?" asks only the way, and none of their lines is read."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    def line(key: str, name: str) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c1",
+            kind="order_line",
+            key=key,
+            fields={"name": name},
+            text=f"{name} in order #W1: delivered",
+            words=["item"],
+        )
+
+    rows = [line("#W1/0", "Tablet"), line("#W1/1", "Water Bottle"), line("#W1/2", "Desk Lamp")]
+    asked = "how can i return my tablet?"
+    g = OfflineComposer().generate(
+        make_composed(asked, facts=[PROFILE, *record_facts(rows, asked)], passages=[])
+    )
+    assert "Tablet in order #W1: delivered" in g.text and not g.cannot_answer
+    assert "Water Bottle" not in g.text
+    way = "how do I return an item?"
+    g = OfflineComposer().generate(
+        make_composed(way, facts=[PROFILE, *record_facts(rows, way)], passages=[])
+    )
+    assert "in order #W1" not in g.text

@@ -749,6 +749,12 @@ records:
     assert absent.id.endswith("room_type:GS") and absent.terms == ["garden suite"]
     assert none_linked(rows, names, "is my deluxe king booking confirmed?") == []
     assert none_linked(rows, names, "can I get a garden suite next time?") == []  # a request
+    # a request for what is done to what one holds is about something held: not hers
+    cancellable = [r.model_copy(update={"actions": {"cancel": {"es": ["cancelar"]}}}) for r in rows]
+    for asked in ("I want to cancel my garden suite", "quiero cancelar la garden suite"):
+        (absent,) = none_linked(cancellable, names, asked)
+        assert absent.id.endswith("room_type:GS"), asked
+    assert none_linked(cancellable, names, "can I get a garden suite next time?") == []
     bad = _write(
         tmp_path / "bad.yaml",
         "reference: [{name: rate, file: rooms.json, at: '*.rates', id: '@key',"
