@@ -660,7 +660,20 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     # value in every record ("Gold Rewards Card" on each of a card's charges) names none
     where = {(r.kind, r.key): i for i, r in enumerate(rows)}
     links = [_linked(r, where) for r in rows]  # where each record's linked ones stand
-    own = [(_value_words(r) - kind_words) | _figures_of(r) for r in rows]
+    # less the words naming another kind: "debit card" names the card, not the charges
+    # described "DEBIT CARD PURCHASE"; a word naming its own kind that a value holds too
+    # tells which of that kind when they have many of it and few hold it ("my transfer":
+    # the 4 of 32 transactions described "TRANSFER"), not of the few they hold ("card" in
+    # one card's name of two does not make "my card" that one)
+    own_kind = {r.kind: {w for p in r.words for w in words(p)} for r in rows}
+    held = [_value_words(r) for r in rows]
+    in_kind = Counter((r.kind, w) for r, h in zip(rows, held, strict=True) for w in h)
+    drop = {
+        k: {w for j, ws in own_kind.items() if j != k for w in ws}
+        | {w for w in own_kind[k] if per_kind[k] <= HELD_FEW or in_kind[(k, w)] * 2 >= per_kind[k]}
+        for k in own_kind
+    }
+    own = [(h - drop[r.kind]) | _figures_of(r) for r, h in zip(rows, held, strict=True)]
     # what a record holds of the record it links to names that one: a charge's card type
     # names the card, not the charge
     values = [own[i].difference(*(own[j] for j in links[i])) for i in range(len(rows))]

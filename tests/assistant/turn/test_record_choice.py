@@ -139,3 +139,48 @@ def test_the_other_one_is_the_record_of_that_kind_not_named_before() -> None:
 
     assert best(True) == "record:card:cc_silver"
     assert best(False) == "record:card:cc_gold"
+
+
+def test_a_word_naming_its_own_kind_in_a_value_tells_which_of_that_kind() -> None:
+    """ "my transfer" among transactions (a kind customers also call transfers) is the
+    transactions described as transfers, not the latest ATM fees; "my debit card" is the
+    card, not the charges described "DEBIT CARD PURCHASE"."""
+
+    def txn(key: str, description: str, day: int) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c1",
+            kind="bank_transaction",
+            key=key,
+            status="posted",
+            at=datetime(2026, 1, day, tzinfo=UTC),
+            fields={"description": description},
+            text=f"{key}: {description}",
+            words=["transaction", "transfer", "deposit"],
+        )
+
+    debit = CustomerRecord(
+        customer_id="c1",
+        kind="debit_card",
+        key="dbc_1",
+        status="ACTIVE",
+        fields={"card_type": "debit"},
+        text="Debit card dbc_1",
+        words=["debit card", "card"],
+    )
+    rows = [  # newest first, as they are read
+        debit,
+        txn("t_pos", "DEBIT CARD PURCHASE - GROCER", 25),
+        *(txn(f"t_atm{d}", "NON-RHO ATM FEE", d) for d in range(19, 9, -1)),
+        txn("t_ach", "ACH TRANSFER IN - SCHWAB", 3),
+        txn("t_wire", "WIRE TRANSFER OUT - INTL CONSULTING FEE", 2),
+    ]
+    ranked = sorted(
+        record_facts(rows, "my transfer still hasnt gone through"), key=lambda f: -f.relevance
+    )
+    assert {f.id for f in ranked[:2]} == {
+        "record:bank_transaction:t_wire",
+        "record:bank_transaction:t_ach",
+    }
+    assert ranked[2].relevance < ranked[1].relevance
+    card = max(record_facts(rows, "is my debit card active?"), key=lambda f: f.relevance)
+    assert card.id == "record:debit_card:dbc_1"
