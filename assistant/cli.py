@@ -306,13 +306,17 @@ def demo(
         description="a retail bank",
         intents=list(GENERIC_INTENTS),
         demo_customers=BANK_PICKS,
-        segments_file=BANK_SEGMENTS.name,
         exist_ok=True,
     )
     if made is not None:
         keep_demo_keys(made.workspace.folder, {"agent": made.agent_key, "admin": made.admin_key})
-        # segments over what a bank's customers hold, not the store's orders
-        shutil.copyfile(BANK_SEGMENTS, made.workspace.folder / BANK_SEGMENTS.name)
+    bank_ws = registry.get("bank")
+    if bank_ws.config.segments_file is None or not bank_ws.config.urgent_help:
+        # segments over what a bank's customers hold, not the store's orders; and its 24/7
+        # line for a lost card, from its own help articles (a demo made before gets them)
+        shutil.copyfile(BANK_SEGMENTS, bank_ws.folder / BANK_SEGMENTS.name)
+        update = {"segments_file": BANK_SEGMENTS.name, "urgent_help": BANK_URGENT}
+        registry.save(bank_ws.config.model_copy(update=update))
     err.print(f"demo 3/4: the bank's customers ({bank / 'db.json'})", markup=False)
     import_files_cmd([bank / "db.json"], PACKAGED_MAPPINGS / "tau_banking.yaml", workspace="bank")
     err.print(f"demo 4/4: the bank's knowledge base ({bank / 'documents'})", markup=False)
@@ -321,6 +325,20 @@ def demo(
 
 
 BANK_SEGMENTS = PACKAGED_MAPPINGS / "tau_banking.segments.yaml"
+# The bank's fraud line, as its articles give it ("1-800-RHO-BANK (available 24/7 for fraud
+# reports)"): what a customer with a lost card can do before an agent is back.
+BANK_URGENT = {
+    "security": {
+        "en": "For a lost or stolen card or fraud, call us now at 1-800-RHO-BANK: "
+        "that line is open 24/7.",
+        "es": "Si has perdido tu tarjeta, te la han robado o ves un fraude, llámanos ya al "
+        "1-800-RHO-BANK: esa línea atiende las 24 horas, todos los días.",
+        "fr": "Pour une carte perdue ou volée, ou une fraude, appelez-nous dès maintenant au "
+        "1-800-RHO-BANK : cette ligne est ouverte 24 h/24, 7 j/7.",
+        "de": "Bei verlorener oder gestohlener Karte oder Betrug rufen Sie uns sofort unter "
+        "1-800-RHO-BANK an: Die Leitung ist rund um die Uhr erreichbar.",
+    }
+}
 # Bank customers with cards, accounts, transactions, a card order and a dispute.
 BANK_PICKS = ["lj82d4f1a9", "01f21c9970", "e3f4a5b6c7", "6680a37184", "123"]
 

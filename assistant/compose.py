@@ -87,6 +87,8 @@ def style_instructions(decision: Decision) -> str:
         f'- Greet the customer with "{st.greeting}" and reply in '
         f"{LANGUAGE_NAMES.get(st.language, st.language)}."
     ]
+    if decision.handoff and st.urgent:
+        lines.append(f"- A person will take over; tell the customer meanwhile: {st.urgent}")
     if decision.plan is not None and decision.plan.about_records:
         lines.append(f"- Plan: {decision.plan.summary()}.")
     if decision.plan is not None and decision.plan.choose is not None:

@@ -348,7 +348,17 @@ class Assistant:
                 },
             )
         )
+        if decision.handoff:
+            decision.style.urgent = self._urgent_help(decision, language)
         return decision
+
+    def _urgent_help(self, decision: Decision, language: str) -> str | None:
+        """The business's line for what the customer can do at once while the handoff
+        waits (`urgent_help` by handoff rule: "security" → "call … 24/7"), in the reply's
+        language, else English."""
+        rule = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
+        lines = self.settings.urgent_help.get(rule.removeprefix("handoff."), {})
+        return lines.get(language) or lines.get("en")
 
     def prompt_for(self, assignment: Assignment | None) -> PromptTemplate:
         version = assignment.value("prompt_version") if assignment else None

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     brand: str = Field(
         "", description="The business's name in the prompt (a workspace's own brand first)."
     )
+    urgent_help: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="By handoff rule (security, legal …) and language, what the customer can "
+        "do at once while the team takes over (a workspace's `urgent_help`).",
+    )
     policy_file: Path | None = Field(
         None, description="Decision policy YAML (rules, topics, hours); the packaged one if unset."
     )

@@ -46,6 +46,8 @@ class ReplyStyle(BaseModel):
     next_opening: str | None = None  # "Monday 09:00" when outside business hours
     next_opening_day: str | None = None  # "today", "tomorrow", "Monday" (words per language)
     next_opening_time: str | None = None  # "09:00"
+    # what the customer can do at once while a handoff waits ("call … 24/7"), the business's
+    urgent: str | None = None
 
 
 class Decision(BaseModel):

@@ -267,6 +267,9 @@ def settings_for(base: Settings, workspace: Workspace) -> Settings:
             "experiments_file": base.experiments_file or workspace.path(config.experiments_file),
         }
     update["brand"] = config.brand or (base.brand if workspace.name == DEFAULT else "")
+    update["urgent_help"] = config.urgent_help or (
+        base.urgent_help if workspace.name == DEFAULT else {}
+    )
     if config.intents is not None:
         update["intents"] = ",".join(config.intents)
     if config.demo_customers:

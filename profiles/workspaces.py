@@ -92,6 +92,11 @@ class WorkspaceConfig(BaseModel):
     demo_customers: list[str] = Field(
         default_factory=list, description="Customers the demo page offers first."
     )
+    urgent_help: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="What a customer can do at once while a handoff waits for the team, by "
+        "handoff rule and language: {security: {en: 'Lost or stolen card? Call …, 24/7.'}}.",
+    )
 
 
 @dataclass(frozen=True)

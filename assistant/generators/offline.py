@@ -212,7 +212,10 @@ class OfflineComposer:
             )
             # The customer reads why in their own words; the internal reason ("a VIP
             # customer is unhappy") stays in the staff detail.
-            text = _greeted(greeting, " ", f"{_handoff_words(cat, decision)} {when}")
+            body = f"{_handoff_words(cat, decision)} {when}"
+            if style.urgent:  # what they can do right now, in the business's words
+                body += f" {style.urgent}"
+            text = _greeted(greeting, " ", body)
             return Generation(text=text, generator=self.name)
         short = style.length == "short"  # a phone screen: plain sentences, no list
         if plan is not None and (plan.about_records or plan.social() or plan.has("recall")):

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.api.security import user_hash
+from assistant.cli import BANK_URGENT
 from eval import bank_support as bs
 from eval.report import build_report
 from eval.support_suite import totals
@@ -33,7 +34,7 @@ CARD_CLOSING = "doc_credit_cards_credit_card_account_logistics_001"
 def bank_client(make_container) -> tuple[TestClient, str]:
     store = make_container(**SETTINGS)
     made = Registry(store.settings.data_dir).create(
-        "bank", brand="Rapport Bank", intents=list(GENERIC_INTENTS)
+        "bank", brand="Rapport Bank", intents=list(GENERIC_INTENTS), urgent_help=BANK_URGENT
     )
     assert made is not None and made.workspace.config.widget_secret
     client = TestClient(create_app(store), raise_server_exceptions=False)
@@ -215,3 +216,19 @@ def test_an_action_two_cards_allow_is_asked_back_then_answered(
     assert articles == {CARD_CLOSING}, articles
     only = _ask(bank_client, "224959b99e", "quiero cancelar mi tarjeta")
     assert "¿Cuál" not in only["answer"] and "puedes cancelar" in only["answer"], only["answer"]
+
+
+def test_a_lost_card_goes_to_a_specialist_with_the_banks_24_7_line(
+    bank_client: tuple[TestClient, str],
+) -> None:
+    """ "i lost my card!!" is a security handoff; the bank's workspace gives what the
+    customer can do before an agent is back (its fraud line, from its own articles), in
+    their language. The store, which set no line, says nothing of the bank's."""
+    reply = _ask(bank_client, "224959b99e", "i lost my card!!")
+    assert reply["handoff"], reply
+    assert "1-800-RHO-BANK" in reply["answer"] and "24/7" in reply["answer"], reply["answer"]
+    spanish = _ask(bank_client, "01f21c9970", "perdí mi tarjeta de crédito")
+    assert spanish["handoff"] and "llámanos ya al 1-800-RHO-BANK" in spanish["answer"]
+    client, _ = bank_client
+    store = client.app.state.services.workspaces.get("default")  # type: ignore[attr-defined]
+    assert store.settings.urgent_help == {}

@@ -232,3 +232,19 @@ def test_a_conversation_under_way_is_not_greeted_again(make_container):
     assert again.answer.startswith("Your order #W5442520") and "Hi Olivia" not in again.answer
     bye = ask(c, "ok thanks", conversation=first.conversation_id)
     assert bye.answer.startswith("You're welcome!") and not bye.handoff
+
+
+def test_a_handoff_says_what_the_customer_can_do_at_once_in_their_language(make_container):
+    """A business's `urgent_help` line for a handoff's rule reaches the customer with it,
+    in their language, whatever the hour: a lost card can be blocked before an agent is
+    back. Another rule's handoff and an answered question do not carry it."""
+    help_now = {"security": {"en": "Call 1-800-TEST-24 now.", "es": "Llama ya al 1-800-TEST-24."}}
+    c = make_container(urgent_help=help_now)
+    r = ask(c, "i lost my card!!")
+    assert r.handoff and r.answer.endswith("Call 1-800-TEST-24 now.")
+    assert ask(c, "perdí mi tarjeta").answer.endswith("Llama ya al 1-800-TEST-24.")
+    human = ask(c, "can I talk to a human please")
+    assert human.handoff and "1-800-TEST-24" not in human.answer
+    assert "1-800-TEST-24" not in ask(c, "Where is my order #W5442520?").answer
+    plain = make_container  # the same turn with no line set hands off as before
+    assert "1-800" not in ask(plain(), "i lost my card!!").answer
