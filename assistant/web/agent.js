@@ -282,14 +282,6 @@
     document.querySelectorAll(".filters button").forEach(x => x.setAttribute("aria-selected", String(x === b)));
     loadQueue();
   }));
-  $("key-form").addEventListener("submit", e => {
-    e.preventDefault();
-    key = keyInput.value.trim(); name = nameInput.value.trim();
-    sessionStorage.setItem("rapport-agent-key", key);
-    sessionStorage.setItem("rapport-agent-name", name);
-    loadQueue();
-  });
-
   // Demo only: each business's queue, with a key of that business (a real agent's key
   // belongs to one workspace and opens only its queue).
   const business = $("agent-workspace");
@@ -297,6 +289,21 @@
     const res = await fetch(`/demo/agent-key?workspace=${encodeURIComponent(workspace)}`).catch(() => null);
     return res && res.ok ? (await res.json()).key : "";
   };
+
+  $("key-form").addEventListener("submit", async e => {
+    e.preventDefault();
+    key = keyInput.value.trim(); name = nameInput.value.trim();
+    sessionStorage.setItem("rapport-agent-key", key);
+    sessionStorage.setItem("rapport-agent-name", name);
+    loadQueue();
+    // the picker names the business whose queue the typed key opens, not the one before
+    for (const option of business.hidden ? [] : business.options) {
+      if (option.value !== business.value && await demoKey(option.value) === key) {
+        business.value = option.value;
+        break;
+      }
+    }
+  });
   business.addEventListener("change", async () => {
     key = await demoKey(business.value);
     keyInput.value = key;

@@ -273,3 +273,11 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     desk.get_by_label("Business").select_option("bank")
     expect(desk.get_by_role("button", name="Mia Smith")).to_have_count(1)
     expect(desk.locator("#queue-status")).to_contain_text("1 conversations")
+    # an agent who types the bank's key sees the bank named above its queue
+    typed = _page(browser)
+    typed.goto(f"{live_server}/agent")
+    expect(typed.get_by_label("Business")).to_have_value("default")
+    typed.get_by_label("Agent API key").fill(made.agent_key)
+    typed.get_by_role("button", name="Connect").click()
+    expect(typed.get_by_role("button", name="Mia Smith")).to_have_count(1)
+    expect(typed.get_by_label("Business")).to_have_value("bank")
