@@ -317,7 +317,7 @@ class Assistant:
             )
 
         plan = planned(decision.handoff)
-        first_handoff = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
+        first_handoff = decision.handoff_rule
         recalled = bool(retrieved.history) and plan.has("recall")
         if first_handoff == "handoff.low_confidence" and (
             plan.grounded() or _policy_answer(plan) or recalled or plan.social()
@@ -356,8 +356,7 @@ class Assistant:
         """The business's line for what the customer can do at once while the handoff
         waits (`urgent_help` by handoff rule: "security" → "call … 24/7"), in the reply's
         language, else English."""
-        rule = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
-        lines = self.settings.urgent_help.get(rule.removeprefix("handoff."), {})
+        lines = self.settings.urgent_help.get(decision.handoff_rule.removeprefix("handoff."), {})
         return lines.get(language) or lines.get("en")
 
     def prompt_for(self, assignment: Assignment | None) -> PromptTemplate:

@@ -70,6 +70,11 @@ class Decision(BaseModel):
     def fired(self, rule: str) -> bool:
         return any(h.rule == rule for h in self.trace)
 
+    @property
+    def handoff_rule(self) -> str:
+        """The first handoff rule that fired ("handoff.security"), "" if none did."""
+        return next((h.rule for h in self.trace if h.rule.startswith("handoff.")), "")
+
 
 class Source(BaseModel):
     """One numbered block of the prompt: a fact, passage or history item."""

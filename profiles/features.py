@@ -165,10 +165,10 @@ def customer_features(
             .join(Order, col(Order.id) == col(OrderPayment.order_id))
             .where(Order.customer_id == customer_id)
         ).all()
-    kinds = _record_features(s, customer_id, recent, records)
+    kinds, first_record = _record_features(s, customer_id, recent, records)
     # a customer since before this system knew them: their first order or record says so
     first = min(
-        [_aware(contact.created_at), *(_aware(o.created_at) for o in orders), *kinds.pop("first")]
+        [_aware(contact.created_at), *(_aware(o.created_at) for o in orders), *first_record]
     )
     by_status = Counter(o.status for o in orders)
     money = {
@@ -194,11 +194,14 @@ def customer_features(
 
 def _record_features(
     s: Session, customer_id: str, recent: datetime, records: Sequence[CustomerRecord] | None
-) -> dict[str, Any]:
-    """Counts and sums over the customer's records of any kind, and under "first" the
-    earliest of their dates (none or one): from `records` when the caller read them
-    already, else in one grouped query."""
+) -> tuple[dict[str, Any], list[datetime]]:
+    """Counts and sums over the customer's records of any kind, and the earliest of their
+    dates (none or one): from `records` when the caller read them already, else in one
+    grouped query."""
     if records is not None:
+        by_kind: dict[str, list[CustomerRecord]] = {}
+        for r in records:
+            by_kind.setdefault(r.kind, []).append(r)
         rows = [
             (
                 kind,
@@ -207,8 +210,7 @@ def _record_features(
                 math.fsum(r.amount for r in mine if r.amount is not None),
                 min((r.at for r in mine if r.at), default=None),
             )
-            for kind in sorted({r.kind for r in records})
-            for mine in [[r for r in records if r.kind == kind]]
+            for kind, mine in sorted(by_kind.items())
         ]
     else:
         fresh = func.sum(sa.case((col(CustomerRecord.at) >= recent, 1), else_=0))
@@ -227,11 +229,11 @@ def _record_features(
             )
         ]
     dated = [_aware(at) for *_, at in rows if at is not None]
-    return {
+    counts = {
         "record_count": sum(int(n) for _, n, *_ in rows),
         "record_kinds": len(rows),
         "recent_records": sum(int(r or 0) for _, _, r, *_ in rows),
         "records": {kind: int(n) for kind, n, *_ in rows},
         "record_value": {kind: round(float(v or 0), 2) for kind, _, _, v, _ in rows},
-        "first": [min(dated)] if dated else [],
     }
+    return counts, [min(dated)] if dated else []

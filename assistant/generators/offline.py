@@ -505,7 +505,7 @@ def _doing_words(doing: list[tuple[Source, RecordAction]]) -> tuple[set[str], se
 def _handoff_words(cat: ReplyCatalog, decision: Decision) -> str:
     """The handoff sentence for the rule that handed off (catalog `handoff.<rule>`, else
     `handoff.default`), never the rule's internal reason."""
-    rule = next((h.rule for h in decision.trace if h.rule.startswith("handoff.")), "")
+    rule = decision.handoff_rule
     kinds = cat.entries.get("handoff", {})
     key = rule.removeprefix("handoff.")
     if isinstance(kinds, dict) and key in kinds:
