@@ -130,6 +130,11 @@ class RecordIn(BaseModel):
     allows: list[Plain] = Field(
         default_factory=list, description="What its status allows next: cancel, pause …"
     )
+    open: bool | None = Field(
+        None,
+        description="Still under way (not yet delivered, under review): what 'where is it?' "
+        "reads when it names nothing; false when done, unset when its kind has no such state.",
+    )
     actions: dict[Plain, dict[Plain, Plain | list[Plain]]] = Field(
         default_factory=dict,
         description="Every action its kind knows, its name by language ({'close': {'en': "

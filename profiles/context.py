@@ -44,6 +44,7 @@ from profiles.relevance import (
     HOW_TO,
     NAMED_PRODUCT,
     REQUEST,
+    STANDING,
     TOKEN,
     Phrases,
     is_typo,
@@ -87,8 +88,14 @@ class RecordAction(BaseModel):
         as done ("cancel my card", "atcivate", not "the charge I disputed")."""
         if _asked(self._lowered_names()).search(lowered):
             return True
-        # another form or a typo of a one-word name, not its past ("dipsuted")
-        return any(self.said_in(t) for t in TOKEN.findall(lowered) if not t.endswith("ed"))
+        # another form or a typo of a one-word name, not its past ("dipsuted"), nor the
+        # thing done asked about as under way ("where is my replacement card?")
+        under_way = STANDING.search(lowered) is not None and not REQUEST.search(lowered)
+        return any(
+            self.said_in(t)
+            for t in TOKEN.findall(lowered)
+            if not t.endswith("ed") and not (under_way and _DONE_THING.search(t))
+        )
 
     def every_name(self) -> list[str]:
         return [n for ns in self.names.values() for n in ns]
@@ -111,6 +118,9 @@ class RecordAction(BaseModel):
             if self.names.get(lang):
                 return self.names[lang][0]
         return self.name.replace("_", " ")
+
+
+_DONE_THING = re.compile(r"(?:ment|tion|sion)s?$")  # "replacement", "cancellation"
 
 
 @lru_cache(maxsize=256)
@@ -710,6 +720,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         else:
             score = recency
         scores.append(score)
+    if STANDING.search(message) and not how:
+        _under_way_first(rows, scores)
     # what a named record links to comes right behind it: the card a named charge was
     # made on, the account of a named transfer (acting on the one needs the other)
     for linked_to, score in zip(links, list(scores), strict=True):
@@ -732,10 +744,31 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     return out
 
 
+def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
+    """ "Where is it?", "any news on my dispute?": of the records the message names, the
+    ones still under way come first (the pending order before the delivered ones); when it
+    names none ("where's my stuff?"), the ones under way are what it asks about, else the
+    latest of a kind that can be under way (rows are newest first)."""
+    named = [i for i, score in enumerate(scores) if score >= RECORD_KIND]
+    if named:
+        # among the ones named alike (apart by recency alone), not over a better-named one:
+        # "where is my debit card" is not the credit card on its way
+        top = max(scores[i] for i in named)
+        for i in (i for i in named if scores[i] >= top - RECORD_RECENCY and rows[i].open):
+            scores[i] = min(scores[i] + UNDER_WAY_FIRST, RECORD_NAMED - RECORD_RECENCY)
+        return
+    under_way = [i for i, r in enumerate(rows) if r.open]
+    latest = next((i for i, r in enumerate(rows) if r.open is False), None)
+    for i in under_way or ([latest] if latest is not None else []):
+        scores[i] += RECORD_KIND
+
+
 RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
 KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
 NAMES_FEW = 0.25  # the least rarity that names: held by up to 4 of 6 records, 21 of 60
+UNDER_WAY_FIRST = RECORD_RECENCY + 0.5  # a named record still under way, before the
+# named ones done however recent: a reply lists those within half a point of the best
 LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
 
 
@@ -751,6 +784,8 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
     held_kinds = {r.kind for r in rows}
     own = {" ".join(words(p)) for r in rows for p in r.words}
     own_words = {w for p in own for w in p.split()}
+    standing = STANDING.search(message) is not None
+    under_way = {w for r in rows if r.open for p in r.words for w in words(p)}
     out: dict[str, Fact] = {}
     for kind, phrases in kinds.items():
         if kind in held_kinds:
@@ -758,6 +793,9 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
         named = [" ".join(words(p)) for p in phrases]
         named = [p for p in named if p and f" {p} " in said and p not in own]
         named = [p for p in named if own_words & set(p.split())]
+        # "where's my new card?" from someone whose debit card is on its way: that card
+        # is the answer, not "I don't see a new card"
+        named = [p for p in named if not (standing and under_way & set(p.split()))]
         if named:
             phrase = max(named, key=len)
             text = f"The customer has no {phrase} ({kind.replace('_', ' ')})."

@@ -54,6 +54,7 @@ class CustomerFeatures(BaseModel):
     record_count: int = 0
     record_kinds: int = 0  # how many kinds: "holds an account, a card and a loan" is 3
     recent_records: int = 0  # dated in the last RECENT_DAYS days
+    open_records: int = 0  # still under way: an order not delivered, a dispute under review
     # by kind, for a business's own segments: records['credit_card'] >= 2,
     # record_value['checking_account'] >= 10000 (a kind they hold none of reads 0)
     records: dict[str, int] = Field(default_factory=dict)
@@ -209,11 +210,13 @@ def _record_features(
                 sum(1 for r in mine if r.at and _aware(r.at) >= recent),
                 math.fsum(r.amount for r in mine if r.amount is not None),
                 min((r.at for r in mine if r.at), default=None),
+                sum(1 for r in mine if r.open),
             )
             for kind, mine in sorted(by_kind.items())
         ]
     else:
         fresh = func.sum(sa.case((col(CustomerRecord.at) >= recent, 1), else_=0))
+        under_way = func.sum(sa.case((col(CustomerRecord.open).is_(True), 1), else_=0))
         rows = [
             tuple(row)
             for row in s.connection().execute(
@@ -223,17 +226,19 @@ def _record_features(
                     fresh,
                     func.sum(CustomerRecord.amount),
                     func.min(CustomerRecord.at),
+                    under_way,
                 )
                 .where(col(CustomerRecord.customer_id) == customer_id)
                 .group_by(col(CustomerRecord.kind))
             )
         ]
-    dated = [_aware(at) for *_, at in rows if at is not None]
+    dated = [_aware(at) for *_, at, _ in rows if at is not None]
     counts = {
         "record_count": sum(int(n) for _, n, *_ in rows),
         "record_kinds": len(rows),
         "recent_records": sum(int(r or 0) for _, _, r, *_ in rows),
+        "open_records": sum(int(o or 0) for *_, o in rows),
         "records": {kind: int(n) for kind, n, *_ in rows},
-        "record_value": {kind: round(float(v or 0), 2) for kind, _, _, v, _ in rows},
+        "record_value": {kind: round(float(v or 0), 2) for kind, _, _, v, *_ in rows},
     }
     return counts, [min(dated)] if dated else []

@@ -52,6 +52,10 @@ Shapes beyond one flat list per kind:
   is the reply's; English defaults to the action's own name). A reply to "can I cancel
   BK1?" then says whether its status allows it, and "I want to cancel my booking" from a
   customer with two that allow it asks which one.
+- **Under way.** `open: [confirmed, checked_in]` names the statuses in which a record is
+  still under way (an order not yet delivered, a dispute under review; any case): "where is
+  it?" or "any news?" that names nothing reads these, else the latest of the kind, and a
+  question naming the kind ("where's my booking?") reads the ones under way first.
 - **Languages.** `show: {en: "Booking {key}: {status}", es: "Reserva {key}: {status}"}`
   reads each record in the customer's language where a template is given.
 - **Templates** read nested objects (`{address.city}`), lists (`{items.name}` joins each
@@ -215,6 +219,11 @@ class RecordsMap(_Strict):
         "(the first is the one replies use).",
     )
     status: str | None = None
+    open: list[str] = Field(
+        default_factory=list,
+        description="Statuses still under way (an order not yet delivered, a dispute under "
+        "review): 'where is it?' naming nothing reads these.",
+    )
     amount: str | None = None
     date: str | None = None
     date_formats: list[str] = Field(default_factory=lambda: list(DATE_FORMATS))
@@ -273,6 +282,19 @@ class RecordsMap(_Strict):
                 _kind_name(action)
         # "*": whatever its status (a kind whose actions do not depend on one)
         return {status.lower(): actions for status, actions in value.items()}
+
+    def is_open(self, status: str | None) -> bool | None:
+        """Whether a record in `status` is still under way; None when the kind says not
+        which statuses are."""
+        if not self.open:
+            return None
+        return (status or "").lower() in {s.lower() for s in self.open}
+
+    @model_validator(mode="after")
+    def _open_needs_status(self) -> RecordsMap:
+        if self.open and not self.status:
+            raise ValueError("open: says which statuses are under way; give `status` too")
+        return self
 
     def actions(self) -> dict[str, dict[str, str | list[str]]]:
         """Every action a status allows, with its names; English defaults to the action's
@@ -411,7 +433,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
-    *("allows", "actions", "texts", "requires", "part_of", "offered"),
+    *("allows", "open", "actions", "texts", "requires", "part_of", "offered"),
 )
 
 
@@ -645,6 +667,7 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             words=spec.words or [spec.kind.replace("_", " ")],
             links={n: k for n, k in links.items() if k},
             allows=spec.allows.get((status or "").lower(), spec.allows.get("*", [])),
+            open=spec.is_open(status),
             actions=spec.actions(),
             requires=stored_requirements(spec.requires),
         )

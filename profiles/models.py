@@ -125,6 +125,10 @@ class CustomerRecord(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=64)
     amount: float | None = None
     at: datetime | None = None  # its main date (opened, booked, ordered …)
+    # still under way (an order not yet delivered, a dispute under review): what "where is
+    # it?" or "any news?" asks about when it names nothing; None when its kind has no such
+    # statuses
+    open: bool | None = None
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     text: str = ""
     words: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # what names its kind

@@ -37,6 +37,7 @@ class RecordLine(BaseModel):
     id: str
     status: str | None
     text: str
+    open: bool | None = None  # still under way (its kind's mapping says which statuses are)
 
 
 class TicketLine(BaseModel):
@@ -77,7 +78,7 @@ class QueueItem(BaseModel):
     handoff: bool
 
 
-RECORDS_PER_KIND = 3  # the sidebar's card: the newest few of each kind
+RECORDS_PER_KIND = 3  # the sidebar's card: of each kind, the ones under way, then the newest
 
 
 def customer_overview(engine: Engine, customer_id: str, recent: int = 6) -> CustomerOverview:
@@ -118,10 +119,13 @@ def customer_overview(engine: Engine, customer_id: str, recent: int = 6) -> Cust
         records = read_records(s, customer_id)
     shown: list[RecordLine] = []
     per_kind: Counter[str] = Counter()
-    for r in records:
+    # what is still under way (the order not yet delivered, the dispute under review)
+    # before the newest done ones: what the customer most likely writes about
+    for r in sorted(records, key=lambda r: not r.open):
         per_kind[r.kind] += 1
         if per_kind[r.kind] <= RECORDS_PER_KIND:
-            shown.append(RecordLine(kind=r.kind, id=r.key, status=r.status, text=r.text))
+            line = RecordLine(kind=r.kind, id=r.key, status=r.status, text=r.text, open=r.open)
+            shown.append(line)
     return CustomerOverview(
         records=shown,
         record_counts=dict(per_kind),

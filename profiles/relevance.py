@@ -54,6 +54,19 @@ HOW_TO = re.compile(
 """A question about the way ("how do I dispute a charge?"), not about the customer's own
 charges: it names a record only by its id or one of its values."""
 
+STANDING = re.compile(
+    r"\bwhere(?:'s|’s| is| are| r|s)\b|\bstatus\b|\b(?:any|an|the) updates?\b|\bupdate on\b"
+    r"|\bany news\b|\barriv\w*|\beta\b|\bon (?:its|their|the) way\b|\bstill waiting\b"
+    r"|\b(?:not|haven'?t|havent|never|hasn'?t) (?:yet )?(?:received|arrived|come|got|gotten)\b"
+    r"|\b(?:gone|go|went) through\b|\bprogress\b"
+    r"|\bd[oó]nde (?:est[aá]n?|anda|queda)\b|\bestado\b|\bllega\w*|\bnovedad\w*"
+    r"|\bo[uù] (?:en )?(?:est|sont)\b|\bstatut\b|\bnouvelles\b"
+    r"|\bwo (?:ist|sind|bleibt)\b|\bstand\b|\bankomm\w*|\bunterwegs\b",
+    re.I,
+)
+"""A question about how things stand ("where is it?", "any news?", "¿dónde está?"): a
+record still under way answers it when the message names none."""
+
 REQUEST = re.compile(
     r"\b(?:can|could|may) (?:i|we|you) (?:get|have|order|request)\b"
     r"|\bi(?: would|'d|’d)? (?:want|need|like) (?:to|a|an|new|another)\b|\bi'?m looking for\b"

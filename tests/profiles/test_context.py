@@ -177,6 +177,11 @@ def test_an_action_is_said_in_any_form_with_a_typo_but_not_as_another_word():
         assert replace.said_in(said), said
     assert replace.asked_in("ok how about replacing the business one")
     assert not replace.asked_in("my card was replaced last week")
+    # the thing done, asked about as under way, is not asked for again; asked for, it is
+    assert not replace.asked_in("where is my replacement card?")
+    assert not replace.asked_in("any update on the replacement?")
+    assert replace.asked_in("i need a replacement card") and replace.asked_in("replacement pls")
+    assert replace.asked_in("where is my card? i want to replace it")
     seat = RecordAction(name="change_seat", allowed=False)
     assert seat.said_in("can i change seat 12a") and not seat.said_in("can i change my name")
 
@@ -200,3 +205,21 @@ def test_an_amount_rounded_to_whole_dollars_names_its_record() -> None:
     assert rank["record:charge:t1"] > max(rank["record:charge:t2"], rank["record:charge:t3"])
     rank = {f.id: f.relevance for f in record_facts(rows, "the 1267 one")}
     assert rank["record:charge:t3"] > rank["record:charge:t1"]
+
+
+def test_what_is_on_its_way_answers_where_it_is_not_that_they_hold_none() -> None:
+    """ "Where's my new card?" from someone whose debit card is on its way: that card,
+    not "I don't see a new card"; asked otherwise, they hold no card order."""
+    from profiles.context import none_held
+    from profiles.models import CustomerRecord
+
+    pending = CustomerRecord(
+        customer_id="c", kind="debit_card", key="d1", words=["debit card", "card"], open=True
+    )
+    kinds = {"card_order": ["new card", "card order", "card"], "debit_card": ["debit card"]}
+    assert none_held([pending], kinds, "where's my new card??") == []
+    assert none_held([pending], kinds, "any news on my new card") == []
+    [fact] = none_held([pending], kinds, "do i have a new card?")
+    assert fact.terms == ["new card"]
+    done = pending.model_copy(update={"open": False})
+    assert [f.terms for f in none_held([done], kinds, "where's my new card??")] == [["new card"]]

@@ -186,6 +186,27 @@ def test_records_of_any_kind_are_features_segments_can_read(ana, tmp_path):
     assert Segments.load(rules).of(f) == ["multi_product", "active", "premium", "card_holder"]
 
 
+def test_records_under_way_are_open_ones_for_the_packaged_segments(ana):
+    """A business whose orders (or disputes, bookings …) came by a mapping: a customer
+    with one still under way is `open_order` by the packaged segments, and one with several
+    records is not a `new_customer` for having been imported today."""
+    from profiles.admin import RecordIn, upsert_record
+
+    segments = Segments.load()
+    assert "new_customer" in segments.of(features(ana))
+    for key, status, under_way in [("b1", "CONFIRMED", True), ("b0", "FLOWN", False)]:
+        data = RecordIn(customer_id=ANA, status=status, open=under_way)
+        upsert_record(ana, "booking", key, data)
+    f = features(ana)
+    assert (f.open_records, f.open_orders) == (1, 0)
+    assert "open_order" in segments.of(f) and "new_customer" not in segments.of(f)
+    upsert_record(ana, "booking", "b1", RecordIn(customer_id=ANA, status="FLOWN", open=False))
+    assert features(ana).open_records == 0 and "open_order" not in segments.of(features(ana))
+    with Session(ana) as s:  # the same from the records a turn has read already
+        mine = list(s.exec(select(CustomerRecord).where(CustomerRecord.customer_id == ANA)))
+        assert customer_features(s, ANA, records=mine) == features(ana)
+
+
 def test_the_demo_banks_segments_read_what_its_customers_hold(engine):
     """The bank's customers imported by its mapping hold accounts and cards, no orders:
     its segments file reads their records by kind, and a customer with accounts opened
@@ -204,3 +225,22 @@ def test_the_demo_banks_segments_read_what_its_customers_hold(engine):
     assert bank.of(liang) == ["vip", "credit_cardholder"]
     assert bank.of(kwame) == ["credit_cardholder"]  # two cards since 2024: not new
     assert min(liang.tenure_days, kwame.tenure_days) > 365
+
+
+def test_the_sidebar_shows_what_is_under_way_before_the_newest_done(ana):
+    """Of a kind, the agent's card lists the records still under way first (the one the
+    customer most likely writes about), then the newest; the counts are all of them."""
+    from profiles.admin import RecordIn, upsert_record
+    from profiles.overview import RECORDS_PER_KIND, customer_overview
+
+    now = datetime.now(UTC)
+    upsert_record(ana, "booking", "old", RecordIn(customer_id=ANA, status="CONFIRMED", open=True))
+    for day in range(RECORDS_PER_KIND + 1):
+        data = RecordIn(customer_id=ANA, status="FLOWN", open=False, at=now - timedelta(day))
+        upsert_record(ana, "booking", f"b{day}", data)
+    shown = customer_overview(ana, ANA)
+    assert shown.record_counts == {"booking": RECORDS_PER_KIND + 2}
+    assert [(r.id, r.open) for r in shown.records] == [
+        ("old", True),
+        *((f"b{day}", False) for day in range(RECORDS_PER_KIND - 1)),
+    ]

@@ -128,6 +128,10 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             " requires: {close: [{when: 'amount ==', why: x}]}}]",
             "records.0.requires.close.0.when: Value error, when: cannot parse the condition",
         ),
+        (
+            "records: [{kind: booking, id: id, customer: c, open: [confirmed]}]",
+            "records.0: Value error, open: says which statuses are under way; give `status`",
+        ),
     ],
 )
 def test_a_bad_mapping_names_the_file_and_the_key(tmp_path, text, says):
@@ -292,6 +296,7 @@ records:
     id: "@key"
     customer: passenger
     status: status
+    open: [confirmed]
     date: booked
     words: [booking, reservation, trip]
     show: "Booking {key}: {status}, booked {booked}"
@@ -353,6 +358,10 @@ records:
     choice = plan_turn(asked, [], records=record_facts(ana, asked)).choose
     assert choice is not None and choice.action == "cancel"
     assert sorted(choice.records) == ["record:booking:BK1", "record:booking:BK3"]
+
+    # "any news?" names nothing: her trips still ahead are what it asks about
+    news = [f for f in record_facts(ana, "any news?") if f.id.startswith("record:booking:")]
+    assert {f.id for f in news if f.relevance >= 1} == {"record:booking:BK1", "record:booking:BK3"}
 
     # A message naming a booking ranks what belongs to it above the customer's other trip.
     rank = {f.id: f.relevance for f in record_facts(ana, "did my payment for BK1 go through?")}
@@ -454,6 +463,23 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     line = next(r for r in rows if r.key.startswith("#W5442520/"))
     assert " in order #W5442520: pending" in line.text  # its order's status, read through
     assert order.allows == ["cancel", "modify", "change_address"]
+    # a line is where its order is: a delivered tablet can be returned or exchanged
+    assert line.status == "pending" and line.allows == ["modify"]
+    delivered = next(r for r in rows if r.kind == "order_line" and r.status == "delivered")
+    assert delivered.allows == ["return", "exchange"]
+    # an order not yet delivered is under way; a delivered or cancelled one is done
+    assert {r.status: r.open for r in rows if r.kind == "order"} == {
+        "pending": True,
+        "processed": True,
+        "delivered": False,
+    }
+    # "where's my stuff?" names nothing: the orders under way are what it asks about
+    # (what they were paid with comes behind them, as behind any named record)
+    stuff = record_facts(rows, "where's my stuff??")
+    best = max(f.relevance for f in stuff)
+    stuff = [f for f in stuff if f.relevance > best - 0.5]
+    assert {f.status for f in stuff} == {"pending", "processed"}
+    assert {f.id.split(":")[1] for f in stuff} == {"order"}
     assert order.links["payment_method"] in {r.key for r in rows if r.kind == "payment_method"}
     facts = record_facts(rows, "can I cancel #W5442520?")
     top = max(facts, key=lambda f: f.relevance)
@@ -474,6 +500,53 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     )
     with pytest.raises(MappingError, match="give each item its own id"):
         import_files(engine, load_mapping(twice), files)
+
+
+def test_a_question_about_how_things_stand_reads_what_is_under_way():
+    """ "Where is it?", "any news?", "¿dónde está?": of the records named, the ones under way
+    first; naming none, the ones under way, else the latest of a kind that can be; never
+    a kind that says not what is under way, nor a how-to."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    def booking(key: str, status: str, under_way: bool | None) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c",
+            kind="booking",
+            key=key,
+            status=status,
+            text=f"Booking {key}: {status}",
+            words=["booking", "reserva"],
+            open=under_way,
+        )
+
+    card = CustomerRecord(customer_id="c", kind="card", key="k1", status="ACTIVE", words=["card"])
+    rows = [booking("BK3", "FLOWN", False), booking("BK2", "CONFIRMED", True), card]
+
+    def named(message: str, records: list[CustomerRecord] = rows) -> list[str]:
+        facts = record_facts(records, message)
+        top = max(f.relevance for f in facts)
+        return [f.id for f in facts if f.relevance >= 1 and f.relevance > top - 0.5]
+
+    for message in ("where is my stuff", "any update?", "¿dónde está lo mío?", "wo bleibt es?"):
+        assert named(message) == ["record:booking:BK2"], message
+    # named by kind: the one under way before the newer one done
+    assert named("what's the status of my booking") == ["record:booking:BK2"]
+    assert set(named("show me my bookings")) == {"record:booking:BK2", "record:booking:BK3"}
+    # nothing under way: the latest of the kind that can be
+    done = [booking("BK3", "FLOWN", False), booking("BK1", "FLOWN", False), card]
+    assert named("any news?", done) == ["record:booking:BK3"]
+    # not over a better-named one: "my debit card" is not the credit card on its way
+    debit = CustomerRecord(
+        customer_id="c", kind="debit_card", key="d1", words=["debit card", "card"], open=False
+    )
+    shipping = CustomerRecord(customer_id="c", kind="card_order", key="o1", words=["card"])
+    shipping.open = True
+    assert named("where is my debit card?", [shipping, debit]) == ["record:debit_card:d1"]
+    assert named("where is my card?", [debit, shipping]) == ["record:card_order:o1"]
+    # the way, not their records; and a kind that never says what is under way
+    assert all(f.relevance < 1 for f in record_facts(rows, "how do I track a booking?"))
+    assert all(f.relevance < 1 for f in record_facts([card], "where is it?"))
 
 
 def test_a_charge_that_names_its_card_by_type_links_to_the_customers_card(tmp_path, engine):
