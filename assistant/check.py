@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.types import Citation, Composed, Generation
+from profiles.context import Fact
 
 # Identifiers that must never appear in a reply unless the context holds them.
 _ID_RE = re.compile(r"#W\d{7}\b|\b(?:credit_card|gift_card|paypal)_\d+\b|\b[a-z]+_[a-z]+_\d{4}\b")
@@ -90,6 +91,47 @@ def wrong_status_claims(answer: str, statuses: dict[str, str]) -> list[str]:
                         wrong.append(oid)
                     break
     return sorted(set(wrong))
+
+
+def wrong_record_claims(
+    answer: str, records: list[Fact], statuses: dict[str, list[str]]
+) -> list[str]:
+    """Ids of the customer's records (of any kind a mapping imported) whose status a
+    sentence of the reply states wrongly: a sentence that names one of them by its id and,
+    in a clause that is neither conditional nor negated, one of the statuses its kind's
+    records are in ("Your booking BK1 is cancelled" of a confirmed one). `statuses` is
+    every status of each kind (`CustomerContext.record_statuses`)."""
+    held = {
+        f.id.split(":", 2)[2]: f
+        for f in records
+        if f.kind == "record" and f.status and f.id.count(":") >= 2
+    }
+    if not held:
+        return []
+    wrong = []
+    for sentence in _SENTENCE.split(answer):
+        named = [f for key, f in held.items() if _mentions(sentence, key)]
+        if len(named) != 1:
+            continue
+        fact = named[0]
+        actual = _spoken(fact.status or "")
+        said_of_kind = {_spoken(st) for st in statuses.get(fact.id.split(":")[1], [])}
+        for clause in re.split(r"[,;:]\s+|\s+(?:so|but|and)\s+", sentence):
+            if _CONDITIONAL.search(clause):
+                continue
+            stated = {st for st in said_of_kind if _mentions(clause, st)}
+            if stated and actual not in stated:
+                wrong.append(fact.id)
+    return sorted(set(wrong))
+
+
+def _spoken(status: str) -> str:
+    """A status as a sentence says it: "UNDER_REVIEW" → "under review"."""
+    return status.replace("_", " ").strip().lower()
+
+
+def _mentions(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.I) is not None
 
 
 def relayed_prompt(composed: Composed, answer: str) -> bool:

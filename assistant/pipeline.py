@@ -624,6 +624,12 @@ class Assistant:
         llm = generation.generator != self.fallback.name
         statuses = {o.id: o.status for o in prepared.context.orders}
         wrong = check.wrong_status_claims(generation.text, statuses) if llm else []
+        context = prepared.context
+        wrong += (
+            check.wrong_record_claims(generation.text, context.facts, context.record_statuses)
+            if llm
+            else []
+        )
         relayed = llm and check.relayed_prompt(composed, generation.text)
         # Every problem found is named in the trace; any one of them replaces the reply.
         if relayed:
@@ -632,7 +638,7 @@ class Assistant:
             trace.append(RuleHit(rule="check.relayed_prompt_replaced"))
         if wrong:
             # A status that SQL contradicts: the grounded composer answers instead.
-            log.warning("reply stated a wrong status for %d orders; replaced", len(wrong))
+            log.warning("reply stated a wrong status for %d records; replaced", len(wrong))
             trace.append(RuleHit(rule="check.wrong_claim_replaced", inputs={"orders": wrong}))
         if leaked:
             # An identifier the context does not hold is invented or someone else's:

@@ -285,6 +285,9 @@ class CustomerContext(BaseModel):
     # What the customer holds by name ("Green Account", "Gold Rewards Card"): help articles
     # about it answer them before articles about another product (personalization only).
     holds: list[str] = Field(default_factory=list)
+    # Every status the business's records of each kind are in ("booking": ["CANCELLED",
+    # "CONFIRMED"]): the words a reply could state of one, which `check` verifies.
+    record_statuses: dict[str, list[str]] = Field(default_factory=dict)
 
 
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
@@ -353,6 +356,18 @@ class ProfileRepository:
 
         return cast(dict[str, list[str]], self._kept("kinds", read))
 
+    def _kind_statuses(self, s: Session) -> dict[str, list[str]]:
+        """Each kind of record the business keeps → every status its records are in."""
+
+        def read() -> dict[str, list[str]]:
+            query = select(CustomerRecord.kind, CustomerRecord.status).distinct()
+            out: dict[str, list[str]] = {}
+            for kind, status in s.exec(query.where(col(CustomerRecord.status).is_not(None))):
+                out.setdefault(kind, []).append(str(status))
+            return {kind: sorted(found) for kind, found in out.items()}
+
+        return cast(dict[str, list[str]], self._kept("statuses", read))
+
     def _reference_names(self, s: Session) -> dict[tuple[str, str], str]:
         """Each reference item that is no part of another → its own words ("water
         bottle" for "Water Bottle (product 8310926033)")."""
@@ -401,6 +416,7 @@ class ProfileRepository:
             records: list[OrderRecord] = []
             mentions: list[str] = []
             holds: list[str] = []
+            statuses: dict[str, list[str]] = {}
             if card.allows("personalization"):
                 orders = read_orders(s, customer_id)
                 methods = read_payment_methods(s, customer_id)
@@ -411,6 +427,7 @@ class ProfileRepository:
                 )
                 held = read_records(s, customer_id)
                 holds = held_names(held)
+                statuses = self._kind_statuses(s) if held else {}
                 facts = self._facts(
                     s, read.customer, orders, methods, message, earlier, held, other
                 )
@@ -435,6 +452,7 @@ class ProfileRepository:
                 orders=records,
                 catalog_mentions=mentions,
                 holds=holds,
+                record_statuses=statuses,
             )
 
     def segments_of(self, customer_id: str) -> list[str]:

@@ -8,7 +8,7 @@ import json
 
 import httpx
 
-from tests.api.conftest import AGENT_KEY, identity
+from tests.api.conftest import ADMIN_KEY, AGENT_KEY, identity
 from tests.assistant.test_openai_generator import completion
 
 LLM = "http://llm.test/v1/chat/completions"
@@ -69,3 +69,29 @@ def test_a_true_llm_reply_goes_through(make_client, llm_guard) -> None:
     llm_guard.post(LLM).mock(return_value=httpx.Response(200, json=completion(text)))
     out = _ask(_llm_client(make_client), "Can I cancel my order #W5442520?")
     assert out["generator"] != "offline" and out["answer"].startswith("Your order #W5442520")
+
+
+def test_a_wrong_status_of_a_record_of_any_kind_is_replaced(make_client, llm_guard) -> None:
+    """A record a business pushed (a booking), not a typed order: the model's "cancelled"
+    of a confirmed booking never reaches the customer; its true "confirmed" does, and a
+    conditional clause ("if it were cancelled") states nothing."""
+    client = _llm_client(make_client)
+    admin = {"X-API-Key": ADMIN_KEY}
+    for key, status in (("BK1", "CONFIRMED"), ("BK2", "CANCELLED")):
+        record = {"customer_id": OLIVIA, "status": status, "words": ["booking"], "open": True}
+        assert client.put(f"/v1/admin/records/booking/{key}", json=record, headers=admin).is_success
+    said = iter(
+        [
+            "Sorry: your booking BK1 was cancelled [1].",
+            "Your booking BK1 is confirmed [1]. If it were cancelled you would get a refund.",
+        ]
+    )
+    llm_guard.post(LLM).mock(
+        side_effect=lambda _request: httpx.Response(200, json=completion(next(said)))
+    )
+    out = _ask(client, "is my booking BK1 still on?")
+    rules = [h["rule"] for h in out["detail"]["decision_trace"]]
+    assert "check.wrong_claim_replaced" in rules and out["degraded"] is True
+    assert "cancelled" not in out["answer"].lower() and "BK1" in out["answer"]
+    out = _ask(client, "is my booking BK1 still on?")
+    assert out["generator"] != "offline" and out["answer"].startswith("Your booking BK1")
