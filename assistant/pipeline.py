@@ -326,6 +326,7 @@ class Assistant:
             # (or show the item is not theirs), or what they told us before: no reason to
             # hand off.
             decision.handoff, decision.handoff_reason = False, None
+            decision.handoff_urgent = False
             rule = (
                 "plan.answers_from_history"
                 if recalled
@@ -698,6 +699,7 @@ class Assistant:
             context=context_info(composed),
             handoff=handoff,
             handoff_reason=reason,
+            handoff_urgent=handoff and prepared.decision.handoff_urgent,
             language=composed.decision.style.language,
             generator=generation.generator,
             degraded=degraded,

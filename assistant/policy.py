@@ -30,7 +30,10 @@ DEFAULT_POLICY_FILE = Path(__file__).parent / "rules" / "policy.yaml"
 FACT_GROUPS = frozenset({"other_orders", "orders", "products", "profile", "history"})
 _LENGTHS = frozenset({"short", "normal", "full"})
 _RULE_KEYS = frozenset(
-    {"id", "when", "handoff", "tone", "style", "deny_facts", "never_mention", "max_personal_facts"}
+    {
+        *("id", "when", "handoff", "urgent", "tone", "style", "deny_facts", "never_mention"),
+        "max_personal_facts",
+    }
 )
 
 
@@ -39,6 +42,7 @@ class Rule:
     id: str
     when: Expression
     handoff: str | None = None
+    urgent: bool = False  # its handoff goes first in the agents' queue
     tone: str | None = None
     length: str | None = None
     deny_facts: tuple[str, ...] = ()
@@ -147,7 +151,7 @@ class Policy:
                 continue
             d.trace.append(RuleHit(rule=rule.id, inputs={n: values[n] for n in rule.when.names}))
             if rule.handoff and not d.handoff:
-                d.handoff, d.handoff_reason = True, rule.handoff
+                d.handoff, d.handoff_reason, d.handoff_urgent = True, rule.handoff, rule.urgent
             if rule.tone:
                 d.tone = rule.tone
             if rule.length:
@@ -194,10 +198,14 @@ def _rule(entry: Any, where: str) -> Rule:
             f"{where}: unknown fact groups {sorted(bad)}; known {sorted(FACT_GROUPS)}"
         )
     cap = entry.get("max_personal_facts")
+    urgent = entry.get("urgent", False)
+    if not isinstance(urgent, bool) or (urgent and not entry.get("handoff")):
+        raise RuleFileError(f"{where}: urgent is true or false, and says so of a handoff")
     return Rule(
         id=rid,
         when=compile_expression(str(entry["when"]), SIGNAL_NAMES, where),
         handoff=str(entry["handoff"]) if entry.get("handoff") else None,
+        urgent=urgent,
         tone=str(entry["tone"]) if entry.get("tone") else None,
         length=length,
         deny_facts=deny,

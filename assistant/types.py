@@ -55,6 +55,7 @@ class Decision(BaseModel):
 
     handoff: bool = False
     handoff_reason: str | None = None
+    handoff_urgent: bool = False  # the rule says a person should see it first (a lost card)
     tone: str = "friendly and concise"
     use_profile: bool = True
     use_history: bool = True
@@ -165,6 +166,7 @@ class TurnResult(BaseModel):
     context: ContextInfo
     handoff: bool
     handoff_reason: str | None = None
+    handoff_urgent: bool = False  # staff only: the agents' queue shows it first
     language: str = "en"  # the reply's ("es"): what the widget words its own text in
     generator: str
     degraded: bool

@@ -63,6 +63,7 @@ class InboxItem(BaseModel):
     last_customer_message: str | None = None
     last_at: datetime
     handoff: bool = False
+    urgent: bool = False  # an urgent handoff (a lost card): first in the queue until resolved
     flags: list[str] = Field(default_factory=list)  # the customer's segments worth a glance
 
 
@@ -100,10 +101,12 @@ class InboxStore:
                     (col(Conversation.assignee).is_(None)) | (col(Conversation.assignee) == holder)
                 )
             now = utcnow()
+            # resolved, or back with the bot: no longer urgent for anyone
+            done = {"urgent": False} if to in ("resolved", "bot") else {}
             changed = s.execute(
                 update(Conversation)
                 .where(*cond)
-                .values(state=to, assignee=assignee, state_at=now)
+                .values(state=to, assignee=assignee, state_at=now, **done)
                 .execution_options(synchronize_session=False)
             )
             conv = s.get(Conversation, conversation_id)
@@ -124,6 +127,16 @@ class InboxStore:
             s.add(event)
             s.flush()
             return _status(conv), event.id
+
+    def mark_urgent(self, conversation_id: str) -> None:
+        """The conversation's handoff is urgent: it goes first in the queue until resolved."""
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(Conversation)
+                .where(col(Conversation.id) == conversation_id)
+                .values(urgent=True)
+                .execution_options(synchronize_session=False)
+            )
 
     def record_messages(self, conversation_id: str, message_ids: list[int], actor: str) -> int:
         """Message events for stored messages (a turn's message and reply); the last id."""
@@ -229,9 +242,9 @@ class InboxStore:
     def queue(
         self, view: Literal["waiting", "mine", "all"], agent: str, limit: int = 50
     ) -> list[InboxItem]:
-        """Waiting conversations first, the longest wait first; then the others by their
-        last activity, newest first. `mine`: those the agent holds; `waiting`: only those
-        waiting for an agent."""
+        """Waiting conversations first, the urgent ones (a lost card) before the others and
+        the longest wait first; then the others by their last activity, newest first.
+        `mine`: those the agent holds; `waiting`: only those waiting for an agent."""
         with Session(self.engine) as s:
             last_customer = (
                 select(Message.conversation_id, func.max(Message.id).label("last_id"))
@@ -267,6 +280,7 @@ class InboxStore:
             is_waiting = col(Conversation.state) == "waiting"
             query = query.order_by(
                 case((is_waiting, 0), else_=1),
+                case((col(Conversation.urgent), 0), else_=1),
                 case((is_waiting, col(Conversation.state_at)), else_=None),
                 last_any.c.last_at.desc(),
             )
@@ -295,12 +309,14 @@ class InboxStore:
                 last_customer_message=msg.text[:200] if msg else None,
                 last_at=last_at,
                 handoff=conv.id in handoffs or conv.state in ("waiting", "agent"),
+                urgent=conv.urgent,
             )
             for conv, cust, msg, last_at in rows
         ]
-        # waiting first (longest wait first), then the rest by last activity
+        # waiting first (urgent first, then the longest wait), then the rest by last activity
         waiting = sorted(
-            (i for i in items if i.state == "waiting"), key=lambda i: i.waiting_since or i.last_at
+            (i for i in items if i.state == "waiting"),
+            key=lambda i: (not i.urgent, i.waiting_since or i.last_at),
         )
         rest = sorted(
             (i for i in items if i.state != "waiting"), key=lambda i: i.last_at, reverse=True

@@ -195,6 +195,8 @@ class Conversation(SQLModel, table=True):
     state: str = Field(default="bot", index=True)
     assignee: str | None = None
     state_at: datetime = Field(default_factory=utcnow)
+    # a handoff the policy calls urgent (a lost card) until it is resolved: first in the queue
+    urgent: bool = False
 
 
 class ConversationEvent(SQLModel, table=True):

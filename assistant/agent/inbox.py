@@ -91,14 +91,23 @@ class Inbox:
         return message_id
 
     def after_turn(
-        self, conversation_id: str, turn_id: str, handoff: bool, reason: str | None
+        self,
+        conversation_id: str,
+        turn_id: str,
+        handoff: bool,
+        reason: str | None,
+        *,
+        urgent: bool = False,
     ) -> None:
-        """Record a bot turn's messages; a handoff puts the conversation in the queue."""
+        """Record a bot turn's messages; a handoff puts the conversation in the queue, an
+        urgent one (the policy's rule says so: a lost card) ahead of the others."""
         self.store.record_messages(conversation_id, self.store.turn_messages(turn_id), "customer")
         if handoff:
             self.store.move(
                 conversation_id, "waiting", "bot", reason, allowed_from=("bot", "resolved")
             )
+            if urgent:
+                self.store.mark_urgent(conversation_id)
         self.bus.publish(conversation_id)
 
     # -- the agent's side -----------------------------------------------------------------

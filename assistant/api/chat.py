@@ -189,7 +189,11 @@ def _after_turn(c: Container, result: TurnResult, staff: bool) -> ChatResponse:
     if result.conversation_id and result.turn_id:
         inbox = c.inbox
         inbox.after_turn(
-            result.conversation_id, result.turn_id, result.handoff, result.handoff_reason
+            result.conversation_id,
+            result.turn_id,
+            result.handoff,
+            result.handoff_reason,
+            urgent=result.handoff_urgent,
         )
         status = inbox.store.status(result.conversation_id)
         if status is not None:

@@ -59,6 +59,7 @@ class TurnDetail(BaseModel):
 
     context: ContextInfo
     handoff_reason: str | None = None
+    handoff_urgent: bool = False  # the agents' queue shows it first
     decision_trace: list[RuleHit] = Field(default_factory=list)
     segments: list[str] = Field(default_factory=list)
     variant: str | None = None

@@ -44,6 +44,7 @@
       list.replaceChildren();
       for (const it of items) {
         const badges = [];
+        if (it.urgent) badges.push(el("span", { className: "badge urgent", textContent: "urgent" }));
         if (it.state === "waiting") badges.push(el("span", { className: "badge waiting", textContent: `waiting ${ago(it.waiting_since)}` }));
         else if (it.state === "agent") badges.push(el("span", { className: "badge agent", textContent: it.assignee === name ? "you" : it.assignee }));
         else if (it.state === "resolved") badges.push(el("span", { className: "badge resolved", textContent: "resolved" }));
@@ -57,7 +58,8 @@
         list.append(el("li", {}, b));
       }
       const waiting = items.filter(i => i.state === "waiting").length;
-      status.textContent = items.length ? `${items.length} conversations, ${waiting} waiting` : "No conversations.";
+      const urgent = items.filter(i => i.urgent && i.state === "waiting").length;
+      status.textContent = items.length ? `${items.length} conversations, ${waiting} waiting${urgent ? ` (${urgent} urgent)` : ""}` : "No conversations.";
     } catch (e) { status.textContent = `Error: ${e.message}`; }
   }
 

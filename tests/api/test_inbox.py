@@ -140,6 +140,31 @@ def test_a_handoff_waits_for_an_agent_who_takes_answers_and_hands_back(client) -
     ]
 
 
+def test_an_urgent_handoff_goes_first_in_the_queue_until_resolved(client) -> None:
+    """A lost card (the policy's security rule is urgent) waits ahead of a customer who
+    asked for a person earlier; the customer never reads the flag. Resolved, it is an
+    ordinary conversation again."""
+    calm = say(client, "I want to talk to a real person please", customer=OTHER)
+    lost = say(client, "i lost my card!! someone could use it")
+    assert calm["state"] == lost["state"] == "waiting"
+    assert "urgent" not in json.dumps(lost)  # the customer's view carries no staff flag
+    queue = client.get("/v1/agent/inbox?view=waiting", headers=agent("ana")).json()
+    assert [(q["conversation_id"], q["urgent"]) for q in queue] == [
+        (lost["conversation_id"], True),
+        (calm["conversation_id"], False),
+    ]
+    conv = lost["conversation_id"]
+    conv_staff = {**identity(CUSTOMER), "message": "my card was stolen", "conversation_id": conv}
+    staff = client.post("/v1/chat", json=conv_staff, headers={"X-API-Key": AGENT_KEY}).json()
+    assert staff["detail"]["handoff_urgent"] is True  # staff see it in the turn's detail
+    client.post(f"/v1/agent/conversations/{conv}/assign", headers=agent("ana"))
+    mine = client.get("/v1/agent/inbox?view=mine", headers=agent("ana")).json()
+    assert [q["urgent"] for q in mine] == [True]  # still urgent while she handles it
+    client.post(f"/v1/agent/conversations/{conv}/resolve", headers=agent("ana"))
+    everyone = client.get("/v1/agent/inbox?view=all", headers=agent("ana")).json()
+    assert {q["conversation_id"]: q["urgent"] for q in everyone}[conv] is False
+
+
 def test_inbox_needs_an_agent_key_and_checks_names(client) -> None:
     assert client.get("/v1/agent/inbox").status_code == 401
     assert client.get("/v1/agent/inbox", headers={"X-API-Key": "nope"}).status_code == 403

@@ -31,6 +31,8 @@ def test_topic_rules_hand_off_with_their_reason(message, rule, reason):
     d = decide(CARD, message)
     assert d.handoff and d.handoff_reason == reason
     assert d.fired(rule)
+    # a lost card or fraud is urgent for the agents' queue; the others wait their turn
+    assert d.handoff_urgent is (rule == "handoff.security")
 
 
 def test_a_plain_question_is_not_handed_off():
@@ -120,6 +122,8 @@ def test_the_trace_names_inputs_not_message_text():
         ("- {id: a, when: 'True', deny_facts: [secrets]}", "unknown fact groups"),
         ("- {id: a, when: 'True', style: {length: huge}}", "style.length"),
         ("- {id: a, when: 'True', hand_off: x}", "unknown keys"),
+        ("- {id: a, when: 'True', urgent: true}", "says so of a handoff"),
+        ("- {id: a, when: 'True', handoff: x, urgent: 'yes'}", "urgent is true or false"),
         ("- {id: a, when: 'True'}\n  - {id: a, when: 'False'}", "unique"),
     ],
 )
