@@ -24,3 +24,17 @@ def test_a_handoff_turn_drafts_an_answer_not_the_bot_handoff(make_container):
     first = a.suggested_replies[0]
     assert "passing this conversation" not in first and "human agent" not in first
     assert "#W5442520" in first and "[" not in first
+
+
+def test_a_handoff_after_thanks_is_not_drafted_as_youre_welcome(make_container):
+    """The bot hands "ok thanks. also I lost my card!!" to a person; the agent's first
+    draft takes up the matter, not the thanks."""
+    # a business without the store's order intents (a bank's): "card" is no payment
+    c = make_container(intents="greeting,thanks,goodbye,human,recall")
+    a = assist(c.assistant, OLIVIA, "ok thanks. also I lost my card!!")
+    assert a.risk_flags and any(f.startswith("handoff") for f in a.risk_flags)
+    assert not any("welcome" in d.lower() for d in a.suggested_replies)
+    assert a.suggested_replies[0].startswith("Hi Olivia")
+    # a thanks alone is still answered as one
+    thanks = assist(c.assistant, OLIVIA, "ok thanks!")
+    assert "welcome" in thanks.suggested_replies[0].lower()
