@@ -256,8 +256,12 @@ class OfflineComposer:
         # records then only when the message names one of them by its id or by what it
         # holds ("how can I return my tablet?": the order line of their tablet), which a
         # kind word alone does not reach
-        floor = NAMED_PRODUCT if HOW_TO.search(composed.message) else 1.0
-        records = [s for s in composed.sources if s.kind == "record" and s.relevance >= floor]
+        how = HOW_TO.search(composed.message) is not None
+        records = [
+            s
+            for s in composed.sources
+            if s.kind == "record" and s.relevance >= 1.0 and (not how or _how_to_reads(s, composed))
+        ]
         # what the message names that they hold none of ("my debit card", only credit cards)
         for s in (s for s in records if s.id.startswith(NONE_HELD)):
             lines.append(cat.text("records_none", what=s.terms[0] if s.terms else ""))
@@ -480,6 +484,18 @@ class OfflineComposer:
                 break
         picked.sort()  # read in document order
         return [(sent, s) for _idx, sent, s in picked]
+
+
+def _how_to_reads(record: Source, composed: Composed) -> bool:
+    """Whether a question about the way reads this record to the customer: named by its
+    id (or a number of its own), or by what it holds with an action of its kind asked
+    ("how can I return my tablet?": the order line of their tablet, which can be
+    returned). "How do I set up direct deposit?" asks the way, not for the deposits they
+    have had; a kind word alone ("how do I return an item?") reaches none."""
+    if record.relevance >= EXPLICIT_ID or record.id.startswith(NONE_HELD):
+        return True
+    lowered = composed.message.lower()
+    return record.relevance >= NAMED_PRODUCT and any(a.asked_in(lowered) for a in record.actions)
 
 
 def _unheld(message: str, records: list[Source]) -> set[str]:

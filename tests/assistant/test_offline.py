@@ -268,9 +268,10 @@ def test_an_action_a_record_allows_brings_what_it_takes_from_one_article(make_co
 
 
 def test_a_how_to_that_names_what_they_hold_reads_that_record(make_composed):
-    """ "how can I return my tablet?" names their tablet by what its order line holds: the
-    reply reads it (delivered, its order) rather than handing off; "how do I return an
-    item?" asks only the way, and none of their lines is read."""
+    """ "how can I return my tablet?" names their tablet by what its order line holds, and
+    an action its kind knows: the reply reads it (delivered, its order) rather than handing
+    off; "how do I return an item?" asks only the way, and none of their lines is read;
+    nor are their deposits for "how do I set up direct deposit?", which nothing is done to."""
     from profiles.context import record_facts
     from profiles.models import CustomerRecord
 
@@ -279,9 +280,12 @@ def test_a_how_to_that_names_what_they_hold_reads_that_record(make_composed):
             customer_id="c1",
             kind="order_line",
             key=key,
+            status="delivered",
             fields={"name": name},
             text=f"{name} in order #W1: delivered",
             words=["item"],
+            allows=["return"],
+            actions={"return": {"en": "return"}},
         )
 
     rows = [line("#W1/0", "Tablet"), line("#W1/1", "Water Bottle"), line("#W1/2", "Desk Lamp")]
@@ -296,3 +300,25 @@ def test_a_how_to_that_names_what_they_hold_reads_that_record(make_composed):
         make_composed(way, facts=[PROFILE, *record_facts(rows, way)], passages=[])
     )
     assert "in order #W1" not in g.text
+    deposits = [
+        CustomerRecord(
+            customer_id="c1",
+            kind="bank_transaction",
+            key=f"t{n}",
+            status="posted",
+            fields={"description": "DIRECT DEPOSIT - ACME PAYROLL"},
+            text=f"Transaction t{n}: DIRECT DEPOSIT - ACME PAYROLL, $8,500.00",
+            words=["transaction", "deposit"],
+        )
+        for n in range(2)
+    ]
+    setup = "how do i set up direct deposit"
+    article = _article(
+        "dd",
+        "Setting up direct deposit",
+        "To set up direct deposit, give your employer your account and routing numbers.",
+    )
+    facts = [PROFILE, *record_facts(deposits, setup)]
+    assert max(f.relevance for f in facts if f.kind == "record") >= 1  # named by value
+    g = OfflineComposer().generate(make_composed(setup, facts=facts, passages=[article]))
+    assert "ACME PAYROLL" not in g.text and "give your employer" in g.text
