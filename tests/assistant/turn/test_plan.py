@@ -135,6 +135,17 @@ def test_several_intents_in_one_message() -> None:
     assert {"where_is_order", "exchange"} <= {i.name for i in plan.intents}
 
 
+def test_changing_a_size_or_colour_is_an_exchange_in_any_language() -> None:
+    for message in (
+        "can i still change the size?",
+        "I need to change the color of my lamp",
+        "puis-je changer la taille ?",
+        "kann ich die Größe ändern?",
+    ):
+        assert "exchange" in {i.name for i in plan_turn(message, [LAMP]).intents}, message
+    assert "exchange" not in {i.name for i in plan_turn("change my address", [LAMP]).intents}
+
+
 def test_other_languages_name_intents() -> None:
     assert only(plan_turn("¿Dónde está mi pedido?", [LAMP]).intents, "where_is_order").records
     assert only(plan_turn("Je voudrais annuler ma commande", [LAMP]).intents, "cancel").allowed
