@@ -578,6 +578,112 @@ RECORD_NAMED, RECORD_KIND = EXPLICIT_ID, NAMED_PRODUCT
 
 
 FOLLOW_UP_WORDS = 8  # a message this short may be about what the previous one named
+# Words by which a short message points back at what was said before: "can I activate
+# it?", "the silver one", "and the other?", "¿y cuánto cuesta?", "l'autre", "und das?"
+_BACK = re.compile(
+    r"\b(?:it|its|it's|that|those|these|them|they|one|ones|other|others|same|there|either"
+    r"|lo|los|las|le|les|eso|esa|ese|esos|esas|esto|otro|otra|otros|otras|mismo|misma"
+    r"|ça|cela|celle|celui|ceux|celles|autre|autres|même|l'|es|ihn|ihm|diese|dieser|andere)\b"
+    r"|\w{3,}r(?:lo|la|los|las|le|les)\b"  # a Spanish verb with its object: "activarla"
+    r"|^\W*(?:and|also|but|or|so|then|what about|how about|y|e|o|pero|et|ou|mais|und|oder|aber)\b",
+    re.I,
+)
+# Words a short follow-up asks with and that name nothing: "why?", "how much?", "¿cuándo?"
+_ASKING = frozenset(
+    [
+        "why",
+        "when",
+        "how",
+        "much",
+        "many",
+        "what",
+        "where",
+        "who",
+        "which",
+        "ok",
+        "okay",
+        "so",
+        "then",
+        "now",
+        "yet",
+        "still",
+        "really",
+        "please",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "the",
+        "a",
+        "an",
+        "to",
+        "for",
+        "of",
+        "on",
+        "in",
+        "at",
+        "me",
+        "my",
+        "i",
+        "por",
+        "qué",
+        "que",
+        "cuándo",
+        "cuando",
+        "cuánto",
+        "cuanto",
+        "cuánta",
+        "cómo",
+        "como",
+        "dónde",
+        "donde",
+        "quién",
+        "cuál",
+        "y",
+        "pourquoi",
+        "quand",
+        "combien",
+        "comment",
+        "où",
+        "qui",
+        "quel",
+        "quelle",
+        "et",
+        "warum",
+        "wann",
+        "wie",
+        "viel",
+        "wo",
+        "wer",
+        "welche",
+        "und",
+    ]
+)
+
+
+def _refers_back(message: str, before: list[Fact]) -> bool:
+    """Whether a short message that names no record itself is about what the message
+    before named: it points back ("it", "the other one", "and …"), asks only with
+    question words ("why?", "how much?"), or asks an action a record named before knows
+    ("activate"). Not a question of its own: "any fees this month?" after "what did I
+    spend at Costco?" is not about the Costco charges."""
+    if _BACK.search(message):
+        return True
+    said = words(message)
+    if all(w in _ASKING for w in said):
+        return True
+    lowered = message.lower()
+    named = [f for f in before if f.relevance >= 1.0]
+    return any(a.asked_in(lowered) for f in named for a in f.actions)
+
+
 FOLLOWED = 0.5  # what the previous message named, among records the follow-up names alike
 
 
@@ -637,7 +743,10 @@ def record_facts(
         return facts
     if any(f.relevance >= RECORD_NAMED for f in facts):
         return facts
-    before = {f.id: f.relevance for f in _ranked(rows, earlier)}
+    ranked_before = _ranked(rows, earlier)
+    if not _refers_back(message, ranked_before):
+        return facts  # "¿tengo alguna comisión este mes?": a question of its own
+    before = {f.id: f.relevance for f in ranked_before}
     top = max(before.values(), default=0.0)
     if other and top >= 1.0:
         # "and the other one?": the kind named best before, without the one(s) named (when

@@ -888,3 +888,34 @@ def test_an_action_its_status_allows_can_need_more_of_the_record():
         card("$0.00", datetime(2026, 2, 1, tzinfo=UTC)), datetime(2026, 4, 15, tzinfo=UTC)
     )
     assert next(a for a in later if a.name == "close").allowed  # the same card, 60 days on
+
+
+def test_a_short_question_of_its_own_does_not_read_on_from_the_one_before():
+    """After "how do I set up direct deposit", "¿tengo alguna comisión este mes?" asks
+    something new: the deposits named before are not read on; "and the other one?",
+    "why?", "activate" or "¿puedo activarla?" are about what was named before."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    card = CustomerRecord(
+        customer_id="c",
+        kind="debit_card",
+        key="d1",
+        status="PENDING",
+        text="Debit card d1 ending 8765: PENDING",
+        words=["debit card", "card"],
+        allows=["activate"],
+        actions={"activate": {"en": "activate", "es": "activar"}},
+    )
+    account = CustomerRecord(customer_id="c", kind="account", key="a1", words=["account"])
+    rows = [card, account]
+    earlier = "is my debit card active?"
+
+    def read_on(message: str) -> bool:
+        facts = {f.id: f.relevance for f in record_facts(rows, message, earlier=earlier)}
+        return facts["record:debit_card:d1"] >= 1.0
+
+    for follow_up in ("can I activate it?", "why?", "how much?", "activate", "¿puedo activarla?"):
+        assert read_on(follow_up), follow_up
+    for own in ("any fees this month?", "¿tengo alguna comisión este mes?", "what's the wire fee"):
+        assert not read_on(own), own
