@@ -414,7 +414,10 @@ class OfflineComposer:
         # assistant are injection attempts, and quoting them would be obeying them.
         candidates: list[tuple[str, Source, set[str]]] = []
         for s in passages:
-            asked: set[str] = set()  # the question an FAQ's answer answers
+            # the question an FAQ's answer answers, or the heading a section's sentences sit
+            # under: from the start, the passage's own ("… > Set up direct deposit": its
+            # steps answer "how do i set up direct deposit" without repeating its words)
+            asked: set[str] = set(_content(s.title.rpartition(" > ")[2])) if s.title else set()
             for sent, heads in _sentences(s):
                 # a heading or a question ("How long do transfers take?", "Did you report it
                 # lost?", a script's line) is not an answer: the sentences after it are
@@ -433,6 +436,7 @@ class OfflineComposer:
             df.update(set(_content(sent)))
         n = len(candidates)
         scored = []
+        shared: dict[int, int] = {}  # how many of the question's words each sentence shares
         for idx, (sent, s, asked) in enumerate(candidates):
             terms = set(_content(sent))
             overlap = (terms | asked) & query
@@ -460,6 +464,7 @@ class OfflineComposer:
             score += 0.5 * len(overlap & about) if about else 0.0
             score += 0.3 / (1 + passages.index(s))  # retrieval rank as a tie-breaker
             scored.append((score, idx, sent, s))
+            shared[idx] = len(overlap)
         scored.sort(key=lambda t: (-t[0], t[1]))
         # an article about what the customer holds answers for it, when it answers about as
         # well: the same question's answer for another product (another account's fee)
@@ -467,6 +472,10 @@ class OfflineComposer:
         held = [t for t in scored if t[3].held]
         if held and held[0][0] >= HELD_ANSWERS * scored[0][0]:
             scored = held
+        # what shares less than half as much of the question as the best answer does ("a
+        # discount on safe deposit box rental" beside the steps to set up direct deposit)
+        most_shared = max((shared[t[1]] for t in scored), default=0)
+        scored = [t for t in scored if 2 * shared[t[1]] >= most_shared]
         if one_article and scored:
             # steps are read from one article, not pieced together: the one retrieval
             # ranked first of those under a heading about it (it saw the whole question)

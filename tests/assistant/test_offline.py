@@ -322,3 +322,26 @@ def test_a_how_to_that_names_what_they_hold_reads_that_record(make_composed):
     assert max(f.relevance for f in facts if f.kind == "record") >= 1  # named by value
     g = OfflineComposer().generate(make_composed(setup, facts=facts, passages=[article]))
     assert "ACME PAYROLL" not in g.text and "give your employer" in g.text
+
+
+def test_the_steps_under_a_heading_answer_the_question_the_heading_asks(make_composed):
+    """ "how do i set up direct deposit": the steps under the heading "Set up direct
+    deposit" answer it, though no step repeats those words; not a sentence that shares one
+    word ("deposit") from an FAQ about what the customer holds."""
+    faq = _article(
+        "bluest-faq",
+        "FAQ: Bluest Account > Frequently asked questions",
+        "### What discount do I get on a safe deposit box?\n\n"
+        "- You receive a 75.0% discount on safe deposit box rental.",
+    ).model_copy(update={"held": True})
+    steps = _article(
+        "dd-setup",
+        "Direct deposits — setup and timing > Set up direct deposit",
+        "- Locate your account and routing numbers in your online or mobile banking profile.\n"
+        "- Provide those details to your employer or other payers.",
+    )
+    g = OfflineComposer().generate(
+        make_composed("how do i set up direct deposit", facts=[PROFILE], passages=[faq, steps])
+    )
+    assert "Locate your account and routing numbers" in g.text
+    assert "safe deposit box" not in g.text
