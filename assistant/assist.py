@@ -113,8 +113,10 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     )
     ack = cat.text("drafts.ack", hello=hello)
     # A handoff of a message the plan read as social only ("ok thanks. also I lost my other
-    # card!!"): its "You're welcome!" answers the thanks, not what a person is needed for
-    if decision.handoff and decision.plan is not None and decision.plan.social():
+    # card!!"): its "You're welcome!" answers the thanks, not what a person is needed for;
+    # nor does the plan's answer to an urgent one ("i lost my card": not how an order was paid)
+    social = decision.plan is not None and decision.plan.social()
+    if decision.handoff and (social or decision.handoff_urgent):
         grounded = ""
     # The first draft is the plan's answer as the agent would send it; without one, an
     # acknowledgement (the bot's "I'm handing you to an agent" is no draft for an agent).

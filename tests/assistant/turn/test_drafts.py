@@ -38,3 +38,13 @@ def test_a_handoff_after_thanks_is_not_drafted_as_youre_welcome(make_container):
     # a thanks alone is still answered as one
     thanks = assist(c.assistant, OLIVIA, "ok thanks!")
     assert "welcome" in thanks.suggested_replies[0].lower()
+
+
+def test_an_urgent_handoff_is_drafted_as_taking_it_up_not_as_the_plans_answer(make_container):
+    """In the store "card" is a payment word: "i lost my card!!" plans how an order was
+    paid, which is no draft for the person who must block the card."""
+    c = make_container()
+    a = assist(c.assistant, OLIVIA, "i lost my card!!")
+    assert any(f.startswith("handoff") for f in a.risk_flags)
+    assert not any("was paid" in d for d in a.suggested_replies)
+    assert a.suggested_replies[0].startswith("Hi Olivia, thanks for your message")
