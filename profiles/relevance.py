@@ -250,9 +250,16 @@ def is_typo(token: str, word: str) -> bool:
 
 
 def fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
+    # a token is a word (exactly, by its stem or with a typo) only if it starts with the
+    # word's first letter: each term is tried only where its first word could start
+    starts: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        starts.setdefault(token[:1], []).append(i)
     for term in terms:
         n = len(term.words)
-        for start in range(len(tokens) - n + 1):
+        for start in starts.get(term.words[0][:1], ()):
+            if start + n > len(tokens):
+                break
             if all(
                 _close(tokens[start + k], w, term.prefix and k == n - 1)
                 for k, w in enumerate(term.words)
