@@ -291,7 +291,8 @@ class Assistant:
         assignment = assignment or Assignment()
         policy_file = assignment.value("policy_file")
         policy = self._policies[str(policy_file)] if policy_file else self.policy
-        decision = policy.decide(card, policy.signals(request, card, ctx, retrieved))
+        signals = policy.signals(request, card, ctx, retrieved)
+        decision = policy.decide(card, signals)
         decision.variant = assignment.label
         if assignment.variants:
             inputs = {e: v.name for e, v in assignment.variants}
@@ -336,6 +337,14 @@ class Assistant:
             )
             decision.trace.append(RuleHit(rule=rule))
             plan = planned(False)
+        lost = _delivered(plan) if "not_received" in signals["topics"] else []
+        if lost and not decision.handoff:
+            # "it says delivered but I never got it": the records say it arrived and the
+            # customer says it did not; repeating "it has been delivered" answers nothing,
+            # a person traces the parcel
+            decision.handoff, decision.handoff_reason = True, "a delivered order did not arrive"
+            decision.trace.append(RuleHit(rule="handoff.not_received", inputs={"orders": lost}))
+            plan = planned(True)
         decision.plan = plan
         decision.trace.append(
             RuleHit(
@@ -709,6 +718,12 @@ class Assistant:
             variant=prepared.decision.variant,
             plan=prepared.decision.plan,
         )
+
+
+def _delivered(plan: AnswerPlan) -> list[str]:
+    """The orders the plan reads, when every one of them shows as delivered."""
+    found = [r for i in plan.intents for r in i.records]
+    return [r.id for r in found] if found and all(r.status == "delivered" for r in found) else []
 
 
 def _for_customer(citations: list[Citation], prepared: Prepared, language: str) -> list[Citation]:

@@ -62,6 +62,21 @@ def test_offline_turn_answers_with_order_status_and_policy_citation(make_contain
         assert turn is not None and turn.context_ids and not turn.degraded
 
 
+def test_a_delivered_order_that_never_arrived_goes_to_a_person(make_container):
+    """ "It says delivered but I never got it": repeating "it has been delivered" answers
+    nothing; a person traces the parcel, and the customer is told so in their language.
+    Not yet received and still pending is a where-is question the records answer."""
+    c = make_container()
+    isabella = "isabella_brown_3584"  # her orders are all delivered
+    for message in ("my package says delivered but i never got it", "no me ha llegado el pedido"):
+        r = ask(c, message, customer=isabella)
+        assert r.handoff and "handoff.not_received" in [h.rule for h in r.decision_trace]
+        assert "has been delivered" not in r.answer and "ya fue entregado" not in r.answer
+    assert r.answer.startswith("Hola Isabella: Siento que no te haya llegado.")
+    pending = ask(c, "i havent received my order yet")  # Olivia's orders are pending
+    assert not pending.handoff and "hasn't shipped yet" in pending.answer
+
+
 def test_llm_reply_is_used_and_citations_resolved(make_container, llm_guard):
     llm_guard.post(f"{LLM}/chat/completions").mock(
         return_value=httpx.Response(200, json=completion("Your order #W5442520 is pending [2]."))
