@@ -66,6 +66,7 @@ _CONDITIONAL = re.compile(
     r"\b(?:can|could|will|would|once|if|after|when|until|before|only|not|no longer|n't)\b", re.I
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:so|but|and)\s+")
 ECHO_WORDS = 12  # this many consecutive words of the prompt's own text: a relayed prompt
 
 
@@ -82,11 +83,9 @@ def wrong_status_claims(answer: str, statuses: dict[str, str]) -> list[str]:
         actual = statuses.get(oid)
         if actual is None:
             continue
-        for clause in re.split(r"[,;:]\s+|\s+(?:so|but|and)\s+", sentence):
-            if _CONDITIONAL.search(clause):
-                continue
+        for clause in _stated(sentence):
             for word, true_of in sorted(_STATUS_WORDS.items(), key=lambda kv: -len(kv[0])):
-                if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", clause, re.I):
+                if _mentions(clause, word):
                     if actual not in true_of:
                         wrong.append(oid)
                     break
@@ -116,13 +115,17 @@ def wrong_record_claims(
         fact = named[0]
         actual = _spoken(fact.status or "")
         said_of_kind = {_spoken(st) for st in statuses.get(fact.id.split(":")[1], [])}
-        for clause in re.split(r"[,;:]\s+|\s+(?:so|but|and)\s+", sentence):
-            if _CONDITIONAL.search(clause):
-                continue
+        for clause in _stated(sentence):
             stated = {st for st in said_of_kind if _mentions(clause, st)}
             if stated and actual not in stated:
                 wrong.append(fact.id)
     return sorted(set(wrong))
+
+
+def _stated(sentence: str) -> list[str]:
+    """The sentence's clauses that state something: not conditional or negated ("once it
+    has shipped", "can no longer be cancelled")."""
+    return [c for c in _CLAUSE.split(sentence) if not _CONDITIONAL.search(c)]
 
 
 def _spoken(status: str) -> str:

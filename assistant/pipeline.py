@@ -633,10 +633,10 @@ class Assistant:
         denied = check.never_mentioned(composed, generation.text)
         llm = generation.generator != self.fallback.name
         statuses = {o.id: o.status for o in prepared.context.orders}
-        wrong = check.wrong_status_claims(generation.text, statuses) if llm else []
         context = prepared.context
-        wrong += (
-            check.wrong_record_claims(generation.text, context.facts, context.record_statuses)
+        wrong = (
+            check.wrong_status_claims(generation.text, statuses)
+            + check.wrong_record_claims(generation.text, context.facts, context.record_statuses)
             if llm
             else []
         )
