@@ -90,12 +90,11 @@ class RecordAction(BaseModel):
             return True
         # another form or a typo of a one-word name, not its past ("dipsuted"), nor the
         # thing done asked about as under way ("where is my replacement card?")
-        under_way = STANDING.search(lowered) is not None and not REQUEST.search(lowered)
-        return any(
-            self.said_in(t)
-            for t in TOKEN.findall(lowered)
-            if not t.endswith("ed") and not (under_way and _DONE_THING.search(t))
-        )
+        tokens = [t for t in TOKEN.findall(lowered) if not t.endswith("ed")]
+        done = [t for t in tokens if _DONE_THING.search(t)]
+        if done and STANDING.search(lowered) and not REQUEST.search(lowered):
+            tokens = [t for t in tokens if t not in done]
+        return any(self.said_in(t) for t in tokens)
 
     def every_name(self) -> list[str]:
         return [n for ns in self.names.values() for n in ns]
@@ -911,8 +910,12 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
     held_kinds = {r.kind for r in rows}
     own = {" ".join(words(p)) for r in rows for p in r.words}
     own_words = {w for p in own for w in p.split()}
-    standing = STANDING.search(message) is not None
-    under_way = {w for r in rows if r.open for p in r.words for w in words(p)}
+    # what is on its way, when the message asks how things stand
+    under_way = (
+        {w for r in rows if r.open for p in r.words for w in words(p)}
+        if STANDING.search(message)
+        else set()
+    )
     out: dict[str, Fact] = {}
     for kind, phrases in kinds.items():
         if kind in held_kinds:
@@ -922,7 +925,7 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
         named = [p for p in named if own_words & set(p.split())]
         # "where's my new card?" from someone whose debit card is on its way: that card
         # is the answer, not "I don't see a new card"
-        named = [p for p in named if not (standing and under_way & set(p.split()))]
+        named = [p for p in named if not under_way & set(p.split())]
         if named:
             phrase = max(named, key=len)
             text = f"The customer has no {phrase} ({kind.replace('_', ' ')})."
