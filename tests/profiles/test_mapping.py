@@ -891,9 +891,9 @@ def test_an_action_its_status_allows_can_need_more_of_the_record():
 
 
 def test_a_short_question_of_its_own_does_not_read_on_from_the_one_before():
-    """After "how do I set up direct deposit", "¿tengo alguna comisión este mes?" asks
-    something new: the deposits named before are not read on; "and the other one?",
-    "why?", "activate" or "¿puedo activarla?" are about what was named before."""
+    """After "is my debit card active?", "any fees this month?" or "¿tengo alguna comisión
+    este mes?" asks something new: the card named before is not read on; "can I activate
+    it?", "why?", "activate" or "¿puedo activarla?" are about what was named before."""
     from profiles.context import record_facts
     from profiles.models import CustomerRecord
 
