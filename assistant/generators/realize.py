@@ -53,6 +53,11 @@ class Realizer:
             return self.cat.text(key)
         return self.cat.text("status.other", status=r.status)
 
+    def _status_word(self, status: str) -> str:
+        """A status in a word, in the reply's language ("entregado"), else as stored."""
+        key = f"status_word.{status}"
+        return self.cat.text(key) if self.cat.has(key) else status
+
     def _values(self, r: PlannedRecord, cite: bool = True) -> dict[str, object]:
         items = ", ".join(r.items[:MOST_ITEMS]) + ("…" if len(r.items) > MOST_ITEMS else "")
         return {
@@ -95,8 +100,9 @@ class Realizer:
         key = "recall.found" if when else "recall.found_undated"
         return [self.cat.text(key, date=when, text=text.strip(), cite=f" [{best.n}]")]
 
-    def intent(self, i: PlannedIntent) -> list[str]:
-        """The sentences for one intent."""
+    def intent(self, i: PlannedIntent, also: list[str] | None = None) -> list[str]:
+        """The sentences for one intent; `also`, other actions asked among the same
+        records, when it asks which one."""
         if i.name == "recall":
             return self.recall()
         if i.name in SOCIAL_INTENTS:
@@ -110,11 +116,12 @@ class Realizer:
                     "clarify_item",
                     id=r.id,
                     items=", ".join(r.items[:MOST_ITEMS]),
-                    status_word=r.status,
+                    status_word=self._status_word(r.status),
                 )
                 for r in i.candidates
             ]
-            action = str(names.get(i.action or "", i.action or ""))
+            asked = [i.action or "", *(also or [])]
+            action = self.cat.join([str(names.get(a, a)) for a in dict.fromkeys(asked)], "or")
             out.append(self.cat.text("clarify", action=action, list=self.cat.join(listed)))
             return out
         for r in i.records:
@@ -182,13 +189,25 @@ class Realizer:
                 r.id for i in plan.intents if i.name == "return" for r in i.records if not r.refunds
             },
         }
+        # "wrong size, can I swap it?" asks to exchange and to return among the same orders:
+        # one question, "… could be exchanged or returned", not one per action
+        choosing: dict[tuple[str, ...], list[str]] = {}
         for i in plan.intents:
+            if i.move == "clarify" and i.candidates and i.action:
+                choosing.setdefault(tuple(r.id for r in i.candidates), []).append(i.action)
+        for i in plan.intents:
+            among = tuple(r.id for r in i.candidates)
+            also: list[str] = []
+            if i.move == "clarify" and among in choosing:
+                if choosing[among][0] != i.action:
+                    continue  # asked together with the first action among them
+                also = choosing[among][1:]
             drop = spoken_for.get(i.name)
             if drop:
                 i = i.model_copy(update={"records": [r for r in i.records if r.id not in drop]})
                 if not i.records and not i.candidates:
                     continue
-            for line in self.intent(i):
+            for line in self.intent(i, also):
                 if line not in lines:
                     lines.append(line)
         if not lines and any(i.name != "other" for i in plan.intents):

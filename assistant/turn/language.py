@@ -56,6 +56,7 @@ def detect(message: str) -> tuple[str, float, float] | None:
     return values[0].language.iso_code_639_1.name.lower(), float(values[0].value), second
 
 
+OPENING_MARKS = {"¿": "es", "¡": "es"}
 SURE = 0.9  # a message this clearly in one language decides alone
 FOLLOW_UP_WORDS = 6  # a follow-up shorter than this keeps the conversation's language
 
@@ -71,6 +72,11 @@ def reply_language(
     follow_up = bool(earlier) and len(message.split()) < FOLLOW_UP_WORDS
     if found is not None and found[1] >= SURE and not follow_up:
         return found[0], "message"
+    # only Spanish opens a question or an exclamation with a mark of its own:
+    # "¿puedo devolverlo?" is Spanish however short, in a conversation in any language
+    marked = next((lang for mark, lang in OPENING_MARKS.items() if mark in message), None)
+    if marked is not None:
+        return marked, "message"
     # a word or two opening a conversation is read by its social words ("gracias!",
     # "bonjour"); otherwise a short message has too few words to tell
     short = len(message.split()) < MIN_WORDS

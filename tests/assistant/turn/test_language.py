@@ -63,3 +63,10 @@ def test_little_words_shared_or_too_few_tell_nothing() -> None:
     assert function_words_language("de la que en") is None  # French and Spanish alike
     assert function_words_language("solde ecocard") is None
     assert function_words_language("le solde, the balance") is None  # one each
+
+
+def test_an_opening_question_mark_is_spanish_however_short() -> None:
+    # only Spanish opens a question or an exclamation with its own mark
+    assert reply_language("¿puedo devolverlo?", "en") == ("es", "message")
+    assert reply_language("¡gracias!", "en", ["where is my order"]) == ("es", "message")
+    assert reply_language("puedo devolverlo?", "en")[0] == "en"  # two words, no mark: the locale

@@ -76,6 +76,14 @@ def test_the_only_order_is_the_one_meant() -> None:
     assert where.records[0].status == "pending"
 
 
+def test_a_tracking_number_is_always_one_of_theirs() -> None:
+    # no "my": a tracking number is still about their order, in any language
+    for message in ("whats the tracking number", "tracking number pls", "número de seguimiento?"):
+        plan = plan_turn(message, [JACKET])
+        assert plan.about_records, message
+        assert [r.id for r in only(plan.intents, "where_is_order").records] == ["#W1111111"]
+
+
 def test_the_open_ones_are_the_pending_and_processed_orders() -> None:
     plan = plan_turn("what's the status of my open orders?", ORDERS)
     where = only(plan.intents, "where_is_order")

@@ -13,7 +13,7 @@ from profiles.context import Fact
 from prompts.loader import load_prompt
 from retrieval.types import Passage
 from tests.assistant.conftest import CANCEL, CARD, PROFILE
-from tests.assistant.turn.test_plan import BACKPACK, JACKET, LAMP, ORDERS
+from tests.assistant.turn.test_plan import BACKPACK, JACKET, LAMP, ORDERS, order
 
 STAFF = Passage(
     id="policy#9",
@@ -214,3 +214,12 @@ def test_a_why_the_records_cannot_answer_is_said_so() -> None:
     assert "I can't see why from here" in g.text
     plain = OfflineComposer().generate(composed("was my water bottle order cancelled?"))
     assert "can't see why" not in plain.text
+
+
+def test_two_actions_among_the_same_orders_are_one_question_in_the_customer_language() -> None:
+    delivered = [JACKET, order("#W4444444", "delivered", "Boots", day=4)]
+    g = OfflineComposer().generate(composed("i got the wrong size, can i swap it?", delivered))
+    assert g.text.count("Which one") == 1
+    assert "could be exchanged or returned" in g.text or "returned or exchanged" in g.text
+    g = OfflineComposer().generate(composed("¿puedo devolver mi pedido?", delivered, language="es"))
+    assert "(Jacket, T-Shirt, entregado)" in g.text and "delivered" not in g.text
