@@ -26,7 +26,7 @@ from assistant.secrets_screen import SecretKind, screen
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
-from assistant.turn.plan import asked_actions, default_rules, plan_turn
+from assistant.turn.plan import NAMED_ALIKE, asked_actions, default_rules, plan_turn
 from assistant.turn.types import AnswerPlan
 from assistant.types import (
     Citation,
@@ -40,7 +40,7 @@ from assistant.types import (
     TurnRequest,
     TurnResult,
 )
-from profiles.context import CustomerCard, CustomerContext, Fact, ProfileRepository
+from profiles.context import NONE_HELD, CustomerCard, CustomerContext, Fact, ProfileRepository
 from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import HistoryItem, Message, Turn
 from profiles.relevance import NAMED_PRODUCT
@@ -337,7 +337,9 @@ class Assistant:
             )
             decision.trace.append(RuleHit(rule=rule))
             plan = planned(False)
-        lost = _delivered(plan) if "not_received" in signals["topics"] else []
+        lost = (
+            _delivered(plan) or _arrived(ctx.facts) if "not_received" in signals["topics"] else []
+        )
         if lost and not decision.handoff:
             # "it says delivered but I never got it": the records say it arrived and the
             # customer says it did not; repeating "it has been delivered" answers nothing,
@@ -724,6 +726,19 @@ def _delivered(plan: AnswerPlan) -> list[str]:
     """The orders the plan reads, when every one of them shows as delivered."""
     found = [r for i in plan.intents for r in i.records]
     return [r.id for r in found] if found and all(r.status == "delivered" for r in found) else []
+
+
+def _arrived(facts: list[Fact]) -> list[str]:
+    """The mapped records a reply reads (the best named), when every one of them has
+    reached the customer (its kind's `arrived` statuses)."""
+    named = [
+        f
+        for f in facts
+        if f.kind == "record" and f.relevance >= 1.0 and not f.id.startswith(NONE_HELD)
+    ]
+    top = max((f.relevance for f in named), default=0.0)
+    read = [f for f in named if f.relevance > top - NAMED_ALIKE]
+    return [f.id.split(":", 2)[2] for f in read] if read and all(f.arrived for f in read) else []
 
 
 def _for_customer(citations: list[Citation], prepared: Prepared, language: str) -> list[Citation]:

@@ -135,6 +135,11 @@ class RecordIn(BaseModel):
         description="Still under way (not yet delivered, under review): what 'where is it?' "
         "reads when it names nothing; false when done, unset when its kind has no such state.",
     )
+    arrived: bool | None = Field(
+        None,
+        description="Has reached the customer (a delivered order or card): 'I never got it' "
+        "then goes to a person; false when not, unset when its kind has no such state.",
+    )
     actions: dict[Plain, dict[Plain, Plain | list[Plain]]] = Field(
         default_factory=dict,
         description="Every action its kind knows, its name by language ({'close': {'en': "

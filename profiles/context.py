@@ -167,6 +167,7 @@ class Fact(BaseModel):
     # a mapped record's actions and what its status allows ("confirmed" → cancel)
     actions: list[RecordAction] = Field(default_factory=list)
     texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
+    arrived: bool | None = None  # a mapped record that has reached the customer
     # what a mapped record answers to besides its text: its kind's words, its fields' names
     terms: list[str] = Field(default_factory=list)
 
@@ -737,6 +738,17 @@ def record_facts(
     Costco charge of the question before rather than the latest one. `other`, when the
     message asks for "the other one": the records of the kind asked about before that
     were not named then."""
+    facts = _read_on(rows, message, earlier, other)
+    if not any(f.relevance >= 1.0 for f in facts):
+        _acted_on(rows, facts, message)
+    return facts
+
+
+def _read_on(
+    rows: list[CustomerRecord], message: str, earlier: str | None, other: bool
+) -> list[Fact]:
+    """`record_facts` by what the message names, or for a follow-up by what it points
+    back to."""
     facts = _ranked(rows, message)
     if not earlier or len(words(message)) >= FOLLOW_UP_WORDS:
         return facts
@@ -864,10 +876,43 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
                 status=r.status,
                 actions=record_actions(r),
                 texts=r.texts or {},
+                arrived=r.arrived,
                 terms=[*r.words, *(name.replace("_", " ") for name in r.fields)],
             )
         )
     return out
+
+
+def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> None:
+    """A message that names no record but asks an action ("can I return it?", "quiero
+    cancelarlo") is about the records whose kind knows that action: those whose status
+    allows it first (the delivered orders for a return), each above its own parts that
+    know it too (an order before its lines). Not a question about the way ("how do I
+    return an item?"), which the help articles answer."""
+    if HOW_TO.search(message):
+        return
+    lowered = message.lower()
+    asked: dict[str, set[str]] = {}
+    for r in rows:
+        if r.kind not in asked:
+            known = (
+                RecordAction(name=a, allowed=False, names=n) for a, n in (r.actions or {}).items()
+            )
+            asked[r.kind] = {a.name for a in known if a.asked_in(lowered)}
+    acting = {i for i, r in enumerate(rows) if asked[r.kind]}
+    if not acting:
+        return
+    where = {(r.kind, r.key): i for i, r in enumerate(rows)}
+    per_kind = Counter(rows[i].kind for i in acting)
+    n = len(rows)
+    for i in sorted(acting):
+        r = rows[i]
+        if any(j in acting and asked[rows[j].kind] & asked[r.kind] for j in _linked(r, where)):
+            continue  # a part of a record asked about as a whole
+        score = RECORD_KIND + KIND_SPECIFIC / per_kind[r.kind] + RECORD_RECENCY * (1 - i / n)
+        if asked[r.kind] & set(r.allows or []):
+            score += UNDER_WAY_FIRST
+        facts[i].relevance = max(facts[i].relevance, score)
 
 
 def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:

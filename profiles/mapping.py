@@ -56,6 +56,8 @@ Shapes beyond one flat list per kind:
   still under way (an order not yet delivered, a dispute under review; any case): "where is
   it?" or "any news?" that names nothing reads these, else the latest of the kind, and a
   question naming the kind ("where's my booking?") reads the ones under way first.
+  `arrived: [delivered]` names the statuses in which it has reached the customer: "it says
+  delivered but I never got it" about such a record goes to a person who can trace it.
 - **Languages.** `show: {en: "Booking {key}: {status}", es: "Reserva {key}: {status}"}`
   reads each record in the customer's language where a template is given.
 - **Templates** read nested objects (`{address.city}`), lists (`{items.name}` joins each
@@ -224,6 +226,11 @@ class RecordsMap(_Strict):
         description="Statuses still under way (an order not yet delivered, a dispute under "
         "review): 'where is it?' naming nothing reads these.",
     )
+    arrived: list[str] = Field(
+        default_factory=list,
+        description="Statuses in which it has reached the customer (a delivered order or "
+        "card): 'I never got it' then goes to a person who can trace it.",
+    )
     amount: str | None = None
     date: str | None = None
     date_formats: list[str] = Field(default_factory=lambda: list(DATE_FORMATS))
@@ -290,10 +297,18 @@ class RecordsMap(_Strict):
             return None
         return (status or "").lower() in {s.lower() for s in self.open}
 
+    def has_arrived(self, status: str | None) -> bool | None:
+        """Whether a record in `status` has reached the customer; None when the kind says
+        not which statuses those are."""
+        if not self.arrived:
+            return None
+        return (status or "").lower() in {s.lower() for s in self.arrived}
+
     @model_validator(mode="after")
     def _open_needs_status(self) -> RecordsMap:
-        if self.open and not self.status:
-            raise ValueError("open: says which statuses are under way; give `status` too")
+        for key in ("open", "arrived"):
+            if getattr(self, key) and not self.status:
+                raise ValueError(f"{key}: names statuses; give `status` too")
         return self
 
     def actions(self) -> dict[str, dict[str, str | list[str]]]:
@@ -433,7 +448,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
-    *("allows", "open", "actions", "texts", "requires", "part_of", "offered"),
+    *("allows", "open", "arrived", "actions", "texts", "requires", "part_of", "offered"),
 )
 
 
@@ -668,6 +683,7 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             links={n: k for n, k in links.items() if k},
             allows=spec.allows.get((status or "").lower(), spec.allows.get("*", [])),
             open=spec.is_open(status),
+            arrived=spec.has_arrived(status),
             actions=spec.actions(),
             requires=stored_requirements(spec.requires),
         )

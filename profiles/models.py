@@ -129,6 +129,9 @@ class CustomerRecord(SQLModel, table=True):
     # it?" or "any news?" asks about when it names nothing; None when its kind has no such
     # statuses
     open: bool | None = None
+    # it has reached the customer (a delivered order or card): "I never got it" then goes
+    # to a person who can trace it; None when its kind has no such statuses
+    arrived: bool | None = None
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     text: str = ""
     words: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # what names its kind

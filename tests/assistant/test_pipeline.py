@@ -77,6 +77,31 @@ def test_a_delivered_order_that_never_arrived_goes_to_a_person(make_container):
     assert not pending.handoff and "hasn't shipped yet" in pending.answer
 
 
+def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(make_container):
+    """The same for any business's records: a parcel whose status its kind's mapping
+    counts as arrived (`arrived: [delivered]`) goes to a person when the customer says
+    it never came; one still on its way is answered with where it is."""
+    from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
+
+    c = make_container()
+    for who, status in (("ada", "DELIVERED"), ("bo", "IN_TRANSIT")):
+        consents = {"personalization": True, "history": True}
+        upsert_customer(c.engine, who, CustomerIn(first_name=who.title(), consents=consents))
+        record = RecordIn(
+            customer_id=who,
+            status=status,
+            words=["parcel", "package"],
+            open=status != "DELIVERED",
+            arrived=status == "DELIVERED",
+        )
+        upsert_record(c.engine, "parcel", f"P-{who}", record)
+    r = ask(c, "the tracking says delivered but i never got it", customer="ada")
+    assert r.handoff and "handoff.not_received" in [h.rule for h in r.decision_trace]
+    assert "a person from our team will look into where it went" in r.answer
+    r = ask(c, "i never got my parcel", customer="bo")
+    assert not r.handoff and "P-bo" in r.answer and "IN_TRANSIT" in r.answer
+
+
 def test_llm_reply_is_used_and_citations_resolved(make_container, llm_guard):
     llm_guard.post(f"{LLM}/chat/completions").mock(
         return_value=httpx.Response(200, json=completion("Your order #W5442520 is pending [2]."))

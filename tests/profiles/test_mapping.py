@@ -130,7 +130,11 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
         ),
         (
             "records: [{kind: booking, id: id, customer: c, open: [confirmed]}]",
-            "records.0: Value error, open: says which statuses are under way; give `status`",
+            "records.0: Value error, open: names statuses; give `status` too",
+        ),
+        (
+            "records: [{kind: parcel, id: id, customer: c, arrived: [delivered]}]",
+            "records.0: Value error, arrived: names statuses; give `status` too",
         ),
     ],
 )
@@ -472,6 +476,12 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
         "pending": True,
         "processed": True,
         "delivered": False,
+    }
+    # a delivered one has reached them ("I never got it" goes to a person); not the rest
+    assert {r.status: r.arrived for r in rows if r.kind == "order"} == {
+        "pending": False,
+        "processed": False,
+        "delivered": True,
     }
     # "where's my stuff?" names nothing: the orders under way are what it asks about
     # (what they were paid with comes behind them, as behind any named record)

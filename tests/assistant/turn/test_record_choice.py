@@ -184,3 +184,68 @@ def test_a_word_naming_its_own_kind_in_a_value_tells_which_of_that_kind() -> Non
     assert ranked[2].relevance < ranked[1].relevance
     card = max(record_facts(rows, "is my debit card active?"), key=lambda f: f.relevance)
     assert card.id == "record:debit_card:dbc_1"
+
+
+def order(key: str, status: str, day: int) -> CustomerRecord:
+    return CustomerRecord(
+        customer_id="c1",
+        kind="order",
+        key=key,
+        status=status,
+        at=datetime(2026, 1, day, tzinfo=UTC),
+        text=f"Order {key}: {status}",
+        words=["order", "package"],
+        allows={"pending": ["cancel"], "delivered": ["return"]}.get(status, []),
+        actions={"cancel": {"es": ["cancelar"]}, "return": {"es": ["devolver"]}},
+    )
+
+
+def line(key: str, of: CustomerRecord) -> CustomerRecord:
+    """An order's line: it can be returned with its order."""
+    return CustomerRecord(
+        customer_id="c1",
+        kind="order_line",
+        key=key,
+        status=of.status,
+        at=of.at,
+        text=f"Item {key} of order {of.key}",
+        words=["item"],
+        links={"order": of.key},
+        allows=["return"] if of.status == "delivered" else [],
+        actions={"return": {"es": ["devolver"]}},
+    )
+
+
+A, B, P = order("A1", "delivered", 3), order("B2", "delivered", 2), order("P3", "pending", 4)
+
+
+def test_an_action_asked_of_no_record_reads_the_ones_it_applies_to() -> None:
+    # "can I return it?" names no order: the ones their status lets be returned, not the
+    # pending one, nor their lines (an order is returned as a whole or by its items)
+    rows = [P, A, B, line("A1/1", A), line("B2/1", B)]
+    p = plan("can i return it?", rows)
+    assert p.choose is not None and p.choose.action == "return"
+    assert sorted(p.choose.records) == ["record:order:A1", "record:order:B2"]
+    # in Spanish, with the pronoun joined to the verb
+    p = plan("¿puedo devolverlo?", rows)
+    assert p.choose is not None and sorted(p.choose.records) == [
+        "record:order:A1",
+        "record:order:B2",
+    ]
+    # only one allows it: that one, read with what its status allows
+    facts = record_facts(rows, "i want to cancel")
+    top = max(facts, key=lambda f: f.relevance)
+    assert top.id == "record:order:P3" and top.relevance >= 1.0
+    assert plan("i want to cancel", rows).choose is None
+
+
+def test_an_action_word_does_not_name_records_when_the_way_is_asked_or_one_is_named() -> None:
+    rows = [P, A, B]
+    # the way, from the help articles
+    assert all(f.relevance < 1.0 for f in record_facts(rows, "how do i return an item?"))
+    # named by its id: that one alone
+    facts = {f.id: f.relevance for f in record_facts(rows, "can i return B2?")}
+    assert facts["record:order:B2"] >= 1.0
+    assert facts["record:order:A1"] < 1.0
+    # no action asked: nothing named
+    assert all(f.relevance < 1.0 for f in record_facts(rows, "what are your opening hours?"))
