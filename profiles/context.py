@@ -888,10 +888,11 @@ def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> No
     cancelarlo") is about the records whose kind knows that action: those whose status
     allows it first (the delivered orders for a return), each above its own parts that
     know it too (an order before its lines). Not a question about the way ("how do I
-    return an item?"), which the help articles answer."""
+    return an item?"), which the help articles answer, nor the action named as a thing
+    ("my money back after a cancellation"): asked, not talked about."""
     if HOW_TO.search(message):
         return
-    lowered = message.lower()
+    lowered = " ".join(t for t in TOKEN.findall(message.lower()) if not _DONE_THING.search(t))
     asked: dict[str, set[str]] = {}
     for r in rows:
         if r.kind not in asked:

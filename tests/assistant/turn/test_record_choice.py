@@ -247,5 +247,10 @@ def test_an_action_word_does_not_name_records_when_the_way_is_asked_or_one_is_na
     facts = {f.id: f.relevance for f in record_facts(rows, "can i return B2?")}
     assert facts["record:order:B2"] >= 1.0
     assert facts["record:order:A1"] < 1.0
+    # the action named as a thing, not asked: a question about the money, not an order
+    assert all(
+        f.relevance < 1.0
+        for f in record_facts(rows, "when will I get my money back after a cancellation")
+    )
     # no action asked: nothing named
     assert all(f.relevance < 1.0 for f in record_facts(rows, "what are your opening hours?"))
