@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,6 +61,9 @@ from retrieval.queries import (
 from retrieval.types import HistoryRecord
 
 log = logging.getLogger("rapport.turn")
+# a follow-up reads on from the customer's previous message, and that one from up to this
+# many before it ("how did I pay for it?", then "ok cancel it")
+FOLLOWED_BACK = 3
 
 
 @dataclass
@@ -214,14 +217,18 @@ class Assistant:
         return message
 
     def load_context(
-        self, card: CustomerCard, message: str, earlier: str | None = None
+        self, card: CustomerCard, message: str, said: Sequence[str] = ()
     ) -> CustomerContext:
         """Profile facts and history ids, gated by consent inside the repository (with the
-        consents read with `card`, which the repository does not read again); `earlier`
-        is the customer's previous message, for a follow-up."""
+        consents read with `card`, which the repository does not read again); `said`, the
+        customer's earlier messages of the conversation (oldest first), for a follow-up."""
+        earlier = said[-1] if said else None
         # "and the other one?" after a question about one of their records
         other = earlier is not None and "other" in self.lexicon.references_in(message)
-        ctx = self.profiles.context(card.id, message, card=card, earlier=earlier, other=other)
+        older = said[-1 - FOLLOWED_BACK : -1]  # what the previous message itself pointed to
+        ctx = self.profiles.context(
+            card.id, message, card=card, earlier=earlier, other=other, older=older
+        )
         if ctx is None:
             raise NotFound("unknown customer", subject=card.id)
         return ctx
@@ -433,11 +440,10 @@ class Assistant:
         assignment = self.experiments.assign(card.id)
         with timer.stage("load_context"):
             said = [m.text for m in conversation or [] if m.role == "customer"]
-            previous = said[-1] if said else None
-            ctx = self.load_context(card, message, previous)
+            ctx = self.load_context(card, message, said)
             card = ctx.card  # read with the context: segments filled in under consent
         with timer.stage("retrieve"):  # the lexical half, while the query is embedded
-            pending = self.start_retrieve(ctx, message, assignment, previous)
+            pending = self.start_retrieve(ctx, message, assignment, said[-1] if said else None)
         with timer.stage("embed"):  # what is left of it after the SQL and BM25 above
             query = embedding.result()
         with timer.stage("retrieve"):

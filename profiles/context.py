@@ -6,7 +6,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -392,10 +392,13 @@ class ProfileRepository:
         card: CustomerCard | None = None,
         earlier: str | None = None,
         other: bool = False,
+        older: Sequence[str] = (),
     ) -> CustomerContext | None:
         """The card and facts for `message`, or None for an unknown customer; `earlier`,
         the customer's previous message in the conversation, tells what a short follow-up
-        ("can I activate it?") is about; `other`, that the message asks for "the other one".
+        ("can I activate it?") is about, and `older`, the ones before it (oldest first),
+        what that one itself pointed back to; `other`, that the message asks for "the
+        other one".
 
         `card`, the card `card()` returned for this customer earlier in the same turn,
         spares reading the customer again; its consents as read then gate this context.
@@ -429,7 +432,7 @@ class ProfileRepository:
                 holds = held_names(held)
                 statuses = self._kind_statuses(s) if held else {}
                 facts = self._facts(
-                    s, read.customer, orders, methods, message, earlier, held, other
+                    s, read.customer, orders, methods, message, (earlier, older), held, other
                 )
                 features = customer_features(
                     s, customer_id, orders=orders.orders, payments=orders.payments(), records=held
@@ -475,10 +478,12 @@ class ProfileRepository:
         placed: Orders,
         methods: list[PaymentMethodRow],
         message: str,
-        earlier: str | None,
+        said: tuple[str | None, Sequence[str]],
         held: list[CustomerRecord],
         other: bool = False,
     ) -> list[Fact]:
+        """The facts for `message`; `said`, the customer's previous message and the ones
+        before it, for a follow-up."""
         customer_id = customer.id
         orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
         profile_parts = _profile_parts(customer, methods)
@@ -518,7 +523,7 @@ class ProfileRepository:
                 )
             )
         facts.extend(self._product_facts(s, message, scored, items))
-        ranked = record_facts(held, message, earlier, other)
+        ranked = record_facts(held, message, said[0], other, said[1])
         facts.extend(ranked)
         facts.extend(reference_facts(s, held, ranked, message))
         if held:
@@ -668,6 +673,66 @@ _ASKING = frozenset(
 )
 
 
+def asks_its_own(message: str, named: list[Fact]) -> bool:
+    """Whether a short follow-up asks a question of its own: a question word, and a word
+    that neither points back, nor asks, nor is said of the records it reads ("how did I
+    pay for it?": "pay"; not "the silver one", "the most recent one", "what about the
+    other one?")."""
+    said = TOKEN.findall(message.lower())  # "cuánto" whole
+    if not _QUESTION.intersection(said):
+        return False
+    theirs = {w for f in named for text in (f.text, *f.terms) for w in TOKEN.findall(text.lower())}
+    return any(
+        w not in _ASKING and w not in theirs and w != "about" and not _BACK.fullmatch(w)
+        for w in said
+    )
+
+
+# the words a question of its own opens with, in the four languages
+_QUESTION = frozenset(
+    [
+        "how",
+        "why",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "did",
+        "does",
+        "do",
+        "is",
+        "are",
+        "was",
+        "can",
+        "could",
+        "will",
+        "would",
+        "qué",
+        "cómo",
+        "cuándo",
+        "dónde",
+        "cuánto",
+        "cuál",
+        "por",
+        "puedo",
+        "comment",
+        "pourquoi",
+        "quand",
+        "où",
+        "combien",
+        "quel",
+        "est-ce",
+        "wie",
+        "warum",
+        "wann",
+        "wo",
+        "welche",
+        "kann",
+    ]
+)
+
+
 def _refers_back(message: str, before: list[Fact]) -> bool:
     """Whether a short message that names no record itself is about what the message
     before named: it points back ("it", "the other one", "and …"), asks only with
@@ -730,22 +795,31 @@ def _said_of(text: str, ws: AbstractSet[str]) -> int:
 
 
 def record_facts(
-    rows: list[CustomerRecord], message: str, earlier: str | None = None, other: bool = False
+    rows: list[CustomerRecord],
+    message: str,
+    earlier: str | None = None,
+    other: bool = False,
+    older: Sequence[str] = (),
 ) -> list[Fact]:
     """The customer's records as facts ranked by what `message` names (_ranked); a short
     follow-up that names no record by id reads on from `earlier`, the previous message:
     "can I activate it?" is about the card asked about before, and "that charge" is the
     Costco charge of the question before rather than the latest one. `other`, when the
     message asks for "the other one": the records of the kind asked about before that
-    were not named then."""
-    facts = _read_on(rows, message, earlier, other)
-    if not any(f.relevance >= 1.0 for f in facts):
-        _acted_on(rows, facts, message)
+    were not named then. `older`, the customer's messages before `earlier` (oldest
+    first): what `earlier` itself pointed back to ("how did I pay for it?", then "ok
+    cancel it")."""
+    facts = _read_on(rows, message, earlier, other, older)
+    _acted_on(rows, facts, message)
     return facts
 
 
 def _read_on(
-    rows: list[CustomerRecord], message: str, earlier: str | None, other: bool
+    rows: list[CustomerRecord],
+    message: str,
+    earlier: str | None,
+    other: bool,
+    older: Sequence[str] = (),
 ) -> list[Fact]:
     """`record_facts` by what the message names, or for a follow-up by what it points
     back to."""
@@ -754,7 +828,8 @@ def _read_on(
         return facts
     if any(f.relevance >= RECORD_NAMED for f in facts):
         return facts
-    ranked_before = _ranked(rows, earlier)
+    # what the previous reply read: the previous message as it was read then
+    ranked_before = record_facts(rows, earlier, older[-1] if older else None, False, older[:-1])
     if not _refers_back(message, ranked_before):
         return facts  # "¿tengo alguna comisión este mes?": a question of its own
     before = {f.id: f.relevance for f in ranked_before}
@@ -884,15 +959,25 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
 
 
 def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> None:
-    """A message that names no record but asks an action ("can I return it?", "quiero
-    cancelarlo") is about the records whose kind knows that action: those whose status
-    allows it first (the delivered orders for a return), each above its own parts that
-    know it too (an order before its lines). Not a question about the way ("how do I
-    return an item?"), which the help articles answer, nor the action named as a thing
-    ("my money back after a cancellation"): asked, not talked about."""
+    """The records an action the message asks is about. One that names no record ("can I
+    return it?", "quiero cancelarlo") is about the records whose kind knows the action:
+    those whose status allows it first (the delivered orders for a return), each above its
+    own parts that know it too (an order before its lines). One whose best-named records
+    know it not is about the record they belong to that does: "cancel it" of an order's
+    line is its order. Not a question about the way ("how do I return an item?"), which
+    the help articles answer, nor the action named as a thing ("my money back after a
+    cancellation"): asked, not talked about."""
     if HOW_TO.search(message):
         return
-    lowered = " ".join(t for t in TOKEN.findall(message.lower()) if not _DONE_THING.search(t))
+    tokens = [t for t in TOKEN.findall(message.lower()) if not _DONE_THING.search(t)]
+    top = max((f.relevance for f in facts), default=0.0)
+    best = [i for i, f in enumerate(facts) if f.relevance > top - FOLLOWED] if top >= 1 else []
+    # a word naming what it names is no action asked: "status of my dispute" names the
+    # dispute, it does not ask to dispute the charge the dispute is about
+    # (as it names them, with a typo: "dsipute")
+    naming = {w for i in best for p in rows[i].words for w in TOKEN.findall(p.lower())}
+    spelled = sorted(w for w in naming if len(w) >= FUZZY_MIN)
+    lowered = " ".join(t for t in tokens if _typo_of(t, naming, spelled) not in naming)
     asked: dict[str, set[str]] = {}
     for r in rows:
         if r.kind not in asked:
@@ -904,6 +989,11 @@ def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> No
     if not acting:
         return
     where = {(r.kind, r.key): i for i, r in enumerate(rows)}
+    if best:
+        if not acting.intersection(best):
+            for j in {j for i in best for j in _linked(rows[i], where) if j in acting}:
+                facts[j].relevance = max(facts[j].relevance, top + FOLLOWED)
+        return
     per_kind = Counter(rows[i].kind for i in acting)
     n = len(rows)
     for i in sorted(acting):

@@ -32,6 +32,7 @@ from profiles.context import (
     NONE_HELD,
     Fact,
     OrderRecord,
+    asks_its_own,
     figures,
     kind_phrase,
 )
@@ -499,9 +500,10 @@ def _action_text(message: str, previous: str | None, records: list[Fact]) -> str
     lowered = message.lower()
     if not previous or len(words(message)) >= FOLLOW_UP_WORDS:
         return lowered
-    actions = [a for f in _named(records) for a in f.actions]
-    if any(a.asked_in(lowered) for a in actions):
-        return lowered
+    named = _named(records)
+    actions = [a for f in named for a in f.actions]
+    if any(a.asked_in(lowered) for a in actions) or asks_its_own(message, named):
+        return lowered  # "how did I pay for it?" asks no longer what the message before did
     earlier = previous.lower()
     return earlier if any(a.asked_in(earlier) for a in actions) else lowered
 

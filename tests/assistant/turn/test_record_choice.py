@@ -68,6 +68,30 @@ def test_a_short_follow_up_carries_the_action_asked_before() -> None:
     assert own.action_text == "and can i close it"
 
 
+def test_a_follow_up_with_a_question_of_its_own_carries_no_action() -> None:
+    # "how did I pay for it?" after a cancel asks how it was paid, not to cancel it
+    p = plan("how did i pay for it?", [GOLD, SILVER], earlier=["i want to cancel my gold card"])
+    assert p.action_text == "how did i pay for it?"
+    # a qualifier is no question of its own: "the most recent one" still asks the cancel
+    p = plan("the most recent one", [GOLD, SILVER], earlier=["i want to cancel my card"])
+    assert p.action_text == "i want to cancel my card"
+    p = plan("what about the silver one?", [GOLD, SILVER], earlier=["i want to cancel my card"])
+    assert p.action_text == "i want to cancel my card"
+
+
+def test_an_action_of_a_part_is_asked_of_the_record_it_belongs_to() -> None:
+    """ "cancel it" about an order's line (which cannot be cancelled) is its order, and a
+    follow-up reads on through the messages before it: the line named two messages ago."""
+    p4 = order("P4", "pending", 5)
+    rows = [p4, P, A, line("P4/1", p4), line("P3/1", P)]
+    said = ["is item P4/1 still pending?", "how much was it?"]
+    facts = record_facts(rows, "ok cancel it then", said[-1], older=said[:-1])
+    best = max(facts, key=lambda f: f.relevance)
+    assert best.id == "record:order:P4"
+    # without what came before the previous message, "cancel it" cannot tell which
+    assert plan("ok cancel it then", rows, earlier=said[-1:]).choose is not None
+
+
 def test_an_action_is_named_in_the_customers_word() -> None:
     close = RecordAction(name="close", allowed=True, names=CLOSE["close"])
     assert close.name_in("en", "i want to cancel my card") == "cancel"
@@ -254,3 +278,32 @@ def test_an_action_word_does_not_name_records_when_the_way_is_asked_or_one_is_na
     )
     # no action asked: nothing named
     assert all(f.relevance < 1.0 for f in record_facts(rows, "what are your opening hours?"))
+
+
+def test_a_word_naming_the_record_is_no_action_asked_of_what_it_links_to() -> None:
+    """ "status of my dispute" names the dispute; "dispute" is also what a charge allows,
+    but the charge the dispute is about does not take its place (nor with a typo)."""
+    charge = CustomerRecord(
+        customer_id="c1",
+        kind="card_transaction",
+        key="txn_1",
+        status="COMPLETED",
+        at=datetime(2026, 1, 2, tzinfo=UTC),
+        text="Charge txn_1: Amazon $156.78",
+        words=["charge", "transaction"],
+        allows=["dispute"],
+        actions={"dispute": {"en": ["dispute", "contest"]}},
+    )
+    dispute = CustomerRecord(
+        customer_id="c1",
+        kind="dispute",
+        key="dsp_1",
+        status="UNDER_REVIEW",
+        at=datetime(2026, 1, 3, tzinfo=UTC),
+        text="Dispute dsp_1 of txn_1: UNDER_REVIEW",
+        words=["dispute", "disputed"],
+        links={"card_transaction": "txn_1"},
+    )
+    for message in ("status of my dispute pls", "status of my dsipute pls"):
+        facts = record_facts([dispute, charge], message)
+        assert max(facts, key=lambda f: f.relevance).id == "record:dispute:dsp_1", message
