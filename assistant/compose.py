@@ -44,6 +44,7 @@ class _Candidate:
     status: str | None = None  # a fact's record's status
     actions: list[RecordAction] = field(default_factory=list)  # a mapped record's
     texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
+    status_texts: dict[str, str] = field(default_factory=dict)  # its status by language
     terms: list[str] = field(default_factory=list)  # a record's kind words, field names
     held: bool = False  # a passage about something the customer holds
     note: str = ""  # for the model only: what the record allows of what is asked
@@ -174,6 +175,7 @@ def _candidates(
                 status=f.status,
                 actions=f.actions,
                 texts=f.texts,
+                status_texts=f.status_texts,
                 terms=f.terms,
                 note=action_note(f, asking),
             )
@@ -265,6 +267,7 @@ def compose(
                     status=cand.status,
                     actions=cand.actions,
                     texts=cand.texts,
+                    status_texts=cand.status_texts,
                     terms=cand.terms,
                     held=cand.held,
                 )

@@ -91,12 +91,21 @@ class Source(BaseModel):
     status: str | None = None  # a fact's record's status
     actions: list[RecordAction] = Field(default_factory=list)  # a mapped record's
     texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
+    status_texts: dict[str, str] = Field(default_factory=dict)  # its status by language
     terms: list[str] = Field(default_factory=list)  # a record's kind words and field names
     held: bool = False  # a passage about something the customer holds ("Green Account")
 
     def text_in(self, language: str) -> str:
         """The text in `language` where the business gave one, else as it is."""
         return self.texts.get(language, self.text)
+
+    def status_in(self, language: str) -> str:
+        """Its status as customers read it in `language` (the business's label, "*" for
+        every language, else English), else its code in plain words ("UNDER_REVIEW" as
+        "under review")."""
+        t = self.status_texts
+        said = t.get(language) or t.get("*") or t.get("en")
+        return said or (self.status or "").replace("_", " ").lower()
 
 
 class Composed(BaseModel):

@@ -127,6 +127,10 @@ class RecordIn(BaseModel):
     texts: dict[Plain, Plain] = Field(
         default_factory=dict, description="`text` in other languages, by language code."
     )
+    status_texts: dict[Plain, Plain] = Field(
+        default_factory=dict,
+        description="Its status as customers read it, by language code ({'es': 'entregado'}).",
+    )
     allows: list[Plain] = Field(
         default_factory=list, description="What its status allows next: cancel, pause …"
     )

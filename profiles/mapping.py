@@ -59,7 +59,9 @@ Shapes beyond one flat list per kind:
   `arrived: [delivered]` names the statuses in which it has reached the customer: "it says
   delivered but I never got it" about such a record goes to a person who can trace it.
 - **Languages.** `show: {en: "Booking {key}: {status}", es: "Reserva {key}: {status}"}`
-  reads each record in the customer's language where a template is given.
+  reads each record in the customer's language where a template is given; a status's
+  label (`labels: {CNF: {es: confirmada}}`) is kept with the record (`status_texts`), so a
+  reply in Spanish says "Su estado es confirmada", not the code.
 - **Templates** read nested objects (`{address.city}`), lists (`{items.name}` joins each
   item's name) and leave out a bracketed part whose values are empty (`{status}[, tracking
   {tracking_id}]`). Field paths index lists (`payments.0.method`), and an id may be made of
@@ -448,7 +450,8 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
-    *("allows", "open", "arrived", "actions", "texts", "requires", "part_of", "offered"),
+    *("allows", "open", "arrived", "actions", "texts", "status_texts", "requires"),
+    *("part_of", "offered"),
 )
 
 
@@ -522,6 +525,9 @@ def _link(
             lang: _render(t, rec.fields, raw.where, labels(lang), **slots)
             for lang, t in others.items()
         }
+        # its status as customers read it, by language, where the labels give it
+        label = mapping.labels.get(rec.status or "")
+        rec.status_texts = {"*": label} if isinstance(label, str) else dict(label or {})
     owners = {r.record.customer_id for r in raws} - people
     if owners:
         found = set(s.exec(select(Customer.id).where(col(Customer.id).in_(owners))).all())

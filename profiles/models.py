@@ -147,6 +147,8 @@ class CustomerRecord(SQLModel, table=True):
     )
     # `text` in other languages, by language code, where the mapping gives a template
     texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    # its status as customers read it, by language ("entregado"), from the mapping's labels
+    status_texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
     # what an allowed action also needs of its fields, checked when read (an age changes):
     # {"close": [{"when": "amount == 0", "why": {"en": "its balance must be $0.00 first"}}]}
     requires: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -570,4 +570,4 @@ def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction, lo
     key = "record_action." + ("allowed" if action.allowed else "not_allowed")
     if not record.status:
         return cat.text(f"{key}_any", action=name)
-    return cat.text(key, action=name, status=record.status)
+    return cat.text(key, action=name, status=record.status_in(cat.language))

@@ -345,3 +345,24 @@ def test_the_steps_under_a_heading_answer_the_question_the_heading_asks(make_com
     )
     assert "Locate your account and routing numbers" in g.text
     assert "safe deposit box" not in g.text
+
+
+def test_a_records_status_is_said_in_the_reply_language(make_composed):
+    """ "Su estado es activa", not "ACTIVE": the business's label for the status in the
+    customer's language (from its mapping's labels), else its code in plain words."""
+    from assistant.generators.offline import _action_sentence
+    from prompts.catalog import load_catalog
+
+    card = _closable("cc_b", "Business Gold Rewards Card").model_copy(
+        update={"status": "ACTIVE", "status_texts": {"es": "activa", "fr": "active"}}
+    )
+    en = make_composed("can i cancel my card cc_b?", facts=[PROFILE, card], passages=[])
+    assert "It is active, so you can still" in OfflineComposer().generate(en).text
+    source = next(s for s in en.sources if s.id == card.id)
+    assert source.status_in("es") == "activa" and source.status_in("de") == "active"
+    said = _action_sentence(load_catalog("es"), source, card.actions[0], "¿puedo cancelarla?")
+    assert said == "Su estado es activa: todavía puedes cancelar."
+    assert (
+        source.model_copy(update={"status_texts": {}, "status": "UNDER_REVIEW"}).status_in("en")
+        == "under review"
+    )

@@ -477,6 +477,9 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
         "processed": True,
         "delivered": False,
     }
+    # its status as customers read it in their language, from the mapping's labels
+    delivered_order = next(r for r in rows if r.kind == "order" and r.status == "delivered")
+    assert delivered_order.status_texts == {"es": "entregado", "fr": "livrée", "de": "zugestellt"}
     # a delivered one has reached them ("I never got it" goes to a person); not the rest
     assert {r.status: r.arrived for r in rows if r.kind == "order"} == {
         "pending": False,
