@@ -42,6 +42,7 @@ from profiles.relevance import (
     EXPLICIT_ID,
     FUZZY_MIN,
     HOW_TO,
+    LATEST,
     NAMED_PRODUCT,
     REQUEST,
     STANDING,
@@ -811,8 +812,20 @@ def record_facts(
     first): what `earlier` itself pointed back to ("how did I pay for it?", then "ok
     cancel it")."""
     facts = _read_on(rows, message, earlier, other, older)
+    if LATEST.search(message):
+        _latest_first(facts)
     _acted_on(rows, facts, message)
     return facts
+
+
+def _latest_first(facts: list[Fact]) -> None:
+    """ "the most recent one", "my last order": of the records named alike (apart by less
+    than FOLLOWED), the newest (facts are newest first) ahead of the rest."""
+    top = max((f.relevance for f in facts), default=0.0)
+    if top < 1.0:
+        return
+    newest = next(f for f in facts if f.relevance > top - FOLLOWED)
+    newest.relevance = top + FOLLOWED
 
 
 def _read_on(

@@ -67,6 +67,16 @@ STANDING = re.compile(
 """A question about how things stand ("where is it?", "any news?", "¿dónde está?"): a
 record still under way answers it when the message names none."""
 
+LATEST = re.compile(
+    r"\b(?:latest|newest|most recent|last one|last\W*$"
+    # "my last order", not "in the last month", "the last 4 digits", "the last few"
+    r"|(?:my|the) last(?! (?:\d|few|couple|two|three|time|digits?|days?|weeks?|months?|years?)\b)"
+    r"|[úu]ltim[oa]s?|derni[eè]re?s?|letzte[nmrs]?|neueste[nmrs]?)\b",
+    re.I,
+)
+"""The newest of what the message names ("the most recent one", "my last order", "el
+último"): of records named alike, the latest is the one meant."""
+
 REQUEST = re.compile(
     r"\b(?:can|could|may) (?:i|we|you) (?:get|have|order|request)\b"
     r"|\bi(?: would|'d|’d)? (?:want|need|like) (?:to|a|an|new|another)\b|\bi'?m looking for\b"

@@ -218,7 +218,7 @@ def order(key: str, status: str, day: int) -> CustomerRecord:
         status=status,
         at=datetime(2026, 1, day, tzinfo=UTC),
         text=f"Order {key}: {status}",
-        words=["order", "package"],
+        words=["order", "package", "pedido"],
         allows={"pending": ["cancel"], "delivered": ["return"]}.get(status, []),
         actions={"cancel": {"es": ["cancelar"]}, "return": {"es": ["devolver"]}},
     )
@@ -307,3 +307,22 @@ def test_a_word_naming_the_record_is_no_action_asked_of_what_it_links_to() -> No
     for message in ("status of my dispute pls", "status of my dsipute pls"):
         facts = record_facts([dispute, charge], message)
         assert max(facts, key=lambda f: f.relevance).id == "record:dispute:dsp_1", message
+
+
+def test_the_latest_of_the_records_named_alike_is_the_one_meant() -> None:
+    p4 = order("P4", "pending", 5)
+    rows = [p4, P, A, B]  # newest first, as they are read
+    # "cancel my order" asks which; "the most recent one" is the newest that can be
+    p = plan("the most recent one", rows, earlier=["cancel my order"])
+    assert p.choose is None
+    best = max(
+        record_facts(rows, "the most recent one", "cancel my order"), key=lambda f: f.relevance
+    )
+    assert best.id == "record:order:P4"
+    for message in ("what did i order last", "¿cuál fue mi último pedido?", "my latest order"):
+        facts = sorted(record_facts(rows, message), key=lambda f: -f.relevance)
+        assert facts[0].id == "record:order:P4", message
+        assert facts[1].relevance <= facts[0].relevance - 0.5, message  # alone
+    # no word of recency: all their orders, alike
+    facts = sorted(record_facts(rows, "what's in my order"), key=lambda f: -f.relevance)
+    assert facts[1].relevance > facts[0].relevance - 0.5
