@@ -178,7 +178,12 @@ class Realizer:
         # - "can I get a refund instead?" answered by the return is not also told "I don't
         #   see a refund yet" (a refund already made is still told).
         answered = [i for i in plan.intents if i.move == "answer"]
+        # "wrong size, can I swap it?": the wrong-item answer offers the return and the
+        # exchange both
+        wrong = {r.id for i in answered if i.name == "wrong_item" for r in i.records}
         spoken_for = {
+            "exchange": wrong,
+            "return": wrong,
             "where_is_order": {
                 r.id for i in answered if i.name != "where_is_order" for r in i.records
             },

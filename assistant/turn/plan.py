@@ -67,6 +67,7 @@ RECORD_INTENTS = frozenset(
     }
 )
 MOST_LISTED = 3  # records a reply lists for one intent
+FOLLOWED_BACK = 2  # an earlier message is read with up to this many before it
 # Intents that act on one of the customer's records, whether or not the message says "my".
 ACTING_INTENTS = frozenset({"cancel", "return", "exchange", "change_address", "wrong_item"})
 
@@ -405,15 +406,28 @@ def plan_turn(
         names = [n for n in names if n != "where_is_order"]
     follow: list[OrderRecord] | None = None
     follow_pool: list[OrderRecord] = []
+    if earlier and pointed.by_product and not names:
+        # "la cámara" answering "which one would you like to return?": the product says
+        # which, the question before what is asked of it
+        before = plan_turn(earlier[-1], orders, lexicon=lex, actions=acts)
+        names = [i.name for i in before.intents if i.name in RECORD_INTENTS]
     # a product the message names wins over the conversation: "can I return the yoga mat
-    # instead?" is about the yoga mat, whatever order was spoken of before
+    # instead?" is about the yoga mat, whatever order was spoken of before; "can I swap
+    # it?" asks its own question of the order spoken of
     if (
         earlier
         and not pointed.by_product
-        and ({"other", "previous"} & pointed.refs or not (names or pointed.ids))
+        and (
+            {"other", "previous"} & pointed.refs
+            or not (names or pointed.ids)
+            or (not pointed.ids and _IT.search(message) is not None)
+        )
     ):
-        for text in reversed(earlier):
-            before = plan_turn(text, orders, lexicon=lex, actions=acts)
+        for k in range(len(earlier) - 1, -1, -1):
+            # each earlier message as it was read then, with the ones before it ("can I
+            # cancel it?" was about the wristwatch's order)
+            said_before = earlier[max(0, k - FOLLOWED_BACK) : k]
+            before = plan_turn(earlier[k], orders, earlier=said_before, lexicon=lex, actions=acts)
             concerned = [r.id for i in before.intents for r in i.records or i.candidates]
             if not concerned:
                 continue
@@ -473,6 +487,11 @@ def plan_turn(
 
 
 NAMED_ALIKE = 0.5  # records ranked this close are named alike by the message
+# a pronoun standing for what was spoken of: "can I swap it?", "¿puedo devolverlo?"
+_IT = re.compile(
+    r"\b(?:it|them|those|ça|le|les)\b|\b\w{3,}r(?:lo|la|los|las)\b|\b(?:ihn|sie|es)\b(?=.*\?)",
+    re.IGNORECASE,
+)
 # "did you get my request to close my card?": about something asked before, not an
 # action asked now
 _ASKED_BEFORE = re.compile(

@@ -104,6 +104,26 @@ def test_several_cancellable_orders_ask_which_one() -> None:
     assert cancel.records == []
 
 
+def test_it_asks_its_own_question_of_the_order_spoken_of_through_the_conversation() -> None:
+    said = ["where is my desk lamp?"]
+    cancel = only(plan_turn("can i cancel it?", ORDERS, earlier=said).intents, "cancel")
+    assert [r.id for r in cancel.records] == ["#W2222222"] and cancel.allowed
+    # two messages on, "it" is still the lamp's order (each earlier message is read with
+    # the ones before it)
+    said.append("can i cancel it?")
+    ret = only(plan_turn("and can i return it?", ORDERS, earlier=said).intents, "return")
+    assert [r.id for r in ret.records] == ["#W2222222"] and ret.allowed is False
+    # no pronoun, no earlier order: the question is asked of every order it could be
+    assert plan_turn("cancel my order", ORDERS, earlier=said[:1]).move == "clarify"
+
+
+def test_a_product_answering_which_one_carries_the_question_asked() -> None:
+    # "which one would you like to return?" → "the jacket": the jacket's order, returned
+    plan = plan_turn("the jacket", ORDERS, earlier=["can i return my order?"])
+    ret = only(plan.intents, "return")
+    assert [r.id for r in ret.records] == ["#W1111111"] and ret.allowed
+
+
 def test_that_order_follows_the_conversation() -> None:
     plan = plan_turn("can I cancel that order?", ORDERS, earlier=["where is my desk lamp?"])
     cancel = only(plan.intents, "cancel")

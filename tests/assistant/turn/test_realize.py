@@ -223,3 +223,9 @@ def test_two_actions_among_the_same_orders_are_one_question_in_the_customer_lang
     assert "could be exchanged or returned" in g.text or "returned or exchanged" in g.text
     g = OfflineComposer().generate(composed("¿puedo devolver mi pedido?", delivered, language="es"))
     assert "(Jacket, T-Shirt, entregado)" in g.text and "delivered" not in g.text
+
+
+def test_a_wrong_item_answer_offers_the_return_and_the_exchange_once() -> None:
+    g = OfflineComposer().generate(composed("i got the wrong size in #W1111111, can i swap it?"))
+    assert g.text.count("#W1111111") == 1, g.text
+    assert "return it for a refund" in g.text and "exchange the item" in g.text
