@@ -12,8 +12,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from assistant.types import Decision
-from profiles.context import CustomerContext
+from profiles.context import NONE_HELD, CustomerContext, Fact, RecordAction
 from profiles.relevance import NAMED_PRODUCT
+
+NAMED_ALIKE = 0.5  # records ranked this close are named alike by the message
 
 ActionType = Literal[
     "return", "exchange", "cancel", "modify", "address_change", "track", "escalate"
@@ -82,10 +84,12 @@ _EVENT_HINTS: dict[str, ActionType] = {
 class Need(BaseModel):
     """One likely reason for contact, as an action an agent can take."""
 
-    action: ActionType
+    # one of ACTION_TYPES on the store's orders, or an action a business's mapping gives
+    # its records ("freeze", "close", "change_seat")
+    action: str
     score: float
-    eligible: bool  # whether the store policy allows it on the orders concerned
-    targets: list[str]  # order ids it applies to (eligible ones first)
+    eligible: bool  # whether the policy (or the record's status) allows it
+    targets: list[str]  # the order or record ids it applies to (eligible ones first)
     reasons: list[str]
 
 
@@ -154,5 +158,65 @@ def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> lis
                 reasons=reasons[action],
             )
         )
-    needs.sort(key=lambda n: (-n.score, ACTION_TYPES.index(n.action)))
+    held = _record_needs(message, ctx)
+    if held and not orders:
+        # a business whose records are cards, accounts, bookings: their own actions, not
+        # the store's (a person remains one)
+        needs = [n for n in needs if n.action == "escalate"]
+    needs += held
+    rank: dict[str, int] = {a: i for i, a in enumerate(ACTION_TYPES)}
+    needs.sort(key=lambda n: (-n.score, rank.get(n.action, len(rank)), n.action))
     return needs
+
+
+def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
+    """What can be done to the records the message names, by their kinds' own actions: asked
+    and allowed by a record's status first ("freeze my card": freeze, on the active card),
+    then what their status allows unasked; asked but not allowed ranks low, saying why."""
+    named = [
+        f
+        for f in ctx.facts
+        if f.kind == "record" and f.relevance >= 1.0 and not f.id.startswith(NONE_HELD)
+    ]
+    top = max((f.relevance for f in named), default=0.0)
+    named = [f for f in named if f.relevance > top - NAMED_ALIKE and f.actions]
+    lowered = message.lower()
+    by_action: dict[str, list[tuple[Fact, RecordAction]]] = {}
+    for f in named:
+        for a in f.actions:
+            by_action.setdefault(a.name, []).append((f, a))
+    out = []
+    for name, pairs in by_action.items():
+        asked = any(a.asked_in(lowered) for _, a in pairs)
+        ok = [f for f, a in pairs if a.allowed]
+        targets = [_key(f) for f in ok] + [_key(f) for f, a in pairs if not a.allowed]
+        reasons = ["the customer asks for it"] if asked else []
+        score = 3.0 if asked else 0.0
+        if ok:
+            score += 0.3
+            first = ok[0]
+            reasons.append(
+                f"{_key(first)} is {first.status}: its status allows it"
+                if first.status
+                else f"{_key(first)} allows it"
+            )
+        elif asked:
+            score -= 2.0
+            f, a = pairs[0]
+            why = a.why.get("en") or f"not while {f.status}"
+            reasons.append(f"{_key(f)}: {why}")
+        out.append(
+            Need(
+                action=name,
+                score=round(score, 3),
+                eligible=bool(ok),
+                targets=targets,
+                reasons=reasons,
+            )
+        )
+    return out
+
+
+def _key(f: Fact) -> str:
+    """A record fact's own id ("record:debit_card:dbc_1" → "dbc_1")."""
+    return f.id.split(":", 2)[2]

@@ -57,3 +57,39 @@ def test_recent_events_and_the_handoff_add_their_reasons():
     d = Decision(handoff=True, handoff_reason="legal topic")
     first = ranked("My lawyer wants a refund", [PENDING], decision=d)[0]
     assert first.action == "escalate" and "legal topic" in first.reasons
+
+
+def _card(key: str, status: str, relevance: float = 4.0) -> Fact:
+    from profiles.context import RecordAction
+
+    allows = {"ACTIVE": {"freeze", "close"}, "FROZEN": {"unfreeze", "close"}}[status]
+    return Fact(
+        id=f"record:debit_card:{key}",
+        kind="record",
+        text=f"Debit card {key}: {status}",
+        relevance=relevance,
+        status=status,
+        actions=[
+            RecordAction(name=a, allowed=a in allows, names={"en": [a]})
+            for a in ("freeze", "unfreeze", "close")
+        ],
+    )
+
+
+def test_a_businesss_records_bring_their_own_actions():
+    """A bank's customer: the actions their named card's kind knows, asked and allowed
+    first, what its status allows next; none of the store's order actions."""
+    needs = ranked("please freeze my debit card", [_card("dbc_1", "ACTIVE")])
+    assert [n.action for n in needs if n.score > 0] == ["freeze", "close"]
+    freeze = needs[0]
+    assert freeze.eligible and freeze.targets == ["dbc_1"]
+    assert "dbc_1 is ACTIVE: its status allows it" in freeze.reasons
+    assert not any(n.action in ("return", "cancel", "track") for n in needs)
+    # asked but not what its status allows: ranks low, not eligible, says why
+    frozen = {n.action: n for n in ranked("freeze my debit card", [_card("dbc_1", "FROZEN")])}
+    assert not frozen["freeze"].eligible and frozen["freeze"].score < 3.0
+    assert frozen["unfreeze"].eligible and frozen["unfreeze"].targets == ["dbc_1"]
+    assert frozen["freeze"].reasons[-1] == "dbc_1: not while FROZEN"
+    # a record the message does not name brings nothing
+    unnamed = ranked("hello", [_card("dbc_1", "ACTIVE", relevance=0.4)])
+    assert not {"freeze", "unfreeze", "close"} & {n.action for n in unnamed}
