@@ -122,10 +122,19 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     # acknowledgement (the bot's "I'm handing you to an agent" is no draft for an agent).
     drafts = [grounded or ack]
     verbs = cat.entries.get("drafts", {}).get("verbs", {})
-    if actions and actions[0].action != "escalate":
+    # an offer to do what the customer asks, to the order or record it is for ("I can help
+    # you return …" with nothing to return is no draft)
+    if actions and actions[0].action != "escalate" and actions[0].target:
         a = actions[0]
-        target = cat.text("drafts.target", id=a.target) if a.target else ""
-        action = verbs.get(a.action, a.action.replace("_", " "))
+        record = next((f for f in prepared.context.facts if f.id.endswith(f":{a.target}")), None)
+        known = next((x for x in record.actions if x.name == a.action), None) if record else None
+        if record is not None and record.kind == "record":
+            # a business's record: its action in the reply's language, its own id
+            action = known.name_in(cat.language) if known else a.action.replace("_", " ")
+            target = f" {a.target}"
+        else:
+            action = verbs.get(a.action, a.action.replace("_", " "))
+            target = cat.text("drafts.target", id=a.target)
         drafts.append(cat.text("drafts.offer", hello=hello, action=action, target=target))
     else:
         drafts.append(ack)

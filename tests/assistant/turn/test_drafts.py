@@ -48,3 +48,28 @@ def test_an_urgent_handoff_is_drafted_as_taking_it_up_not_as_the_plans_answer(ma
     assert any(f.startswith("handoff") for f in a.risk_flags)
     assert not any("was paid" in d for d in a.suggested_replies)
     assert a.suggested_replies[0].startswith("Hi Olivia, thanks for your message")
+
+
+def test_the_offer_names_what_it_is_for_or_is_not_made(make_container):
+    """ "I can help you freeze dbc_7", in the customer's language with the business's own
+    word for the action: never "order dbc_7"; and a policy question ("how long do refunds
+    take?") gets no offer to return nothing."""
+    from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
+
+    c = make_container(intents="greeting,thanks,goodbye,human,recall")
+    consents = {"personalization": True, "history": True}
+    upsert_customer(c.engine, "ada", CustomerIn(first_name="Ada", consents=consents))
+    card = RecordIn(
+        customer_id="ada",
+        status="ACTIVE",
+        words=["debit card", "card", "tarjeta"],
+        allows=["freeze"],
+        actions={"freeze": {"en": ["freeze", "block"], "es": ["congelar", "bloquear"]}},
+    )
+    upsert_record(c.engine, "debit_card", "dbc_7", card)
+    offer = assist(c.assistant, "ada", "please freeze my debit card").suggested_replies[1]
+    assert "I can help you freeze dbc_7." in offer and "order" not in offer
+    es = assist(c.assistant, "ada", "quiero congelar mi tarjeta por favor").suggested_replies[1]
+    assert "Puedo ayudarte a congelar dbc_7." in es
+    refunds = assist(c.assistant, OLIVIA, "how long do refunds take?").suggested_replies
+    assert not any("I can help you" in d for d in refunds)
