@@ -26,7 +26,13 @@ from assistant.secrets_screen import SecretKind, screen
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
-from assistant.turn.plan import NAMED_ALIKE, asked_actions, default_rules, plan_turn
+from assistant.turn.plan import (
+    FOLLOWED_BACK,
+    NAMED_ALIKE,
+    asked_actions,
+    default_rules,
+    plan_turn,
+)
 from assistant.turn.types import AnswerPlan
 from assistant.types import (
     Citation,
@@ -61,9 +67,6 @@ from retrieval.queries import (
 from retrieval.types import HistoryRecord
 
 log = logging.getLogger("rapport.turn")
-# a follow-up reads on from the customer's previous message, and that one from up to this
-# many before it ("how did I pay for it?", then "ok cancel it")
-FOLLOWED_BACK = 3
 
 
 @dataclass

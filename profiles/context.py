@@ -716,7 +716,6 @@ _QUESTION = frozenset(
         "dónde",
         "cuánto",
         "cuál",
-        "por",
         "puedo",
         "comment",
         "pourquoi",

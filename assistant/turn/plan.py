@@ -67,7 +67,9 @@ RECORD_INTENTS = frozenset(
     }
 )
 MOST_LISTED = 3  # records a reply lists for one intent
-FOLLOWED_BACK = 2  # an earlier message is read with up to this many before it
+# a follow-up reads on from the customer's previous message, that one as it was read with
+# up to this many before it ("how did I pay for it?", then "ok cancel it")
+FOLLOWED_BACK = 2
 # Intents that act on one of the customer's records, whether or not the message says "my".
 ACTING_INTENTS = frozenset({"cancel", "return", "exchange", "change_address", "wrong_item"})
 
