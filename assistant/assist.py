@@ -17,6 +17,8 @@ from profiles.context import CustomerCard
 from profiles.overview import CustomerOverview, customer_overview
 from prompts.catalog import load_catalog
 
+ASKED = 1.0  # a need scored this high was asked for (or its counterpart was), not only allowed
+
 
 class NextAction(BaseModel):
     action: str  # return | exchange | cancel | modify | track | address_change | escalate
@@ -123,8 +125,10 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     drafts = [grounded or ack]
     verbs = cat.entries.get("drafts", {}).get("verbs", {})
     # an offer to do what the customer asks, to the order or record it is for ("I can help
-    # you return …" with nothing to return is no draft)
-    if actions and actions[0].action != "escalate" and actions[0].target:
+    # you return …" with nothing to return is no draft, nor "I can help you close your
+    # card" to "is my debit card active?": what its status allows, unasked)
+    offer = actions[0] if actions else None
+    if offer and offer.action != "escalate" and offer.target and offer.score >= ASKED:
         a = actions[0]
         record = next((f for f in prepared.context.facts if f.id.endswith(f":{a.target}")), None)
         known = next((x for x in record.actions if x.name == a.action), None) if record else None

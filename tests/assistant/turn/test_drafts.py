@@ -73,3 +73,6 @@ def test_the_offer_names_what_it_is_for_or_is_not_made(make_container):
     assert "Puedo ayudarte a congelar dbc_7." in es
     refunds = assist(c.assistant, OLIVIA, "how long do refunds take?").suggested_replies
     assert not any("I can help you" in d for d in refunds)
+    # what its status allows, unasked, is no offer: "is my card active?" asks no freeze
+    active = assist(c.assistant, "ada", "is my debit card active?").suggested_replies
+    assert not any("I can help you" in d for d in active)
