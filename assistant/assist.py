@@ -21,7 +21,8 @@ ASKED = 1.0  # a need scored this high was asked for (or its counterpart was), n
 
 
 class NextAction(BaseModel):
-    action: str  # return | exchange | cancel | modify | track | address_change | escalate
+    action: str  # return, exchange, cancel, modify, track, address_change, escalate, or a
+    # record's own action ("freeze")
     target: str | None = None
     reason: str
     score: float
