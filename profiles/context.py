@@ -860,14 +860,20 @@ def _read_on(
                 f.relevance = min(f.relevance, 0.0)
         if others:
             return facts
-    named_now = any(f.relevance >= 1.0 for f in facts)
-    for f in facts:
+    now = [f.relevance for f in facts]
+    named_now = any(r >= 1.0 for r in now)
+    where = {(r.kind, r.key): i for i, r in enumerate(rows)}
+    for i, f in enumerate(facts):
         prev = before.get(f.id, 0.0)
         if prev < 1.0:
             continue
         if named_now:  # "that charge": one of the charges the last answer was about
             shown = prev > top - FOLLOWED
             f.relevance += FOLLOWED if shown and f.relevance >= 1.0 else 0.0
+            # "the bluest one" of the cards just listed: the card on the Bluest account
+            # the message names, not that account
+            if shown and any(now[j] >= 1.0 for j in _linked(rows[i], where)):
+                f.relevance = max(f.relevance, max(now) + FOLLOWED)
         else:  # names nothing itself: what was named before, as far apart as it was
             f.relevance = prev - FOLLOWED
     return facts

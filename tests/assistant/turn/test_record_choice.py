@@ -326,3 +326,47 @@ def test_the_latest_of_the_records_named_alike_is_the_one_meant() -> None:
     # no word of recency: all their orders, alike
     facts = sorted(record_facts(rows, "what's in my order"), key=lambda f: -f.relevance)
     assert facts[1].relevance > facts[0].relevance - 0.5
+
+
+def test_a_value_of_what_a_listed_record_belongs_to_picks_that_record() -> None:
+    """ "which one would you like to freeze?" listed two debit cards; "the bluest one" is
+    the card on the Bluest account, not the account (which the message names by value)."""
+
+    def account(key: str, name: str) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c1",
+            kind="account",
+            key=key,
+            status="OPEN",
+            at=datetime(2024, 1, 1, tzinfo=UTC),
+            fields={"account_name": name},
+            text=f"{name} ({key}): OPEN",
+            words=["account", "bank account"],
+        )
+
+    def debit(key: str, on: CustomerRecord, day: int) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c1",
+            kind="debit_card",
+            key=key,
+            status="ACTIVE",
+            at=datetime(2025, 1, day, tzinfo=UTC),
+            fields={"account_id": on.key},
+            text=f"Debit card {key} ({on.fields['account_name']} {on.key}): ACTIVE",
+            words=["debit card", "card"],
+            links={"account": on.key},
+            allows=["freeze"],
+            actions={"freeze": {"en": ["freeze"]}},
+        )
+
+    bluest, green = account("chk_1", "Bluest Account"), account("chk_2", "Light Green Account")
+    rows = [debit("dbc_1", bluest, 2), debit("dbc_2", green, 1), bluest, green]
+    asked = "i want to freeze my debit card"
+    assert plan(asked, rows).choose is not None  # which one
+    best = max(record_facts(rows, "the bluest one", asked), key=lambda f: f.relevance)
+    assert best.id == "record:debit_card:dbc_1"
+    # asked afresh, the account itself
+    alone = max(
+        record_facts(rows, "whats the balance on my bluest account"), key=lambda f: f.relevance
+    )
+    assert alone.id == "record:account:chk_1"
