@@ -130,11 +130,11 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     # card" to "is my debit card active?": what its status allows, unasked)
     offer = actions[0] if actions else None
     if offer and offer.action != "escalate" and offer.target and offer.score >= ASKED:
-        a = actions[0]
-        record = next((f for f in prepared.context.facts if f.id.endswith(f":{a.target}")), None)
-        known = next((x for x in record.actions if x.name == a.action), None) if record else None
+        a, facts = offer, prepared.context.facts
+        record = next((f for f in facts if f.id.endswith(f":{a.target}")), None)
         if record is not None and record.kind == "record":
             # a business's record: its action in the reply's language, its own id
+            known = next((x for x in record.actions if x.name == a.action), None)
             action = known.name_in(cat.language) if known else a.action.replace("_", " ")
             target = f" {a.target}"
         else:

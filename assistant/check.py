@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.types import Citation, Composed, Generation
+from assistant.types import Citation, Composed, Generation, spoken
 from profiles.context import Fact
 
 # Identifiers that must never appear in a reply unless the context holds them.
@@ -113,8 +113,8 @@ def wrong_record_claims(
         if len(named) != 1:
             continue
         fact = named[0]
-        actual = _spoken(fact.status or "")
-        said_of_kind = {_spoken(st) for st in statuses.get(fact.id.split(":")[1], [])}
+        actual = spoken(fact.status or "")
+        said_of_kind = {spoken(st) for st in statuses.get(fact.id.split(":")[1], [])}
         for clause in _stated(sentence):
             stated = {st for st in said_of_kind if _mentions(clause, st)}
             if stated and actual not in stated:
@@ -126,11 +126,6 @@ def _stated(sentence: str) -> list[str]:
     """The sentence's clauses that state something: not conditional or negated ("once it
     has shipped", "can no longer be cancelled")."""
     return [c for c in _CLAUSE.split(sentence) if not _CONDITIONAL.search(c)]
-
-
-def _spoken(status: str) -> str:
-    """A status as a sentence says it: "UNDER_REVIEW" → "under review"."""
-    return status.replace("_", " ").strip().lower()
 
 
 def _mentions(text: str, phrase: str) -> bool:

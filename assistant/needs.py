@@ -11,11 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from assistant.turn.plan import best_named
 from assistant.types import Decision
-from profiles.context import NONE_HELD, CustomerContext, Fact, RecordAction
+from profiles.context import CustomerContext, Fact, RecordAction
 from profiles.relevance import NAMED_PRODUCT
-
-NAMED_ALIKE = 0.5  # records ranked this close are named alike by the message
 
 ActionType = Literal[
     "return", "exchange", "cancel", "modify", "address_change", "track", "escalate"
@@ -173,13 +172,7 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
     """What can be done to the records the message names, by their kinds' own actions: asked
     and allowed by a record's status first ("freeze my card": freeze, on the active card),
     then what their status allows unasked; asked but not allowed ranks low, saying why."""
-    named = [
-        f
-        for f in ctx.facts
-        if f.kind == "record" and f.relevance >= 1.0 and not f.id.startswith(NONE_HELD)
-    ]
-    top = max((f.relevance for f in named), default=0.0)
-    named = [f for f in named if f.relevance > top - NAMED_ALIKE and f.actions]
+    named = [f for f in best_named(ctx.facts) if f.actions]
     lowered = message.lower()
     by_action: dict[str, list[tuple[Fact, RecordAction]]] = {}
     for f in named:

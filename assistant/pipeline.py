@@ -26,13 +26,7 @@ from assistant.secrets_screen import SecretKind, screen
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
-from assistant.turn.plan import (
-    FOLLOWED_BACK,
-    NAMED_ALIKE,
-    asked_actions,
-    default_rules,
-    plan_turn,
-)
+from assistant.turn.plan import FOLLOWED_BACK, asked_actions, best_named, default_rules, plan_turn
 from assistant.turn.types import AnswerPlan
 from assistant.types import (
     Citation,
@@ -46,7 +40,7 @@ from assistant.types import (
     TurnRequest,
     TurnResult,
 )
-from profiles.context import NONE_HELD, CustomerCard, CustomerContext, Fact, ProfileRepository
+from profiles.context import CustomerCard, CustomerContext, Fact, ProfileRepository
 from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import HistoryItem, Message, Turn
 from profiles.relevance import NAMED_PRODUCT
@@ -740,13 +734,7 @@ def _delivered(plan: AnswerPlan) -> list[str]:
 def _arrived(facts: list[Fact]) -> list[str]:
     """The mapped records a reply reads (the best named), when every one of them has
     reached the customer (its kind's `arrived` statuses)."""
-    named = [
-        f
-        for f in facts
-        if f.kind == "record" and f.relevance >= 1.0 and not f.id.startswith(NONE_HELD)
-    ]
-    top = max((f.relevance for f in named), default=0.0)
-    read = [f for f in named if f.relevance > top - NAMED_ALIKE]
+    read = best_named(facts)
     return [f.id.split(":", 2)[2] for f in read] if read and all(f.arrived for f in read) else []
 
 

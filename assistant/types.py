@@ -104,8 +104,12 @@ class Source(BaseModel):
         every language, else English), else its code in plain words ("UNDER_REVIEW" as
         "under review")."""
         t = self.status_texts
-        said = t.get(language) or t.get("*") or t.get("en")
-        return said or (self.status or "").replace("_", " ").lower()
+        return t.get(language) or t.get("*") or t.get("en") or spoken(self.status or "")
+
+
+def spoken(status: str) -> str:
+    """A status as a sentence says it: "UNDER_REVIEW" → "under review"."""
+    return status.replace("_", " ").strip().lower()
 
 
 class Composed(BaseModel):

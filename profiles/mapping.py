@@ -295,16 +295,12 @@ class RecordsMap(_Strict):
     def is_open(self, status: str | None) -> bool | None:
         """Whether a record in `status` is still under way; None when the kind says not
         which statuses are."""
-        if not self.open:
-            return None
-        return (status or "").lower() in {s.lower() for s in self.open}
+        return _among(status, self.open)
 
     def has_arrived(self, status: str | None) -> bool | None:
         """Whether a record in `status` has reached the customer; None when the kind says
         not which statuses those are."""
-        if not self.arrived:
-            return None
-        return (status or "").lower() in {s.lower() for s in self.arrived}
+        return _among(status, self.arrived)
 
     @model_validator(mode="after")
     def _open_needs_status(self) -> RecordsMap:
@@ -342,6 +338,13 @@ class RecordsMap(_Strict):
         paths += [p for p in (self.customer, self.status, self.amount, self.date) if p]
         _nesting(self.at, paths, "field path")
         return self
+
+
+def _among(status: str | None, statuses: list[str]) -> bool | None:
+    """Whether `status` is one of `statuses`, whatever the case; None when none are given."""
+    if not statuses:
+        return None
+    return (status or "").lower() in {s.lower() for s in statuses}
 
 
 def _kind_name(value: str) -> str:

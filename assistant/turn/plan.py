@@ -515,6 +515,13 @@ def _named(records: list[Fact]) -> list[Fact]:
     )
 
 
+def best_named(records: list[Fact]) -> list[Fact]:
+    """The records the message names best, and those named alike (within NAMED_ALIKE of
+    the best), best first: the ones a reply reads."""
+    named = _named(records)
+    return [f for f in named if f.relevance > named[0].relevance - NAMED_ALIKE] if named else []
+
+
 def _action_text(message: str, previous: str | None, records: list[Fact]) -> str:
     """The text whose actions the reply answers (`AnswerPlan.action_text`): the message,
     or for a short follow-up that asks none, `previous` when that asked one."""
@@ -534,15 +541,12 @@ def asked_actions(message: str, previous: str | None, records: list[Fact]) -> li
     English words with the kind's name ("close credit card"): the help articles about
     doing it ("How can I close a credit card account?") are found by them. A short
     follow-up naming no action ("the business one") asks what the message before did."""
-    named = _named(records)
-    if not named:
+    alike = best_named(records)
+    if not alike:
         return []
-    top = named[0].relevance
     lowered = _action_text(message, previous, records)
     out: list[str] = []
-    for f in named:
-        if f.relevance <= top - NAMED_ALIKE:
-            break
+    for f in alike:
         kind = kind_phrase(f.id, f.terms)
         for a in f.actions:
             if a.asked_in(lowered):
@@ -560,13 +564,11 @@ def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:
         return None
     if len(figures(message)) > 1:
         return None  # it lists which: "Delta $487.50 on 10/08, Apple $299.99 …"
-    named = _named(records)
-    if not named:
+    alike = best_named(records)
+    if not alike:
         return None
-    top = max(f.relevance for f in named)
-    if top >= EXPLICIT_ID:
+    if alike[0].relevance >= EXPLICIT_ID:
         return None  # named by its id, or a number of its own
-    alike = [f for f in named if f.relevance > top - NAMED_ALIKE]
     lowered = message.lower()
     asked = {a.name for f in alike for a in f.actions if a.asked_in(lowered)}
     for action in sorted(asked):
