@@ -55,6 +55,29 @@ STORE_WORDS = (
     r"\breturn (?:it|the item)\b",
 )
 ACTIVATE = r"activ|aktiv"
+# A status as a reply in each language may say it (either gender, in plain words): the
+# suite's own words, not the mapping's labels, so a reply is checked, not its source.
+STATUS_WORDS: dict[str, dict[str, str]] = {
+    "ACTIVE": {"es": r"activ[ao]", "fr": r"acti(?:ve|f)", "de": r"aktiv"},
+    "PENDING": {"es": r"pendiente", "fr": r"en attente", "de": r"ausstehend|in bearbeitung"},
+    "FROZEN": {
+        "es": r"congelad[ao]|bloquead[ao]",
+        "fr": r"gel[ée]e?|bloqu[ée]e?",
+        "de": r"gesperrt",
+    },
+    "CLOSED": {"es": r"cerrad[ao]", "fr": r"ferm[ée]e?|cl[ôo]tur[ée]e?", "de": r"geschlossen"},
+    "SHIPPED": {"es": r"enviad[ao]", "fr": r"exp[ée]di[ée]e?", "de": r"versandt|verschickt"},
+    "DELIVERED": {"es": r"entregad[ao]", "fr": r"livr[ée]e?", "de": r"zugestellt|geliefert"},
+    "UNDER_REVIEW": {"es": r"en revisi[óo]n", "fr": r"en cours d'examen", "de": r"in pr[üu]fung"},
+}
+
+
+def _status(code: str, lang: str) -> str:
+    """A pattern for a record's status as a reply in `lang` may say it: its code, in plain
+    words or as coded ("UNDER_REVIEW", "under review"), or the language's own word."""
+    plain = re.escape(code).replace("_", "[_ ]")
+    said = STATUS_WORDS.get(code.upper(), {}).get(lang)
+    return rf"\b(?:{plain}|{said})\b" if said else rf"\b{plain}\b"
 
 
 class BankCustomer(BaseModel):
@@ -179,7 +202,7 @@ class _Builder:
             msg = self.message(lang, "card_status")
         cards = [card] if last4 in msg else c.debit
         expect = [Fact(kind="id", value=str(d["last_4_digits"])) for d in cards]
-        expect += [Fact(kind="text", value=rf"\b{re.escape(str(d['status']))}\b") for d in cards]
+        expect += [Fact(kind="text", value=_status(str(d["status"]), lang)) for d in cards]
         return self._make("card_status", lang, c, msg, expect=expect, expect_handoff=False)
 
     def _card_balance(self, lang: str) -> SupportCase | None:
@@ -222,7 +245,7 @@ class _Builder:
         order = c.card_orders[0]
         msg = self.message(lang, "card_order")
         expect = [
-            Fact(kind="text", value=rf"\b{re.escape(str(order['status']))}\b"),
+            Fact(kind="text", value=_status(str(order["status"]), lang)),
             Fact(kind="id", value=str(order["expected_delivery"])),
         ]
         return self._make("card_order", lang, c, msg, expect=expect, expect_handoff=False)
@@ -235,7 +258,7 @@ class _Builder:
         msg = self.message(lang, "dispute")
         expect = [
             Fact(kind="id", value=str(d["key"])),
-            Fact(kind="text", value=rf"\b{re.escape(str(d['status']))}\b"),
+            Fact(kind="text", value=_status(str(d["status"]), lang)),
         ]
         return self._make("dispute", lang, c, msg, expect=expect, expect_handoff=False)
 
