@@ -132,7 +132,9 @@ def action_note(fact: Fact, asking: str) -> str:
         if not a.asked_in(asking):
             continue
         name = a.name_in("en", asking)
-        if a.why:
+        if not a.known:
+            notes.append(f"{name}: never, not for this kind of record")
+        elif a.why:
             why = a.why.get("en") or next(iter(a.why.values()))
             notes.append(f"{name}: not yet, {why}")
         elif a.allowed:

@@ -196,7 +196,7 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
         elif asked:
             score -= 2.0
             f, a = pairs[0]
-            why = a.why.get("en") or f"not while {f.status}"
+            why = a.why.get("en") or f"not while {f.status}" if a.known else "not for its kind"
             reasons.append(f"{_key(f)}: {why}")
         out.append(
             Need(

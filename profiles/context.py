@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import time
@@ -41,6 +42,7 @@ from profiles.reads import (
 from profiles.relevance import (
     EXPLICIT_ID,
     FUZZY_MIN,
+    HOW_LONG,
     HOW_TO,
     LATEST,
     NAMED_PRODUCT,
@@ -70,6 +72,9 @@ class RecordAction(BaseModel):
     names: dict[str, list[str]] = Field(default_factory=dict)
     # its status allows it but the record does not meet what it needs: why, by language
     why: dict[str, str] = Field(default_factory=dict)
+    # False: asked of a record whose kind cannot have it (another kind of the business's
+    # does: "freeze" of a credit card, where only debit cards freeze)
+    known: bool = True
 
     @field_validator("names", mode="before")
     @classmethod
@@ -82,12 +87,12 @@ class RecordAction(BaseModel):
     def said_in(self, lowered: str) -> bool:
         """Whether a (lower-cased) message names this action in any of its languages,
         in any form ("activated") and with a typo in a long word ("atcivate")."""
-        return _said(self._lowered_names()).search(lowered)
+        return _said(self.said_as()).search(lowered)
 
     def asked_in(self, lowered: str) -> bool:
         """Whether a (lower-cased) message asks for it: names it (`said_in`), but not only
         as done ("cancel my card", "atcivate", not "the charge I disputed")."""
-        if _asked(self._lowered_names()).search(lowered):
+        if _asked(self.said_as()).search(lowered):
             return True
         # another form or a typo of a one-word name, not its past ("dipsuted"), nor the
         # thing done asked about as under way ("where is my replacement card?")
@@ -100,7 +105,7 @@ class RecordAction(BaseModel):
     def every_name(self) -> list[str]:
         return [n for ns in self.names.values() for n in ns]
 
-    def _lowered_names(self) -> tuple[str, ...]:
+    def said_as(self) -> tuple[str, ...]:
         """Its own name and every name it is given, lower-cased, once each, sorted (the
         key of the cached patterns)."""
         names = {self.name.replace("_", " "), *self.every_name()}
@@ -358,6 +363,21 @@ class ProfileRepository:
 
         return cast(dict[str, list[str]], self._kept("kinds", read))
 
+    def _kind_actions(self, s: Session) -> dict[str, dict[str, Any]]:
+        """Each kind of record the business keeps → its actions and their names (one
+        record's of each kind)."""
+
+        def read() -> dict[str, dict[str, Any]]:
+            first = select(func.min(CustomerRecord.id)).group_by(CustomerRecord.kind)
+            rows = s.exec(
+                select(CustomerRecord.kind, CustomerRecord.actions).where(
+                    CustomerRecord.id.in_(first)  # type: ignore[union-attr]
+                )
+            ).all()
+            return {kind: dict(actions or {}) for kind, actions in rows}
+
+        return cast(dict[str, dict[str, Any]], self._kept("kind_actions", read))
+
     def _kind_statuses(self, s: Session) -> dict[str, list[str]]:
         """Each kind of record the business keeps → every status its records are in."""
 
@@ -526,6 +546,8 @@ class ProfileRepository:
             )
         facts.extend(self._product_facts(s, message, scored, items))
         ranked = record_facts(held, message, said[0], other, said[1])
+        if held:
+            unknown_asked(held, ranked, self._kind_actions(s), message)
         facts.extend(ranked)
         facts.extend(reference_facts(s, held, ranked, message))
         if held:
@@ -921,7 +943,10 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     values = [own[i].difference(*(own[j] for j in links[i])) for i in range(len(rows))]
     held_by = Counter(v for vs in values for v in vs)
     whole = {v for v in held_by if v.startswith(WHOLE) and f" {v[1:]} " in text}
-    mentioned = said | figures(message) | whole
+    # a word before "my" is what is done to it, not a value: "can u check my debit card"
+    # asks about the card, not a deposit described "BIRTHDAY CHECK"
+    doing = {t for t, after in itertools.pairwise(tokens) if after in _POSSESSIVE}
+    mentioned = (said - doing) | figures(message) | whole
     # a value the message names ("Costco") says more than the kind ("what did I spend")
     valued = [_valued(sum(_rarity(held_by[v], n) for v in vs & mentioned)) for vs in values]
     by_value = {i for i, v in enumerate(valued) if v >= VALUE_NAMED}
@@ -987,30 +1012,21 @@ def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> No
     line is its order. Not a question about the way ("how do I return an item?"), which
     the help articles answer, nor the action named as a thing ("my money back after a
     cancellation"): asked, not talked about."""
-    if HOW_TO.search(message):
+    if HOW_TO.search(message) or HOW_LONG.search(message):
         return
-    tokens = [t for t in TOKEN.findall(message.lower()) if not _DONE_THING.search(t)]
-    top = max((f.relevance for f in facts), default=0.0)
-    best = [i for i, f in enumerate(facts) if f.relevance > top - FOLLOWED] if top >= 1 else []
-    # a word naming what it names is no action asked: "status of my dispute" names the
-    # dispute, it does not ask to dispute the charge the dispute is about
-    # (as it names them, with a typo: "dsipute")
-    naming = {w for i in best for p in rows[i].words for w in TOKEN.findall(p.lower())}
-    spelled = sorted(w for w in naming if len(w) >= FUZZY_MIN)
-    lowered = " ".join(t for t in tokens if _typo_of(t, naming, spelled) not in naming)
+    best = _best(facts)
+    lowered = _asking(rows, best, message)
     asked: dict[str, set[str]] = {}
     for r in rows:
         if r.kind not in asked:
-            known = (
-                RecordAction(name=a, allowed=False, names=n) for a, n in (r.actions or {}).items()
-            )
-            asked[r.kind] = {a.name for a in known if a.asked_in(lowered)}
+            asked[r.kind] = {a.name for a in _kind_known(r.actions or {}) if a.asked_in(lowered)}
     acting = {i for i, r in enumerate(rows) if asked[r.kind]}
     if not acting:
         return
     where = {(r.kind, r.key): i for i, r in enumerate(rows)}
     if best:
         if not acting.intersection(best):
+            top = max(f.relevance for f in facts)
             for j in {j for i in best for j in _linked(rows[i], where) if j in acting}:
                 facts[j].relevance = max(facts[j].relevance, top + FOLLOWED)
         return
@@ -1024,6 +1040,65 @@ def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> No
         if asked[r.kind] & set(r.allows or []):
             score += UNDER_WAY_FIRST
         facts[i].relevance = max(facts[i].relevance, score)
+
+
+def unknown_asked(
+    rows: list[CustomerRecord],
+    facts: list[Fact],
+    kind_actions: dict[str, dict[str, Any]],
+    message: str,
+) -> None:
+    """An action the message asks of the records it names best that their kind cannot
+    have, though another kind of the business's can: "I want to freeze my card" from
+    someone whose cards are credit cards, where only debit cards freeze. It goes with
+    them as not known to their kind (`RecordAction.known`), so that a reply says it cannot
+    be done rather than list the cards as if that answered. Not when a record they link
+    to, or one linking to them, has it ("cancel it" of an order's line: its order), nor a
+    question about the way or how long it takes, which the help articles answer."""
+    if HOW_TO.search(message) or HOW_LONG.search(message):
+        return
+    best = _best(facts)
+    if not best:
+        return
+    where = {(r.kind, r.key): i for i, r in enumerate(rows)}
+    chosen = set(best)
+    near = chosen | {j for i in best for j in _linked(rows[i], where)}
+    near |= {j for j, r in enumerate(rows) if chosen.intersection(_linked(r, where))}
+    # what they can have, by every name: "cancel" an order is "close" a card's other name
+    had = {n for j in near for a in _kind_known(rows[j].actions or {}) for n in a.said_as()}
+    lowered = _asking(rows, best, message)
+    asked: dict[str, RecordAction] = {}
+    for action in (a for actions in kind_actions.values() for a in _kind_known(actions)):
+        named_before = action.name in asked or had.intersection(action.said_as())
+        if not named_before and action.asked_in(lowered):
+            asked[action.name] = action.model_copy(update={"known": False})
+    for action in asked.values():
+        for i in best:
+            facts[i].actions.append(action)
+
+
+def _kind_known(actions: dict[str, Any]) -> list[RecordAction]:
+    """A kind's actions (name → its names by language), none of them allowed."""
+    return [RecordAction(name=a, allowed=False, names=n) for a, n in actions.items()]
+
+
+def _best(facts: list[Fact]) -> list[int]:
+    """Where the records named best stand (those within FOLLOWED of the best), if any is
+    named."""
+    top = max((f.relevance for f in facts), default=0.0)
+    return [i for i, f in enumerate(facts) if f.relevance > top - FOLLOWED] if top >= 1 else []
+
+
+def _asking(rows: list[CustomerRecord], best: list[int], message: str) -> str:
+    """The (lower-cased) message without what names the records named best, nor actions
+    named as done things ("a cancellation"): what is left asks an action. A word naming
+    what it names is no action asked: "status of my dispute" names the dispute, it does
+    not ask to dispute the charge the dispute is about (as it names them, with a typo:
+    "dsipute")."""
+    tokens = [t for t in TOKEN.findall(message.lower()) if not _DONE_THING.search(t)]
+    naming = {w for i in best for p in rows[i].words for w in TOKEN.findall(p.lower())}
+    spelled = sorted(w for w in naming if len(w) >= FUZZY_MIN)
+    return " ".join(t for t in tokens if _typo_of(t, naming, spelled) not in naming)
 
 
 def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
@@ -1047,6 +1122,8 @@ def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
 
 RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
 KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
+_POSSESSIVE = frozenset(["my", "our", "mi", "mis", "nuestra", "nuestro", "mon", "ma", "mes"])
+_POSSESSIVE |= frozenset(["notre", "nos", "mein", "meine", "meinen", "meiner", "unser", "unsere"])
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
 NAMES_FEW = 0.25  # the least rarity that names: held by up to 4 of 6 records, 21 of 60
 UNDER_WAY_FIRST = RECORD_RECENCY + 0.5  # a named record still under way, before the
@@ -1069,7 +1146,7 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
     # what is on its way, when the message asks how things stand
     under_way = (
         {w for r in rows if r.open for p in r.words for w in words(p)}
-        if STANDING.search(message)
+        if STANDING.search(message) or HOW_LONG.search(message)
         else set()
     )
     out: dict[str, Fact] = {}

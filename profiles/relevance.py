@@ -54,6 +54,25 @@ HOW_TO = re.compile(
 """A question about the way ("how do I dispute a charge?"), not about the customer's own
 charges: it names a record only by its id or one of its values."""
 
+HOW_LONG = re.compile(
+    r"\bhow (?:long|many days|soon)\b|\bcu[aá]nto (?:tarda|tiempo|demora)"
+    r"|\bcombien de (?:temps|jours)\b|\bwie lange\b|\bwie viele tage\b",
+    re.I,
+)
+"""A question about how long something takes ("how long does a dispute take?"): the help
+articles answer it; it asks no action of the customer's records."""
+
+DURATION = re.compile(
+    r"\b(?:\d+(?:[-–]\d+)?|an?|one|two|three|five|seven|ten|few|several|a few|un|una|unos|"
+    r"pocos|varios|quelques|plusieurs|ein|eine|einige|wenige|mehrere)\s+(?:business\s+|working\s+|"
+    r"h[aá]biles\s+|ouvrables\s+)?(?:minutes?|hours?|days?|weeks?|months?|minutos?|horas?|"
+    r"d[ií]as?|semanas?|mes(?:es)?|heures?|jours?|semaines?|mois|stunden?|tagen?|wochen?|"
+    r"monaten?)\b",
+    re.I,
+)
+"""A sentence saying how long ("within 5-7 business days", "a few days to several weeks"):
+what a question about how long it takes is answered by."""
+
 STANDING = re.compile(
     r"\bwhere(?:'s|’s| is| are| r|s)\b|\bstatus\b|\b(?:any|an|the) updates?\b|\bupdate on\b"
     r"|\bany news\b|\barriv\w*|\beta\b|\bon (?:its|their|the) way\b|\bstill waiting\b"

@@ -17,7 +17,16 @@ from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
 from profiles.context import NONE_HELD, RecordAction, kind_phrase
-from profiles.relevance import EXPLICIT_ID, HOW_TO, NAMED_PRODUCT, REQUEST, intents, words
+from profiles.relevance import (
+    DURATION,
+    EXPLICIT_ID,
+    HOW_LONG,
+    HOW_TO,
+    NAMED_PRODUCT,
+    REQUEST,
+    intents,
+    words,
+)
 from prompts.catalog import ReplyCatalog, load_catalog
 from retrieval.lexical import stem
 
@@ -130,6 +139,11 @@ _KB_SENTENCES = {"short": 1, "normal": 3, "full": 5}  # policy sentences by repl
 
 def _content(text: str) -> list[str]:
     return stem([w for w in words(text) if w not in _STOP and len(w) > 1])
+
+
+_TIMING = set(
+    _content("does do did will would usually normally typically take takes taking tarda tardan")
+) | set(_content("demora prend prennent dauert dauern"))
 
 
 def _sentences(source: Source) -> list[tuple[str, bool]]:
@@ -294,12 +308,23 @@ class OfflineComposer:
         if records:
             lines.append(cat.text("records_intro"))
             lowered = (plan.action_text if plan is not None else "") or composed.message.lower()
+            # "freeze my card" of two credit cards, which no status of lets freeze: said
+            # once, after them
+            never = (
+                [a for a in records[0].actions if not a.known and a.asked_in(lowered)]
+                if len(records) > 1
+                else []
+            )
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules
-                asked = [a for a in s.actions if a.asked_in(lowered)]
+                asked = [a for a in s.actions if a.asked_in(lowered) and a not in never]
                 # allowed, or allowed by its status but not met yet: the way and its terms
                 doing += [(s, a) for a in asked if a.allowed or a.why]
                 listed(s, " ".join(_action_sentence(cat, s, a, lowered) for a in asked))
+            for a in never:
+                lines.append(
+                    cat.text("record_action.unknown_all", action=a.name_in(cat.language, lowered))
+                )
         rules = _policy_lines(cat, plan) if plan is not None and plan.about_policy else []
         # The business's own customer-facing answer to a policy question (catalog
         # `policy.<intent>`) answers it; help-article sentences answer the rest.
@@ -408,7 +433,11 @@ class OfflineComposer:
         passages = [s for s in composed.sources if s.kind == "kb" and (s.held or not held_only)]
         if not passages:
             return []
+        timing = HOW_LONG.search(composed.message)
         query = set(_content(composed.message)) | (also or set())
+        if timing:  # "how long does a dispute take?" asks about a dispute: "long", "take"
+            # are the question, which a sentence saying how long answers
+            query -= _TIMING | set(_content(timing.group(0)))
         wanted = intents(composed.message)
         # Sentences for agents are not read to customers; sentences addressed to the
         # assistant are injection attempts, and quoting them would be obeying them.
@@ -466,6 +495,10 @@ class OfflineComposer:
             scored.append((score, idx, sent, s))
             shared[idx] = len(overlap)
         scored.sort(key=lambda t: (-t[0], t[1]))
+        if timing:  # answered by a sentence that says how long, about what it asks
+            top_shared = max((shared[t[1]] for t in scored), default=0)
+            timed = [t for t in scored if shared[t[1]] == top_shared and DURATION.search(t[2])]
+            scored = timed or scored
         # an article about what the customer holds answers for it, when it answers about as
         # well: the same question's answer for another product (another account's fee)
         # would contradict it
@@ -560,8 +593,11 @@ def _policy_lines(cat: ReplyCatalog, plan: AnswerPlan) -> list[str]:
 def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction, lowered: str) -> str:
     """Whether a record's status allows an action, in the customer's language and with
     their word for it, else the business's own name (English, or the action's own name,
-    when it gave none); a record with no status says only whether it can be done."""
+    when it gave none); a record with no status says only whether it can be done, and one
+    whose kind cannot have the action, that it cannot."""
     name = action.name_in(cat.language, lowered)
+    if not action.known:  # "freeze" of a credit card: no status of it would allow it
+        return cat.text("record_action.unknown", action=name)
     if action.why:  # its status allows it; the record does not meet what it needs
         why = (
             action.why.get(cat.language) or action.why.get("en") or next(iter(action.why.values()))

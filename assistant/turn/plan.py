@@ -39,6 +39,7 @@ from profiles.context import (
 from profiles.expressions import RuleFileError
 from profiles.relevance import (
     EXPLICIT_ID,
+    HOW_LONG,
     HOW_TO,
     TOKEN,
     Term,
@@ -560,7 +561,9 @@ def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:
     with two cards is asked which one, rather than read both with help on cancelling.
     Not for a question about the way ("how do I freeze my card?"), nor when the message
     names one by its id or number, or lists amounts and dates (it says which)."""
-    if HOW_TO.search(message) or _WHY.search(message) or _ASKED_BEFORE.search(message):
+    if HOW_TO.search(message) or HOW_LONG.search(message) or _WHY.search(message):
+        return None
+    if _ASKED_BEFORE.search(message):
         return None
     if len(figures(message)) > 1:
         return None  # it lists which: "Delta $487.50 on 10/08, Apple $299.99 …"

@@ -366,3 +366,59 @@ def test_a_records_status_is_said_in_the_reply_language(make_composed):
         source.model_copy(update={"status_texts": {}, "status": "UNDER_REVIEW"}).status_in("en")
         == "under review"
     )
+
+
+def test_an_action_their_kind_cannot_have_is_said_not_listed_as_an_answer(make_composed):
+    """ "I want to freeze my card" from someone whose cards are credit cards, which the
+    business never freezes: the cards, and that freezing is not something it can do (once
+    for both, or of the one); no steps for it, in the customer's language."""
+    freeze = RecordAction(
+        name="freeze",
+        allowed=False,
+        known=False,
+        names={"en": ["freeze", "lock"], "es": ["congelar", "bloquear"]},
+    )
+
+    def unfreezable(key: str, name: str) -> Fact:
+        return _closable(key, name).model_copy(update={"actions": [freeze]})
+
+    both = [unfreezable("cc_b", "Business Gold Rewards Card"), unfreezable("cc_g", "Gold Card")]
+    g = OfflineComposer().generate(
+        make_composed("i want to freeze my card", facts=[PROFILE, *both], passages=CLOSING)
+    )
+    assert "Business Gold Rewards Card (cc_b)" in g.text and "Gold Card (cc_g)" in g.text
+    assert g.text.count("something we can freeze") == 1, g.text
+    assert g.text.rstrip().endswith("None of them is something we can freeze.")
+    assert "what it takes" not in g.text
+    one = make_composed("can i lock my business card", facts=[PROFILE, both[0]], passages=[])
+    assert "It is not something we can lock." in OfflineComposer().generate(one).text
+    spanish = make_composed("quiero bloquear mi tarjeta", facts=[PROFILE, both[0]], passages=[])
+    spanish.decision.style.language = "es"
+    assert "No es algo que podamos bloquear." in OfflineComposer().generate(spanish).text
+
+
+def test_how_long_something_takes_is_answered_by_a_sentence_saying_how_long(make_composed):
+    """ "how long does a dispute take?" asks about a dispute: "long" and "take" are the
+    question (an FAQ about transfers, from their own account's article, shares them), and
+    of the sentences about disputes, the one that says how long answers it."""
+    disputes = _article(
+        "disputes",
+        "Disputing a transaction > How it works",
+        "To file a dispute, contact us with the transaction details. Our team investigates "
+        "the dispute, which can take anywhere from a few days to several weeks.",
+    )
+    transfers = Passage(
+        id="green#0",
+        doc_id="green",
+        title="FAQ: Green Account > Frequently asked questions",
+        text="### How long do transfers take?\n\n- Transfers to another bank complete in 3 "
+        "business days.",
+        score=1.0,
+        held=True,
+    )
+    c = make_composed(
+        "how long does a dispute take?", facts=[PROFILE], passages=[transfers, disputes]
+    )
+    g = OfflineComposer().generate(c)
+    assert "a few days to several weeks" in g.text, g.text
+    assert "Transfers" not in g.text and "To file a dispute" not in g.text

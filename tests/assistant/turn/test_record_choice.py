@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from assistant.turn.plan import asked_actions, plan_turn
-from profiles.context import RecordAction, record_facts
+from profiles.context import RecordAction, record_facts, unknown_asked
 from profiles.models import CustomerRecord
 
 CLOSE = {"close": {"en": ["close", "cancel"], "es": ["cancelar", "cerrar"]}}
@@ -210,6 +210,43 @@ def test_a_word_naming_its_own_kind_in_a_value_tells_which_of_that_kind() -> Non
     assert card.id == "record:debit_card:dbc_1"
 
 
+def test_a_word_said_of_what_is_mine_is_what_is_done_not_a_value() -> None:
+    """ "can u check my debit card status" asks about the card: "check" is what is done
+    to it, not the deposit described "BIRTHDAY CHECK"; "my birthday check" is that one."""
+    debit = CustomerRecord(
+        customer_id="c1",
+        kind="debit_card",
+        key="dbc_1",
+        status="ACTIVE",
+        text="Debit card dbc_1",
+        words=["debit card", "card"],
+    )
+    rows = [
+        debit,
+        *(
+            CustomerRecord(
+                customer_id="c1",
+                kind="bank_transaction",
+                key=key,
+                status="posted",
+                fields={"description": description},
+                text=f"{key}: {description}",
+                words=["transaction", "deposit"],
+            )
+            for key, description in [
+                ("t_gift", "MOBILE DEPOSIT - BIRTHDAY CHECK"),
+                ("t_pay", "PAYROLL - ACME"),
+                ("t_atm", "ATM WITHDRAWAL"),
+            ]
+        ),
+    ]
+    for message in ("can u check my debit card stauts pls", "pls check my debit card"):
+        best = max(record_facts(rows, message), key=lambda f: f.relevance)
+        assert best.id == "record:debit_card:dbc_1", message
+    best = max(record_facts(rows, "did my birthday check go through?"), key=lambda f: f.relevance)
+    assert best.id == "record:bank_transaction:t_gift"
+
+
 def order(key: str, status: str, day: int) -> CustomerRecord:
     return CustomerRecord(
         customer_id="c1",
@@ -370,3 +407,50 @@ def test_a_value_of_what_a_listed_record_belongs_to_picks_that_record() -> None:
         record_facts(rows, "whats the balance on my bluest account"), key=lambda f: f.relevance
     )
     assert alone.id == "record:account:chk_1"
+
+
+# the business freezes debit cards; its credit cards (`card` above) only close
+KIND_ACTIONS = {
+    "card": CLOSE,
+    "debit_card": {"freeze": {"en": ["freeze", "lock"], "es": ["congelar", "bloquear"]}},
+    "order": {"cancel": {"es": ["cancelar"]}, "return": {"es": ["devolver"]}},
+}
+
+
+def test_an_action_the_named_records_kind_cannot_have_goes_with_them_as_unknown() -> None:
+    """ "I want to freeze my card" from someone whose cards cannot be frozen (only the
+    business's debit cards can): the cards carry "freeze" as not known to their kind, so a
+    reply says it cannot be done rather than list them as if that answered."""
+    for message in ("i want to freeze my card", "quiero bloquear mi tarjeta"):
+        rows = [GOLD, SILVER]
+        facts = record_facts(rows, message.replace("tarjeta", "card"))
+        unknown_asked(rows, facts, KIND_ACTIONS, message.replace("tarjeta", "card"))
+        for f in facts:
+            never = [a for a in f.actions if not a.known]
+            assert [a.name for a in never] == ["freeze"], message
+            assert not never[0].allowed
+    # what their kind knows is no unknown; nor a question about the way or how long
+    for message in (
+        "i want to cancel my card",
+        "how do i freeze my card?",
+        "how long does a freeze take on my card",
+    ):
+        facts = record_facts([GOLD, SILVER], message)
+        unknown_asked([GOLD, SILVER], facts, KIND_ACTIONS, message)
+        assert all(a.known for f in facts for a in f.actions), message
+    # what they belong to can: "cancel it" of an order's line is its order's
+    rows = [P, line("P3/1", P)]
+    message = "cancel the item"
+    facts = record_facts(rows, message)
+    unknown_asked(rows, facts, KIND_ACTIONS, message)
+    assert all(a.known for f in facts for a in f.actions)
+
+
+def test_how_long_something_takes_asks_no_action_of_the_records() -> None:
+    """ "how long does a return take?" asks the help articles how long, not which order to
+    return; "how long will it take to close my card?" is not asked back which card."""
+    rows = [P, A, B]
+    assert all(f.relevance < 1.0 for f in record_facts(rows, "how long does a return take?"))
+    assert all(f.relevance < 1.0 for f in record_facts(rows, "cuánto tarda una devolución?"))
+    assert plan("how long does it take to close my card?", [GOLD, SILVER]).choose is None
+    assert plan("i want to close my card", [GOLD, SILVER]).choose is not None  # as before
