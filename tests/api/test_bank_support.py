@@ -80,7 +80,7 @@ def test_bank_slice_meets_its_floors(bank_client: tuple[TestClient, str]) -> Non
     assert m["handoff_recall"] == 1.0 and m["handoff_precision"] >= 0.75, failed
 
 
-PASS_FLOOR = 0.9
+PASS_FLOOR = 0.95  # 1.00 on this slice (2026-12-05): one case may fail, not two
 INTENT_FLOOR = 0.66
 
 
