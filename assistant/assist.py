@@ -14,6 +14,7 @@ from assistant.pipeline import Assistant, Prepared
 from assistant.turn.types import AnswerPlan
 from assistant.types import Citation, RuleHit, TurnRequest
 from profiles.context import CustomerCard
+from profiles.models import Message
 from profiles.overview import CustomerOverview, customer_overview
 from prompts.catalog import load_catalog
 
@@ -56,9 +57,16 @@ class AssistResult(BaseModel):
     plan: AnswerPlan | None = None
 
 
-def assist(assistant: Assistant, customer_id: str, message: str) -> AssistResult:
-    """Card, summary, drafts, articles, next best actions and flags for `message`."""
-    prepared = assistant.prepare(TurnRequest(customer_id=customer_id, message=message))
+def assist(
+    assistant: Assistant,
+    customer_id: str,
+    message: str,
+    conversation: list[Message] | None = None,
+) -> AssistResult:
+    """Card, summary, drafts, articles, next best actions and flags for `message`, read
+    as following `conversation` (its messages before it, oldest first) when given."""
+    request = TurnRequest(customer_id=customer_id, message=message)
+    prepared = assistant.prepare(request, conversation)
     overview = customer_overview(assistant.profiles.engine, customer_id)
     draft = OfflineComposer().draft(prepared.composed)
     needs = predict_needs(message, prepared.context, prepared.decision)
@@ -143,8 +151,12 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
         drafts.append(cat.text("drafts.offer", hello=hello, action=action, target=target))
     else:
         drafts.append(ack)
-    # a clarifying question about what the customer has: orders, else anything
-    about = "drafts.clarify_orders" if prepared.context.orders else "drafts.clarify"
+    # a clarifying question about what the customer has: which order, unless the plan
+    # found the one meant ("ok cancel it then" of the order spoken of); else anything
+    plan = decision.plan
+    found = plan is not None and any(i.records for i in plan.intents)
+    which = prepared.context.orders and not found
+    about = "drafts.clarify_orders" if which else "drafts.clarify"
     drafts.append(cat.text(about, hello=hello))
     return list(dict.fromkeys(drafts))
 

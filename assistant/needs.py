@@ -101,7 +101,10 @@ def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> lis
     first_at = {a: m.start() for a, p in _TRIGGERS.items() if (m := p.search(message))}
     positions = sorted(first_at.values())
     orders = [f for f in ctx.facts if f.id.startswith("order:") and f.status]
-    named = [f for f in orders if f.relevance >= NAMED_PRODUCT]
+    # named, or found by the answer plan: "ok cancel it then" is the order spoken of
+    plan = decision.plan
+    found = {r.source_id for i in plan.intents for r in i.records} if plan else set()
+    named = [f for f in orders if f.relevance >= NAMED_PRODUCT or f.id in found]
     statuses = {f.status for f in named if f.status}
     asked: dict[ActionType, float] = {
         a: 3.0 + 1.0 / (1 + positions.index(at)) for a, at in first_at.items()

@@ -72,6 +72,20 @@ class ConversationStore:
             )
             return list(reversed(list(rows)))
 
+    def last_asked(self, conversation_id: str, limit: int = 6) -> tuple[str | None, list[Message]]:
+        """A conversation's last customer message and the `limit` messages before it,
+        oldest first: what an agent answers, and what it follows."""
+        with Session(self.engine) as s:
+            last = s.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.role == "customer")
+                .order_by(col(Message.id).desc())
+                .limit(1)
+            ).first()
+        if last is None or last.id is None:
+            return None, []
+        return last.text, self.recent_messages(conversation_id, last.id, limit)
+
     def finish_turn(
         self, turn: Turn, reply_text: str, history_item: HistoryItem | None = None
     ) -> Turn:

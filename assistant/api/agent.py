@@ -10,6 +10,8 @@ from assistant.assist import AssistResult, assist
 from assistant.errors import BadInput, NotFound
 from profiles.overview import QueueItem, conversation_messages, conversation_queue
 
+AFTER_ALL = 2**62  # a message id after every message: a conversation's messages up to now
+
 router = APIRouter(prefix="/v1", tags=["agent"], dependencies=[Depends(require_agent)])
 _ERRORS: dict[int | str, dict[str, object]] = {
     c: {"model": ErrorOut} for c in (401, 403, 404, 413, 415, 422)
@@ -48,6 +50,7 @@ def assist_endpoint(body: AssistRequest, c: AgentWorkspace) -> AssistResult:
     risk flags for a conversation (its last customer message) or a customer and message."""
     assistant = c.assistant
     customer_id, message = body.customer_id, body.message
+    conversation = None
     if body.conversation_id:
         owner = assistant.conversations.conversation_owner(body.conversation_id)
         if owner is None:
@@ -55,9 +58,12 @@ def assist_endpoint(body: AssistRequest, c: AgentWorkspace) -> AssistResult:
         if customer_id and customer_id != owner:
             raise BadInput("customer_id does not match the conversation")
         customer_id = owner
-        if not message:
-            msgs = conversation_messages(c.engine, body.conversation_id)
-            message = next((m.text for m in reversed(msgs) if m.role == "customer"), None)
+        # the last customer message is read as it followed the conversation ("ok cancel
+        # it then", "gracias!"), the way the bot read it
+        last, conversation = assistant.conversations.last_asked(body.conversation_id)
+        if message:  # the agent's own question, after all of it
+            conversation = assistant.conversations.recent_messages(body.conversation_id, AFTER_ALL)
+        message = message or last
     if not customer_id:
         raise BadInput("give conversation_id or customer_id")
-    return assist(assistant, customer_id, message or "How can I help you today?")
+    return assist(assistant, customer_id, message or "How can I help you today?", conversation)

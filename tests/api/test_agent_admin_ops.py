@@ -34,6 +34,35 @@ def test_assist_for_a_conversation(client):
     assert isinstance(a["risk_flags"], list) and a["decision_trace"]
 
 
+def test_assist_reads_the_last_message_as_following_its_conversation(client):
+    """ "ok cancel it then" is the order the conversation is about, for the agent as for
+    the bot: the draft, the offer and the next best action name it, and no draft asks
+    which order; "gracias!" at the end of an English conversation is answered in
+    English, as the bot did."""
+
+    def chat(message: str, conv: str | None = None) -> dict:
+        body = {**identity(OLIVIA), "message": message, "conversation_id": conv}
+        return client.post("/v1/chat", json=body).json()
+
+    conv = chat("where is my order #W5442520?")["conversation_id"]
+    chat("ok cancel it then", conv)
+    a = client.post("/v1/assist", json={"conversation_id": conv}, headers=AGENT).json()
+    assert a["message"] == "ok cancel it then"
+    drafts = a["suggested_replies"]
+    assert "#W5442520" in drafts[0] and "#W3657213" not in drafts[0], drafts
+    assert "I can help you cancel order #W5442520" in drafts[1], drafts
+    assert not any("which order" in d for d in drafts)
+    top = a["next_best_actions"][0]
+    assert (top["action"], top["target"]) == ("cancel", "#W5442520")
+    bot = chat("gracias!", conv)["answer"]
+    a = client.post("/v1/assist", json={"conversation_id": conv}, headers=AGENT).json()
+    assert a["suggested_replies"][0] == bot and not bot.startswith("Hola"), (bot, a)
+    # the agent's own message for that conversation reads on from all of it
+    body = {"conversation_id": conv, "message": "and can I return it instead?"}
+    a = client.post("/v1/assist", json=body, headers=AGENT).json()
+    assert "#W5442520" in a["suggested_replies"][0], a["suggested_replies"]
+
+
 def test_drafts_are_in_the_language_the_customer_writes(client):
     body = {"customer_id": OLIVIA, "message": "¿Puedo cancelar mi pedido #W5442520, por favor?"}
     drafts = client.post("/v1/assist", json=body, headers=AGENT).json()["suggested_replies"]
