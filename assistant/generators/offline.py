@@ -349,7 +349,9 @@ class OfflineComposer:
             intro = cat.text("action_intro", action=doing[0][1].name_in(cat.language, lowered))
         elif records and not about_policy:
             beyond = _unheld(composed.message, records)
-            asks = REQUEST.search(composed.message) is not None
+            # a request, or how long something takes ("y cuánto tarda el reembolso"), is
+            # answered by any article about it, not only one about what they hold
+            asks = REQUEST.search(composed.message) or HOW_LONG.search(composed.message)
             kb = (
                 self._best_sentences(composed, min(most, 2), beyond, held_only=not asks)
                 if beyond

@@ -422,3 +422,21 @@ def test_how_long_something_takes_is_answered_by_a_sentence_saying_how_long(make
     g = OfflineComposer().generate(c)
     assert "a few days to several weeks" in g.text, g.text
     assert "Transfers" not in g.text and "To file a dispute" not in g.text
+
+
+def test_how_long_beside_their_records_is_answered_from_any_article(make_composed):
+    """ "and how long does the refund take?" after a question about their card: the card,
+    and the sentence saying how long refunds take, though that article is not about
+    what they hold (before, only such an article could answer beside their records)."""
+    refunds = _article(
+        "refunds",
+        "Refunds",
+        "Refunds go back to the original payment method within 5 to 7 business days.",
+    )
+    message = "and how long does the refund take?"
+    card = _card_fact("cc_1", "Gold Rewards Card", "$4,426.24")
+    g = OfflineComposer().generate(
+        make_composed(message, facts=[PROFILE, card], passages=[refunds])
+    )
+    assert "Gold Rewards Card (cc_1)" in g.text
+    assert "within 5 to 7 business days. [" in g.text, g.text
