@@ -53,6 +53,7 @@ from profiles.relevance import (
     is_typo,
     message_words,
     name_match,
+    said_for,
     score_order,
     score_variant,
     words,
@@ -912,6 +913,9 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     spelled = sorted(w for w in kind_words if len(w) >= FUZZY_MIN)  # once, not per token
     tokens = [_typo_of(t, kind_words, spelled) for t in words(message)]  # "dsipute"
     said, text = set(tokens), f" {' '.join(tokens)} "
+    # what customers call a product in other words or languages names it by the catalog's
+    # ("la cámara": the Digital Camera on an order line)
+    said |= message_words(message) - set(words(message))
     lowered = message.lower()
     keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
     numbers = set(re.findall(r"(?<!\d)\d{4,}(?!\d)", message))
@@ -1235,15 +1239,29 @@ def none_linked(
     names = {n for n, _ in linked}
     ws = message_words(message)
     held = {f" {' '.join(words(r.text))} " for r in rows}
+    # the customer's own words for products ("cafetera"), and whether each names one they hold
+    phrases = {own.lower(): ps for own, ps in said_for(message).items()}
+    holding = {p.lower() for own, ps in phrases.items() if _says(held, own) for p in ps}
+    plain = set(words(message))
     out: list[Fact] = []
     for (name, key), own in references.items():
         if name not in names or (name, key) in linked or not own or name_match(own, ws) < 1.0:
             continue
-        if any(f" {own} " in text for text in held):
+        if _says(held, own):
             continue  # one of their records says it ("Water Bottle" in an order's line)
+        theirs = [p for p in phrases.get(own.lower(), []) if p.lower() not in holding]
+        if name_match(own, plain) < 1.0 and not theirs:
+            continue  # "cafetera" of their Espresso Machine, not a Coffee Maker they lack
         text = f"None of the customer's records is for {own} ({name.replace('_', ' ')})."
-        out.append(_none_fact(f"{name}:{key}", own, text))
+        # named as they said it: "No encuentro mochila", not "backpack"
+        said = theirs[0] if name_match(own, plain) < 1.0 else own
+        out.append(_none_fact(f"{name}:{key}", said, text))
     return out[:2]
+
+
+def _says(texts: set[str], name: str) -> bool:
+    """Whether one of the (word-spaced, lower-cased) texts holds the name as words."""
+    return any(f" {' '.join(words(name))} " in text for text in texts)
 
 
 def _asks_an_action(rows: list[CustomerRecord], message: str) -> bool:

@@ -166,6 +166,17 @@ def message_words(text: str) -> frozenset[str]:
     return frozenset(ws)
 
 
+def said_for(text: str) -> dict[str, list[str]]:
+    """Each product the message names in other words or languages → the phrases it used
+    ("cafetera" → the Coffee Maker and the Espresso Machine), as written."""
+    pattern, names = _product_phrases()
+    out: dict[str, list[str]] = {}
+    for m in pattern.finditer(text):
+        for product in names[m.group(1).lower()]:
+            out.setdefault(product, []).append(m.group(1))
+    return out
+
+
 def name_match(name: str, message_words: AbstractSet[str]) -> float:
     """1.0 when every word of a product name is in the message, 0.5 for its head noun only."""
     parts = _name_words(name)

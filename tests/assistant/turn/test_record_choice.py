@@ -454,3 +454,48 @@ def test_how_long_something_takes_asks_no_action_of_the_records() -> None:
     assert all(f.relevance < 1.0 for f in record_facts(rows, "cuánto tarda una devolución?"))
     assert plan("how long does it take to close my card?", [GOLD, SILVER]).choose is None
     assert plan("i want to close my card", [GOLD, SILVER]).choose is not None  # as before
+
+
+def _line(key: str, order: str, product: str) -> CustomerRecord:
+    return CustomerRecord(
+        customer_id="c1",
+        kind="order_line",
+        key=key,
+        status="delivered",
+        text=f"{product} in order {order}: delivered",
+        fields={"name": product},
+        words=["item"],
+        links={"order": order, "product": product.lower().replace(" ", "_")},
+        allows=["return"],
+        actions={"return": {"es": ["devolver"]}},
+    )
+
+
+def test_what_customers_call_a_product_names_their_record_of_it() -> None:
+    """ "¿puedo devolver la cámara?": the Digital Camera on their order (the catalog's
+    words for it in Spanish), not a question back about which order; "la cafetera" is
+    their Espresso Machine, and not "I don't see a coffee maker" though a cafetera is also
+    what Spanish speakers call one; "mi mochila", which they never bought, is said in
+    their word."""
+    from profiles.context import none_linked
+
+    rows = [
+        _line("W1/0", "#W1", "Digital Camera"),
+        _line("W1/1", "#W1", "Tea Kettle"),
+        _line("W2/0", "#W2", "Espresso Machine"),
+        _line("W2/1", "#W2", "Bookshelf"),
+    ]
+    best = max(record_facts(rows, "¿puedo devolver la cámara?"), key=lambda f: f.relevance)
+    assert best.id == "record:order_line:W1/0"
+    best = max(record_facts(rows, "¿puedo devolver la cafetera?"), key=lambda f: f.relevance)
+    assert best.id == "record:order_line:W2/0"
+    names = {
+        ("product", "coffee_maker"): "Coffee Maker",
+        ("product", "espresso_machine"): "Espresso Machine",
+        ("product", "backpack"): "Backpack",
+    }
+    assert none_linked(rows, names, "¿dónde está mi cafetera?") == []
+    (absent,) = none_linked(rows, names, "¿dónde está mi mochila?")
+    assert absent.terms == ["mochila"]
+    (absent,) = none_linked(rows, names, "where is my backpack?")
+    assert absent.terms == ["Backpack"]
