@@ -71,15 +71,18 @@ def assist(
     draft = OfflineComposer().draft(prepared.composed)
     needs = predict_needs(message, prepared.context, prepared.decision)
     actions = next_best_actions(needs)
+    plan = prepared.decision.plan
+    social = plan is not None and plan.social() and not prepared.decision.handoff
     return AssistResult(
         customer=prepared.card,
         overview=overview,
         summary=_summary(prepared.card, overview),
         message=message,
         suggested_replies=_drafts(prepared, draft.text, actions),
+        # "ok thanks" needs no article: what search finds for it is noise beside a thanks
         articles=[
             Article(id=p.id, title=p.title, snippet=p.text[:240], audience=p.audience)
-            for p in prepared.retrieved.passages[:5]
+            for p in ([] if social else prepared.retrieved.passages[:5])
         ],
         next_best_actions=actions,
         predicted_needs=needs,
