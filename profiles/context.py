@@ -618,6 +618,18 @@ _BACK = re.compile(
     r"|^\W*(?:and|also|but|or|so|then|what about|how about|y|e|o|pero|et|ou|mais|und|oder|aber)\b",
     re.I,
 )
+# A word for what was spoken of, however long the message: "can i exchange it for a
+# different color?", "quiero devolverla", "je veux le retourner"
+POINTS_AT = re.compile(
+    r"\b(?:it|them|those|ça|le|les)\b|\b\w{3,}r(?:lo|la|los|las)\b|\b(?:ihn|sie|es)\b(?=.*\?)",
+    re.IGNORECASE,
+)
+# What says a message is about something not spoken of yet, however it then points
+NEW_TOPIC = re.compile(
+    r"\belse\b|\banother (?:question|thing)\b|\botra (?:cosa|pregunta)\b"
+    r"|\bautre (?:chose|question)\b|\betwas anderes\b|\bandere frage\b",
+    re.IGNORECASE,
+)
 # Words a short follow-up asks with and that name nothing: "why?", "how much?", "¿cuándo?"
 _ASKING = frozenset(
     [
@@ -860,7 +872,8 @@ def _read_on(
     """`record_facts` by what the message names, or for a follow-up by what it points
     back to."""
     facts = _ranked(rows, message)
-    if not earlier or len(words(message)) >= FOLLOW_UP_WORDS:
+    long = len(words(message)) >= FOLLOW_UP_WORDS
+    if not earlier or (long and (not POINTS_AT.search(message) or NEW_TOPIC.search(message))):
         return facts
     if any(f.relevance >= RECORD_NAMED for f in facts):
         return facts

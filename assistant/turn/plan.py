@@ -30,6 +30,7 @@ from assistant.turn.types import (
 from profiles.context import (
     FOLLOW_UP_WORDS,
     NONE_HELD,
+    POINTS_AT,
     Fact,
     OrderRecord,
     asks_its_own,
@@ -423,7 +424,7 @@ def plan_turn(
         and (
             {"other", "previous"} & pointed.refs
             or not (names or pointed.ids)
-            or (not pointed.ids and _IT.search(message) is not None)
+            or (not pointed.ids and POINTS_AT.search(message) is not None)
         )
     ):
         for k in range(len(earlier) - 1, -1, -1):
@@ -490,11 +491,6 @@ def plan_turn(
 
 
 NAMED_ALIKE = 0.5  # records ranked this close are named alike by the message
-# a pronoun standing for what was spoken of: "can I swap it?", "¿puedo devolverlo?"
-_IT = re.compile(
-    r"\b(?:it|them|those|ça|le|les)\b|\b\w{3,}r(?:lo|la|los|las)\b|\b(?:ihn|sie|es)\b(?=.*\?)",
-    re.IGNORECASE,
-)
 # "did you get my request to close my card?": about something asked before, not an
 # action asked now
 _ASKED_BEFORE = re.compile(

@@ -499,3 +499,20 @@ def test_what_customers_call_a_product_names_their_record_of_it() -> None:
     assert absent.terms == ["mochila"]
     (absent,) = none_linked(rows, names, "where is my backpack?")
     assert absent.terms == ["Backpack"]
+
+
+def test_a_longer_follow_up_that_points_back_reads_on() -> None:
+    """ "can i exchange it for a different color please?" (eight words and more) after a
+    question about one order is about that order, not a question back about which of
+    the two delivered ones; without a word pointing back it asks anew."""
+    rows = [P, A, B]
+    earlier = ["what did i pay with on order A1?"]
+    p = plan("can i return it and get the money back on my card please?", rows, earlier)
+    assert p.choose is None
+    best = max(
+        record_facts(rows, "can i return it and get the money back on my card please?", earlier[0]),
+        key=lambda f: f.relevance,
+    )
+    assert best.id == "record:order:A1"
+    p = plan("can i return an order and get the money back on my card please?", rows, earlier)
+    assert p.choose is not None and len(p.choose.records) == 2
