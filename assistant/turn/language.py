@@ -90,8 +90,9 @@ def reply_language(
         # a short message that uses one language's support words ("wehre is my order")
         return hint, "message"
     if earlier:
-        # not clearly another language: stay in the language the last reply used
-        return reply_language(earlier[-1], locale_language)
+        # not clearly another language: stay in the language the last reply used, read
+        # the same way ("gracias" after "la cámara" after "¿puedo devolverlo?": Spanish)
+        return reply_language(earlier[-1], locale_language, earlier[:-1])
     if found is not None:
         lang, top, second = found
         if lang == locale_language and top >= MIN_AGREEING:

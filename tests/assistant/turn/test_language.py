@@ -70,3 +70,12 @@ def test_an_opening_question_mark_is_spanish_however_short() -> None:
     assert reply_language("¿puedo devolverlo?", "en") == ("es", "message")
     assert reply_language("¡gracias!", "en", ["where is my order"]) == ("es", "message")
     assert reply_language("puedo devolverlo?", "en")[0] == "en"  # two words, no mark: the locale
+
+
+def test_a_short_follow_up_keeps_the_language_the_conversation_is_in() -> None:
+    """ "gracias" after "la cámara" after "¿puedo devolverlo?": each too short to tell
+    alone, the conversation is in Spanish and so is the reply (it was English, the
+    locale's, since "la cámara" was read without what came before it)."""
+    said = ["¿puedo devolverlo?", "la cámara"]
+    assert reply_language("gracias", "en", said)[0] == "es"
+    assert reply_language("ok", "en", ["where is my order", "the red one"])[0] == "en"
