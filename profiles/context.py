@@ -46,6 +46,7 @@ from profiles.relevance import (
     HOW_TO,
     LATEST,
     NAMED_PRODUCT,
+    OFFERED,
     REQUEST,
     STANDING,
     TOKEN,
@@ -934,7 +935,9 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     numbers = set(re.findall(r"(?<!\d)\d{4,}(?!\d)", message))
     # "how do I dispute a charge?" asks the way, not about their charges; a longer message
     # that also tells their situation is about their records too
-    how = HOW_TO.search(message) is not None and len(tokens) <= HOW_TO_WORDS
+    # nor does "do you offer debit cards?": what the business offers
+    asks_way = HOW_TO.search(message) or OFFERED.search(message)
+    how = asks_way is not None and len(tokens) <= HOW_TO_WORDS
     per_kind = Counter(r.kind for r in rows)
     n = max(len(rows), 1)
     # the values each record holds, and how many of the customer's records hold each: a
@@ -1154,8 +1157,8 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
     kinds' ("card"), which would otherwise read their credit cards as the answer; not in a
     request ("can I get a replacement card": they do not have it yet). A fact the prompt
     states and a reply says: "I don't see a debit card on your account"."""
-    if REQUEST.search(message):
-        return []
+    if REQUEST.search(message) or OFFERED.search(message):
+        return []  # "can I get a debit card", "do you offer debit cards?"
     said = f" {' '.join(words(message))} "
     held_kinds = {r.kind for r in rows}
     own = {" ".join(words(p)) for r in rows for p in r.words}
@@ -1248,6 +1251,8 @@ def none_linked(
     of their records names it."""
     if REQUEST.search(message) and not _asks_an_action(rows, message):
         return []
+    if OFFERED.search(message):
+        return []  # "do you sell bikes?": what the business sells, not what they bought
     linked = {(n, k) for r in rows for n, k in (r.links or {}).items()}
     names = {n for n, _ in linked}
     ws = message_words(message)

@@ -106,6 +106,15 @@ REQUEST = re.compile(
 """A request for something done or given ("can I get a replacement card", "I want to
 dispute a charge"): what the customer's records hold does not answer it by itself."""
 
+OFFERED = re.compile(
+    r"\bdo (?:you|y'all|u) (?:guys )?(?:sell|have|carry|stock|offer)\b|\bis there an?\b"
+    r"|\b(?:venden|vendéis|tienen|tenéis|ofrecen)\b|\b(?:vendez|avez|proposez)-vous\b"
+    r"|\b(?:verkaufen|haben|führen|bieten) sie\b",
+    re.I,
+)
+"""A question about what the business offers ("do you sell bikes?", "do you have a
+travel card?"), not about what the customer holds."""
+
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, with a trailing plural 's' folded away."""

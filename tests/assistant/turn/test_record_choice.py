@@ -516,3 +516,22 @@ def test_a_longer_follow_up_that_points_back_reads_on() -> None:
     assert best.id == "record:order:A1"
     p = plan("can i return an order and get the money back on my card please?", rows, earlier)
     assert p.choose is not None and len(p.choose.records) == 2
+
+
+def test_a_question_about_what_the_business_offers_is_not_about_what_they_hold() -> None:
+    """ "do you sell bikes?" is no "I don't see a bike on your account", and "do you offer
+    credit cards?" does not read out their cards; "where is my bike?" still says it."""
+    from profiles.context import none_held, none_linked
+
+    rows = [_line("W1/0", "#W1", "Tea Kettle")]
+    names = {("product", "bicycle"): "Bicycle"}
+    assert none_linked(rows, names, "do you sell bikes?") == []
+    assert none_linked(rows, names, "¿venden bicicletas?") == []
+    (absent,) = none_linked(rows, names, "where is my bike?")
+    assert absent.terms == ["bike"]
+    assert all(
+        f.relevance < 1.0 for f in record_facts([GOLD, SILVER], "do you offer credit cards?")
+    )
+    kinds = {"card": ["card", "credit card"], "debit_card": ["debit card", "card"]}
+    assert none_held([GOLD, SILVER], kinds, "do you offer debit cards?") == []
+    assert none_held([GOLD, SILVER], kinds, "is my debit card active?") != []
