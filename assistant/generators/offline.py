@@ -44,7 +44,11 @@ _AGENT_ONLY_RE = re.compile(
     r"|\blook up\b|\bfields?\b|→|\bprotocols?\b"
     # a script's steps: "Recommend freezing the card", "Explain: …", "DO NOT provide
     # specific details if …" (what staff may say, not what the customer is told)
-    r"|^\W*(?:recommend|explain|say|ask|offer)\b|\bdo not (?:provide|disclose|share|reveal)\b",
+    r"|^\W*(?:recommend|explain|say|ask|offer)\b|\bdo not (?:provide|disclose|share|reveal)\b"
+    # the customer in the third person, told to staff: "Check if they have another active
+    # card or offer to order a replacement"
+    r"|^\W*(?:check|confirm|verify|determine|see|find out) (?:if|whether) (?:they|he|she)\b"
+    r"|\boffer to (?:order|send|issue|replace|close|open)\b",
     re.I,
 )
 _ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")

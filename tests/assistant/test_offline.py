@@ -440,3 +440,16 @@ def test_how_long_beside_their_records_is_answered_from_any_article(make_compose
     )
     assert "Gold Rewards Card (cc_1)" in g.text
     assert "within 5 to 7 business days. [" in g.text, g.text
+
+
+def test_a_step_for_staff_about_the_customer_is_not_read_to_them() -> None:
+    from assistant.generators.offline import _AGENT_ONLY_RE
+
+    staff = "Check if they have another active card or offer to order a replacement."
+    assert _AGENT_ONLY_RE.search(staff)
+    for said in (
+        "Check your card's status in the app before you travel.",
+        "We can send a replacement card within 7 business days.",
+        "If they match, your deposit is credited the next day.",
+    ):
+        assert not _AGENT_ONLY_RE.search(said), said
