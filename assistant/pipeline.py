@@ -40,7 +40,7 @@ from assistant.types import (
     TurnRequest,
     TurnResult,
 )
-from profiles.context import CustomerCard, CustomerContext, Fact, ProfileRepository
+from profiles.context import OFFERED_ID, CustomerCard, CustomerContext, Fact, ProfileRepository
 from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import HistoryItem, Message, Turn
 from profiles.relevance import NAMED_PRODUCT
@@ -324,8 +324,10 @@ class Assistant:
         plan = planned(decision.handoff)
         first_handoff = decision.handoff_rule
         recalled = bool(retrieved.history) and plan.has("recall")
+        # "do you sell bikes?": what the business offers answers it
+        offered = any(f.id.startswith(OFFERED_ID) for f in ctx.facts)
         if first_handoff == "handoff.low_confidence" and (
-            plan.grounded() or _policy_answer(plan) or recalled or plan.social()
+            plan.grounded() or _policy_answer(plan) or recalled or plan.social() or offered
         ):
             # The help articles have nothing close, but the customer's own records answer
             # (or show the item is not theirs), or what they told us before: no reason to

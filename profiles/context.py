@@ -555,6 +555,7 @@ class ProfileRepository:
         if held:
             facts.extend(none_held(held, self._kind_words(s), message))
             facts.extend(none_linked(held, self._reference_names(s), message))
+        facts.extend(offered_facts(s, self._reference_names(s), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))
         return facts
 
@@ -1275,6 +1276,38 @@ def none_linked(
         said = theirs[0] if name_match(own, plain) < 1.0 else own
         out.append(_none_fact(f"{name}:{key}", said, text))
     return out[:2]
+
+
+def offered_facts(s: Session, names: dict[tuple[str, str], str], message: str) -> list[Fact]:
+    """What the business offers of what the message asks it offers ("do you sell bikes?",
+    "¿venden bicicletas?"): the reference items it names (a product, a plan), each with
+    its parts that can be had now (the bicycles in stock), whoever asks. Their ids start
+    with OFFERED_ID."""
+    if not OFFERED.search(message):
+        return []
+    ws = message_words(message)
+    named = [k for k, own in names.items() if own and name_match(own, ws) >= 1.0][:MOST_OFFERED]
+    wholes, parts = read_reference_parts(s, named)
+    out = []
+    for (name, key), whole in wholes.items():
+        offered = parts.get(f"{name}:{key}", [])
+        now = "; ".join(p.text for p in offered[:MAX_VARIANTS]) or "none available right now"
+        out.append(
+            Fact(
+                id=f"{OFFERED_ID}{name}:{key}",
+                kind="product",
+                text=f"The business offers {whole.text}: {now}",
+                relevance=RECORD_NAMED,
+                # what a reply names: the item, then the parts to be had now
+                terms=[whole.text, *(p.text for p in offered[:MOST_PARTS])],
+            )
+        )
+    return out
+
+
+OFFERED_ID = "offered:"  # the id of a fact about what the business offers
+MOST_OFFERED = 2  # items named
+MOST_PARTS = 3  # of each, read to the customer
 
 
 def _says(texts: set[str], name: str) -> bool:

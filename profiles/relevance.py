@@ -107,10 +107,12 @@ REQUEST = re.compile(
 dispute a charge"): what the customer's records hold does not answer it by itself."""
 
 OFFERED = re.compile(
-    r"\bdo (?:you|y'all|u) (?:guys )?(?:sell|have|carry|stock|offer)\b|\bis there an?\b"
+    # not about something of theirs: "do you have any news on my refund?"
+    r"^(?!.*\b(?:my|mi|mis|mon|ma|mes|mein|meine|meinen|meiner|our)\b).*?(?:"
+    r"\bdo (?:you|y'all|u) (?:guys )?(?:sell|have|carry|stock|offer)\b"
     r"|\b(?:venden|vendéis|tienen|tenéis|ofrecen)\b|\b(?:vendez|avez|proposez)-vous\b"
-    r"|\b(?:verkaufen|haben|führen|bieten) sie\b",
-    re.I,
+    r"|\b(?:verkaufen|haben|führen|bieten) sie\b)",
+    re.I | re.S,
 )
 """A question about what the business offers ("do you sell bikes?", "do you have a
 travel card?"), not about what the customer holds."""

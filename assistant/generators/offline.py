@@ -16,7 +16,7 @@ from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
-from profiles.context import NONE_HELD, RecordAction, kind_phrase
+from profiles.context import NONE_HELD, OFFERED_ID, RecordAction, kind_phrase
 from profiles.relevance import (
     DURATION,
     EXPLICIT_ID,
@@ -284,6 +284,13 @@ class OfflineComposer:
         for s in (s for s in records if s.id.startswith(NONE_HELD)):
             lines.append(cat.text("records_none", what=s.terms[0] if s.terms else ""))
         records = [s for s in records if not s.id.startswith(NONE_HELD)]
+        # "do you sell bikes?": what the business offers of it, and what can be had now
+        for s in (s for s in composed.sources if s.id.startswith(OFFERED_ID)):
+            whole, *now = s.terms or [s.text]
+            key = "offered" if now else "offered_none"
+            lines.append(f"{cat.text(key, what=whole)} [{s.n}]")
+            lines += [f"- {part}" for part in now]
+            cited.append(s.n)
 
         def listed(s: Source, after: str = "") -> None:
             """A record as its own line (a bullet, but on a phone), cited."""

@@ -453,3 +453,23 @@ def test_a_step_for_staff_about_the_customer_is_not_read_to_them() -> None:
         "If they match, your deposit is credited the next day.",
     ):
         assert not _AGENT_ONLY_RE.search(said), said
+
+
+def test_what_the_business_offers_is_listed_with_what_can_be_had_now(make_composed):
+    offer = Fact(
+        id="offered:product:p1",
+        kind="product",
+        text="The business offers Bicycle (product p1): item v1 (red, road) $2,076.50",
+        relevance=10.0,
+        terms=["Bicycle (product p1)", "item v1 (red, road) $2,076.50"],
+    )
+    g = OfflineComposer().generate(
+        make_composed("do you sell bikes?", facts=[PROFILE, offer], passages=[])
+    )
+    assert "We offer Bicycle (product p1); available now: [" in g.text
+    assert "- item v1 (red, road) $2,076.50" in g.text and not g.cannot_answer
+    none = offer.model_copy(update={"terms": ["Bicycle (product p1)"]})
+    g = OfflineComposer().generate(
+        make_composed("do you sell bikes?", facts=[PROFILE, none], passages=[])
+    )
+    assert "We offer Bicycle (product p1), but none is available right now." in g.text

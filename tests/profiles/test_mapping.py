@@ -932,3 +932,42 @@ def test_a_short_question_of_its_own_does_not_read_on_from_the_one_before():
         assert read_on(follow_up), follow_up
     for own in ("any fees this month?", "¿tengo alguna comisión este mes?", "what's the wire fee"):
         assert not read_on(own), own
+
+
+def test_what_the_business_offers_answers_a_question_about_it(tmp_path: Path) -> None:
+    """ "do you sell bikes?" (or "¿venden bicicletas?"): the catalog's Bicycle with the
+    versions to be had now, whoever asks; a product with none in stock says so; a
+    question about what they hold reads no catalog."""
+    from profiles.context import OFFERED_ID, offered_facts
+    from profiles.models import ReferenceItem
+
+    e = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    create_schema(e)
+    with Session(e) as s:
+        s.add(ReferenceItem(name="product", key="p1", text="Bicycle (product p1)"))
+        s.add(ReferenceItem(name="product", key="p2", text="Backpack (product p2)"))
+        for key, offered in (("v1", True), ("v2", False), ("v3", True)):
+            text = f"item {key} (red, road)"
+            s.add(
+                ReferenceItem(
+                    name="product_item", key=key, text=text, part_of="product:p1", offered=offered
+                )
+            )
+        s.add(
+            ReferenceItem(
+                name="product_item", key="b1", text="item b1", part_of="product:p2", offered=False
+            )
+        )
+        s.commit()
+        names = {("product", "p1"): "Bicycle", ("product", "p2"): "Backpack"}
+        for message in ("do you sell bikes?", "¿venden bicicletas?"):
+            (bike,) = offered_facts(s, names, message)
+            assert bike.id == f"{OFFERED_ID}product:p1" and bike.relevance >= 1.0
+            assert bike.terms == [
+                "Bicycle (product p1)",
+                "item v1 (red, road)",
+                "item v3 (red, road)",
+            ]
+        (bag,) = offered_facts(s, names, "do you have backpacks?")
+        assert bag.terms == ["Backpack (product p2)"] and "none available" in bag.text
+        assert offered_facts(s, names, "where is my bike?") == []

@@ -535,3 +535,4 @@ def test_a_question_about_what_the_business_offers_is_not_about_what_they_hold()
     kinds = {"card": ["card", "credit card"], "debit_card": ["debit card", "card"]}
     assert none_held([GOLD, SILVER], kinds, "do you offer debit cards?") == []
     assert none_held([GOLD, SILVER], kinds, "is my debit card active?") != []
+    assert record_facts([GOLD, SILVER], "do you have any news on my card?")[0].relevance >= 1.0
