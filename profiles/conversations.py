@@ -60,16 +60,15 @@ class ConversationStore:
             return conversation_id, msg.id, msg.created_at
 
     def recent_messages(
-        self, conversation_id: str, before_id: int, limit: int = 6
+        self, conversation_id: str, before_id: int | None = None, limit: int = 6
     ) -> list[Message]:
-        """The last `limit` messages of a conversation before message `before_id`, oldest first."""
+        """The last `limit` messages of a conversation before message `before_id` (else
+        its last ones), oldest first."""
+        query = select(Message).where(Message.conversation_id == conversation_id)
+        if before_id is not None:
+            query = query.where(col(Message.id) < before_id)
         with Session(self.engine) as s:
-            rows = s.exec(
-                select(Message)
-                .where(Message.conversation_id == conversation_id, col(Message.id) < before_id)
-                .order_by(col(Message.id).desc())
-                .limit(limit)
-            )
+            rows = s.exec(query.order_by(col(Message.id).desc()).limit(limit))
             return list(reversed(list(rows)))
 
     def last_asked(self, conversation_id: str, limit: int = 6) -> tuple[str | None, list[Message]]:

@@ -10,8 +10,6 @@ from assistant.assist import AssistResult, assist
 from assistant.errors import BadInput, NotFound
 from profiles.overview import QueueItem, conversation_messages, conversation_queue
 
-AFTER_ALL = 2**62  # a message id after every message: a conversation's messages up to now
-
 router = APIRouter(prefix="/v1", tags=["agent"], dependencies=[Depends(require_agent)])
 _ERRORS: dict[int | str, dict[str, object]] = {
     c: {"model": ErrorOut} for c in (401, 403, 404, 413, 415, 422)
@@ -62,7 +60,7 @@ def assist_endpoint(body: AssistRequest, c: AgentWorkspace) -> AssistResult:
         # it then", "gracias!"), the way the bot read it
         last, conversation = assistant.conversations.last_asked(body.conversation_id)
         if message:  # the agent's own question, after all of it
-            conversation = assistant.conversations.recent_messages(body.conversation_id, AFTER_ALL)
+            conversation = assistant.conversations.recent_messages(body.conversation_id)
         message = message or last
     if not customer_id:
         raise BadInput("give conversation_id or customer_id")
