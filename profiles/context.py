@@ -47,6 +47,7 @@ from profiles.relevance import (
     LATEST,
     NAMED_PRODUCT,
     OFFERED,
+    POSSESSIVE,
     REQUEST,
     STANDING,
     TOKEN,
@@ -350,35 +351,20 @@ class ProfileRepository:
             self._kept("catalog", lambda: dict(s.exec(select(Product.id, Product.name)).all())),
         )
 
-    def _kind_words(self, s: Session) -> dict[str, list[str]]:
-        """Each kind of record the business keeps → the words naming it (one record's of
-        each kind)."""
+    def _kinds(self, s: Session) -> dict[str, tuple[list[str], dict[str, Any]]]:
+        """Each kind of record the business keeps → the words naming it and its actions
+        with their names (one record's of each kind)."""
 
-        def read() -> dict[str, list[str]]:
+        def read() -> dict[str, tuple[list[str], dict[str, Any]]]:
             first = select(func.min(CustomerRecord.id)).group_by(CustomerRecord.kind)
             rows = s.exec(
-                select(CustomerRecord.kind, CustomerRecord.words).where(
+                select(CustomerRecord.kind, CustomerRecord.words, CustomerRecord.actions).where(
                     CustomerRecord.id.in_(first)  # type: ignore[union-attr]
                 )
             ).all()
-            return {kind: list(said or []) for kind, said in rows}
+            return {kind: (list(said or []), dict(acts or {})) for kind, said, acts in rows}
 
-        return cast(dict[str, list[str]], self._kept("kinds", read))
-
-    def _kind_actions(self, s: Session) -> dict[str, dict[str, Any]]:
-        """Each kind of record the business keeps → its actions and their names (one
-        record's of each kind)."""
-
-        def read() -> dict[str, dict[str, Any]]:
-            first = select(func.min(CustomerRecord.id)).group_by(CustomerRecord.kind)
-            rows = s.exec(
-                select(CustomerRecord.kind, CustomerRecord.actions).where(
-                    CustomerRecord.id.in_(first)  # type: ignore[union-attr]
-                )
-            ).all()
-            return {kind: dict(actions or {}) for kind, actions in rows}
-
-        return cast(dict[str, dict[str, Any]], self._kept("kind_actions", read))
+        return cast(dict[str, tuple[list[str], dict[str, Any]]], self._kept("kinds", read))
 
     def _kind_statuses(self, s: Session) -> dict[str, list[str]]:
         """Each kind of record the business keeps → every status its records are in."""
@@ -549,11 +535,11 @@ class ProfileRepository:
         facts.extend(self._product_facts(s, message, scored, items))
         ranked = record_facts(held, message, said[0], other, said[1])
         if held:
-            unknown_asked(held, ranked, self._kind_actions(s), message)
+            unknown_asked(held, ranked, {k: a for k, (_, a) in self._kinds(s).items()}, message)
         facts.extend(ranked)
         facts.extend(reference_facts(s, held, ranked, message))
         if held:
-            facts.extend(none_held(held, self._kind_words(s), message))
+            facts.extend(none_held(held, {k: w for k, (w, _) in self._kinds(s).items()}, message))
             facts.extend(none_linked(held, self._reference_names(s), message))
         facts.extend(offered_facts(s, self._reference_names(s), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))
@@ -966,7 +952,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     whole = {v for v in held_by if v.startswith(WHOLE) and f" {v[1:]} " in text}
     # a word before "my" is what is done to it, not a value: "can u check my debit card"
     # asks about the card, not a deposit described "BIRTHDAY CHECK"
-    doing = {t for t, after in itertools.pairwise(tokens) if after in _POSSESSIVE}
+    doing = {t for t, after in itertools.pairwise(tokens) if after in POSSESSIVE}
     mentioned = (said - doing) | figures(message) | whole
     # a value the message names ("Costco") says more than the kind ("what did I spend")
     valued = [_valued(sum(_rarity(held_by[v], n) for v in vs & mentioned)) for vs in values]
@@ -1143,8 +1129,6 @@ def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
 
 RECORD_RECENCY = 0.4  # below the step between two kind words' lengths: ties break only
 KIND_SPECIFIC = 0.5  # for the only record of its kind; less for each of several
-_POSSESSIVE = frozenset(["my", "our", "mi", "mis", "nuestra", "nuestro", "mon", "ma", "mes"])
-_POSSESSIVE |= frozenset(["notre", "nos", "mein", "meine", "meinen", "meiner", "unser", "unsere"])
 VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longer
 NAMES_FEW = 0.25  # the least rarity that names: held by up to 4 of 6 records, 21 of 60
 UNDER_WAY_FIRST = RECORD_RECENCY + 0.5  # a named record still under way, before the

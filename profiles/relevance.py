@@ -106,9 +106,31 @@ REQUEST = re.compile(
 """A request for something done or given ("can I get a replacement card", "I want to
 dispute a charge"): what the customer's records hold does not answer it by itself."""
 
+# "my", in the four languages: what a message says is the customer's own
+POSSESSIVE = frozenset(
+    [
+        "my",
+        "our",
+        "mi",
+        "mis",
+        "nuestra",
+        "nuestro",
+        "mon",
+        "ma",
+        "mes",
+        "notre",
+        "nos",
+        "mein",
+        "meine",
+        "meinen",
+        "meiner",
+        "unser",
+        "unsere",
+    ]
+)
 OFFERED = re.compile(
     # not about something of theirs: "do you have any news on my refund?"
-    r"^(?!.*\b(?:my|mi|mis|mon|ma|mes|mein|meine|meinen|meiner|our)\b).*?(?:"
+    rf"^(?!.*\b(?:{'|'.join(sorted(POSSESSIVE))})\b).*?(?:"
     r"\bdo (?:you|y'all|u) (?:guys )?(?:sell|have|carry|stock|offer)\b"
     r"|\b(?:venden|vendéis|tienen|tenéis|ofrecen)\b|\b(?:vendez|avez|proposez)-vous\b"
     r"|\b(?:verkaufen|haben|führen|bieten) sie\b)",
