@@ -157,7 +157,7 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     # a clarifying question about what the customer has: which order, unless the plan
     # found the one meant ("ok cancel it then" of the order spoken of); else anything
     plan = decision.plan
-    found = plan is not None and any(i.records for i in plan.intents)
+    found = plan is not None and bool(plan.found_ids())
     which = prepared.context.orders and not found
     about = "drafts.clarify_orders" if which else "drafts.clarify"
     drafts.append(cat.text(about, hello=hello))

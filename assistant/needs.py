@@ -103,7 +103,7 @@ def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> lis
     orders = [f for f in ctx.facts if f.id.startswith("order:") and f.status]
     # named, or found by the answer plan: "ok cancel it then" is the order spoken of
     plan = decision.plan
-    found = {r.source_id for i in plan.intents for r in i.records} if plan else set()
+    found = set(plan.found_ids()) if plan else set()
     named = [f for f in orders if f.relevance >= NAMED_PRODUCT or f.id in found]
     statuses = {f.status for f in named if f.status}
     asked: dict[ActionType, float] = {

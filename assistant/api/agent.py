@@ -58,10 +58,10 @@ def assist_endpoint(body: AssistRequest, c: AgentWorkspace) -> AssistResult:
         customer_id = owner
         # the last customer message is read as it followed the conversation ("ok cancel
         # it then", "gracias!"), the way the bot read it
-        last, conversation = assistant.conversations.last_asked(body.conversation_id)
         if message:  # the agent's own question, after all of it
             conversation = assistant.conversations.recent_messages(body.conversation_id)
-        message = message or last
+        else:
+            message, conversation = assistant.conversations.last_asked(body.conversation_id)
     if not customer_id:
         raise BadInput("give conversation_id or customer_id")
     return assist(assistant, customer_id, message or "How can I help you today?", conversation)

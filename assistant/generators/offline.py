@@ -146,8 +146,11 @@ def _content(text: str) -> list[str]:
 
 
 _TIMING = set(
-    _content("does do did will would usually normally typically take takes taking tarda tardan")
-) | set(_content("demora prend prennent dauert dauern"))
+    _content(
+        "does do did will would usually normally typically take takes taking"
+        " tarda tardan demora prend prennent dauert dauern"
+    )
+)
 
 
 def _sentences(source: Source) -> list[tuple[str, bool]]:

@@ -120,6 +120,11 @@ class AnswerPlan(BaseModel):
         """Whether the message is only a greeting, thanks or goodbye."""
         return bool(self.intents) and all(i.name in SOCIAL_INTENTS for i in self.intents)
 
+    def found_ids(self) -> list[str]:
+        """The fact ids of the records the plan found for its intents (not the candidates
+        it would ask the customer to choose from), in order, once."""
+        return list(dict.fromkeys(r.source_id for i in self.intents for r in i.records))
+
     def record_ids(self) -> list[str]:
         """The fact ids of every record the plan concerns, in order, once."""
         ids = [r.source_id for i in self.intents for r in [*i.records, *i.candidates]]

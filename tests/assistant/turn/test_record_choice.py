@@ -165,34 +165,37 @@ def test_the_other_one_is_the_record_of_that_kind_not_named_before() -> None:
     assert best(False) == "record:card:cc_gold"
 
 
+def txn(key: str, description: str, day: int) -> CustomerRecord:
+    """A bank account's transaction, described as the bank describes it."""
+    return CustomerRecord(
+        customer_id="c1",
+        kind="bank_transaction",
+        key=key,
+        status="posted",
+        at=datetime(2026, 1, day, tzinfo=UTC),
+        fields={"description": description},
+        text=f"{key}: {description}",
+        words=["transaction", "transfer", "deposit"],
+    )
+
+
+DEBIT = CustomerRecord(
+    customer_id="c1",
+    kind="debit_card",
+    key="dbc_1",
+    status="ACTIVE",
+    fields={"card_type": "debit"},
+    text="Debit card dbc_1",
+    words=["debit card", "card"],
+)
+
+
 def test_a_word_naming_its_own_kind_in_a_value_tells_which_of_that_kind() -> None:
     """ "my transfer" among transactions (a kind customers also call transfers) is the
     transactions described as transfers, not the latest ATM fees; "my debit card" is the
     card, not the charges described "DEBIT CARD PURCHASE"."""
-
-    def txn(key: str, description: str, day: int) -> CustomerRecord:
-        return CustomerRecord(
-            customer_id="c1",
-            kind="bank_transaction",
-            key=key,
-            status="posted",
-            at=datetime(2026, 1, day, tzinfo=UTC),
-            fields={"description": description},
-            text=f"{key}: {description}",
-            words=["transaction", "transfer", "deposit"],
-        )
-
-    debit = CustomerRecord(
-        customer_id="c1",
-        kind="debit_card",
-        key="dbc_1",
-        status="ACTIVE",
-        fields={"card_type": "debit"},
-        text="Debit card dbc_1",
-        words=["debit card", "card"],
-    )
     rows = [  # newest first, as they are read
-        debit,
+        DEBIT,
         txn("t_pos", "DEBIT CARD PURCHASE - GROCER", 25),
         *(txn(f"t_atm{d}", "NON-RHO ATM FEE", d) for d in range(19, 9, -1)),
         txn("t_ach", "ACH TRANSFER IN - SCHWAB", 3),
@@ -213,32 +216,11 @@ def test_a_word_naming_its_own_kind_in_a_value_tells_which_of_that_kind() -> Non
 def test_a_word_said_of_what_is_mine_is_what_is_done_not_a_value() -> None:
     """ "can u check my debit card status" asks about the card: "check" is what is done
     to it, not the deposit described "BIRTHDAY CHECK"; "my birthday check" is that one."""
-    debit = CustomerRecord(
-        customer_id="c1",
-        kind="debit_card",
-        key="dbc_1",
-        status="ACTIVE",
-        text="Debit card dbc_1",
-        words=["debit card", "card"],
-    )
     rows = [
-        debit,
-        *(
-            CustomerRecord(
-                customer_id="c1",
-                kind="bank_transaction",
-                key=key,
-                status="posted",
-                fields={"description": description},
-                text=f"{key}: {description}",
-                words=["transaction", "deposit"],
-            )
-            for key, description in [
-                ("t_gift", "MOBILE DEPOSIT - BIRTHDAY CHECK"),
-                ("t_pay", "PAYROLL - ACME"),
-                ("t_atm", "ATM WITHDRAWAL"),
-            ]
-        ),
+        DEBIT,
+        txn("t_gift", "MOBILE DEPOSIT - BIRTHDAY CHECK", 3),
+        txn("t_pay", "PAYROLL - ACME", 2),
+        txn("t_atm", "ATM WITHDRAWAL", 1),
     ]
     for message in ("can u check my debit card stauts pls", "pls check my debit card"):
         best = max(record_facts(rows, message), key=lambda f: f.relevance)
