@@ -244,14 +244,15 @@
           el("p", { className: "muted", textContent: `Consent — ${consents}` }),
           el("p", { ariaLabel: "Segments" }, ...(a.segments.length ? a.segments.map(sg => el("span", { className: `badge ${sg}`, textContent: sg })) : [el("span", { className: "muted", textContent: "No segments" })])),
           a.variant ? el("p", { className: "muted", textContent: `Experiment: ${a.variant}` }) : "",
-          a.overview.orders.length || !a.overview.records.length ? el("h3", { textContent: "Recent orders" }) : "",
-          a.overview.orders.length || !a.overview.records.length ? bullets(a.overview.orders, o => `${o.id} — ${o.status}: ${o.items.join(", ")}`) : "",
-          a.overview.records.length ? el("h3", { textContent: "Records" }) : "",
-          a.overview.records.length ? bullets(a.overview.records, r => r.text) : ""),
+          a.overview.orders.length ? el("h3", { textContent: "Recent orders" }) : "",
+          a.overview.orders.length ? bullets(a.overview.orders, o => `${o.id} — ${o.status}: ${o.items.join(", ")}`) : "",
+          // a business's records of any kind; "Records: None" when they hold nothing
+          a.overview.records.length || !a.overview.orders.length ? el("h3", { textContent: "Records" }) : "",
+          a.overview.records.length || !a.overview.orders.length ? bullets(a.overview.records, r => r.text) : ""),
         section("Suggested replies", ...draftNodes),
         section("Next best actions", bullets(a.next_best_actions, n => `${n.action}${n.target ? " " + n.target : ""} — ${n.reason}`)),
         section("Relevant articles", bullets(a.articles, ar => el("details", {}, el("summary", { textContent: (ar.audience === "internal" ? "Internal — do not send: " : "") + (ar.title || ar.id) }), ar.snippet))),
-        section("Risk flags", (() => { const u = bullets(a.risk_flags, f => f); u.className = "flags"; return u; })(),
+        section("Risk flags", (() => { const u = bullets(a.risk_flags, f => f); u.className = "flags"; u.ariaLabel = "Risk flags"; return u; })(),
           el("details", { className: "trace" }, el("summary", { textContent: "Decision trace" }),
             bullets(a.decision_trace, h => {
               const inputs = Object.entries(h.inputs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");

@@ -273,6 +273,13 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     desk.get_by_label("Business").select_option("bank")
     expect(desk.get_by_role("button", name="Mia Smith")).to_have_count(1)
     expect(desk.locator("#queue-status")).to_contain_text("1 conversations")
+    # no risk flag reads "None", quietly: not in the flags' red
+    desk.get_by_role("button", name="Mia Smith").click()
+    flags = desk.get_by_label("Risk flags")
+    expect(flags).to_have_text("None")
+    expect(flags.locator("li")).not_to_have_css("color", "rgb(180, 35, 24)")
+    # a bank's customer who holds nothing has no records, not "Recent orders"
+    expect(desk.locator("#assist h3")).to_have_text(["Records"])
     # an agent who types the bank's key sees the bank named above its queue
     typed = _page(browser)
     typed.goto(f"{live_server}/agent")
