@@ -297,7 +297,9 @@ class OfflineComposer:
 
         def listed(s: Source, after: str = "") -> None:
             """A record as its own line (a bullet, but on a phone), cited."""
-            line = f"{s.text_in(cat.language)} [{s.n}]" + (f" {after}" if after else "")
+            # what is said of it is a sentence of its own: "… ending 9182 [2]. It is pending"
+            text = s.text_in(cat.language)
+            line = f"{text.rstrip('.')} [{s.n}]. {after}" if after else f"{text} [{s.n}]"
             lines.append(line if short else f"- {line}")
             cited.append(s.n)
 

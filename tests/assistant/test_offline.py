@@ -1,3 +1,5 @@
+import re
+
 from assistant.generators.offline import OfflineComposer
 from profiles.context import Fact, RecordAction
 from retrieval.types import Passage
@@ -357,7 +359,11 @@ def test_a_records_status_is_said_in_the_reply_language(make_composed):
         update={"status": "ACTIVE", "status_texts": {"es": "activa", "fr": "active"}}
     )
     en = make_composed("can i cancel my card cc_b?", facts=[PROFILE, card], passages=[])
-    assert "It is active, so you can still" in OfflineComposer().generate(en).text
+    text = OfflineComposer().generate(en).text
+    # the card's line, then what is said of it as a sentence of its own
+    assert re.search(
+        r"Business Gold Rewards Card[^\n]* \[\d+\]\. It is active, so you can still", text
+    )
     source = next(s for s in en.sources if s.id == card.id)
     assert source.status_in("es") == "activa" and source.status_in("de") == "active"
     said = _action_sentence(load_catalog("es"), source, card.actions[0], "¿puedo cancelarla?")
