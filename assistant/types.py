@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from assistant.turn.types import AnswerPlan
 from profiles.context import CustomerCard, Fact, RecordAction
+from profiles.mapping import spoken
 from retrieval.types import HistoryHit, Passage
 
 CitationKind = Literal["kb", "order", "product", "profile", "history", "record"]
@@ -105,11 +106,6 @@ class Source(BaseModel):
         "under review")."""
         t = self.status_texts
         return t.get(language) or t.get("*") or t.get("en") or spoken(self.status or "")
-
-
-def spoken(status: str) -> str:
-    """A status as a sentence says it: "UNDER_REVIEW" → "under review"."""
-    return status.replace("_", " ").strip().lower()
 
 
 class Composed(BaseModel):

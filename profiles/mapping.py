@@ -379,7 +379,7 @@ class Mapping(_Strict):
             if isinstance(label, str):
                 out[code] = label
             else:
-                out[code] = label.get(language) or label.get("en") or code
+                out[code] = label.get(language) or label.get("en") or spoken(code)
         return out
 
     @model_validator(mode="after")
@@ -522,10 +522,13 @@ def _link(
             for n, t in ({n: None for n in spec.links} | linked).items()
         }
         lang, main, others = spec.templates()
-        slots = dict(kind=rec.kind, key=rec.key, status=rec.status or "", **values)
-        rec.text = _render(main, rec.fields, raw.where, labels(lang), **slots)
+        slots = dict(kind=rec.kind, key=rec.key, **values)
+        code = rec.status or ""
+        # its status as customers read it: the label, else the code in plain words
+        said = {ln: labels(ln).get(code) or spoken(code) for ln in (lang, *others)}
+        rec.text = _render(main, rec.fields, raw.where, labels(lang), **slots, status=said[lang])
         rec.texts = {
-            lang: _render(t, rec.fields, raw.where, labels(lang), **slots)
+            lang: _render(t, rec.fields, raw.where, labels(lang), **slots, status=said[lang])
             for lang, t in others.items()
         }
         # its status as customers read it, by language, where the labels give it
@@ -698,6 +701,11 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
         )
         out.append(_Raw(spec, record, where))
     return out
+
+
+def spoken(code: str) -> str:
+    """A coded value as a sentence says it: "UNDER_REVIEW" → "under review"."""
+    return code.replace("_", " ").strip().lower()
 
 
 def _render(

@@ -185,7 +185,7 @@ def test_a_bank_customer_reads_their_own_records_and_erasure_takes_them(two: Two
     liang = "lj82d4f1a9"  # two debit cards, a credit card and two accounts in db.json
     turn = _chat(two.client, two.bank(liang), "is my debit card still active?", BANK)
     assert "Debit card dbc_lj82d4f1a9_bluest ending 4821" in turn["answer"]
-    assert "ACTIVE" in turn["answer"]
+    assert ": active" in turn["answer"]  # its status in words, not the code "ACTIVE"
     assert "Silver Rewards Card" not in turn["answer"]  # a credit card is not what was asked
     cited = [c for c in turn["citations"] if c["kind"] == "record"]
     assert {c["id"] for c in cited} >= {"record:debit_card:dbc_lj82d4f1a9_bluest"}

@@ -218,6 +218,39 @@ def test_records_of_another_shape_link_to_their_customers(tmp_path, engine):
     assert all(f.relevance < 1 for f in record_facts(ana, "what time do you open?"))
 
 
+def test_a_coded_status_reads_as_words_in_each_language(tmp_path, engine):
+    """ "ON_HOLD" is how the business's system writes it, not how a customer reads it: a
+    status reads as its label in the record's language, else as its code in plain words."""
+    from profiles.models import CustomerRecord
+
+    people = _write(tmp_path / "people.csv", "nr,name\nP-1,Ana Lima\n")
+    loans = _write(
+        tmp_path / "loans.csv",
+        "id,who,state\nL-1,P-1,ON_HOLD\nL-2,P-1,IN_ARREARS\n",
+    )
+    mapping = _write(
+        tmp_path / "loans.yaml",
+        "labels: {ON_HOLD: {es: en espera}}\n"
+        "customers: {file: people.csv, id: nr, name: name}\n"
+        "records:\n"
+        "  - kind: loan\n"
+        "    file: loans.csv\n"
+        "    id: id\n"
+        "    customer: who\n"
+        "    status: state\n"
+        "    show: {en: 'Loan {key}: {status}', es: 'Préstamo {key}: {status}'}\n",
+    )
+    import_files(engine, load_mapping(mapping), [people, loans])
+    with Session(engine) as s:
+        rows = {r.key: r for r in s.exec(select(CustomerRecord)).all()}
+    assert rows["L-1"].status == "ON_HOLD"  # the code is kept for rules and segments
+    assert (rows["L-1"].text, rows["L-1"].texts["es"]) == (
+        "Loan L-1: on hold",
+        "Préstamo L-1: en espera",
+    )
+    assert rows["L-2"].text == "Loan L-2: in arrears"
+
+
 def test_records_that_do_not_fit_are_refused_before_any_is_written(tmp_path, engine):
     from profiles.models import CustomerRecord
 
