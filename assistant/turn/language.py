@@ -116,7 +116,8 @@ FUNCTION_WORDS = {
     "en": "the is are my where what how when why of to and with for can could please thanks "
     "hi hello have has not it this that did does you your i i'm am was",
     "es": "el los las mi mis es está están del por para una dónde donde cuál cuándo cómo "
-    "qué tengo y pero muy gracias hola yo su sus al lo puedo quiero hay",
+    "qué cuánto cuánta cuántos cuántas cuanto quién tengo y pero muy gracias hola yo su sus "
+    "al lo puedo quiero hay",
     "fr": "le les du des ma mon mes je vous votre vos nous est sont pour sur avec une pas ne "
     "où quel quelle quels quand comment pourquoi combien au aux ce cette et suis ai "
     "mais très merci bonjour j'ai c'est",

@@ -79,3 +79,13 @@ def test_a_short_follow_up_keeps_the_language_the_conversation_is_in() -> None:
     said = ["¿puedo devolverlo?", "la cámara"]
     assert reply_language("gracias", "en", said)[0] == "es"
     assert reply_language("ok", "en", ["where is my order", "the red one"])[0] == "en"
+
+
+def test_a_short_question_in_another_language_is_not_a_follow_up_in_the_first() -> None:
+    """ "cuánto tarda una disputa?" (no "¿") after English messages asks in Spanish: its
+    interrogative and its article are Spanish's own little words. It was answered in
+    English, as if it continued the conversation."""
+    said = ["can u check my debit card status", "ok thanks"]
+    assert reply_language("cuánto tarda una disputa?", "en", said) == ("es", "message")
+    assert reply_language("combien de temps pour un litige?", "en", said)[0] == "fr"
+    assert reply_language("and how long does it take?", "en", ["¿puedo devolverlo?"])[0] == "en"
