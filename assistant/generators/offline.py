@@ -369,12 +369,14 @@ class OfflineComposer:
             # answered by any article about it, not only one about what they hold
             asks = REQUEST.search(composed.message) or HOW_LONG.search(composed.message)
             kb = (
-                self._best_sentences(composed, min(most, 2), beyond, held_only=not asks)
+                self._best_sentences(
+                    composed, min(most, 2), beyond, held_only=not asks, beside_records=True
+                )
                 if beyond
                 else []
             )
         else:
-            kb = self._best_sentences(composed, most)
+            kb = self._best_sentences(composed, most, beside_records=bool(records))
         if kb and not short:
             lines.append(intro or cat.text("policy_intro" if facts or rules else "kb_intro"))
         for sentence, s in kb:
@@ -441,13 +443,15 @@ class OfflineComposer:
         held_only: bool = False,
         also: set[str] | None = None,
         one_article: bool = False,
+        beside_records: bool = False,
     ) -> list[tuple[str, Source]]:
         """The help-article sentences that best answer the message, in document order.
         With `about` (what the message asks beyond the customer's records), only ones
         under a heading that shares one of those words (the article is about it), or,
         `held_only`, ones that share it from an article about what the customer holds.
         `also` are words the message means without saying them (the business's name for
-        the action it asks); `one_article`, the best sentence's article only."""
+        the action it asks); `one_article`, the best sentence's article only;
+        `beside_records`, the customer's records are read to them in the same reply."""
         passages = [s for s in composed.sources if s.kind == "kb" and (s.held or not held_only)]
         if not passages:
             return []
@@ -516,7 +520,10 @@ class OfflineComposer:
         if timing:  # answered by a sentence that says how long, about what it asks
             top_shared = max((shared[t[1]] for t in scored), default=0)
             timed = [t for t in scored if shared[t[1]] == top_shared and DURATION.search(t[2])]
-            scored = timed or scored
+            # beside the customer's records, which say how things stand, a sentence that
+            # says no time answers nothing ("how long until my new card arrives": not a
+            # promotion's terms because they say "card" and "new")
+            scored = timed or ([] if beside_records else scored)
         # an article about what the customer holds answers for it, when it answers about as
         # well: the same question's answer for another product (another account's fee)
         # would contradict it

@@ -479,3 +479,31 @@ def test_what_the_business_offers_is_listed_with_what_can_be_had_now(make_compos
         make_composed("do you sell bikes?", facts=[PROFILE, none], passages=[])
     )
     assert "We offer Bicycle (product p1), but none is available right now." in g.text
+
+
+def test_how_long_beside_their_records_is_answered_by_a_time_or_not_at_all(make_composed):
+    """ "how long until my new card arrives" of a card on its way: their card, and a help
+    sentence that says how long; one that only shares "new" and "card" (a promotion's
+    terms) answers nothing and is left out."""
+    card = _card_fact("dbc_9", "Debit card dbc_9", "$0").model_copy(
+        update={"text": "Debit card dbc_9 ending 8765: PENDING"}
+    )
+    promo = _article(
+        "promo",
+        "Platinum card > New customer offer",
+        "Open your account within the promotional window to get a new card fee waiver. "
+        "The fee waiver is applied to the first year of new card membership.",
+    )
+    message = "how long until my new card arrives"
+    alone = OfflineComposer().generate(
+        make_composed(message, facts=[PROFILE, card], passages=[promo])
+    )
+    assert "dbc_9" in alone.text and "fee waiver" not in alone.text
+    delivery = _article(
+        "delivery",
+        "Debit cards > When your new card arrives",
+        "Your new card is mailed to your address on file. It arrives in 7-10 business days.",
+    )
+    both = make_composed(message, facts=[PROFILE, card], passages=[promo, delivery])
+    text = OfflineComposer().generate(both).text
+    assert "arrives in 7-10 business days" in text and "fee waiver" not in text
