@@ -13,7 +13,7 @@ import numpy as np
 from retrieval.embedder import Embedder
 from retrieval.hybrid import rrf
 from retrieval.lexical import Bm25
-from retrieval.sealing import Seal, Seals, is_sealed
+from retrieval.sealing import Seal, Seals, is_sealed, sealed_as
 from retrieval.store import MetadataValue, StoredItem, VectorIndex
 from retrieval.types import HistoryHit, HistoryKind, HistoryRecord
 
@@ -195,17 +195,21 @@ class HistoryIndex:
         items = self.index.get(self.collection, ids=ids, include_embeddings=include_embeddings)
         seal = self.seals.for_reading(customer_id) if self.seals is not None else None
         owned: list[StoredItem] = []
-        turned: dict[int, np.ndarray] = {}  # sealed vectors, turned back below in one product
+        # sealed vectors by the version they were sealed with, turned back below together
+        turned: dict[str, dict[int, np.ndarray]] = {}
         for item in items:
             opened = _open(item, customer_id, seal)
             if opened is None:
                 continue
-            if opened.embedding is not None and is_sealed(item.document):
-                turned[len(owned)] = opened.embedding
+            version = sealed_as(item.document)
+            if opened.embedding is not None and version is not None:
+                turned.setdefault(version, {})[len(owned)] = opened.embedding
             owned.append(opened)
-        if turned and seal is not None:
-            vectors = seal.unturn(np.stack(list(turned.values())))
-            for n, vector in zip(turned, vectors, strict=True):
+        for version, these in turned.items():
+            if seal is None:
+                break
+            vectors = seal.unturn(np.stack(list(these.values())), stored_as=version)
+            for n, vector in zip(these, vectors, strict=True):
                 owned[n] = replace(owned[n], embedding=vector)
         if len(owned) != len(items):
             # Defence in depth: the caller's SQL should never hand over another customer's ids.

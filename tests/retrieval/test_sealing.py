@@ -44,3 +44,32 @@ def test_seals_follow_the_stored_key():
     assert seals.for_reading("ana") is None
     again = seals.for_writing("ana")  # created again: a new key, a new seal
     assert again.tag != written.tag
+
+
+def test_a_rotation_is_quick_to_draw_and_what_v1_sealed_still_opens():
+    """A customer's first turn drew a dense 384 × 384 rotation (17 ms, every time their seal
+    had left the cache); the v2 rotation is keyed rounds of shuffles, signs and 64-wide
+    block rotations. Items sealed before (v1: the dense rotation) still open."""
+    from retrieval.sealing import PREFIX, V1, sealed_as
+
+    key = new_key()
+    seal = Seal(key)
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal((5, 384)).astype(np.float32)
+    # every output mixes every input: a change to one input moves every stored number
+    nudged = v.copy()
+    nudged[:, 0] += 1.0
+    assert np.all(np.abs(seal.turn(nudged) - seal.turn(v)) > 1e-7)
+    assert np.allclose(Seal(key).turn(v), seal.turn(v))  # drawn from the key alone
+    # v1: its text sealing is the same, its vectors were turned by the dense rotation
+    text = seal.seal_text("msg:1", "hello")
+    assert sealed_as(text) == PREFIX
+    old_text = V1 + text[len(PREFIX) :]
+    assert sealed_as(old_text) == V1 and Seal(key).open_text("msg:1", old_text) == "hello"
+    dense = seal._rotation(384)
+    old_vectors = v @ dense.T
+    assert np.allclose(Seal(key).unturn(old_vectors, stored_as=V1), v, atol=1e-4)
+    assert not np.allclose(Seal(key).unturn(old_vectors), v, atol=1e-2)
+    # a width not made of whole blocks is turned by the dense rotation
+    odd = rng.standard_normal((3, 100)).astype(np.float32)
+    assert np.allclose(seal.unturn(seal.turn(odd)), odd, atol=1e-4)
