@@ -292,6 +292,7 @@ def keyword_terms(entries: list[str]) -> tuple[Term, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1 << 15)  # the same few hundred words, asked of every message's tokens
 def _close(token: str, word: str, prefix: bool) -> bool:
     """Whether a message token is the word, allowing one typo (a wrong, missing, extra or
     swapped letter) in words of FUZZY_MIN letters or more, never in the first letter."""
@@ -322,20 +323,29 @@ def is_typo(token: str, word: str) -> bool:
     return len(token) != len(word) or sorted(token) == sorted(word)
 
 
-def fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
-    # a token is a word (exactly, by its stem or with a typo) only if it starts with the
-    # word's first letter: each term is tried only where its first word could start
+@lru_cache(maxsize=64)  # one message is asked about every intent's terms in turn
+def _starts(tokens: tuple[str, ...]) -> dict[str, list[int]]:
     starts: dict[str, list[int]] = {}
     for i, token in enumerate(tokens):
         starts.setdefault(token[:1], []).append(i)
+    return starts
+
+
+def fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
+    # a token is a word (exactly, by its stem or with a typo) only if it starts with the
+    # word's first letter: each term is tried only where its first word could start
+    starts = _starts(tuple(tokens))
     for term in terms:
-        n = len(term.words)
-        for start in starts.get(term.words[0][:1], ()):
-            if start + n > len(tokens):
+        words = term.words
+        last = len(words) - 1
+        for start in starts.get(words[0][:1], ()):
+            if start + last >= len(tokens):
                 break
-            if all(
-                _close(tokens[start + k], w, term.prefix and k == n - 1)
-                for k, w in enumerate(term.words)
+            if not _close(tokens[start], words[0], term.prefix and last == 0):
+                continue
+            if last == 0 or all(
+                _close(tokens[start + k], words[k], term.prefix and k == last)
+                for k in range(1, last + 1)
             ):
                 return True
     return False
