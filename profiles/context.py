@@ -923,8 +923,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     # "how do I dispute a charge?" asks the way, not about their charges; a longer message
     # that also tells their situation is about their records too
     # nor does "do you offer debit cards?": what the business offers
-    asks_way = HOW_TO.search(message) or OFFERED.search(message)
-    how = asks_way is not None and len(tokens) <= HOW_TO_WORDS
+    offers = OFFERED.search(message) is not None
+    how = (HOW_TO.search(message) is not None or offers) and len(tokens) <= HOW_TO_WORDS
     per_kind = Counter(r.kind for r in rows)
     n = max(len(rows), 1)
     # the values each record holds, and how many of the customer's records hold each: a
@@ -975,7 +975,9 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         numbered = numbers & {str(v) for v in r.fields.values() if str(v).isdigit()}
         if r.key.lower() in keys or numbered:
             score = RECORD_NAMED
-        elif (named and not how) or valued[rank] or linked:
+        # nor, asked what the business offers, a value of theirs: "do you have a travel
+        # card?" is not about the charges filed under "Travel"
+        elif (named and not how) or (valued[rank] and not offers) or linked:
             # of two kinds named alike, the one the customer has fewer of is the one meant:
             # "the charge I disputed" is their one dispute, not one of 47 charges
             specific = KIND_SPECIFIC / per_kind[r.kind]
