@@ -353,6 +353,10 @@ class Assistant:
             decision.handoff, decision.handoff_reason = True, "a delivered order did not arrive"
             decision.trace.append(RuleHit(rule="handoff.not_received", inputs={"orders": lost}))
             plan = planned(True)
+        elif "not_received" in signals["topics"] and (coming := _under_way(ctx.facts)):
+            # "i never got my parcel" of one on its way: its status answers, no person
+            plan = plan.model_copy(update={"under_way": coming})
+            decision.trace.append(RuleHit(rule="plan.under_way", inputs={"records": coming}))
         decision.plan = plan
         decision.trace.append(
             RuleHit(
@@ -738,6 +742,14 @@ def _arrived(facts: list[Fact]) -> list[str]:
     reached the customer (its kind's `arrived` statuses)."""
     read = best_named(facts)
     return [f.id.split(":", 2)[2] for f in read] if read and all(f.arrived for f in read) else []
+
+
+def _under_way(facts: list[Fact]) -> list[str]:
+    """The ids of the mapped records a reply reads (the best named), when every one of
+    them is still on its way (its kind's `open` statuses) and none has arrived."""
+    read = best_named(facts)
+    on_way = read and all(f.open and not f.arrived for f in read)
+    return [f.id for f in read] if on_way else []
 
 
 def _for_customer(citations: list[Citation], prepared: Prepared, language: str) -> list[Citation]:

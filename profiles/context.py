@@ -177,6 +177,7 @@ class Fact(BaseModel):
     actions: list[RecordAction] = Field(default_factory=list)
     texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
     arrived: bool | None = None  # a mapped record that has reached the customer
+    open: bool | None = None  # a mapped record still under way (its kind's `open` statuses)
     status_texts: dict[str, str] = Field(default_factory=dict)  # its status by language
     # what a mapped record answers to besides its text: its kind's words, its fields' names
     terms: list[str] = Field(default_factory=list)
@@ -1005,6 +1006,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
                 actions=record_actions(r),
                 texts=r.texts or {},
                 arrived=r.arrived,
+                open=r.open,
                 status_texts=r.status_texts or {},
                 terms=[*r.words, *(name.replace("_", " ") for name in r.fields)],
             )

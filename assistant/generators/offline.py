@@ -321,6 +321,7 @@ class OfflineComposer:
             records = [s for s in records if s.relevance > top - 0.5]
         records = records[: 1 if short else max(decision.max_personal_facts, 0)]
         doing: list[tuple[Source, RecordAction]] = []  # asked, and its status allows it
+        under_way = set(plan.under_way) if plan is not None else set()
         if records:
             lines.append(cat.text("records_intro"))
             lowered = (plan.action_text if plan is not None else "") or composed.message.lower()
@@ -336,7 +337,14 @@ class OfflineComposer:
                 asked = [a for a in s.actions if a.asked_in(lowered) and a not in never]
                 # allowed, or allowed by its status but not met yet: the way and its terms
                 doing += [(s, a) for a in asked if a.allowed or a.why]
-                listed(s, " ".join(_action_sentence(cat, s, a, lowered) for a in asked))
+                said = [_action_sentence(cat, s, a, lowered) for a in asked]
+                if s.id in under_way and len(records) == 1:
+                    # "i never got my parcel" of one on its way: where it is
+                    status = s.status_in(cat.language)
+                    said.insert(0, cat.text("record_action.under_way", status=status))
+                listed(s, " ".join(said))
+            if len(records) > 1 and all(s.id in under_way for s in records):
+                lines.append(cat.text("record_action.under_way_all"))  # said once, after them
             for a in never:
                 lines.append(
                     cat.text("record_action.unknown_all", action=a.name_in(cat.language, lowered))

@@ -101,6 +101,9 @@ class AnswerPlan(BaseModel):
     # a short follow-up naming none the message before ("the business one" after "I want
     # to cancel my card": whether the business card can be cancelled)
     action_text: str = ""
+    # "i never got my parcel" of records still on their way (their kind's `open`
+    # statuses): the reply says so; one that has arrived goes to a person instead
+    under_way: list[str] = Field(default_factory=list)
 
     def grounded(self) -> bool:
         """Whether the customer's records answer: a record, a choice between records, or

@@ -84,9 +84,15 @@ def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(ma
     from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
 
     c = make_container()
-    for who, status in (("ada", "DELIVERED"), ("bo", "IN_TRANSIT")):
-        consents = {"personalization": True, "history": True}
+    consents = {"personalization": True, "history": True}
+    for who in ("ada", "bo", "cy"):
         upsert_customer(c.engine, who, CustomerIn(first_name=who.title(), consents=consents))
+    for who, key, status in (
+        ("ada", "P-ada", "DELIVERED"),
+        ("bo", "P-bo", "IN_TRANSIT"),
+        ("cy", "P-cy1", "IN_TRANSIT"),
+        ("cy", "P-cy2", "IN_TRANSIT"),
+    ):
         record = RecordIn(
             customer_id=who,
             status=status,
@@ -94,12 +100,21 @@ def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(ma
             open=status != "DELIVERED",
             arrived=status == "DELIVERED",
         )
-        upsert_record(c.engine, "parcel", f"P-{who}", record)
+        upsert_record(c.engine, "parcel", key, record)
     r = ask(c, "the tracking says delivered but i never got it", customer="ada")
     assert r.handoff and "handoff.not_received" in [h.rule for h in r.decision_trace]
     assert "a person from our team will look into where it went" in r.answer
     r = ask(c, "i never got my parcel", customer="bo")
     assert not r.handoff and "P-bo" in r.answer and "IN_TRANSIT" in r.answer
+    # and says so: its status, and that it is still on its way (it listed the parcel alone)
+    assert "It is in transit: it is still on its way to you." in r.answer
+    assert "plan.under_way" in [h.rule for h in r.decision_trace]
+    r = ask(c, "no me ha llegado el paquete", customer="bo")
+    assert not r.handoff and "todavía está en camino" in r.answer
+    # of two on their way, said once after them
+    r = ask(c, "i havent received my packages", customer="cy")
+    assert "P-cy1" in r.answer and "P-cy2" in r.answer
+    assert r.answer.count("on their way") == 1 and "It is in transit" not in r.answer
 
 
 def test_llm_reply_is_used_and_citations_resolved(make_container, llm_guard):
