@@ -292,7 +292,7 @@ def keyword_terms(entries: list[str]) -> tuple[Term, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1 << 15)  # the same few hundred words, asked of every message's tokens
+@lru_cache(maxsize=1 << 13)  # the same few hundred words, asked of every message's tokens
 def _close(token: str, word: str, prefix: bool) -> bool:
     """Whether a message token is the word, allowing one typo (a wrong, missing, extra or
     swapped letter) in words of FUZZY_MIN letters or more, never in the first letter."""
