@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -738,18 +738,21 @@ def _delivered(plan: AnswerPlan) -> list[str]:
 
 
 def _arrived(facts: list[Fact]) -> list[str]:
-    """The mapped records a reply reads (the best named), when every one of them has
-    reached the customer (its kind's `arrived` statuses)."""
-    read = best_named(facts)
-    return [f.id.split(":", 2)[2] for f in read] if read and all(f.arrived for f in read) else []
+    """The keys of the mapped records a reply reads (the best named), when every one of
+    them has reached the customer (its kind's `arrived` statuses)."""
+    return [f.id.split(":", 2)[2] for f in _best_all(facts, lambda f: bool(f.arrived))]
 
 
 def _under_way(facts: list[Fact]) -> list[str]:
-    """The ids of the mapped records a reply reads (the best named), when every one of
-    them is still on its way (its kind's `open` statuses) and none has arrived."""
+    """The ids of the mapped records a reply reads, when every one of them is still on its
+    way (its kind's `open` statuses) and none has arrived."""
+    return [f.id for f in _best_all(facts, lambda f: bool(f.open) and not f.arrived)]
+
+
+def _best_all(facts: list[Fact], holds: Callable[[Fact], bool]) -> list[Fact]:
+    """The records a reply reads (the best named), when `holds` of every one of them."""
     read = best_named(facts)
-    on_way = read and all(f.open and not f.arrived for f in read)
-    return [f.id for f in read] if on_way else []
+    return read if read and all(holds(f) for f in read) else []
 
 
 def _for_customer(citations: list[Citation], prepared: Prepared, language: str) -> list[Citation]:
