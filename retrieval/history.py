@@ -206,8 +206,7 @@ class HistoryIndex:
                 turned.setdefault(version, {})[len(owned)] = opened.embedding
             owned.append(opened)
         for version, these in turned.items():
-            if seal is None:
-                break
+            assert seal is not None  # a sealed item opened only with the customer's seal
             vectors = seal.unturn(np.stack(list(these.values())), stored_as=version)
             for n, vector in zip(these, vectors, strict=True):
                 owned[n] = replace(owned[n], embedding=vector)
