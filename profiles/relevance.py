@@ -7,9 +7,9 @@ values (colour, size, material...) the customer asks for."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -278,18 +278,69 @@ class Term:
 
     words: tuple[str, ...]
     prefix: bool  # the last word may continue ('refund\w*')
+    owner: str = ""  # the name whose entry it is, in a Vocabulary
 
 
-def keyword_terms(entries: list[str]) -> tuple[Term, ...]:
+_Head = tuple[str, bool]  # a term's first word, and whether it is a stem standing alone
+_SEEN_MOST = 4096  # tokens whose heads each Terms keeps (customers use the same words)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Plain entries a typo may still match, by their first word. Which first words a
+    message token is (exactly, by a stem, or with a typo) is worked out once per token
+    and kept: customers write the same words again and again."""
+
+    by_head: Mapping[_Head, tuple[Term, ...]] = field(default_factory=dict)
+    # the heads by their first letter (a typo never changes a word's first letter)
+    heads: Mapping[str, tuple[_Head, ...]] = field(default_factory=dict)
+    _seen: dict[tuple[str, bool], tuple[_Head, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __bool__(self) -> bool:
+        return bool(self.by_head)
+
+    def heads_of(self, token: str, typos: bool) -> tuple[_Head, ...]:
+        """The first words the token is: exactly, continuing a stem, or (`typos`) with one
+        typo in a long word."""
+        found = self._seen.get((token, typos))
+        if found is None:
+            close = _close if typos else _same
+            found = tuple(h for h in self.heads.get(token[:1], ()) if close(token, *h))
+            if len(self._seen) >= _SEEN_MOST:
+                self._seen.clear()
+            self._seen[(token, typos)] = found
+        return found
+
+
+NO_TERMS = Terms()
+
+
+def keyword_terms(entries: list[str], owner: str = "") -> Terms:
     """The plain entries (words, phrases, a stem with \\w*) that a typo may still match."""
-    out = []
-    for entry in entries:
-        text = entry.lower()
-        prefix = text.endswith("\\w*")
-        core = text[:-3] if prefix else text
-        if _WORDS.fullmatch(core):
-            out.append(Term(tuple(core.split()), prefix))
-    return tuple(out)
+    return _indexed([t for e in entries if (t := _term(e, owner)) is not None])
+
+
+def _indexed(terms: list[Term]) -> Terms:
+    by_head: dict[_Head, list[Term]] = {}
+    for term in terms:
+        head = (term.words[0], term.prefix and len(term.words) == 1)
+        by_head.setdefault(head, []).append(term)
+    heads: dict[str, list[_Head]] = {}
+    for head in by_head:
+        heads.setdefault(head[0][0], []).append(head)
+    return Terms(
+        {h: tuple(ts) for h, ts in by_head.items()}, {k: tuple(v) for k, v in heads.items()}
+    )
+
+
+def _term(entry: str, owner: str = "") -> Term | None:
+    """The entry as a plain term, or None when it is a pattern or has other characters."""
+    text = entry.lower()
+    prefix = text.endswith("\\w*")
+    core = text[:-3] if prefix else text
+    return Term(tuple(core.split()), prefix, owner) if _WORDS.fullmatch(core) else None
 
 
 @lru_cache(maxsize=1 << 13)  # the same few hundred words, asked of every message's tokens
@@ -323,32 +374,34 @@ def is_typo(token: str, word: str) -> bool:
     return len(token) != len(word) or sorted(token) == sorted(word)
 
 
-@lru_cache(maxsize=64)  # one message is asked about every intent's terms in turn
-def _starts(tokens: tuple[str, ...]) -> dict[str, list[int]]:
-    starts: dict[str, list[int]] = {}
+def fuzzy_hit(tokens: list[str], terms: Terms, typos: bool = True) -> bool:
+    """Whether the tokens hold one of the terms: exactly, by its stem or (`typos`) with
+    one typo in a long word."""
+    return any(True for _ in _hits(tokens, terms, typos))
+
+
+def _hits(tokens: list[str], terms: Terms, typos: bool) -> Iterator[Term]:
+    """The terms the tokens hold, as they are found (a term again for each place)."""
+    close = _close if typos else _same
+    n = len(tokens)
     for i, token in enumerate(tokens):
-        starts.setdefault(token[:1], []).append(i)
-    return starts
+        for head in terms.heads_of(token, typos):
+            for term in terms.by_head[head]:
+                words = term.words
+                last = len(words) - 1
+                if last == 0 or (
+                    i + last < n
+                    and all(
+                        close(tokens[i + k], words[k], term.prefix and k == last)
+                        for k in range(1, last + 1)
+                    )
+                ):
+                    yield term
 
 
-def fuzzy_hit(tokens: list[str], terms: tuple[Term, ...]) -> bool:
-    # a token is a word (exactly, by its stem or with a typo) only if it starts with the
-    # word's first letter: each term is tried only where its first word could start
-    starts = _starts(tuple(tokens))
-    for term in terms:
-        words = term.words
-        last = len(words) - 1
-        for start in starts.get(words[0][:1], ()):
-            if start + last >= len(tokens):
-                break
-            if not _close(tokens[start], words[0], term.prefix and last == 0):
-                continue
-            if last == 0 or all(
-                _close(tokens[start + k], words[k], term.prefix and k == last)
-                for k in range(1, last + 1)
-            ):
-                return True
-    return False
+def _same(token: str, word: str, prefix: bool) -> bool:
+    """Whether a message token is the word, or continues it when it is a stem."""
+    return token == word or (prefix and token.startswith(word))
 
 
 @dataclass(frozen=True)
@@ -356,13 +409,58 @@ class Phrases:
     """Words and phrases (or word patterns) matched as whole words, case-insensitive; a
     plain one also with one typo in a long word ("a real preson", "fruad")."""
 
-    pattern: re.Pattern[str]
-    terms: tuple[Term, ...]
+    pattern: re.Pattern[str]  # every entry (what a caller removing them uses)
+    terms: Terms  # the plain entries: a message's tokens find them, exactly or with a typo
+    # the other entries (patterns, words with an apostrophe or a digit), searched in the text
+    rest: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, entries: list[str]) -> Phrases:
         """re.error for an entry that is no regular expression."""
-        return cls(keyword_pattern(entries), keyword_terms(entries))
+        rest = [e for e in entries if _term(e) is None]
+        return cls(
+            keyword_pattern(entries),
+            keyword_terms(entries),
+            keyword_pattern(rest) if rest else None,
+        )
 
-    def search(self, text: str) -> bool:
-        return bool(self.pattern.search(text)) or fuzzy_hit(TOKEN.findall(text.lower()), self.terms)
+    def search(self, text: str, tokens: list[str] | None = None, typos: bool = True) -> bool:
+        """Whether the text holds one of the entries; `tokens`, its TOKENs lower-cased when
+        the caller has them (a plain entry's whole-word match is a match of its tokens)."""
+        if self.rest is not None and self.rest.search(text):
+            return True
+        return fuzzy_hit(
+            TOKEN.findall(text.lower()) if tokens is None else tokens, self.terms, typos
+        )
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Named lists of entries (intents, languages), all found in one pass over a
+    message's tokens: which names does the message use?"""
+
+    phrases: dict[str, Phrases]  # each name's own entries
+    terms: Terms  # every plain entry, each with its name
+
+    @classmethod
+    def of(cls, entries: Mapping[str, list[str]]) -> Vocabulary:
+        """re.error for an entry that is no regular expression."""
+        plain = [t for name, es in entries.items() for e in es if (t := _term(e, name))]
+        return cls({name: Phrases.of(es) for name, es in entries.items()}, _indexed(plain))
+
+    def found(self, text: str, tokens: list[str] | None = None, typos: bool = True) -> list[str]:
+        """The names whose entries the text holds, in their declared order; `tokens`, its
+        TOKENs lower-cased when the caller has them."""
+        if tokens is None:
+            tokens = TOKEN.findall(text.lower())
+        hit = {t.owner for t in _hits(tokens, self.terms, typos)}
+        return [
+            name
+            for name, p in self.phrases.items()
+            if name in hit or (p.rest is not None and p.rest.search(text))
+        ]
+
+    def only(self, names: Iterable[str]) -> Vocabulary:
+        keep = set(names)
+        terms = [t for ts in self.terms.by_head.values() for t in ts if t.owner in keep]
+        return Vocabulary({n: p for n, p in self.phrases.items() if n in keep}, _indexed(terms))

@@ -43,11 +43,8 @@ from profiles.relevance import (
     HOW_LONG,
     HOW_TO,
     TOKEN,
-    Term,
+    Vocabulary,
     explicit_order_ids,
-    fuzzy_hit,
-    keyword_pattern,
-    keyword_terms,
     message_words,
     name_match,
     words,
@@ -91,18 +88,14 @@ class Lexicon:
     """Intent and reference patterns, every language merged. A plain entry also matches
     with one typo in a long word ("cacnel", "the otehr one"), as customers type."""
 
-    intents: dict[str, re.Pattern[str]]
-    references: dict[str, re.Pattern[str]]
-    intent_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
-    reference_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    intents: Vocabulary
+    references: Vocabulary
     # per language: every intent entry of that language, to tell a short message's
     # language by the support words it uses ("wehre is my order" is English)
-    by_language: dict[str, tuple[re.Pattern[str], tuple[Term, ...]]] = field(default_factory=dict)
+    by_language: Vocabulary
     # the same for social words only ("gracias", "bonjour"): enough alone to open a
     # conversation in that language
-    social_by_language: dict[str, tuple[re.Pattern[str], tuple[Term, ...]]] = field(
-        default_factory=dict
-    )
+    social_by_language: Vocabulary
 
     @classmethod
     def load(cls, path: Path = INTENTS_FILE) -> Lexicon:
@@ -113,70 +106,48 @@ class Lexicon:
                 for name, by_lang in raw["intents"].items()
             }
             ref_entries = {str(k): [str(w) for w in v] for k, v in raw["references"].items()}
-            intents = {name: keyword_pattern(e) for name, e in entries.items()}
-            refs = {name: keyword_pattern(e) for name, e in ref_entries.items()}
+            unknown = set(entries) - RECORD_INTENTS - SOCIAL_INTENTS - {"human", "recall"}
+            if unknown:
+                raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
+            per_lang: dict[str, list[str]] = {}
+            social: dict[str, list[str]] = {}
+            for name, by_lang in raw["intents"].items():
+                for lang, ws in by_lang.items():
+                    per_lang.setdefault(str(lang), []).extend(str(w) for w in ws)
+                    if name in SOCIAL_INTENTS:
+                        social.setdefault(str(lang), []).extend(str(w) for w in ws)
+            return cls(
+                Vocabulary.of(entries),
+                Vocabulary.of(ref_entries),
+                Vocabulary.of(per_lang),
+                Vocabulary.of(social),
+            )
         except (KeyError, AttributeError, TypeError, re.error) as exc:
             raise RuleFileError(f"intents file {path}: {exc}") from exc
-        unknown = set(intents) - RECORD_INTENTS - SOCIAL_INTENTS - {"human", "recall"}
-        if unknown:
-            raise RuleFileError(f"intents file {path}: unknown intents {sorted(unknown)}")
-        per_lang: dict[str, list[str]] = {}
-        social: dict[str, list[str]] = {}
-        for name, by_lang in raw["intents"].items():
-            for lang, ws in by_lang.items():
-                per_lang.setdefault(str(lang), []).extend(str(w) for w in ws)
-                if name in SOCIAL_INTENTS:
-                    social.setdefault(str(lang), []).extend(str(w) for w in ws)
-        return cls(
-            intents,
-            refs,
-            {name: keyword_terms(e) for name, e in entries.items()},
-            {name: keyword_terms(e) for name, e in ref_entries.items()},
-            {lang: (keyword_pattern(e), keyword_terms(e)) for lang, e in per_lang.items()},
-            {lang: (keyword_pattern(e), keyword_terms(e)) for lang, e in social.items()},
-        )
 
     def only(self, names: list[str]) -> Lexicon:
         """This lexicon recognising only the intents `names` (a business without orders
         uses none of the order intents); every word still tells a message's language."""
-        unknown = set(names) - set(self.intents)
+        unknown = set(names) - set(self.intents.phrases)
         if unknown:
             raise RuleFileError(f"unknown intents {sorted(unknown)}")
         return Lexicon(
-            {n: p for n, p in self.intents.items() if n in names},
-            self.references,
-            {n: t for n, t in self.intent_terms.items() if n in names},
-            self.reference_terms,
-            self.by_language,
-            self.social_by_language,
+            self.intents.only(names), self.references, self.by_language, self.social_by_language
         )
 
     def language_of(self, message: str, social_only: bool = False) -> str | None:
         """The one language whose support words (or social words only) the message uses,
-        if exactly one does."""
+        if exactly one does (written exactly, else with a typo)."""
         table = self.social_by_language if social_only else self.by_language
-        exact = [lang for lang, (p, _) in table.items() if p.search(message)]
-        if exact:
-            return exact[0] if len(exact) == 1 else None
         tokens = TOKEN.findall(message.lower())
-        typed = [lang for lang, (_, t) in table.items() if fuzzy_hit(tokens, t)]
-        return typed[0] if len(typed) == 1 else None
+        found = table.found(message, tokens, typos=False) or table.found(message, tokens)
+        return found[0] if len(found) == 1 else None
 
     def intents_in(self, message: str) -> list[str]:
-        tokens = TOKEN.findall(message.lower())
-        return [
-            name
-            for name, p in self.intents.items()
-            if p.search(message) or fuzzy_hit(tokens, self.intent_terms.get(name, ()))
-        ]
+        return self.intents.found(message)
 
     def references_in(self, message: str) -> set[str]:
-        tokens = TOKEN.findall(message.lower())
-        return {
-            name
-            for name, p in self.references.items()
-            if p.search(message) or fuzzy_hit(tokens, self.reference_terms.get(name, ()))
-        }
+        return set(self.references.found(message))
 
 
 @dataclass(frozen=True)
@@ -271,7 +242,7 @@ _QUESTION = re.compile(
 def _unsocial(message: str, names: list[str], lex: Lexicon) -> str:
     """The message without its greeting, thanks or goodbye words."""
     for name in SOCIAL_INTENTS & set(names):
-        message = lex.intents[name].sub(" ", message)
+        message = lex.intents.phrases[name].pattern.sub(" ", message)
     return message
 
 
