@@ -140,31 +140,19 @@ class InboxStore:
 
     def record_messages(self, conversation_id: str, message_ids: list[int], actor: str) -> int:
         """Message events for stored messages (a turn's message and reply); the last id."""
-        last = 0
         with session_scope(self.engine) as s:
-            for mid in message_ids:
-                msg = s.get(Message, mid)
-                if msg is None:
-                    continue
-                event = ConversationEvent(
-                    conversation_id=conversation_id,
-                    customer_id=msg.customer_id,
-                    kind="message",
-                    actor=actor if msg.role != "assistant" else "bot",
-                    message_id=mid,
-                    created_at=msg.created_at,
-                )
-                s.add(event)
-                s.flush()
-                last = event.id or last
-        return last
+            return _record(s, conversation_id, message_ids, actor)
 
-    def turn_messages(self, turn_id: str) -> list[int]:
-        with Session(self.engine) as s:
+    def record_turn(self, conversation_id: str, turn_id: str) -> ConversationStatus | None:
+        """Message events for a bot turn's message and reply, and the conversation's
+        status after them (one transaction: this runs after every turn)."""
+        with session_scope(self.engine) as s:
             turn = s.get(Turn, turn_id)
-            if turn is None:
-                return []
-            return [i for i in (turn.message_id, turn.reply_message_id) if i is not None]
+            if turn is not None:
+                ids = [i for i in (turn.message_id, turn.reply_message_id) if i is not None]
+                _record(s, conversation_id, ids, "customer")
+            conv = s.get(Conversation, conversation_id)
+            return None if conv is None else _status(conv)
 
     def add_agent_message(
         self, conversation_id: str, agent: str, text: str, reply: AgentReply | None
@@ -337,3 +325,26 @@ def _status(conv: Conversation) -> ConversationStatus:
         assignee=conv.assignee,
         state_at=conv.state_at,
     )
+
+
+def _record(s: Session, conversation_id: str, message_ids: list[int], actor: str) -> int:
+    """Add the message events of these stored messages; the last event's id (0: none)."""
+    if not message_ids:
+        return 0
+    found = s.exec(select(Message).where(col(Message.id).in_(message_ids)))
+    by_id = {m.id: m for m in found}
+    events = [
+        ConversationEvent(
+            conversation_id=conversation_id,
+            customer_id=msg.customer_id,
+            kind="message",
+            actor=actor if msg.role != "assistant" else "bot",
+            message_id=mid,
+            created_at=msg.created_at,
+        )
+        for mid in message_ids
+        if (msg := by_id.get(mid)) is not None
+    ]
+    s.add_all(events)
+    s.flush()
+    return next((e.id for e in reversed(events) if e.id is not None), 0)

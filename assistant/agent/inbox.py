@@ -98,17 +98,19 @@ class Inbox:
         reason: str | None,
         *,
         urgent: bool = False,
-    ) -> None:
+    ) -> ConversationStatus | None:
         """Record a bot turn's messages; a handoff puts the conversation in the queue, an
-        urgent one (the policy's rule says so: a lost card) ahead of the others."""
-        self.store.record_messages(conversation_id, self.store.turn_messages(turn_id), "customer")
+        urgent one (the policy's rule says so: a lost card) ahead of the others. The
+        conversation's status after it."""
+        status = self.store.record_turn(conversation_id, turn_id)
         if handoff:
-            self.store.move(
+            status, _ = self.store.move(
                 conversation_id, "waiting", "bot", reason, allowed_from=("bot", "resolved")
             )
             if urgent:
                 self.store.mark_urgent(conversation_id)
         self.bus.publish(conversation_id)
+        return status
 
     # -- the agent's side -----------------------------------------------------------------
 

@@ -187,15 +187,13 @@ def _after_turn(c: Container, result: TurnResult, staff: bool) -> ChatResponse:
     """Record the turn's messages as conversation events; a handoff queues it for agents."""
     response = ChatResponse.of(result, staff)
     if result.conversation_id and result.turn_id:
-        inbox = c.inbox
-        inbox.after_turn(
+        status = c.inbox.after_turn(
             result.conversation_id,
             result.turn_id,
             result.handoff,
             result.handoff_reason,
             urgent=result.handoff_urgent,
         )
-        status = inbox.store.status(result.conversation_id)
         if status is not None:
             response.state, response.agent = status.state, status.assignee
     return response
