@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, insert, literal, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -146,11 +147,26 @@ class InboxStore:
     def record_turn(self, conversation_id: str, turn_id: str) -> ConversationStatus | None:
         """Message events for a bot turn's message and reply, and the conversation's
         status after them (one transaction: this runs after every turn)."""
+        of_turn = (
+            select(col(Turn.message_id))
+            .where(col(Turn.id) == turn_id)
+            .union_all(select(col(Turn.reply_message_id)).where(col(Turn.id) == turn_id))
+        )
+        events = insert(ConversationEvent).from_select(
+            ["conversation_id", "customer_id", "kind", "actor", "message_id", "created_at"],
+            sa_select(
+                literal(conversation_id),
+                col(Message.customer_id),
+                literal("message"),
+                case((col(Message.role) == "assistant", "bot"), else_="customer"),
+                col(Message.id),
+                col(Message.created_at),
+            )
+            .where(col(Message.id).in_(of_turn))
+            .order_by(col(Message.id)),
+        )
         with session_scope(self.engine) as s:
-            turn = s.get(Turn, turn_id)
-            if turn is not None:
-                ids = [i for i in (turn.message_id, turn.reply_message_id) if i is not None]
-                _record(s, conversation_id, ids, "customer")
+            s.execute(events)
             conv = s.get(Conversation, conversation_id)
             return None if conv is None else _status(conv)
 

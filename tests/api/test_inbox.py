@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 import uvicorn
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from assistant.api import create_app
 from assistant.api import events as events_api
@@ -138,6 +138,19 @@ def test_a_handoff_waits_for_an_agent_who_takes_answers_and_hands_back(client) -
         ("resolved", "agent:ana"),
         ("bot", "customer"),
     ]
+    # every message is an event, in the order written, by who wrote it
+    with Session(engine) as s:
+        said = s.exec(
+            select(ConversationEvent)
+            .where(ConversationEvent.kind == "message", ConversationEvent.conversation_id == conv)
+            .order_by(col(ConversationEvent.id))
+        ).all()
+    assert [e.actor for e in said] == [
+        *("customer", "bot", "customer", "bot", "customer", "customer", "agent:ana"),
+        *("customer", "bot", "customer", "bot"),
+    ]
+    ids = [e.message_id for e in said]
+    assert all(i is not None for i in ids) and ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
 def test_an_urgent_handoff_goes_first_in_the_queue_until_resolved(client) -> None:
