@@ -834,6 +834,8 @@ def record_facts(
     were not named then. `older`, the customer's messages before `earlier` (oldest
     first): what `earlier` itself pointed back to ("how did I pay for it?", then "ok
     cancel it")."""
+    if not rows:
+        return []
     facts = _read_on(rows, message, earlier, other, older)
     if LATEST.search(message):
         _latest_first(facts)

@@ -8,6 +8,7 @@ so a typo fails when the file is loaded, not on a customer's turn."""
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,20 @@ class Expression:
     tree: ast.AST | None = field(default=None, compare=False, repr=False)
 
     def __call__(self, values: Mapping[str, Any]) -> bool:
-        evaluator = EvalWithCompoundTypes(names=dict(values), functions=_ALLOWED_FUNCTIONS)
+        evaluator = _evaluator()
+        evaluator.names = dict(values)
         return bool(evaluator.eval(self.source, previously_parsed=self.tree))
+
+
+_local = threading.local()
+
+
+def _evaluator() -> EvalWithCompoundTypes:
+    """This thread's evaluator (making one took as long as evaluating a condition)."""
+    evaluator = getattr(_local, "evaluator", None)
+    if evaluator is None:
+        evaluator = _local.evaluator = EvalWithCompoundTypes(functions=_ALLOWED_FUNCTIONS)
+    return evaluator
 
 
 def compile_expression(source: str, known: Iterable[str], where: str) -> Expression:

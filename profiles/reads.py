@@ -228,14 +228,16 @@ def read_recent_events(s: Session, customer_id: str, since: datetime, most: int)
     return list(s.connection().execute(_RECENT_EVENTS, params).scalars())
 
 
+_RECORDS = (
+    select(CustomerRecord)
+    .where(col(CustomerRecord.customer_id) == _CUSTOMER)
+    .order_by(col(CustomerRecord.at).desc().nulls_last(), col(CustomerRecord.id).desc())
+)
+
+
 def read_records(s: Session, customer_id: str) -> list[CustomerRecord]:
     """The customer's records of every kind, newest first (undated ones last)."""
-    query = (
-        select(CustomerRecord)
-        .where(col(CustomerRecord.customer_id) == customer_id)
-        .order_by(col(CustomerRecord.at).desc().nulls_last(), col(CustomerRecord.id).desc())
-    )
-    return list(s.exec(query))
+    return list(s.exec(_RECORDS, params={"customer_id": customer_id}))
 
 
 def read_history_ids(s: Session, customer_id: str, most: int) -> list[str]:

@@ -244,19 +244,27 @@ def _value_phrases(options: Mapping[str, Any]) -> list[str]:
     return [str(v).lower() for v in options.values() if str(v).strip()]
 
 
-@lru_cache(maxsize=4096)
-def _phrase_re(phrase: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![a-z0-9.]){re.escape(phrase)}(?![a-z0-9])")
+_GLUED = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # a phrase's neighbours may not be
+
+
+def _names_phrase(low: str, phrase: str) -> bool:
+    """Whether the lower-cased text holds the phrase as a whole phrase: no letter or digit
+    on either side, nor a '.' before it ("1.5l" does not name "5l")."""
+    at = low.find(phrase)
+    while at != -1:
+        end = at + len(phrase)
+        before = low[at - 1] if at else " "
+        after = low[end] if end < len(low) else " "
+        if before not in _GLUED and before != "." and after not in _GLUED:
+            return True
+        at = low.find(phrase, at + 1)
+    return False
 
 
 def score_variant(options: Mapping[str, Any], message: str) -> float:
     """How many of a variant's option values the message names (whole-phrase matches)."""
     low = message.lower()
-    score = 0.0
-    for phrase in _value_phrases(options):
-        if _phrase_re(phrase).search(low):
-            score += 1.0
-    return score
+    return float(sum(_names_phrase(low, phrase) for phrase in _value_phrases(options)))
 
 
 # -- words as customers type them: whole words, one typo in a long word --------------
