@@ -22,7 +22,7 @@ from assistant.signals import (
 from assistant.types import Decision, ReplyStyle, Retrieved, RuleHit, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
 from profiles.expressions import Expression, RuleFileError, compile_expression, read_rule_file
-from profiles.relevance import Phrases
+from profiles.relevance import Phrases, Vocabulary
 
 log = logging.getLogger("rapport.policy")
 
@@ -55,8 +55,8 @@ class Policy:
     """A loaded, checked policy file."""
 
     rules: tuple[Rule, ...]
-    topics: dict[str, Phrases]
-    sentiment: dict[str, Phrases]
+    topics: Vocabulary
+    sentiment: Vocabulary
     hours: BusinessHours
     greetings: dict[str, str]
     tone: str = "friendly and concise"
@@ -163,20 +163,21 @@ class Policy:
         return d
 
 
-def _lexicon(raw: Any, where: str) -> dict[str, Phrases]:
+def _lexicon(raw: Any, where: str) -> Vocabulary:
     if raw is None:
-        return {}
+        return Vocabulary.of({})
     if not isinstance(raw, dict):
         raise RuleFileError(f"{where}: expected a mapping of name to a list of words")
-    out = {}
+    entries: dict[str, list[str]] = {}
     for name, patterns in raw.items():
         if not isinstance(patterns, list) or not patterns:
             raise RuleFileError(f"{where}: {name!r} needs a non-empty list of words")
+        entries[str(name)] = [str(p) for p in patterns]  # plain words match "a real preson"
         try:
-            out[str(name)] = Phrases.of([str(p) for p in patterns])  # "a real preson"
+            Phrases.of(entries[str(name)])
         except re.error as exc:
             raise RuleFileError(f"{where}: {name!r}: {exc}") from exc
-    return out
+    return Vocabulary.of(entries)
 
 
 def _rule(entry: Any, where: str) -> Rule:

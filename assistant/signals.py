@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from assistant.types import Retrieved, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
 from profiles.features import FEATURE_NAMES
-from profiles.relevance import NAMED_PRODUCT, Phrases, intents, words
+from profiles.relevance import NAMED_PRODUCT, TOKEN, Vocabulary, intents, words
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -94,8 +94,8 @@ def turn_signals(
     card: CustomerCard,
     ctx: CustomerContext,
     retrieved: Retrieved,
-    topics: dict[str, Phrases],
-    sentiment: dict[str, Phrases],
+    topics: Vocabulary,
+    sentiment: Vocabulary,
     hours: BusinessHours,
     now: datetime | None = None,
 ) -> TurnSignals:
@@ -105,15 +105,13 @@ def turn_signals(
     named = [
         f for f in ctx.facts if f.kind == "order" and f.status and f.relevance >= NAMED_PRODUCT
     ]
-    mood = "neutral"
-    for label in ("negative", "positive"):  # a complaint with a "thanks" is still a complaint
-        pattern = sentiment.get(label)
-        if pattern is not None and pattern.search(message):
-            mood = label
-            break
+    tokens = TOKEN.findall(message.lower())
+    moods = sentiment.found(message, tokens)
+    # a complaint with a "thanks" is still a complaint
+    mood = next((label for label in ("negative", "positive") if label in moods), "neutral")
     similarities = [p.similarity for p in retrieved.passages if p.similarity is not None]
     values: dict[str, Any] = {
-        "topics": sorted(name for name, pattern in topics.items() if pattern.search(message)),
+        "topics": sorted(topics.found(message, tokens)),
         "sentiment": mood,
         "intents": sorted(intents(message)),
         "named_orders": [f.id.removeprefix("order:") for f in named],
