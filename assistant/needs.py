@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from assistant.turn.plan import best_named
 from assistant.types import Decision
 from profiles.context import CustomerContext, Fact, RecordAction
+from profiles.mapping import spoken
 from profiles.relevance import NAMED_PRODUCT
 
 ActionType = Literal[
@@ -174,20 +175,47 @@ def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> lis
 def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
     """What can be done to the records the message names, by their kinds' own actions: asked
     and allowed by a record's status first ("freeze my card": freeze, on the active card),
-    then what their status allows unasked; asked but not allowed ranks low, saying why."""
+    then what their status allows unasked; asked but not allowed ranks low, saying why, and
+    counts for what its kind does instead then ("return" of an order not yet delivered is
+    its cancellation)."""
     named = [f for f in best_named(ctx.facts) if f.actions]
     lowered = message.lower()
     by_action: dict[str, list[tuple[Fact, RecordAction]]] = {}
     for f in named:
         for a in f.actions:
             by_action.setdefault(a.name, []).append((f, a))
+    # where each action is first asked for: one asked earlier ranks higher
+    at = {n: min(ps) for n, pairs in by_action.items() if (ps := _positions(pairs, lowered))}
+    order = sorted(at.values())
+    asked = {n: 3.0 + 1.0 / (1 + order.index(p)) for n, p in at.items()}
+    # asked, not allowed, and standing for an allowed action: that action, with why
+    stands_for: dict[str, list[tuple[float, str]]] = {}
+    for name, weight in asked.items():
+        pairs = by_action[name]
+        if any(a.allowed for _, a in pairs):
+            continue
+        for f, a in pairs:
+            found = _stand_in(f, a.instead, by_action, ctx)
+            if found is not None:
+                other, on = found
+                said = f"{f.status} " if f.status else ""
+                why = f"asked to {spoken(name)} a {said}{_kind(f)}: " + (
+                    f"its status allows {spoken(other)}"
+                    if on is f
+                    else f"its {_kind(on)} allows {spoken(other)}"
+                )
+                stands_for.setdefault(other, []).append((weight, why))
+                break
     out = []
     for name, pairs in by_action.items():
-        asked = any(a.asked_in(lowered) for _, a in pairs)
         ok = [f for f, a in pairs if a.allowed]
         targets = [_key(f) for f in ok] + [_key(f) for f, a in pairs if not a.allowed]
-        reasons = ["the customer asks for it"] if asked else []
-        score = 3.0 if asked else 0.0
+        reasons = ["the customer asks for it"] if name in asked else []
+        score = asked.get(name, 0.0)
+        if name in stands_for:
+            # what the customer asked for, as the record's status allows it
+            score += max(w for w, _ in stands_for[name]) + 0.5
+            reasons.append(max(stands_for[name])[1])
         if ok:
             score += 0.3
             first = ok[0]
@@ -196,7 +224,7 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
                 if first.status
                 else f"{_key(first)} allows it"
             )
-        elif asked:
+        elif name in asked:
             score -= 2.0
             f, a = pairs[0]
             why = a.why.get("en") or f"not while {f.status}" if a.known else "not for its kind"
@@ -211,6 +239,41 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
             )
         )
     return out
+
+
+def _stand_in(
+    f: Fact,
+    instead: str | None,
+    by_action: dict[str, list[tuple[Fact, RecordAction]]],
+    ctx: CustomerContext,
+) -> tuple[str, Fact] | None:
+    """The allowed action `instead` names for a wish `f`'s status does not allow, and the
+    record it is done to: `f` itself, or ("order.cancel") the record `f` links to, which
+    then joins the records that action applies to (`by_action`)."""
+    if not instead:
+        return None
+    link, _, action = instead.rpartition(".")
+    if not link:
+        ok = any(b.allowed for g, b in by_action.get(action, []) if g is f)
+        return (action, f) if ok else None
+    key = f.links.get(link)
+    on = next((g for g in ctx.facts if g.id == f"record:{link}:{key}"), None) if key else None
+    act = next((b for b in on.actions if b.name == action and b.allowed), None) if on else None
+    if on is None or act is None:
+        return None
+    pairs = by_action.setdefault(action, [])
+    if all(g is not on for g, _ in pairs):
+        pairs.insert(0, (on, act))
+    return action, on
+
+
+def _positions(pairs: list[tuple[Fact, RecordAction]], lowered: str) -> list[int]:
+    return [p for _, a in pairs if (p := a.asked_at(lowered)) is not None]
+
+
+def _kind(f: Fact) -> str:
+    """A record fact's kind in words ("record:debit_card:dbc_1" → "debit card")."""
+    return spoken(f.id.split(":", 2)[1])
 
 
 def _key(f: Fact) -> str:

@@ -8,7 +8,8 @@ and `modify_user_address` → address_change, `return_…` → return, `exchange
 exchange, `transfer_to_human_agents` → escalate; read-only look-ups are not needs).
 `top1` is 1 when the first predicted action is one of the task's; `top3` when any of the
 first three is. The prediction comes from the pipeline's own prepare stage and
-assistant.needs.predict_needs, the code the agent sidebar runs."""
+assistant.needs.predict_needs, the code the agent sidebar runs. With `--mapping` the
+store is imported by its mapping, and the needs are its records' actions."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ ACTION_TYPE_OF = {
     "exchange_delivered_order_items": "exchange",
     "transfer_to_human_agents": "escalate",
 }
+
+
+# The store's mapping names a record's actions as its answer plan does: the same action
+# types by another name.
+RECORD_ACTION_TYPE = {"change_address": "address_change"}
+
+
+def _type(action: str) -> str:
+    return RECORD_ACTION_TYPE.get(action, action)
 
 
 class ActionsCase(BaseModel):
@@ -82,7 +92,7 @@ def rapport_scorer(assistant: Assistant) -> Callable[[ActionsCase], CaseScore]:
         t1 = time.perf_counter()
         needs = predict_needs(case.message, prepared.context, prepared.decision)
         t2 = time.perf_counter()
-        ranked = [n.action for n in needs if n.score > 0]
+        ranked = list(dict.fromkeys(_type(n.action) for n in needs if n.score > 0))
         ms = {"prepare": round((t1 - t0) * 1e3, 2), "predict": round((t2 - t1) * 1e3, 3)}
         return score(case, ranked, ms)
 

@@ -39,6 +39,14 @@ DataDirOpt = Annotated[
 FreshOpt = Annotated[
     bool, typer.Option("--fresh", help="Ignore cases journaled by an interrupted run.")
 ]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping",
+        help="The store's data imported by this mapping file (the generic importer) "
+        "instead of its typed importer; use a fresh --data-dir or --fresh.",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -220,14 +228,7 @@ def context_cmd(
     limit: LimitOpt = None,
     data_dir: DataDirOpt = None,
     fresh: FreshOpt = False,
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            "--mapping",
-            help="The store's data imported by this mapping file (the generic importer) "
-            "instead of its typed importer; use a fresh --data-dir or --fresh.",
-        ),
-    ] = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Context fact recall within the token budget, context tokens, per-stage latency;
     on the store's tasks or, with the bank's folder, on the bank's (its mapping imports it)."""
@@ -280,6 +281,7 @@ def actions_cmd(
     limit: LimitOpt = None,
     data_dir: DataDirOpt = None,
     fresh: FreshOpt = False,
+    mapping: MappingOpt = None,
 ) -> None:
     """Predicted needs: top-1 and top-3 accuracy of the predicted action type."""
     from eval import actions_suite as acs
@@ -287,9 +289,11 @@ def actions_cmd(
     with errors():
         if not data.is_dir():
             raise ValueError(f"no tau-retail data folder at {data}")
+        if mapping is not None and not mapping.is_file():
+            raise ValueError(f"no mapping file at {mapping}")
         cfg = load_config(config)
         cases = acs.load_cases(tasks)[:limit]
-        run, c = _retail_run(acs.SUITE, out_dir, cfg, data, data_dir, fresh)
+        run, c = _retail_run(acs.SUITE, out_dir, cfg, data, data_dir, fresh, mapping)
         run.finish(run.score("rapport", cases, acs.rapport_scorer(c.assistant)), {})
 
 

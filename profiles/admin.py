@@ -155,6 +155,11 @@ class RecordIn(BaseModel):
         description="What an action it allows also needs of it: [{when: 'amount == 0', "
         "why: 'its balance must be $0.00 first'}].",
     )
+    instead: dict[Plain, Plain] = Field(
+        default_factory=dict,
+        description="An action its status does not allow → the one that does the same for "
+        "the customer then ({'return': 'cancel'}; 'order.cancel': its linked order's).",
+    )
 
 
 class ReferenceIn(BaseModel):

@@ -78,6 +78,10 @@ class RecordAction(BaseModel):
     # False: asked of a record whose kind cannot have it (another kind of the business's
     # does: "freeze" of a credit card, where only debit cards freeze)
     known: bool = True
+    # not allowed now: the action that does the same for the customer ("return" of an
+    # order not yet delivered: "cancel"), by its kind's rules; "order.cancel": the action
+    # of the record it links to (a line's refund before delivery cancels its order)
+    instead: str | None = None
 
     @field_validator("names", mode="before")
     @classmethod
@@ -95,15 +99,19 @@ class RecordAction(BaseModel):
     def asked_in(self, lowered: str) -> bool:
         """Whether a (lower-cased) message asks for it: names it (`said_in`), but not only
         as done ("cancel my card", "atcivate", not "the charge I disputed")."""
-        if _asked(self.said_as()).search(lowered):
-            return True
+        return self.asked_at(lowered) is not None
+
+    def asked_at(self, lowered: str) -> int | None:
+        """Where a (lower-cased) message first asks for it (`asked_in`), else None."""
+        if m := _asked(self.said_as()).search(lowered):
+            return m.start()
         # another form or a typo of a one-word name, not its past ("dipsuted"), nor the
         # thing done asked about as under way ("where is my replacement card?")
         tokens = [t for t in TOKEN.findall(lowered) if not t.endswith("ed")]
         done = [t for t in tokens if _DONE_THING.search(t)]
         if done and STANDING.search(lowered) and not REQUEST.search(lowered):
             tokens = [t for t in tokens if t not in done]
-        return any(self.said_in(t) for t in tokens)
+        return next((lowered.find(t) for t in tokens if self.said_in(t)), None)
 
     def every_name(self) -> list[str]:
         return [n for ns in self.names.values() for n in ns]
@@ -181,6 +189,8 @@ class Fact(BaseModel):
     status_texts: dict[str, str] = Field(default_factory=dict)  # its status by language
     # what a mapped record answers to besides its text: its kind's words, its fields' names
     terms: list[str] = Field(default_factory=list)
+    # a mapped record's links: the kind (or reference) → the key it points at
+    links: dict[str, str] = Field(default_factory=dict)
 
     def text_without(self, attributes: set[str]) -> str:
         """The fact's text minus the named attributes."""
@@ -1011,6 +1021,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
                 open=r.open,
                 status_texts=r.status_texts or {},
                 terms=[*r.words, *(name.replace("_", " ") for name in r.fields)],
+                links=dict(r.links or {}),
             )
         )
     return out
@@ -1198,7 +1209,8 @@ def record_actions(r: CustomerRecord, now: datetime | None = None) -> list[Recor
             if not holds(str(need.get("when", "")), values):
                 allowed, why = False, dict(need.get("why") or {})
                 break
-        out.append(RecordAction(name=a, allowed=allowed, names=names, why=why))
+        instead = None if allowed else (r.instead or {}).get(a)
+        out.append(RecordAction(name=a, allowed=allowed, names=names, why=why, instead=instead))
     return out
 
 

@@ -51,7 +51,9 @@ Shapes beyond one flat list per kind:
   cancel]}}` how customers name an action in each language, one name or several (the first
   is the reply's; English defaults to the action's own name). A reply to "can I cancel
   BK1?" then says whether its status allows it, and "I want to cancel my booking" from a
-  customer with two that allow it asks which one.
+  customer with two that allow it asks which one. `instead: {return: cancel}` names what
+  does the same for the customer when an action's status does not allow it: a refund
+  asked of an order not yet delivered is its cancellation, the action an agent is offered.
 - **Under way.** `open: [confirmed, checked_in]` names the statuses in which a record is
   still under way (an order not yet delivered, a dispute under review; any case): "where is
   it?" or "any news?" that names nothing reads these, else the latest of the kind, and a
@@ -240,6 +242,11 @@ class RecordsMap(_Strict):
         default_factory=dict,
         description="Action: what it also needs of the record, with why not.",
     )
+    instead: dict[str, str] = Field(
+        default_factory=dict,
+        description="Action: the action that does the same for the customer when its "
+        "status does not allow it ({return: cancel}: a refund before delivery).",
+    )
     sensitive: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list, description="Words naming this kind.")
     show: str | dict[str, str] = Field(
@@ -319,11 +326,25 @@ class RecordsMap(_Strict):
     @model_validator(mode="after")
     def _required_actions(self) -> RecordsMap:
         known = set(self.actions())
-        for action in self.requires:
+        named = [("requires", a) for a in self.requires]
+        named += [("instead", a) for a in self.instead]
+        # "order.cancel": an action of the record it links to (checked with the mapping)
+        named += [("instead", a) for a in self.instead.values() if "." not in a]
+        for action in self.instead.values():
+            link = action.rpartition(".")[0]
+            if link and link not in self.links:
+                raise ValueError(
+                    f"instead {action!r}: {link!r} is none of its links "
+                    f"({', '.join(sorted(self.links)) or 'it has none'})"
+                )
+        for key, action in named:
             if action not in known:
                 raise ValueError(
-                    f"requires {action!r}: not one of its actions ({', '.join(sorted(known))})"
+                    f"{key} {action!r}: not one of its actions ({', '.join(sorted(known))})"
                 )
+        for action, other in self.instead.items():
+            if action == other:
+                raise ValueError(f"instead {action!r}: name another action to do instead")
         return self
 
     @model_validator(mode="after")
@@ -389,6 +410,15 @@ class Mapping(_Strict):
         kinds = {r.kind for r in self.records}
         if both := sorted(kinds & {r.name for r in self.reference}):
             raise ValueError(f"{both[0]!r} is both a record kind and a reference name")
+        actions = {r.kind: set(r.actions()) for r in self.records}
+        for r in self.records:
+            for action in r.instead.values():
+                link, _, name = action.rpartition(".")
+                if link and name not in actions.get(link, set()):
+                    raise ValueError(
+                        f"records {r.kind}: instead {action!r}: {link!r} records have no "
+                        f"action {name!r}"
+                    )
         return self
 
 
@@ -454,7 +484,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
     *("allows", "open", "arrived", "actions", "texts", "status_texts", "requires"),
-    *("part_of", "offered"),
+    *("instead", "part_of", "offered"),
 )
 
 
@@ -698,6 +728,7 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             arrived=spec.has_arrived(status),
             actions=spec.actions(),
             requires=stored_requirements(spec.requires),
+            instead=dict(spec.instead),
         )
         out.append(_Raw(spec, record, where))
     return out

@@ -152,6 +152,9 @@ class CustomerRecord(SQLModel, table=True):
     # what an allowed action also needs of its fields, checked when read (an age changes):
     # {"close": [{"when": "amount == 0", "why": {"en": "its balance must be $0.00 first"}}]}
     requires: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, sa_column=Column(JSON))
+    # an action asked while its status does not allow it → the one that does the same for
+    # the customer then ({"return": "cancel"}: a refund before delivery is a cancellation)
+    instead: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class ReferenceItem(SQLModel, table=True):

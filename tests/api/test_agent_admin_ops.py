@@ -255,6 +255,7 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
         "links": {"plan": "swim-plus"},
         "text": "Swim+ membership M-77: paused since 1 March",
         "words": ["membership", "subscription"],
+        "instead": {"cancel": "pause"},  # a cancellation its status does not allow: a pause
     }
     url = "/v1/admin/records/membership/M-77"
     assert client.put(url, json=record, headers=ADMIN).status_code == 201
@@ -263,10 +264,11 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
     assert client.put(url, json=record, headers=ADMIN).status_code == 200  # replaced, not added
     export = client.get("/v1/admin/customers/ana_lima_0001/export", headers=ADMIN).json()
     (stored,) = export["records"]
-    assert (stored["key"], stored["status"], stored["links"]) == (
+    assert (stored["key"], stored["status"], stored["links"], stored["instead"]) == (
         "M-77",
         "active",
         {"plan": "swim-plus"},
+        {"cancel": "pause"},
     )
 
     reply = client.post(

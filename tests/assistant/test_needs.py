@@ -93,3 +93,85 @@ def test_a_businesss_records_bring_their_own_actions():
     # a record the message does not name brings nothing
     unnamed = ranked("hello", [_card("dbc_1", "ACTIVE", relevance=0.4)])
     assert not {"freeze", "unfreeze", "close"} & {n.action for n in unnamed}
+
+
+ORDER_ACTIONS = {"cancel": ["cancel"], "return": ["return", "refund"], "exchange": ["exchange"]}
+ORDER_ACTIONS |= {"modify": ["change"]}
+ALLOWS = {"pending": {"cancel", "modify"}, "delivered": {"return", "exchange"}}
+
+
+def _order(key: str, status: str, relevance: float = 10.0) -> Fact:
+    """A store's order as its mapping imports it: what each action is instead while its
+    status does not allow it (a refund before delivery is a cancellation)."""
+    from profiles.context import RecordAction
+
+    instead = {"return": "cancel", "cancel": "return", "exchange": "modify", "modify": "exchange"}
+    return Fact(
+        id=f"record:order:{key}",
+        kind="record",
+        text=f"Order {key}: {status}",
+        relevance=relevance,
+        status=status,
+        actions=[
+            RecordAction(
+                name=a,
+                allowed=a in ALLOWS[status],
+                names={"en": names},
+                instead=None if a in ALLOWS[status] else instead[a],
+            )
+            for a, names in ORDER_ACTIONS.items()
+        ],
+    )
+
+
+def _line(order: str, status: str, relevance: float = 10.0) -> Fact:
+    """A line of an order, whose refund before delivery cancels the order it links to."""
+    from profiles.context import RecordAction
+
+    allows = {"pending": {"modify"}, "delivered": {"return", "exchange"}}[status]
+    instead = {"return": "order.cancel", "exchange": "modify", "modify": "exchange"}
+    return Fact(
+        id=f"record:order_line:{order}/0",
+        kind="record",
+        text=f"Tea kettle in order {order}: {status}",
+        relevance=relevance,
+        status=status,
+        links={"order": order},
+        actions=[
+            RecordAction(
+                name=a,
+                allowed=a in allows,
+                names={"en": ORDER_ACTIONS[a]},
+                instead=None if a in allows else instead[a],
+            )
+            for a in ("return", "exchange", "modify")
+        ],
+    )
+
+
+def test_a_records_wish_its_status_does_not_allow_counts_for_what_it_allows_instead():
+    """The mapping's `instead`: a refund asked of a pending order is its cancellation, an
+    exchange its change; asked after delivery, a cancellation is a return."""
+    refund = ranked("I just want a refund for #W1", [_order("#W1", "pending")])
+    assert refund[0].action == "cancel" and refund[0].eligible
+    assert "asked to return a pending order: its status allows cancel" in refund[0].reasons
+    assert refund[0].targets == ["#W1"]
+    late = top("please cancel #W2", [_order("#W2", "delivered")])
+    assert late[0] == "return"
+    # the first wish ranks first: an exchange, else a refund, of an order not yet delivered
+    both = top(
+        "I'd like to exchange it for the blue one, or else a refund", [_order("#W1", "pending")]
+    )
+    assert both[:2] == ["modify", "cancel"]
+    reverse = top("a refund, or else exchange it for the blue one", [_order("#W1", "pending")])
+    assert reverse[:2] == ["cancel", "modify"]
+
+
+def test_a_lines_refund_before_delivery_cancels_the_order_it_links_to():
+    facts = [_line("#W3", "pending"), _order("#W3", "pending", relevance=2.0)]
+    needs = ranked("I found the kettle cheaper elsewhere, I want a full refund", facts)
+    assert needs[0].action == "cancel" and needs[0].targets == ["#W3"]
+    assert "asked to return a pending order line: its order allows cancel" in needs[0].reasons
+    # without its order in the context there is nothing to stand in: asked, not allowed
+    alone = {n.action: n for n in ranked("I want a full refund", [_line("#W3", "pending")])}
+    assert "cancel" not in alone and not alone["return"].eligible

@@ -22,6 +22,34 @@ def test_actions_on_tau_retail_dev(make_container):
     assert top1 >= TOP1_FLOOR and top3 >= TOP3_FLOOR
 
 
+def test_actions_on_the_store_by_its_mapping(tmp_path):
+    """The same tasks on the store imported by its mapping: a record's actions, what its
+    status allows, and what the mapping's `instead` says a wish is meanwhile (a return
+    asked before delivery is a cancellation; an exchange, a change). Measured on dev: top1
+    0.95, top3 0.95 (0.84 / 0.95 before `instead` and the order actions are asked in);
+    train 500/500. Task 2 still misses: a refund of a pending line, since "refund" is no
+    name of the return action ("when do I get my money back?" would then ask for one)."""
+    from eval.cli import _retail_run
+    from eval.config import load_config
+    from profiles.mapping import PACKAGED_MAPPINGS
+
+    cases = actions_suite.load_cases(RETAIL / "tasks_dev.json")
+    _run, c = _retail_run(
+        actions_suite.SUITE,
+        tmp_path / "out",
+        load_config(None),
+        RETAIL,
+        tmp_path / "data",
+        True,
+        PACKAGED_MAPPINGS / "tau_retail.yaml",
+    )
+    per_case = [actions_suite.rapport_scorer(c.assistant)(case) for case in cases]
+    top1 = fmean(x.metrics["top1"] for x in per_case)
+    top3 = fmean(x.metrics["top3"] for x in per_case)
+    print("MAPPED ACTIONS", top1, top3)
+    assert top1 >= TOP1_FLOOR and top3 >= TOP3_FLOOR, [x.detail for x in per_case]
+
+
 def test_gold_types_come_from_the_action_names():
     cases = actions_suite.load_cases(RETAIL / "tasks_train.json")
     kinds = {k for c in cases for k in c.gold}

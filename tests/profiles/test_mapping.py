@@ -129,6 +129,27 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             "records.0.requires.close.0.when: Value error, when: cannot parse the condition",
         ),
         (
+            "records: [{kind: order, id: id, customer: c, allows: {pending: [cancel]},"
+            " instead: {refund: cancel}}]",
+            "records.0: Value error, instead 'refund': not one of its actions",
+        ),
+        (
+            "records: [{kind: order, id: id, customer: c, allows: {pending: [cancel]},"
+            " instead: {cancel: cancel}}]",
+            "records.0: Value error, instead 'cancel': name another action to do instead",
+        ),
+        (
+            "records: [{kind: line, id: id, customer: c, allows: {delivered: [return]},"
+            " instead: {return: order.cancel}}]",
+            "records.0: Value error, instead 'order.cancel': 'order' is none of its links",
+        ),
+        (
+            "records: [{kind: order, id: id, customer: c, allows: {pending: [modify]}},"
+            " {kind: line, id: id, customer: c, links: {order: o},"
+            " allows: {delivered: [return]}, instead: {return: order.cancel}}]",
+            "instead 'order.cancel': 'order' records have no action 'cancel'",
+        ),
+        (
             "records: [{kind: booking, id: id, customer: c, open: [confirmed]}]",
             "records.0: Value error, open: names statuses; give `status` too",
         ),
