@@ -322,12 +322,9 @@ class Terms:
         return found
 
 
-NO_TERMS = Terms()
-
-
-def keyword_terms(entries: list[str], owner: str = "") -> Terms:
+def keyword_terms(entries: list[str]) -> Terms:
     """The plain entries (words, phrases, a stem with \\w*) that a typo may still match."""
-    return _indexed([t for e in entries if (t := _term(e, owner)) is not None])
+    return _indexed([t for e in entries if (t := _term(e)) is not None])
 
 
 def _indexed(terms: list[Term]) -> Terms:
