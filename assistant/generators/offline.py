@@ -370,6 +370,7 @@ class OfflineComposer:
             # the business's every name for the action, whichever the customer used
             about, also = _doing_words(doing)
             kb = self._best_sentences(composed, most, about, also=also, one_article=True)
+            kb = [(sent, src) for sent, src in kb if _for_their_kind(src, doing)]
             intro = cat.text("action_intro", action=doing[0][1].name_in(cat.language, lowered))
         elif records and not about_policy:
             beyond = _unheld(composed.message, records)
@@ -591,6 +592,14 @@ def _doing_words(doing: list[tuple[Source, RecordAction]]) -> tuple[set[str], se
     actions = {w for _, a in doing for w in _content(" ".join([a.name, *a.every_name()]))}
     kinds = {w for s, _ in doing for w in _content(kind_phrase(s.id, s.terms))}
     return actions, actions | kinds
+
+
+def _for_their_kind(article: Source, doing: list[tuple[Source, RecordAction]]) -> bool:
+    """Whether an article's title names the kind of a record an action is asked of
+    ("Closing a Debit Card" for a debit card): the steps for another kind ("Revoking and
+    Canceling Virtual Cards") would tell the customer the wrong way."""
+    title = set(_content(article.title or ""))
+    return any(set(_content(kind_phrase(s.id, s.terms))) <= title for s, _ in doing)
 
 
 def _handoff_words(cat: ReplyCatalog, decision: Decision) -> str:

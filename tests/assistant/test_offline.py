@@ -269,6 +269,34 @@ def test_an_action_a_record_allows_brings_what_it_takes_from_one_article(make_co
     assert "help articles" not in OfflineComposer().generate(balance).text
 
 
+def test_what_it_takes_comes_from_an_article_about_their_kind_of_record(make_composed):
+    """'can i cancel my debit card': the only article about cancelling a card the customer
+    may read is about virtual cards; its steps would tell them the wrong way, so the reply
+    says their card can be cancelled and gives no steps. One about debit cards gives them."""
+    debit = Fact(
+        id="record:debit_card:dbc_1",
+        kind="record",
+        text="Debit card dbc_1 ending 8765: pending",
+        relevance=10.0,
+        status="pending",
+        terms=["debit card", "card"],
+        actions=[RecordAction(name="close", allowed=True, names={"en": ["close", "cancel"]})],
+    )
+    virtual = _article(
+        "virtual",
+        "Virtual Card Management: Revoking and Canceling Virtual Cards",
+        "To cancel a card, select Cancel and confirm. The card is permanently closed at once.",
+    )
+    c = make_composed("can i cancel my debit card", facts=[PROFILE, debit], passages=[virtual])
+    g = OfflineComposer().generate(c)
+    assert "so you can still cancel it" in g.text, g.text
+    assert "what it takes" not in g.text and "select Cancel" not in g.text, g.text
+    theirs = virtual.model_copy(update={"title": "Closing or Cancelling a Debit Card"})
+    c = make_composed("can i cancel my debit card", facts=[PROFILE, debit], passages=[theirs])
+    g = OfflineComposer().generate(c)
+    assert "Here is what it takes to cancel it" in g.text and "select Cancel" in g.text, g.text
+
+
 def test_a_how_to_that_names_what_they_hold_reads_that_record(make_composed):
     """ "how can I return my tablet?" names their tablet by what its order line holds, and
     an action its kind knows: the reply reads it (delivered, its order) rather than handing
