@@ -276,3 +276,12 @@ def test_a_product_named_in_a_follow_up_wins_over_the_conversation() -> None:
     assert intent.name == "return" and [r.id for r in intent.records] == ["#W1111111"]
     follow = plan_turn("can I cancel it instead?", ORDERS, earlier=earlier)
     assert [r.id for r in follow.intents[0].records] == ["#W2222222"]
+
+
+def test_a_refund_for_my_pending_order_is_about_the_pending_orders():
+    """ "i want a refund for my pending order": the orders that are pending, which cannot
+    be returned yet, not the delivered one a return could be made of."""
+    for message in ("i want a refund for my pending order", "quiero devolver mi pedido pendiente"):
+        intent = only(plan_turn(message, ORDERS).intents, "return")
+        assert [r.id for r in intent.records] == [BACKPACK.id, LAMP.id], message
+        assert intent.allowed is False and intent.resolved_by == "open"
