@@ -648,4 +648,14 @@ def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction, lo
     key = "record_action." + ("allowed" if action.allowed else "not_allowed")
     if not record.status:
         return cat.text(f"{key}_any", action=name)
-    return cat.text(key, action=name, status=record.status_in(cat.language))
+    status = record.status_in(cat.language)
+    # what its kind does instead while its status does not allow the wish ("you can't
+    # return it now, but you can still cancel it")
+    other = next(
+        (a for a in record.actions if a.name == action.instead and a.allowed and not a.why),
+        None,
+    )
+    if other is not None and cat.has("record_action.instead"):
+        also = other.name_in(cat.language, lowered)
+        return cat.text("record_action.instead", action=name, status=status, other=also)
+    return cat.text(key, action=name, status=status)

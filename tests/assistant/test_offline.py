@@ -535,3 +535,41 @@ def test_how_long_beside_their_records_is_answered_by_a_time_or_not_at_all(make_
     both = make_composed(message, facts=[PROFILE, card], passages=[promo, delivery])
     text = OfflineComposer().generate(both).text
     assert "arrives in 7-10 business days" in text and "fee waiver" not in text
+
+
+def test_a_wish_its_status_does_not_allow_says_what_it_allows_instead(make_composed):
+    """The mapping's `instead`: "i want to return order #W1" while it is pending says it
+    cannot be returned now but can still be cancelled, in the customer's language."""
+    actions = [
+        RecordAction(name="cancel", allowed=True, names={"en": ["cancel"], "es": ["cancelar"]}),
+        RecordAction(
+            name="return",
+            allowed=False,
+            names={"en": ["return"], "es": ["devolver"]},
+            instead="cancel",
+        ),
+    ]
+    order = Fact(
+        id="record:order:#W1",
+        kind="record",
+        text="Order #W1 (Kettle): pending",
+        relevance=10.0,
+        status="pending",
+        status_texts={"es": "pendiente"},
+        terms=["order"],
+        actions=actions,
+    )
+    g = OfflineComposer().generate(
+        make_composed("i want to return order #W1", facts=[PROFILE, order], passages=[])
+    )
+    assert "It is pending, so you can't return it now, but you can still cancel it." in g.text
+    es = make_composed("quiero devolver el pedido #W1", facts=[PROFILE, order], passages=[])
+    es.decision.style.language = "es"
+    g = OfflineComposer().generate(es)
+    assert "ahora no puedes devolver, pero todavía puedes cancelar" in g.text, g.text
+    # nothing stands in: only that it cannot be done now
+    alone = order.model_copy(update={"actions": [actions[1].model_copy(update={"instead": None})]})
+    g = OfflineComposer().generate(
+        make_composed("i want to return order #W1", facts=[PROFILE, alone], passages=[])
+    )
+    assert "It is pending, so you can't return it now." in g.text, g.text
