@@ -620,7 +620,11 @@ _BACK = re.compile(
 # A word for what was spoken of, however long the message: "can i exchange it for a
 # different color?", "quiero devolverla", "je veux le retourner"
 POINTS_AT = re.compile(
-    r"\b(?:it|them|those|ça|le|les)\b|\b\w{3,}r(?:lo|la|los|las)\b|\b(?:ihn|sie|es)\b(?=.*\?)",
+    r"\b(?:it|them|those|ça|le|les)\b|\b\w{3,}r(?:lo|la|los|las)\b|\b(?:ihn|sie|es)\b(?=.*\?)"
+    # a Spanish pronoun before the verb that wants it: "lo quiero cancelar", "¿la puedo
+    # devolver?"
+    r"|\b(?:lo|la|los|las) (?:quiero|quieres|quiere|quisiera|puedo|puedes|puede|pueden"
+    r"|podr[ií]a|podr[ií]as|necesito|tengo que|voy a|vas a|va a)\b",
     re.IGNORECASE,
 )
 # What says a message is about something not spoken of yet, however it then points

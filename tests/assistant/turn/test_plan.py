@@ -285,3 +285,13 @@ def test_a_refund_for_my_pending_order_is_about_the_pending_orders():
         intent = only(plan_turn(message, ORDERS).intents, "return")
         assert [r.id for r in intent.records] == [BACKPACK.id, LAMP.id], message
         assert intent.allowed is False and intent.resolved_by == "open"
+
+
+def test_a_spanish_pronoun_before_the_verb_points_at_the_order_spoken_of():
+    """ "y si lo quiero cancelar?" after a question about one order is about that order
+    ("lo" before the verb, as "cancelarlo" after it), not every order a cancel concerns."""
+    earlier = ["¿dónde está mi pedido #W1111111?"]
+    for message in ("y si lo quiero cancelar?", "¿y la puedo cancelar?", "quiero cancelarlo"):
+        intent = only(plan_turn(message, ORDERS, earlier=earlier).intents, "cancel")
+        assert [r.id for r in intent.records] == [JACKET.id], message
+        assert intent.resolved_by == "conversation" and intent.allowed is False
