@@ -332,6 +332,7 @@ class OfflineComposer:
                 if len(records) > 1
                 else []
             )
+            said_of: list[list[str]] = []
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules
                 asked = [a for a in s.actions if a.asked_in(lowered) and a not in never]
@@ -342,7 +343,18 @@ class OfflineComposer:
                     # "i never got my parcel" of one on its way: where it is
                     status = s.status_in(cat.language)
                     said.insert(0, cat.text("record_action.under_way", status=status))
-                listed(s, " ".join(said))
+                said_of.append(said)
+            # the same said of each of several ("It is pending, so you can't return it
+            # now" three times): said once, after them, of them all
+            once = ""
+            if len(records) > 1 and len(said_of[0]) == 1 and all(x == said_of[0] for x in said_of):
+                wish = next(a for a in records[0].actions if a.asked_in(lowered) and a not in never)
+                once = _action_sentence(cat, records[0], wish, lowered, all_of=True)
+                once = "" if once == said_of[0][0] else once  # no wording for them all
+            for s, said in zip(records, said_of, strict=True):
+                listed(s, "" if once else " ".join(said))
+            if once:
+                lines.append(once)
             if len(records) > 1 and all(s.id in under_way for s in records):
                 lines.append(cat.text("record_action.under_way_all"))  # said once, after them
             for a in never:
@@ -632,11 +644,14 @@ def _policy_lines(cat: ReplyCatalog, plan: AnswerPlan) -> list[str]:
     return lines
 
 
-def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction, lowered: str) -> str:
+def _action_sentence(
+    cat: ReplyCatalog, record: Source, action: RecordAction, lowered: str, all_of: bool = False
+) -> str:
     """Whether a record's status allows an action, in the customer's language and with
     their word for it, else the business's own name (English, or the action's own name,
     when it gave none); a record with no status says only whether it can be done, and one
-    whose kind cannot have the action, that it cannot."""
+    whose kind cannot have the action, that it cannot. `all_of`: said once of several
+    records that are all alike ("They are all pending, so you can't return them now")."""
     name = action.name_in(cat.language, lowered)
     if not action.known:  # "freeze" of a credit card: no status of it would allow it
         return cat.text("record_action.unknown", action=name)
@@ -656,6 +671,8 @@ def _action_sentence(cat: ReplyCatalog, record: Source, action: RecordAction, lo
         None,
     )
     if other is not None and cat.has("record_action.instead"):
-        also = other.name_in(cat.language, lowered)
-        return cat.text("record_action.instead", action=name, status=status, other=also)
-    return cat.text(key, action=name, status=status)
+        key = "record_action.instead"
+    if all_of and cat.has(f"{key}_all"):
+        key += "_all"
+    also = other.name_in(cat.language, lowered) if other is not None else ""
+    return cat.text(key, action=name, status=status, other=also)

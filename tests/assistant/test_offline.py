@@ -573,3 +573,36 @@ def test_a_wish_its_status_does_not_allow_says_what_it_allows_instead(make_compo
         make_composed("i want to return order #W1", facts=[PROFILE, alone], passages=[])
     )
     assert "It is pending, so you can't return it now." in g.text, g.text
+
+
+def test_what_is_said_alike_of_several_records_is_said_once_of_them_all(make_composed):
+    """ "i want to return my pending orders", three pending: listed, then once "They are
+    all pending, so you can't return them now, but you can still cancel any of them.";
+    a sentence with no wording for them all (a requirement's reason) stays with each."""
+    cancel = RecordAction(name="cancel", allowed=True, names={"en": ["cancel"]})
+    back = RecordAction(name="return", allowed=False, names={"en": ["return"]}, instead="cancel")
+    orders = [
+        Fact(
+            id=f"record:order:#W{n}",
+            kind="record",
+            text=f"Order #W{n}: pending",
+            relevance=10.0,
+            status="pending",
+            terms=["order"],
+            actions=[cancel, back],
+        )
+        for n in (1, 2, 3)
+    ]
+    c = make_composed("i want to return my pending orders", facts=[PROFILE, *orders], passages=[])
+    text = OfflineComposer().generate(c).text
+    once = (
+        "They are all pending, so you can't return them now, but you can still cancel any of them."
+    )
+    assert text.count(once) == 1 and "return it now" not in text, text
+    assert text.index("#W3") < text.index(once)
+    # "You can't close it yet: its balance must be $0.00 first." has no plural: per card
+    owing = RecordAction(name="close", allowed=False, names={"en": ["close"]}, why={"en": "x owed"})
+    cards = [o.model_copy(update={"actions": [owing], "terms": ["card"]}) for o in orders[:2]]
+    c = make_composed("i want to close my cards", facts=[PROFILE, *cards], passages=[])
+    text = OfflineComposer().generate(c).text
+    assert text.count("You can't close it yet: x owed.") == 2, text
