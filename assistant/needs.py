@@ -7,7 +7,7 @@ named orders allow each action, recent account events, and the policy's handoff.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -29,6 +29,8 @@ ACTION_TYPES: tuple[ActionType, ...] = (
     "track",
     "escalate",
 )
+
+_A = TypeVar("_A", bound=str)  # an action's name: the store's action types, or a record's
 
 # Which order statuses allow each action (the retail store policy); None: any order, or
 # not about an order at all.
@@ -100,16 +102,13 @@ def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> lis
     orders' status does not allow counts for its counterpart that it does allow: a
     refund asked before delivery is a cancellation, a change after it an exchange."""
     first_at = {a: m.start() for a, p in _TRIGGERS.items() if (m := p.search(message))}
-    positions = sorted(first_at.values())
     orders = [f for f in ctx.facts if f.id.startswith("order:") and f.status]
     # named, or found by the answer plan: "ok cancel it then" is the order spoken of
     plan = decision.plan
     found = set(plan.found_ids()) if plan else set()
     named = [f for f in orders if f.relevance >= NAMED_PRODUCT or f.id in found]
     statuses = {f.status for f in named if f.status}
-    asked: dict[ActionType, float] = {
-        a: 3.0 + 1.0 / (1 + positions.index(at)) for a, at in first_at.items()
-    }
+    asked: dict[ActionType, float] = _asked(first_at)
     scores: dict[ActionType, float] = dict.fromkeys(ACTION_TYPES, 0.0)
     reasons: dict[ActionType, list[str]] = {a: [] for a in ACTION_TYPES}
     for action, weight in asked.items():
@@ -172,6 +171,13 @@ def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> lis
     return needs
 
 
+def _asked(first_at: dict[_A, int]) -> dict[_A, float]:
+    """How much each asked action weighs, by where it is first asked: one asked earlier
+    ranks higher."""
+    positions = sorted(first_at.values())
+    return {a: 3.0 + 1.0 / (1 + positions.index(at)) for a, at in first_at.items()}
+
+
 def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
     """What can be done to the records the message names, by their kinds' own actions: asked
     and allowed by a record's status first ("freeze my card": freeze, on the active card),
@@ -184,10 +190,10 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
     for f in named:
         for a in f.actions:
             by_action.setdefault(a.name, []).append((f, a))
-    # where each action is first asked for: one asked earlier ranks higher
-    at = {n: min(ps) for n, pairs in by_action.items() if (ps := _positions(pairs, lowered))}
-    order = sorted(at.values())
-    asked = {n: 3.0 + 1.0 / (1 + order.index(p)) for n, p in at.items()}
+    # where each action is first asked for
+    asked = _asked(
+        {n: min(ps) for n, pairs in by_action.items() if (ps := _positions(pairs, lowered))}
+    )
     # asked, not allowed, and standing for an allowed action: that action, with why
     stands_for: dict[str, list[tuple[float, str]]] = {}
     for name, weight in asked.items():
