@@ -7,10 +7,10 @@ what and why, and the log the live stream replays from."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import case, func, insert, literal, update
+from sqlalchemy import CompoundSelect, Insert, case, func, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -139,10 +139,11 @@ class InboxStore:
                 .execution_options(synchronize_session=False)
             )
 
-    def record_messages(self, conversation_id: str, message_ids: list[int], actor: str) -> int:
-        """Message events for stored messages (a turn's message and reply); the last id."""
+    def record_messages(self, conversation_id: str, message_ids: list[int], actor: str) -> None:
+        """Message events for stored messages (a customer's message to the agent who has
+        the conversation)."""
         with session_scope(self.engine) as s:
-            return _record(s, conversation_id, message_ids, actor)
+            s.execute(_message_events(conversation_id, message_ids, actor))
 
     def record_turn(self, conversation_id: str, turn_id: str) -> ConversationStatus | None:
         """Message events for a bot turn's message and reply, and the conversation's
@@ -152,21 +153,8 @@ class InboxStore:
             .where(col(Turn.id) == turn_id)
             .union_all(select(col(Turn.reply_message_id)).where(col(Turn.id) == turn_id))
         )
-        events = insert(ConversationEvent).from_select(
-            ["conversation_id", "customer_id", "kind", "actor", "message_id", "created_at"],
-            sa_select(
-                literal(conversation_id),
-                col(Message.customer_id),
-                literal("message"),
-                case((col(Message.role) == "assistant", "bot"), else_="customer"),
-                col(Message.id),
-                col(Message.created_at),
-            )
-            .where(col(Message.id).in_(of_turn))
-            .order_by(col(Message.id)),
-        )
         with session_scope(self.engine) as s:
-            s.execute(events)
+            s.execute(_message_events(conversation_id, of_turn, "customer"))
             conv = s.get(Conversation, conversation_id)
             return None if conv is None else _status(conv)
 
@@ -343,24 +331,21 @@ def _status(conv: Conversation) -> ConversationStatus:
     )
 
 
-def _record(s: Session, conversation_id: str, message_ids: list[int], actor: str) -> int:
-    """Add the message events of these stored messages; the last event's id (0: none)."""
-    if not message_ids:
-        return 0
-    found = s.exec(select(Message).where(col(Message.id).in_(message_ids)))
-    by_id = {m.id: m for m in found}
-    events = [
-        ConversationEvent(
-            conversation_id=conversation_id,
-            customer_id=msg.customer_id,
-            kind="message",
-            actor=actor if msg.role != "assistant" else "bot",
-            message_id=mid,
-            created_at=msg.created_at,
+def _message_events(
+    conversation_id: str, message_ids: list[int] | CompoundSelect[Any], actor: str
+) -> Insert:
+    """One statement adding the message events of these stored messages, in the order they
+    were written: by `actor`, the bot's replies by the bot."""
+    return insert(ConversationEvent).from_select(
+        ["conversation_id", "customer_id", "kind", "actor", "message_id", "created_at"],
+        sa_select(
+            literal(conversation_id),
+            col(Message.customer_id),
+            literal("message"),
+            case((col(Message.role) == "assistant", "bot"), else_=actor),
+            col(Message.id),
+            col(Message.created_at),
         )
-        for mid in message_ids
-        if (msg := by_id.get(mid)) is not None
-    ]
-    s.add_all(events)
-    s.flush()
-    return next((e.id for e in reversed(events) if e.id is not None), 0)
+        .where(col(Message.id).in_(message_ids))
+        .order_by(col(Message.id)),
+    )
