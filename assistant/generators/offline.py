@@ -333,9 +333,11 @@ class OfflineComposer:
                 else []
             )
             said_of: list[list[str]] = []
+            asked_of: list[list[RecordAction]] = []
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules
                 asked = [a for a in s.actions if a.asked_in(lowered) and a not in never]
+                asked_of.append(asked)
                 # allowed, or allowed by its status but not met yet: the way and its terms
                 doing += [(s, a) for a in asked if a.allowed or a.why]
                 said = [_action_sentence(cat, s, a, lowered) for a in asked]
@@ -348,8 +350,7 @@ class OfflineComposer:
             # now" three times): said once, after them, of them all
             once = ""
             if len(records) > 1 and len(said_of[0]) == 1 and all(x == said_of[0] for x in said_of):
-                wish = next(a for a in records[0].actions if a.asked_in(lowered) and a not in never)
-                once = _action_sentence(cat, records[0], wish, lowered, all_of=True)
+                once = _action_sentence(cat, records[0], asked_of[0][0], lowered, all_of=True)
                 once = "" if once == said_of[0][0] else once  # no wording for them all
             for s, said in zip(records, said_of, strict=True):
                 listed(s, "" if once else " ".join(said))
