@@ -22,7 +22,7 @@ from assistant.signals import (
 from assistant.types import Decision, ReplyStyle, Retrieved, RuleHit, TurnRequest
 from profiles.context import CustomerCard, CustomerContext
 from profiles.expressions import Expression, RuleFileError, compile_expression, read_rule_file
-from profiles.relevance import Phrases, Vocabulary
+from profiles.relevance import Vocabulary
 
 log = logging.getLogger("rapport.policy")
 
@@ -173,11 +173,10 @@ def _lexicon(raw: Any, where: str) -> Vocabulary:
         if not isinstance(patterns, list) or not patterns:
             raise RuleFileError(f"{where}: {name!r} needs a non-empty list of words")
         entries[str(name)] = [str(p) for p in patterns]  # plain words match "a real preson"
-        try:
-            Phrases.of(entries[str(name)])
-        except re.error as exc:
-            raise RuleFileError(f"{where}: {name!r}: {exc}") from exc
-    return Vocabulary.of(entries)
+    try:
+        return Vocabulary.of(entries)
+    except re.error as exc:  # names the entry's name
+        raise RuleFileError(f"{where}: {exc}") from exc
 
 
 def _rule(entry: Any, where: str) -> Rule:

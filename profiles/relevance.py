@@ -449,9 +449,15 @@ class Vocabulary:
 
     @classmethod
     def of(cls, entries: Mapping[str, list[str]]) -> Vocabulary:
-        """re.error for an entry that is no regular expression."""
+        """re.error, naming the name, for an entry that is no regular expression."""
+        phrases = {}
+        for name, es in entries.items():
+            try:
+                phrases[name] = Phrases.of(es)
+            except re.error as exc:
+                raise re.error(f"{name!r}: {exc}") from exc
         plain = [t for name, es in entries.items() for e in es if (t := _term(e, name))]
-        return cls({name: Phrases.of(es) for name, es in entries.items()}, _indexed(plain))
+        return cls(phrases, _indexed(plain))
 
     def found(self, text: str, tokens: list[str] | None = None, typos: bool = True) -> list[str]:
         """The names whose entries the text holds, in their declared order; `tokens`, its
