@@ -124,10 +124,12 @@
     if (!current) return;
     try {
       const s = await api(`/v1/agent/conversations/${encodeURIComponent(current.id)}/${what}`, { method: "POST" });
+      // the header and the composer follow the new state in place: re-opening the
+      // conversation would replace the reply box and lose a draft taken meanwhile
       current.state = s.state; current.assignee = s.assignee;
-      const box = $("reply-box"), kept = box ? box.value : "";
-      await open(current.id);
-      if (kept && $("reply-box")) $("reply-box").value = kept;
+      const h = main.querySelector(".conv-head");
+      if (h) h.replaceWith(header());
+      syncComposer();
       loadQueue();
     } catch (e) { $("composer-note").textContent = e.message; }
   }

@@ -162,16 +162,27 @@ def _handoff_flow(browser, widget_server: str, agent_server: str) -> None:
     expect(first).to_contain_text("waiting")
     first.click()
     expect(desk.locator("#transcript")).to_contain_text("talk to a real person")
+    # The agent takes a draft while the take-over is still on its way: the draft stays in
+    # the box and is sent as drafted (the page once re-opened the conversation on the
+    # answer and lost both).
+    held = []
+    desk.route("**/assign", lambda route: held.append(route))
     desk.get_by_role("button", name="Take over").click()
-    expect(desk.locator(".conv-head")).to_contain_text("with you")
-    expect(customer.locator(".rw-status")).to_contain_text("is answering you")
-
+    while not held:
+        desk.wait_for_timeout(20)
     desk.get_by_role("button", name="Use draft 1").click()
     box = desk.get_by_label("Reply to the customer")
-    expect(box).not_to_have_value("")  # the draft is filled in as the page gets it
+    expect(box).not_to_have_value("")
     drafted = box.input_value()
+    held[0].continue_()
+    expect(desk.locator(".conv-head")).to_contain_text("with you")
+    expect(customer.locator(".rw-status")).to_contain_text("is answering you")
+    expect(box).to_have_value(drafted)
+
     box.fill("Hi Olivia, Agent here. " + drafted)
-    box.press("Control+Enter")
+    with desk.expect_request(lambda r: r.url.endswith("/messages")) as sent:
+        box.press("Control+Enter")
+    assert sent.value.post_data_json["draft"]["index"] == 0
     agent_msg = customer.locator(".rw-agent").last
     expect(agent_msg).to_contain_text("Hi Olivia, Agent here.")
 
