@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from assistant.tokens import TokenCounter
 from assistant.types import CitationKind, Composed, Decision, Source
-from profiles.context import CustomerCard, Fact, RecordAction
+from profiles.context import CustomerCard, Fact, RecordAction, stand_in
 from profiles.models import Message
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, messages_text
@@ -138,10 +138,20 @@ def action_note(fact: Fact, asking: str) -> str:
             why = a.why.get("en") or next(iter(a.why.values()))
             notes.append(f"{name}: not yet, {why}")
         elif a.allowed:
-            notes.append(f"{name}: allowed")
+            notes.append(f"{name}: allowed" + _told(a))
         else:
-            notes.append(f"{name}: not allowed" + (f" while {fact.status}" if fact.status else ""))
+            note = f"{name}: not allowed" + (f" while {fact.status}" if fact.status else "")
+            # what does the same for the customer then ("return" of a pending order)
+            if (other := stand_in(fact.actions, a)) is not None:
+                note += f", but {other.name_in('en', asking)} is allowed" + _told(other)
+            notes.append(note)
     return "; ".join(notes)
+
+
+def _told(action: RecordAction) -> str:
+    """What the business tells a customer the action does, for the model to say too."""
+    outcome = action.outcome_in("en")
+    return f" — {outcome.rstrip('.')}" if outcome else ""
 
 
 def _candidates(

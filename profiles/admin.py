@@ -160,6 +160,11 @@ class RecordIn(BaseModel):
         description="An action its status does not allow → the one that does the same for "
         "the customer then ({'return': 'cancel'}; 'order.cancel': its linked order's).",
     )
+    outcomes: dict[Plain, dict[Plain, Plain]] = Field(
+        default_factory=dict,
+        description="What an action does, told to the customer, by language ({'cancel': "
+        "{'en': 'Once it is cancelled, the $63.50 you paid goes back to your Visa.'}}).",
+    )
 
 
 class ReferenceIn(BaseModel):

@@ -82,6 +82,9 @@ class RecordAction(BaseModel):
     # order not yet delivered: "cancel"), by its kind's rules; "order.cancel": the action
     # of the record it links to (a line's refund before delivery cancels its order)
     instead: str | None = None
+    # what it does, as the customer is told it, by language ("Once it is cancelled, the
+    # $63.50 you paid goes back to your Visa."): said where a reply offers it
+    outcome: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("names", mode="before")
     @classmethod
@@ -121,6 +124,12 @@ class RecordAction(BaseModel):
         key of the cached patterns)."""
         names = {self.name.replace("_", " "), *self.every_name()}
         return tuple(sorted({n.lower() for n in names}))
+
+    def outcome_in(self, language: str) -> str:
+        """What it does, told in `language` where the business wrote it so, else in English,
+        else as written; "" when the business told nothing."""
+        o = self.outcome
+        return o.get(language) or o.get("en") or next(iter(o.values()), "")
 
     def name_in(self, language: str, lowered: str = "") -> str:
         """What a reply in `language` calls it: the customer's own word for it where the
@@ -1200,6 +1209,12 @@ def _none_fact(tail: str, phrase: str, text: str) -> Fact:
     )
 
 
+def stand_in(actions: list[RecordAction], action: RecordAction) -> RecordAction | None:
+    """The record's own action that does the same for the customer while its status does
+    not allow `action` ("return" of a pending order: "cancel"), if it can be done now."""
+    return next((a for a in actions if a.name == action.instead and a.allowed and not a.why), None)
+
+
 def record_actions(r: CustomerRecord, now: datetime | None = None) -> list[RecordAction]:
     """What the record's kind can do and whether it can be done now: its status allows
     it, and the record meets what the action needs (`requires`: "amount == 0"), checked
@@ -1214,7 +1229,12 @@ def record_actions(r: CustomerRecord, now: datetime | None = None) -> list[Recor
                 allowed, why = False, dict(need.get("why") or {})
                 break
         instead = None if allowed else (r.instead or {}).get(a)
-        out.append(RecordAction(name=a, allowed=allowed, names=names, why=why, instead=instead))
+        outcome = (r.outcomes or {}).get(a, {})
+        out.append(
+            RecordAction(
+                name=a, allowed=allowed, names=names, why=why, instead=instead, outcome=outcome
+            )
+        )
     return out
 
 

@@ -247,6 +247,12 @@ class RecordsMap(_Strict):
         description="Action: the action that does the same for the customer when its "
         "status does not allow it ({return: cancel}: a refund before delivery).",
     )
+    outcome: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict,
+        description="Action: what the customer is told it does, a template filled from the "
+        "record like `show`, or one per language ('en' first): {cancel: 'Once it is "
+        "cancelled, the {amount:$,.2f} you paid goes back to your {payment_method.brand}.'}",
+    )
     sensitive: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list, description="Words naming this kind.")
     show: str | dict[str, str] = Field(
@@ -328,6 +334,7 @@ class RecordsMap(_Strict):
         known = set(self.actions())
         named = [("requires", a) for a in self.requires]
         named += [("instead", a) for a in self.instead]
+        named += [("outcome", a) for a in self.outcome]
         # "order.cancel": an action of the record it links to (checked with the mapping)
         named += [("instead", a) for a in self.instead.values() if "." not in a]
         for action in self.instead.values():
@@ -484,7 +491,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
     *("allows", "open", "arrived", "actions", "texts", "status_texts", "requires"),
-    *("instead", "part_of", "offered"),
+    *("instead", "outcomes", "part_of", "offered"),
 )
 
 
@@ -552,7 +559,9 @@ def _link(
             for n, t in ({n: None for n in spec.links} | linked).items()
         }
         lang, main, others = spec.templates()
-        slots = dict(kind=rec.kind, key=rec.key, **values)
+        slots: dict[str, Any] = dict(kind=rec.kind, key=rec.key, **values)
+        if rec.amount is not None and "amount" not in rec.fields:
+            slots["amount"] = rec.amount  # where the mapping's `amount` path found it
         code = rec.status or ""
         # its status as customers read it: the label, else the code in plain words
         said = {ln: labels(ln).get(code) or spoken(code) for ln in (lang, *others)}
@@ -560,6 +569,21 @@ def _link(
         rec.texts = {
             lang: _render(t, rec.fields, raw.where, labels(lang), **slots, status=said[lang])
             for lang, t in others.items()
+        }
+        # what each action does, told in each language it is written in
+        rec.outcomes = {
+            action: {
+                ln: _render(
+                    t,
+                    rec.fields,
+                    f"{raw.where}: outcome {action}",
+                    labels(ln),
+                    **slots,
+                    status=labels(ln).get(code) or spoken(code),
+                )
+                for ln, t in _by_language(template).items()
+            }
+            for action, template in spec.outcome.items()
         }
         # its status as customers read it, by language, where the labels give it
         label = mapping.labels.get(rec.status or "")
@@ -734,6 +758,11 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
     return out
 
 
+def _by_language(template: str | dict[str, str]) -> dict[str, str]:
+    """A template, or one per language, by language ("en" for one alone)."""
+    return {"en": template} if isinstance(template, str) else dict(template)
+
+
 def spoken(code: str) -> str:
     """A coded value as a sentence says it: "UNDER_REVIEW" → "under review"."""
     return code.replace("_", " ").strip().lower()
@@ -760,7 +789,7 @@ def _render(
     try:
         return _tidy(fmt.vformat(_OPTIONAL.sub(optional, template), (), values))
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
-        raise MappingError(f"{where}: its show template cannot be filled: {exc}") from None
+        raise MappingError(f"{where}: its template cannot be filled: {exc}") from None
 
 
 class _Formatter(string.Formatter):

@@ -155,6 +155,9 @@ class CustomerRecord(SQLModel, table=True):
     # an action asked while its status does not allow it → the one that does the same for
     # the customer then ({"return": "cancel"}: a refund before delivery is a cancellation)
     instead: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    # what an action does, as the customer is told it, by language ({"cancel": {"en": "Once
+    # it is cancelled, the $63.50 you paid goes back to your Visa ending 9182."}})
+    outcomes: dict[str, dict[str, str]] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class ReferenceItem(SQLModel, table=True):

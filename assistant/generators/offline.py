@@ -16,7 +16,7 @@ from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
-from profiles.context import NONE_HELD, OFFERED_ID, RecordAction, kind_phrase
+from profiles.context import NONE_HELD, OFFERED_ID, RecordAction, kind_phrase, stand_in
 from profiles.relevance import (
     DURATION,
     EXPLICIT_ID,
@@ -333,6 +333,7 @@ class OfflineComposer:
                 else []
             )
             said_of: list[list[str]] = []
+            told_of: list[list[str]] = []
             asked_of: list[list[RecordAction]] = []
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules
@@ -341,6 +342,7 @@ class OfflineComposer:
                 # allowed, or allowed by its status but not met yet: the way and its terms
                 doing += [(s, a) for a in asked if a.allowed or a.why]
                 said = [_action_sentence(cat, s, a, lowered) for a in asked]
+                told_of.append(list(dict.fromkeys(o for a in asked if (o := _outcome(cat, s, a)))))
                 if s.id in under_way and len(records) == 1:
                     # "i never got my parcel" of one on its way: where it is
                     status = s.status_in(cat.language)
@@ -352,8 +354,10 @@ class OfflineComposer:
             if len(records) > 1 and len(said_of[0]) == 1 and all(x == said_of[0] for x in said_of):
                 once = _action_sentence(cat, records[0], asked_of[0][0], lowered, all_of=True)
                 once = "" if once == said_of[0][0] else once  # no wording for them all
-            for s, said in zip(records, said_of, strict=True):
-                listed(s, "" if once else " ".join(said))
+            # what the action offered does is each record's own ("the $63.50 you paid"):
+            # told of one alone, or of each where what is said differs
+            for s, said, told in zip(records, said_of, told_of, strict=True):
+                listed(s, "" if once else " ".join([*said, *told]))
             if once:
                 lines.append(once)
             if len(records) > 1 and all(s.id in under_way for s in records):
@@ -667,13 +671,22 @@ def _action_sentence(
     status = record.status_in(cat.language)
     # what its kind does instead while its status does not allow the wish ("you can't
     # return it now, but you can still cancel it")
-    other = next(
-        (a for a in record.actions if a.name == action.instead and a.allowed and not a.why),
-        None,
-    )
+    other = stand_in(record.actions, action)
     if other is not None and cat.has("record_action.instead"):
         key = "record_action.instead"
     if all_of and cat.has(f"{key}_all"):
         key += "_all"
     also = other.name_in(cat.language, lowered) if other is not None else ""
     return cat.text(key, action=name, status=status, other=also)
+
+
+def _outcome(cat: ReplyCatalog, record: Source, action: RecordAction) -> str:
+    """What the action a reply offers for `action` does, as the business tells it ("Once
+    it is cancelled, the $63.50 you paid goes back to your Visa"): the action itself where
+    it can be done now, else what does the same instead; "" when it told nothing."""
+    if action.allowed and not action.why:
+        return action.outcome_in(cat.language)
+    if not action.known or action.why or not record.status:
+        return ""
+    other = stand_in(record.actions, action)
+    return other.outcome_in(cat.language) if other is not None else ""

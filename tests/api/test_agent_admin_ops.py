@@ -256,6 +256,7 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
         "text": "Swim+ membership M-77: paused since 1 March",
         "words": ["membership", "subscription"],
         "instead": {"cancel": "pause"},  # a cancellation its status does not allow: a pause
+        "outcomes": {"pause": {"en": "Your plan waits for you."}},
     }
     url = "/v1/admin/records/membership/M-77"
     assert client.put(url, json=record, headers=ADMIN).status_code == 201
@@ -270,6 +271,7 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
         {"plan": "swim-plus"},
         {"cancel": "pause"},
     )
+    assert stored["outcomes"] == {"pause": {"en": "Your plan waits for you."}}
 
     reply = client.post(
         "/v1/chat",

@@ -133,6 +133,16 @@ def test_the_model_reads_what_a_record_allows_of_what_is_asked(make_composed) ->
     assert action_note(owing, asking) == "cancel: not yet, its balance must be $0.00 first"
     assert action_note(owing, "what's my balance") == ""
     assert action_note(owing, "why was my card cancelled") == ""  # done, not asked
+    # what the business tells an action does; what stands in for one not allowed now
+    told = {"en": "The card is closed the same day."}
+    frozen = card("FROZEN", allowed=False)
+    frozen.actions[0].instead = "pause"
+    frozen.actions.append(
+        RecordAction(name="pause", allowed=True, names={"en": ["pause"]}, outcome=told)
+    )
+    assert action_note(frozen, asking) == (
+        "cancel: not allowed while FROZEN, but pause is allowed — The card is closed the same day"
+    )
 
     c = make_composed(message="can i cancel my gold card", facts=[PROFILE, owing])
     line = next(x for x in c.text.splitlines() if "Gold Card" in x)

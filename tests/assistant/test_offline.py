@@ -606,3 +606,53 @@ def test_what_is_said_alike_of_several_records_is_said_once_of_them_all(make_com
     c = make_composed("i want to close my cards", facts=[PROFILE, *cards], passages=[])
     text = OfflineComposer().generate(c).text
     assert text.count("You can't close it yet: x owed.") == 2, text
+
+
+def test_the_action_offered_is_told_with_what_it_does_as_the_business_writes_it(make_composed):
+    """The mapping's `outcome`: "can I cancel order #W1?" of a pending order says it can,
+    then what a cancellation does ("the $63.50 you paid goes back to your Visa"), in the
+    customer's language; the same follows a wish the cancellation stands in for; of
+    several alike, said once of them all, no record's own amount is told."""
+    told = {
+        "en": "Once it is cancelled, the $63.50 you paid goes back to your Visa.",
+        "es": "Una vez cancelado, los $63.50 que pagaste vuelven a tu Visa.",
+    }
+    cancel = RecordAction(
+        name="cancel", allowed=True, names={"en": ["cancel"], "es": ["cancelar"]}, outcome=told
+    )
+    back = RecordAction(name="return", allowed=False, names={"en": ["return"]}, instead="cancel")
+    order = Fact(
+        id="record:order:#W1",
+        kind="record",
+        text="Order #W1 (Kettle): pending",
+        relevance=10.0,
+        status="pending",
+        terms=["order"],
+        actions=[cancel, back],
+    )
+    g = OfflineComposer().generate(
+        make_composed("can I cancel order #W1?", facts=[PROFILE, order], passages=[])
+    )
+    assert "so you can still cancel it. " + told["en"] in g.text, g.text
+    g = OfflineComposer().generate(
+        make_composed("i want to return order #W1", facts=[PROFILE, order], passages=[])
+    )
+    assert "but you can still cancel it. " + told["en"] in g.text, g.text
+    es = make_composed("quiero cancelar el pedido #W1", facts=[PROFILE, order], passages=[])
+    es.decision.style.language = "es"
+    assert told["es"] in OfflineComposer().generate(es).text
+    # what cannot be done now has nothing to tell of what it would do
+    gone = order.model_copy(
+        update={"status": "delivered", "actions": [cancel.model_copy(update={"allowed": False})]}
+    )
+    g = OfflineComposer().generate(
+        make_composed("can I cancel order #W1?", facts=[PROFILE, gone], passages=[])
+    )
+    assert "can't cancel it" in g.text and "goes back" not in g.text, g.text
+    several = [
+        order.model_copy(update={"id": f"record:order:#W{n}", "text": f"Order #W{n}: pending"})
+        for n in (1, 2)
+    ]
+    c = make_composed("i want to return my pending orders", facts=[PROFILE, *several], passages=[])
+    text = OfflineComposer().generate(c).text
+    assert "any of them." in text and "goes back" not in text, text

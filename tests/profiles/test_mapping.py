@@ -150,6 +150,11 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             "instead 'order.cancel': 'order' records have no action 'cancel'",
         ),
         (
+            "records: [{kind: order, id: id, customer: c, allows: {pending: [cancel]},"
+            " outcome: {refund: 'the money goes back'}}]",
+            "records.0: Value error, outcome 'refund': not one of its actions",
+        ),
+        (
             "records: [{kind: booking, id: id, customer: c, open: [confirmed]}]",
             "records.0: Value error, open: names statuses; give `status` too",
         ),
@@ -237,6 +242,53 @@ def test_records_of_another_shape_link_to_their_customers(tmp_path, engine):
     by_value = {f.id: f.relevance for f in record_facts(ana, "can I keep doing yoga?")}
     assert by_value["record:membership:ms-2"] >= 3 > by_value["record:membership:ms-1"]
     assert all(f.relevance < 1 for f in record_facts(ana, "what time do you open?"))
+
+
+def test_what_an_action_does_is_told_from_the_records_own_values(tmp_path, engine):
+    """`outcome`: what the business tells a customer an action does, filled from the
+    record like `show` (its `amount`, a linked record's fields); one template is English,
+    and one that cannot be filled names the record and the action."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    people = _write(tmp_path / "members.csv", "nr,name\nM-1,Ana Lima\n")
+    plans = _write(
+        tmp_path / "memberships.jsonl",
+        '{"id": "ms-1", "member": "M-1", "plan": "Swim+", "state": "active",'
+        ' "paid": {"total": "39.5", "card": "Visa"}}\n',
+    )
+    mapping = _write(
+        tmp_path / "gym.yaml",
+        "customers: {file: members.csv, id: nr, name: name}\n"
+        "records:\n"
+        "  - kind: membership\n"
+        "    file: memberships.jsonl\n"
+        "    id: id\n"
+        "    customer: member\n"
+        "    status: state\n"
+        "    amount: paid.total\n"
+        "    allows: {active: [pause, cancel]}\n"
+        "    outcome:\n"
+        "      cancel: 'The {amount:€,.2f} of this month go back to your {paid.card}.'\n"
+        "      pause: {en: 'Your {plan} plan waits for you.', es: 'Tu plan {plan} te espera.'}\n",
+    )
+    import_files(engine, load_mapping(mapping), [people, plans])
+    with Session(engine) as s:
+        swim = s.exec(select(CustomerRecord)).one()
+    assert swim.outcomes == {
+        "cancel": {"en": "The €39.50 of this month go back to your Visa."},
+        "pause": {"en": "Your Swim+ plan waits for you.", "es": "Tu plan Swim+ te espera."},
+    }
+    (fact,) = record_facts([swim], "can I pause my membership?")
+    pause = next(a for a in fact.actions if a.name == "pause")
+    assert pause.outcome_in("es") == "Tu plan Swim+ te espera."
+    assert pause.outcome_in("fr") == "Your Swim+ plan waits for you."  # else English
+    broken = _write(
+        tmp_path / "broken.yaml",
+        mapping.read_text().replace("{paid.card}", "{paid.card[9]}"),
+    )
+    with pytest.raises(MappingError, match=r"membership\[0\]: outcome cancel: its template"):
+        import_files(engine, load_mapping(broken), [people, plans])
 
 
 def test_a_coded_status_reads_as_words_in_each_language(tmp_path, engine):
@@ -512,11 +564,20 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     # credit card, "pending" pendiente
     assert order.text == (
         "Order #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots): pending, "
-        "paid with credit card visa ending 9182"
+        "paid with credit card Visa ending 9182"
     )
     assert order.texts["es"] == (
         "Pedido #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots): pendiente, "
-        "pagado con tarjeta de crédito visa terminada en 9182"
+        "pagado con tarjeta de crédito Visa terminada en 9182"
+    )
+    # what it cost, and what a cancellation does with it, told in each language
+    assert order.amount == 663.85
+    assert order.outcomes["cancel"]["en"] == (
+        "Once it is cancelled, the $663.85 you paid goes back to your Visa credit card ending 9182."
+    )
+    assert (
+        "los $663.85 que pagaste vuelven a tu tarjeta de crédito Visa terminada en 9182"
+        in (order.outcomes["cancel"]["es"])
     )
     line = next(r for r in rows if r.key.startswith("#W5442520/"))
     assert " in order #W5442520: pending" in line.text  # its order's status, read through
