@@ -147,7 +147,9 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
             # a business's record: its action in the reply's language, its own id
             known = next((x for x in record.actions if x.name == a.action), None)
             action = known.name_in(cat.language) if known else a.action.replace("_", " ")
-            target = f" {a.target}"
+            # "your debit card dbc_7", by its kind's name where the language reads it so
+            kind = record.id.split(":")[1].replace("_", " ")
+            target = cat.text("drafts.record_target", kind=kind, id=a.target)
         else:
             action = verbs.get(a.action, a.action.replace("_", " "))
             target = cat.text("drafts.target", id=a.target)

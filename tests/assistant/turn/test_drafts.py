@@ -51,9 +51,9 @@ def test_an_urgent_handoff_is_drafted_as_taking_it_up_not_as_the_plans_answer(ma
 
 
 def test_the_offer_names_what_it_is_for_or_is_not_made(make_container):
-    """ "I can help you freeze dbc_7", in the customer's language with the business's own
-    word for the action: never "order dbc_7"; and a policy question ("how long do refunds
-    take?") gets no offer to return nothing."""
+    """ "I can help you freeze your debit card dbc_7", in the customer's language with the
+    business's own word for the action: never "order dbc_7"; and a policy question ("how
+    long do refunds take?") gets no offer to return nothing."""
     from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
 
     c = make_container(intents="greeting,thanks,goodbye,human,recall")
@@ -68,7 +68,7 @@ def test_the_offer_names_what_it_is_for_or_is_not_made(make_container):
     )
     upsert_record(c.engine, "debit_card", "dbc_7", card)
     offer = assist(c.assistant, "ada", "please freeze my debit card").suggested_replies[1]
-    assert "I can help you freeze dbc_7." in offer and "order" not in offer
+    assert "I can help you freeze your debit card dbc_7." in offer and "order" not in offer
     es = assist(c.assistant, "ada", "quiero congelar mi tarjeta por favor").suggested_replies[1]
     assert "Puedo ayudarte a congelar dbc_7." in es
     refunds = assist(c.assistant, OLIVIA, "how long do refunds take?").suggested_replies
