@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.tokens import TokenCounter
+from assistant.turn.plan import best_named
 from assistant.types import CitationKind, Composed, Decision, Source
-from profiles.context import CustomerCard, Fact, RecordAction, stand_in
+from profiles.context import NONE_HELD, CustomerCard, Fact, RecordAction, stand_in
 from profiles.models import Message
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, messages_text
@@ -63,12 +64,13 @@ def guard_facts(facts: list[Fact], decision: Decision) -> list[Fact]:
 
     `other_orders` keeps only the orders the message names (by id or product) and drops
     the list of all orders: a question about one order is not an occasion to bring up
-    the others."""
+    the others; `other_records` does the same for a business's records."""
     deny = set(decision.deny_facts)
     planned = set(decision.plan.record_ids()) if decision.plan else set()
+    others = _other_records(facts, planned) if "other_records" in deny else set()
     out = []
     for f in facts:
-        if _FACT_GROUP[f.kind] in deny:
+        if _FACT_GROUP[f.kind] in deny or f.id in others:
             continue
         if (
             "other_orders" in deny
@@ -79,6 +81,30 @@ def guard_facts(facts: list[Fact], decision: Decision) -> list[Fact]:
             continue
         out.append(f)
     return out
+
+
+def _other_records(facts: list[Fact], planned: set[str]) -> set[str]:
+    """`other_records`: of a kind the message names records of (by id, by what they hold
+    or by the kind's word: "can I cancel #W1?"), the ones it does not name, and those that
+    link to them and are not named either (their order lines); records of other kinds stay
+    (what #W1 was paid with, and the other ways to pay), and so does every record the
+    message names."""
+    records = [f for f in facts if f.kind == "record" and not f.id.startswith(NONE_HELD)]
+    named = {f.id for f in records if f.relevance >= NAMED_PRODUCT} | planned
+    # the kinds of the ones named best: not of one ranked up behind them (what #W1 was
+    # paid with leaves the customer's other cards in)
+    kinds = {_kind_of(f) for f in best_named(records) if f.relevance >= NAMED_PRODUCT}
+    others = {f.id for f in records if _kind_of(f) in kinds and f.id not in named}
+    linked = {
+        f.id
+        for f in records
+        if f.id not in named and any(f"record:{n}:{k}" in others for n, k in f.links.items())
+    }
+    return others | linked
+
+
+def _kind_of(fact: Fact) -> str:
+    return fact.id.split(":")[1]
 
 
 def style_instructions(decision: Decision) -> str:

@@ -228,3 +228,40 @@ def test_a_bad_experiments_file_fails_at_load(tmp_path: Path):
     spec.write_text("experiments:\n  - {id: x, variants: [{name: a}, {name: b, colour: red}]}\n")
     with pytest.raises(RuleFileError, match="unknown keys"):
         Experiments.load(spec)
+
+
+def test_a_question_about_one_record_leaves_its_kinds_others_out(make_container):
+    """A business's records: "can I cancel BK-1?" brings BK-1 and what is not a booking
+    (the card it was paid with), not the customer's other booking nor its seats; a
+    question naming none ("my bookings") reads them all."""
+    from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
+
+    c = make_container()
+    consents = {"personalization": True, "history": True}
+    upsert_customer(c.engine, "ada", CustomerIn(first_name="Ada", consents=consents))
+
+    def put(kind: str, key: str, text: str, **more) -> None:
+        record = RecordIn(customer_id="ada", status="confirmed", text=text, **more)
+        upsert_record(c.engine, kind, key, record)
+
+    put(
+        "booking",
+        "BK-1",
+        "Booking BK-1 Lisbon: confirmed",
+        allows=["cancel"],
+        fields={"to": "Lisbon"},
+    )
+    put("booking", "BK-2", "Booking BK-2 Oslo: confirmed", allows=["cancel"], fields={"to": "Oslo"})
+    put("seat", "S-9", "Seat 12A on booking BK-2", links={"booking": "BK-2"})
+    put("card", "C-4", "Card ending 4242", words=["card"])
+    p = prepare(c, "can I cancel BK-1?", customer="ada")
+    assert p.decision.fired("guard.named_records_only")
+    ids = p.composed.ids("record")
+    assert "record:booking:BK-1" in ids and "record:card:C-4" in ids
+    assert "BK-2" not in p.composed.text and "Oslo" not in p.composed.text, ids
+    assert "12A" not in p.composed.text  # its seat goes with it
+    # one it names by what it holds stays: "and the Oslo one?"
+    both = prepare(c, "can I cancel BK-1 and what about my Oslo trip?", customer="ada")
+    assert "record:booking:BK-2" in both.composed.ids("record")
+    every = prepare(c, "what bookings do I have?", customer="ada").composed.ids("record")
+    assert {"record:booking:BK-1", "record:booking:BK-2"} <= set(every)
