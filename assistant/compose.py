@@ -47,6 +47,7 @@ class _Candidate:
     texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
     status_texts: dict[str, str] = field(default_factory=dict)  # its status by language
     terms: list[str] = field(default_factory=list)  # a record's kind words, field names
+    links: dict[str, str] = field(default_factory=dict)  # a record's: kind → key
     held: bool = False  # a passage about something the customer holds
     note: str = ""  # for the model only: what the record allows of what is asked
 
@@ -212,6 +213,7 @@ def _candidates(
                 relevance=f.relevance,
                 status=f.status,
                 actions=f.actions,
+                links=f.links,
                 texts=f.texts,
                 status_texts=f.status_texts,
                 terms=f.terms,
@@ -304,6 +306,7 @@ def compose(
                     relevance=cand.relevance,
                     status=cand.status,
                     actions=cand.actions,
+                    links=cand.links,
                     texts=cand.texts,
                     status_texts=cand.status_texts,
                     terms=cand.terms,

@@ -17,6 +17,7 @@ from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
 from profiles.context import NONE_HELD, OFFERED_ID, RecordAction, kind_phrase, stand_in
+from profiles.mapping import spoken
 from profiles.relevance import (
     DURATION,
     EXPLICIT_ID,
@@ -341,8 +342,9 @@ class OfflineComposer:
                 asked_of.append(asked)
                 # allowed, or allowed by its status but not met yet: the way and its terms
                 doing += [(s, a) for a in asked if a.allowed or a.why]
-                said = [_action_sentence(cat, s, a, lowered) for a in asked]
-                told_of.append(list(dict.fromkeys(o for a in asked if (o := _outcome(cat, s, a)))))
+                said = [_action_sentence(cat, s, a, lowered, composed.sources) for a in asked]
+                outcomes = [_outcome(cat, s, a, composed.sources) for a in asked]
+                told_of.append(list(dict.fromkeys(o for o in outcomes if o)))
                 if s.id in under_way and len(records) == 1:
                     # "i never got my parcel" of one on its way: where it is
                     status = s.status_in(cat.language)
@@ -352,7 +354,9 @@ class OfflineComposer:
             # now" three times): said once, after them, of them all
             once = ""
             if len(records) > 1 and len(said_of[0]) == 1 and all(x == said_of[0] for x in said_of):
-                once = _action_sentence(cat, records[0], asked_of[0][0], lowered, all_of=True)
+                once = _action_sentence(
+                    cat, records[0], asked_of[0][0], lowered, composed.sources, all_of=True
+                )
                 once = "" if once == said_of[0][0] else once  # no wording for them all
             # what the action offered does is each record's own ("the $63.50 you paid"):
             # told of one alone, or of each where what is said differs
@@ -650,7 +654,12 @@ def _policy_lines(cat: ReplyCatalog, plan: AnswerPlan) -> list[str]:
 
 
 def _action_sentence(
-    cat: ReplyCatalog, record: Source, action: RecordAction, lowered: str, all_of: bool = False
+    cat: ReplyCatalog,
+    record: Source,
+    action: RecordAction,
+    lowered: str,
+    sources: list[Source],
+    all_of: bool = False,
 ) -> str:
     """Whether a record's status allows an action, in the customer's language and with
     their word for it, else the business's own name (English, or the action's own name,
@@ -669,24 +678,58 @@ def _action_sentence(
     if not record.status:
         return cat.text(f"{key}_any", action=name)
     status = record.status_in(cat.language)
-    # what its kind does instead while its status does not allow the wish ("you can't
-    # return it now, but you can still cancel it")
-    other = stand_in(record.actions, action)
-    if other is not None and cat.has("record_action.instead"):
-        key = "record_action.instead"
+    # what does the same for the customer while its status does not allow the wish ("you
+    # can't return it now, but you can still cancel it"), or the record it links to does
+    # ("… but you can still cancel its order #W1")
+    other, owner = _instead(record, action, sources)
+    link = owner.id.split(":")[1] if owner is not None else ""
+    if other is not None:
+        key = "record_action.instead_linked" if owner is not None else "record_action.instead"
     if all_of and cat.has(f"{key}_all"):
         key += "_all"
     also = other.name_in(cat.language, lowered) if other is not None else ""
-    return cat.text(key, action=name, status=status, other=also)
+    whose = owner.id.split(":", 2)[2] if owner is not None else ""
+    said = cat.text(key, action=name, status=status, other=also, link=spoken(link), id=whose)
+    return _object_placed(said, name) if cat.language == "en" else said
 
 
-def _outcome(cat: ReplyCatalog, record: Source, action: RecordAction) -> str:
+def _instead(
+    record: Source, action: RecordAction, sources: list[Source]
+) -> tuple[RecordAction | None, Source | None]:
+    """What does the same for the customer while the record's status does not allow
+    `action`, if it can be done now: an action of its own, or (`order.cancel`) of the
+    record it links to, when the reply reads that one too (with that record)."""
+    if action.allowed or action.why or not action.known or not action.instead:
+        return None, None
+    link, _, name = action.instead.rpartition(".")
+    if not link:
+        return stand_in(record.actions, action), None
+    owner = next((s for s in sources if s.id == f"record:{link}:{record.links.get(link)}"), None)
+    if owner is None:
+        return None, None
+    other = next((a for a in owner.actions if a.name == name and a.allowed and not a.why), None)
+    return (other, owner) if other is not None else (None, None)
+
+
+_PARTICLES = frozenset({"back", "off", "up", "out", "down", "over", "away", "in", "on"})
+
+
+def _object_placed(sentence: str, name: str) -> str:
+    """An English phrasal verb takes its pronoun before its particle: "send it back", not
+    "send back it"."""
+    verb, _, particle = name.rpartition(" ")
+    if not verb or particle not in _PARTICLES:
+        return sentence
+    for pronoun in ("it", "them"):
+        sentence = sentence.replace(f"{name} {pronoun}", f"{verb} {pronoun} {particle}")
+    return sentence
+
+
+def _outcome(cat: ReplyCatalog, record: Source, action: RecordAction, sources: list[Source]) -> str:
     """What the action a reply offers for `action` does, as the business tells it ("Once
     it is cancelled, the $63.50 you paid goes back to your Visa"): the action itself where
     it can be done now, else what does the same instead; "" when it told nothing."""
     if action.allowed and not action.why:
         return action.outcome_in(cat.language)
-    if not action.known or action.why or not record.status:
-        return ""
-    other = stand_in(record.actions, action)
+    other, _ = _instead(record, action, sources)
     return other.outcome_in(cat.language) if other is not None else ""

@@ -394,7 +394,7 @@ def test_a_records_status_is_said_in_the_reply_language(make_composed):
     )
     source = next(s for s in en.sources if s.id == card.id)
     assert source.status_in("es") == "activa" and source.status_in("de") == "active"
-    said = _action_sentence(load_catalog("es"), source, card.actions[0], "¿puedo cancelarla?")
+    said = _action_sentence(load_catalog("es"), source, card.actions[0], "¿puedo cancelarla?", [])
     assert said == "Su estado es activa: todavía puedes cancelar."
     assert (
         source.model_copy(update={"status_texts": {}, "status": "UNDER_REVIEW"}).status_in("en")
@@ -656,3 +656,42 @@ def test_the_action_offered_is_told_with_what_it_does_as_the_business_writes_it(
     c = make_composed("i want to return my pending orders", facts=[PROFILE, *several], passages=[])
     text = OfflineComposer().generate(c).text
     assert "any of them." in text and "goes back" not in text, text
+
+
+def test_a_wish_its_linked_record_stands_in_for_names_that_record(make_composed):
+    """`instead: {return: order.cancel}`: "i want to send back the kettle", a line of a
+    pending order, says it cannot be sent back now but its order can still be cancelled,
+    with what that does; an English phrasal verb keeps its pronoun inside ("send it
+    back"). Without the order in the context, only that it cannot be done now."""
+    told = {"en": "Once it is cancelled, the $80.00 you paid goes back to your Visa."}
+    cancel = RecordAction(name="cancel", allowed=True, names={"en": ["cancel"]}, outcome=told)
+    order = Fact(
+        id="record:order:#W1",
+        kind="record",
+        text="Order #W1 (Kettle, Lamp): pending",
+        relevance=4.0,
+        status="pending",
+        terms=["order"],
+        actions=[cancel],
+    )
+    back = RecordAction(
+        name="return", allowed=False, names={"en": ["send back", "return"]}, instead="order.cancel"
+    )
+    line = Fact(
+        id="record:order_line:#W1/0",
+        kind="record",
+        text="Kettle in order #W1: pending",
+        relevance=5.0,
+        status="pending",
+        terms=["item"],
+        actions=[back],
+        links={"order": "#W1"},
+    )
+    message = "i want to send back the kettle"
+    g = OfflineComposer().generate(make_composed(message, facts=[PROFILE, line, order]))
+    assert (
+        "It is pending, so you can't send it back now, but you can still cancel its order #W1. "
+        + told["en"]
+    ) in g.text, g.text
+    alone = OfflineComposer().generate(make_composed(message, facts=[PROFILE, line]))
+    assert "so you can't send it back now." in alone.text and "goes back" not in alone.text
