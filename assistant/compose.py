@@ -46,6 +46,7 @@ class _Candidate:
     actions: list[RecordAction] = field(default_factory=list)  # a mapped record's
     texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
     status_texts: dict[str, str] = field(default_factory=dict)  # its status by language
+    statuses: dict[str, list[str]] = field(default_factory=dict)  # its kind's, by words
     terms: list[str] = field(default_factory=list)  # a record's kind words, field names
     links: dict[str, str] = field(default_factory=dict)  # a record's: kind → key
     held: bool = False  # a passage about something the customer holds
@@ -216,6 +217,7 @@ def _candidates(
                 links=f.links,
                 texts=f.texts,
                 status_texts=f.status_texts,
+                statuses=f.statuses,
                 terms=f.terms,
                 note=action_note(f, asking),
             )
@@ -309,6 +311,7 @@ def compose(
                     links=cand.links,
                     texts=cand.texts,
                     status_texts=cand.status_texts,
+                    statuses=cand.statuses,
                     terms=cand.terms,
                     held=cand.held,
                 )

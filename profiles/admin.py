@@ -160,6 +160,11 @@ class RecordIn(BaseModel):
         description="An action its status does not allow → the one that does the same for "
         "the customer then ({'return': 'cancel'}; 'order.cancel': its linked order's).",
     )
+    statuses: dict[Plain, list[Plain]] = Field(
+        default_factory=dict,
+        description="Every status of its kind and the words customers say it by ({'ACTIVE': "
+        "['active', 'activa'], 'PENDING': ['pending']}): 'is it active yet?' is answered.",
+    )
     outcomes: dict[Plain, dict[Plain, Plain]] = Field(
         default_factory=dict,
         description="What an action does, told to the customer, by language ({'cancel': "

@@ -196,6 +196,8 @@ class Fact(BaseModel):
     arrived: bool | None = None  # a mapped record that has reached the customer
     open: bool | None = None  # a mapped record still under way (its kind's `open` statuses)
     status_texts: dict[str, str] = Field(default_factory=dict)  # its status by language
+    # every status of its kind → the words it is said by ("is it active yet?")
+    statuses: dict[str, list[str]] = Field(default_factory=dict)
     # what a mapped record answers to besides its text: its kind's words, its fields' names
     terms: list[str] = Field(default_factory=list)
     # a mapped record's links: the kind (or reference) → the key it points at
@@ -1033,6 +1035,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
                 arrived=r.arrived,
                 open=r.open,
                 status_texts=r.status_texts or {},
+                statuses=r.statuses or {},
                 terms=[*r.words, *(name.replace("_", " ") for name in r.fields)],
                 links=dict(r.links or {}),
             )

@@ -491,7 +491,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
     *("allows", "open", "arrived", "actions", "texts", "status_texts", "requires"),
-    *("instead", "outcomes", "part_of", "offered"),
+    *("instead", "outcomes", "statuses", "part_of", "offered"),
 )
 
 
@@ -541,8 +541,10 @@ def _link(
     mine.update({(r.record.kind, r.record.key): r.record for r in raws})
     wanted = {(n, k) for r in raws for n, k in r.record.links.items()} - mine.keys()
     stored = _stored(s, wanted)
+    said_as = _statuses(raws, mapping)
     for raw in raws:
         rec, spec = raw.record, raw.spec
+        rec.statuses = said_as.get(spec.kind, {})
         linked = {n: mine.get((n, k)) or stored.get((n, k)) for n, k in rec.links.items()}
         if spec.customer_via is not None:
             target = linked[spec.customer_via]
@@ -594,6 +596,29 @@ def _link(
         if missing := sorted(owners - found):
             raise MappingError(f"records of unknown customer {missing[0]!r}: import them first")
     return [r.record for r in raws]
+
+
+def _statuses(raws: list[_Raw], mapping: Mapping) -> dict[str, dict[str, list[str]]]:
+    """Each kind's statuses (those its rules name and those its records are in), each with
+    the words it is said by: the code in plain words and its label in every language."""
+    codes: dict[str, dict[str, None]] = {}
+    for raw in raws:
+        spec = raw.spec
+        if spec.kind not in codes:
+            named = [*spec.allows, *spec.open, *spec.arrived]
+            codes[spec.kind] = dict.fromkeys(c for c in named if c != "*")
+        if raw.record.status:
+            codes[spec.kind][raw.record.status] = None
+    out: dict[str, dict[str, list[str]]] = {}
+    for kind, found in codes.items():
+        out[kind] = {}
+        for code in found:
+            label = mapping.labels.get(code) or mapping.labels.get(code.upper()) or {}
+            labels = [label] if isinstance(label, str) else list(label.values())
+            out[kind][code.upper()] = list(
+                dict.fromkeys(w.lower() for w in [spoken(code), *labels])
+            )
+    return out
 
 
 def _by_value(s: Session, raws: list[_Raw], refs: list[ReferenceItem]) -> None:

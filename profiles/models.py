@@ -158,6 +158,9 @@ class CustomerRecord(SQLModel, table=True):
     # what an action does, as the customer is told it, by language ({"cancel": {"en": "Once
     # it is cancelled, the $63.50 you paid goes back to your Visa ending 9182."}})
     outcomes: dict[str, dict[str, str]] = Field(default_factory=dict, sa_column=Column(JSON))
+    # every status of its kind and the words it is said by, in every language ({"ACTIVE":
+    # ["active", "activa"], "PENDING": ["pending", "pendiente"]}): "is it active yet?"
+    statuses: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class ReferenceItem(SQLModel, table=True):

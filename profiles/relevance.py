@@ -62,6 +62,28 @@ HOW_LONG = re.compile(
 """A question about how long something takes ("how long does a dispute take?"): the help
 articles answer it; it asks no action of the customer's records."""
 
+YES_NO = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|and|so|hi|hey|hello|also|but)\W+)*(?:is|are|has|have|was|were)\b"
+    r"|\b(?:is|are) (?:it|they|my|the|this|that|these|those)\b"
+    r"|^\W*(?:y\s+)?(?:ya\s+|todav[ií]a\s+|a[uú]n\s+)?(?:est[aá]n?|es|son|sigue)\b"
+    r"|\b(?:ya|todav[ií]a|a[uú]n) (?:est[aá]n?|es|son|sigue)\b"
+    r"|\best-(?:il|elle|ce)\b|\bsont-(?:ils|elles)\b"
+    r"|^\W*(?:und\s+)?(?:ist|sind)\b|\b(?:ist|sind) (?:sie|es|er|meine?|die|der|das)\b",
+    re.I,
+)
+"""A question asking yes or no of how something stands ("is it active yet?", "¿ya está
+activa?", "est-elle active ?", "ist sie schon aktiv?"), not one asking what or where."""
+
+WH = re.compile(
+    r"\b(?:where|what|when|why|how|which|who|d[oó]nde|qu[eé]|cu[aá]ndo|por qu[eé]|c[oó]mo"
+    r"|o[uù]|quand|pourquoi|comment|quel(?:le)?|wo|wann|warum|wie|was|welche[rs]?)\b",
+    re.I,
+)
+"""A word asking what, where, when, why or how: no yes-or-no question."""
+
+YET = re.compile(r"\b(?:yet|todav[ií]a|ya|a[uú]n|encore|d[ée]j[aà]|schon|noch|bereits)\b", re.I)
+"""A word asking whether something has happened by now ("is it active yet?")."""
+
 DURATION = re.compile(
     r"\b(?:\d+(?:[-–]\d+)?|an?|one|two|three|five|seven|ten|few|several|a few|un|una|unos|"
     r"pocos|varios|quelques|plusieurs|ein|eine|einige|wenige|mehrere)\s+(?:business\s+|working\s+|"

@@ -25,6 +25,9 @@ from profiles.relevance import (
     HOW_TO,
     NAMED_PRODUCT,
     REQUEST,
+    WH,
+    YES_NO,
+    YET,
     intents,
     words,
 )
@@ -345,6 +348,8 @@ class OfflineComposer:
                 said = [_action_sentence(cat, s, a, lowered, composed.sources) for a in asked]
                 outcomes = [_outcome(cat, s, a, composed.sources) for a in asked]
                 told_of.append(list(dict.fromkeys(o for o in outcomes if o)))
+                if not asked and (stands := _how_it_stands(cat, s, composed.message)):
+                    said.insert(0, stands)  # "is it active yet?": "Not yet: it is pending."
                 if s.id in under_way and len(records) == 1:
                     # "i never got my parcel" of one on its way: where it is
                     status = s.status_in(cat.language)
@@ -353,7 +358,8 @@ class OfflineComposer:
             # the same said of each of several ("It is pending, so you can't return it
             # now" three times): said once, after them, of them all
             once = ""
-            if len(records) > 1 and len(said_of[0]) == 1 and all(x == said_of[0] for x in said_of):
+            alike = len(said_of[0]) == 1 and all(x == said_of[0] for x in said_of)
+            if len(records) > 1 and asked_of[0] and alike:
                 once = _action_sentence(
                     cat, records[0], asked_of[0][0], lowered, composed.sources, all_of=True
                 )
@@ -691,6 +697,29 @@ def _action_sentence(
     whose = owner.id.split(":", 2)[2] if owner is not None else ""
     said = cat.text(key, action=name, status=status, other=also, link=spoken(link), id=whose)
     return _object_placed(said, name) if cat.language == "en" else said
+
+
+def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
+    """A yes or no to a question naming a status of the record's kind: "is it active
+    yet?" of a pending card, "Not yet: it is pending."; "is it frozen?" of an active one,
+    "No, it is active."; of a frozen one, "Yes, it is frozen." Nothing for any other
+    question, or one naming no status of its kind ("has it shipped?")."""
+    if not record.status or not record.statuses or not YES_NO.search(message):
+        return ""
+    if WH.search(message):
+        return ""
+    lowered = message.lower()
+    named = {
+        code
+        for code, said in record.statuses.items()
+        if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", lowered) for w in said if w)
+    }
+    if not named:
+        return ""
+    status = record.status_in(cat.language)
+    if record.status.upper() in named:
+        return cat.text("record_status.yes", status=status)
+    return cat.text("record_status." + ("not_yet" if YET.search(message) else "no"), status=status)
 
 
 def _instead(

@@ -257,6 +257,7 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
         "words": ["membership", "subscription"],
         "instead": {"cancel": "pause"},  # a cancellation its status does not allow: a pause
         "outcomes": {"pause": {"en": "Your plan waits for you."}},
+        "statuses": {"ACTIVE": ["active"], "PAUSED": ["paused", "on hold"]},
     }
     url = "/v1/admin/records/membership/M-77"
     assert client.put(url, json=record, headers=ADMIN).status_code == 201
@@ -272,6 +273,7 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
         {"cancel": "pause"},
     )
     assert stored["outcomes"] == {"pause": {"en": "Your plan waits for you."}}
+    assert stored["statuses"]["PAUSED"] == ["paused", "on hold"]
 
     reply = client.post(
         "/v1/chat",

@@ -695,3 +695,42 @@ def test_a_wish_its_linked_record_stands_in_for_names_that_record(make_composed)
     ) in g.text, g.text
     alone = OfflineComposer().generate(make_composed(message, facts=[PROFILE, line]))
     assert "so you can't send it back now." in alone.text and "goes back" not in alone.text
+
+
+def test_a_yes_or_no_about_a_records_status_is_answered(make_composed):
+    """ "is it active yet?" of a pending card: "Not yet: it is pending."; "is my card
+    frozen?" of an active one: "No, it is active."; of the status it is in: "Yes";
+    in the customer's language; no yes or no to a question that asks where or what, or
+    names no status of its kind."""
+    statuses = {
+        "ACTIVE": ["active", "activa"],
+        "PENDING": ["pending", "pendiente"],
+        "FROZEN": ["frozen", "congelada"],
+    }
+
+    def card(status: str, said: str) -> Fact:
+        return Fact(
+            id="record:debit_card:dbc_1",
+            kind="record",
+            text=f"Debit card dbc_1 ending 8765: {status}",
+            relevance=4.0,
+            status=status,
+            status_texts={"es": said},
+            statuses=statuses,
+            terms=["debit card", "card"],
+        )
+
+    def reply(message: str, fact: Fact, language: str = "en") -> str:
+        c = make_composed(message, facts=[PROFILE, fact], passages=[])
+        c.decision.style.language = language
+        return OfflineComposer().generate(c).text
+
+    pending, active = card("PENDING", "pendiente"), card("ACTIVE", "activa")
+    assert "Not yet: it is pending." in reply("ok and is my card active yet?", pending)
+    assert "No, it is active." in reply("is my card frozen?", active)
+    assert "Yes, it is active." in reply("is my debit card active?", active)
+    es = reply("¿mi tarjeta ya está activa?", pending, "es")
+    assert "Todavía no: su estado es pendiente." in es, es
+    for asked in ("where is my active card?", "is my card ok?", "my card is active, thanks"):
+        text = reply(asked, active)
+        assert "Yes, it is" not in text and "No, it is" not in text, (asked, text)

@@ -570,6 +570,9 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
         "Pedido #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots): pendiente, "
         "pagado con tarjeta de crédito Visa terminada en 9182"
     )
+    # every status of its kind, with the words it is said by: "is it delivered yet?"
+    assert order.statuses["PENDING"] == ["pending", "pendiente", "en attente", "ausstehend"]
+    assert set(order.statuses) == {"PENDING", "PROCESSED", "DELIVERED", "CANCELLED"}
     # what it cost, and what a cancellation does with it, told in each language
     assert order.amount == 663.85
     assert order.outcomes["cancel"]["en"] == (
