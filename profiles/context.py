@@ -51,6 +51,7 @@ from profiles.relevance import (
     REQUEST,
     STANDING,
     TOKEN,
+    WHEN_DONE,
     Phrases,
     is_typo,
     message_words,
@@ -105,7 +106,10 @@ class RecordAction(BaseModel):
         return self.asked_at(lowered) is not None
 
     def asked_at(self, lowered: str) -> int | None:
-        """Where a (lower-cased) message first asks for it (`asked_in`), else None."""
+        """Where a (lower-cased) message first asks for it (`asked_in`), else None; a
+        question about how long or when ("when will I get my refund?") asks none."""
+        if HOW_LONG.search(lowered) or WHEN_DONE.search(lowered):
+            return None
         if m := _asked(self.said_as()).search(lowered):
             return m.start()
         # another form or a typo of a one-word name, not its past ("dipsuted"), nor the

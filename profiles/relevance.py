@@ -62,6 +62,17 @@ HOW_LONG = re.compile(
 """A question about how long something takes ("how long does a dispute take?"): the help
 articles answer it; it asks no action of the customer's records."""
 
+WHEN_DONE = re.compile(
+    r"\bwhen (?:will|would|should|do|does) (?:i|we|it|they|my|the)\b"
+    r"|\bcu[aá]ndo (?:me |se |lo |la |los |las )?"
+    r"(?:recibir|llegar|devolver|reembolsar|ver)[aáeé]\w*"
+    r"|\bquand (?:est-ce que (?:je|vous|il|elle)|vais-je|vont|va|serai|sera)\b"
+    r"|\bwann (?:bekomme|erhalte|kommt|wird|werde)\b",
+    re.I,
+)
+"""A question about when something will happen ("when will I get my money back?",
+"¿cuándo recibiré el reembolso?"): it asks no action of the customer's records."""
+
 YES_NO = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|and|so|hi|hey|hello|also|but)\W+)*(?:is|are|has|have|was|were)\b"
     r"|\b(?:is|are) (?:it|they|my|the|this|that|these|those)\b"

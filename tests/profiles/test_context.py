@@ -184,6 +184,16 @@ def test_an_action_is_said_in_any_form_with_a_typo_but_not_as_another_word():
     assert replace.asked_in("where is my card? i want to replace it")
     seat = RecordAction(name="change_seat", allowed=False)
     assert seat.said_in("can i change seat 12a") and not seat.said_in("can i change my name")
+    # a question about when or how long asks for nothing: "refund" names the return, yet
+    # "when will I get my refund?" asks when the money comes, not for a return
+    back = RecordAction(name="return", allowed=True, names={"en": ["return", "refund"]})
+    assert back.asked_in("i want a full refund for the backpack")
+    for when in (
+        "when will i get my refund after i cancel?",
+        "how long does a refund take",
+        "¿cuándo recibiré el reembolso?",
+    ):
+        assert not back.asked_in(when.lower()), when
 
 
 def test_an_amount_rounded_to_whole_dollars_names_its_record() -> None:
