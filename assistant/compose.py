@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.tokens import TokenCounter
 from assistant.turn.plan import best_named
 from assistant.types import CitationKind, Composed, Decision, Source
-from profiles.context import NONE_HELD, CustomerCard, Fact, RecordAction, stand_in
+from profiles.context import (
+    NONE_HELD,
+    CustomerCard,
+    Fact,
+    RecordAction,
+    linked_stand_in,
+    stand_in,
+)
 from profiles.models import Message
 from profiles.relevance import NAMED_PRODUCT
 from prompts.loader import PromptTemplate, messages_text
@@ -148,7 +156,7 @@ def style_instructions(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def action_note(fact: Fact, asking: str) -> str:
+def action_note(fact: Fact, asking: str, facts: Sequence[Fact] = ()) -> str:
     """What the record allows of the actions the customer asks of it, by the business's
     rules, for the model ("cancel: not yet, its balance must be $0.00 first"), so that an
     LLM reply says what the offline one says rather than guessing from the status. Empty
@@ -169,9 +177,15 @@ def action_note(fact: Fact, asking: str) -> str:
             notes.append(f"{name}: allowed" + _told(a))
         else:
             note = f"{name}: not allowed" + (f" while {fact.status}" if fact.status else "")
-            # what does the same for the customer then ("return" of a pending order)
+            # what does the same for the customer then ("return" of a pending order), or
+            # for the record it links to ("return" of a pending order's line: its order's
+            # cancellation), among `facts`
             if (other := stand_in(fact.actions, a)) is not None:
                 note += f", but {other.name_in('en', asking)} is allowed" + _told(other)
+            elif (linked := linked_stand_in(fact, a, facts)) is not None:
+                owner, other = linked
+                whose = owner.id.split(":", 2)[2]
+                note += f", but {other.name_in('en', asking)} of {whose} is allowed" + _told(other)
             notes.append(note)
     return "; ".join(notes)
 
@@ -219,7 +233,7 @@ def _candidates(
                 status_texts=f.status_texts,
                 statuses=f.statuses,
                 terms=f.terms,
-                note=action_note(f, asking),
+                note=action_note(f, asking, facts),
             )
         )
     # Internal passages (written for staff) never enter a reply's context: what the

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 from sqlalchemy import func
@@ -1220,6 +1220,33 @@ def stand_in(actions: list[RecordAction], action: RecordAction) -> RecordAction 
     """The record's own action that does the same for the customer while its status does
     not allow `action` ("return" of a pending order: "cancel"), if it can be done now."""
     return next((a for a in actions if a.name == action.instead and a.allowed and not a.why), None)
+
+
+class _Acting(Protocol):
+    """A record as a fact or a prompt's source: its id, links and actions."""
+
+    id: str
+    links: dict[str, str]
+    actions: list[RecordAction]
+
+
+_R = TypeVar("_R", bound=_Acting)
+
+
+def linked_stand_in(
+    record: _R, action: RecordAction, others: Sequence[_R]
+) -> tuple[_R, RecordAction] | None:
+    """`instead: {return: order.cancel}`: the record `record` links to, among `others`,
+    and its action that does the same for the customer while `action` is not allowed
+    ("return" of a pending order's line: its order's cancellation), if it can be done."""
+    link, _, name = (action.instead or "").rpartition(".")
+    if not link or action.allowed:
+        return None
+    owner = next((o for o in others if o.id == f"record:{link}:{record.links.get(link)}"), None)
+    if owner is None:
+        return None
+    other = next((b for b in owner.actions if b.name == name and b.allowed and not b.why), None)
+    return (owner, other) if other is not None else None
 
 
 def record_actions(r: CustomerRecord, now: datetime | None = None) -> list[RecordAction]:

@@ -16,7 +16,14 @@ from assistant.generators.realize import Realizer
 from assistant.injection import addresses_the_assistant
 from assistant.turn.types import AnswerPlan
 from assistant.types import Composed, Decision, Generation, ReplyStyle, Source
-from profiles.context import NONE_HELD, OFFERED_ID, RecordAction, kind_phrase, stand_in
+from profiles.context import (
+    NONE_HELD,
+    OFFERED_ID,
+    RecordAction,
+    kind_phrase,
+    linked_stand_in,
+    stand_in,
+)
 from profiles.mapping import spoken
 from profiles.relevance import (
     DURATION,
@@ -730,14 +737,10 @@ def _instead(
     record it links to, when the reply reads that one too (with that record)."""
     if action.allowed or action.why or not action.known or not action.instead:
         return None, None
-    link, _, name = action.instead.rpartition(".")
-    if not link:
+    if "." not in action.instead:
         return stand_in(record.actions, action), None
-    owner = next((s for s in sources if s.id == f"record:{link}:{record.links.get(link)}"), None)
-    if owner is None:
-        return None, None
-    other = next((a for a in owner.actions if a.name == name and a.allowed and not a.why), None)
-    return (other, owner) if other is not None else (None, None)
+    linked = linked_stand_in(record, action, sources)
+    return (linked[1], linked[0]) if linked is not None else (None, None)
 
 
 _PARTICLES = frozenset({"back", "off", "up", "out", "down", "over", "away", "in", "on"})

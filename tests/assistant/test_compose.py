@@ -143,6 +143,33 @@ def test_the_model_reads_what_a_record_allows_of_what_is_asked(make_composed) ->
     assert action_note(frozen, asking) == (
         "cancel: not allowed while FROZEN, but pause is allowed — The card is closed the same day"
     )
+    # what the record it links to does instead, when the context holds that one
+    order = Fact(
+        id="record:order:#W1",
+        kind="record",
+        text="Order #W1: pending",
+        relevance=1.0,
+        status="pending",
+        actions=[RecordAction(name="cancel", allowed=True, names={"en": ["cancel"]})],
+    )
+    back = RecordAction(
+        name="return", allowed=False, names={"en": ["return"]}, instead="order.cancel"
+    )
+    line = Fact(
+        id="record:order_line:#W1/0",
+        kind="record",
+        text="Kettle in order #W1: pending",
+        relevance=5.0,
+        status="pending",
+        actions=[back],
+        links={"order": "#W1"},
+    )
+    assert action_note(line, "i want to return the kettle", [line, order]) == (
+        "return: not allowed while pending, but cancel of #W1 is allowed"
+    )
+    assert action_note(line, "i want to return the kettle", [line]) == (
+        "return: not allowed while pending"
+    )
 
     c = make_composed(message="can i cancel my gold card", facts=[PROFILE, owing])
     line = next(x for x in c.text.splitlines() if "Gold Card" in x)
