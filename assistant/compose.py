@@ -55,6 +55,7 @@ class _Candidate:
     texts: dict[str, str] = field(default_factory=dict)  # `text` in other languages
     status_texts: dict[str, str] = field(default_factory=dict)  # its status by language
     statuses: dict[str, list[str]] = field(default_factory=dict)  # its kind's, by words
+    open: bool | None = None  # a record still under way
     terms: list[str] = field(default_factory=list)  # a record's kind words, field names
     links: dict[str, str] = field(default_factory=dict)  # a record's: kind → key
     held: bool = False  # a passage about something the customer holds
@@ -232,6 +233,7 @@ def _candidates(
                 texts=f.texts,
                 status_texts=f.status_texts,
                 statuses=f.statuses,
+                open=f.open,
                 terms=f.terms,
                 note=action_note(f, asking, facts),
             )
@@ -326,6 +328,7 @@ def compose(
                     texts=cand.texts,
                     status_texts=cand.status_texts,
                     statuses=cand.statuses,
+                    open=cand.open,
                     terms=cand.terms,
                     held=cand.held,
                 )

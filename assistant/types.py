@@ -94,6 +94,7 @@ class Source(BaseModel):
     texts: dict[str, str] = Field(default_factory=dict)  # `text` in other languages
     status_texts: dict[str, str] = Field(default_factory=dict)  # its status by language
     statuses: dict[str, list[str]] = Field(default_factory=dict)  # its kind's, and their words
+    open: bool | None = None  # a record still under way (its kind's `open` statuses)
     terms: list[str] = Field(default_factory=list)  # a record's kind words and field names
     links: dict[str, str] = Field(default_factory=dict)  # a record's: linked kind → its key
     held: bool = False  # a passage about something the customer holds ("Green Account")

@@ -708,8 +708,9 @@ def _action_sentence(
 
 def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
     """A yes or no to a question naming a status of the record's kind: "is it active
-    yet?" of a pending card, "Not yet: it is pending."; "is it frozen?" of an active one,
-    "No, it is active."; of a frozen one, "Yes, it is frozen." Nothing for any other
+    yet?" of a pending card (still under way), "Not yet: it is pending."; "is it frozen?"
+    of an active one, "No, it is active."; of a frozen one, "Yes, it is frozen." "Is it
+    cancelled yet?" of a delivered order is a no, not a "not yet". Nothing for any other
     question, or one naming no status of its kind ("has it shipped?")."""
     if not record.status or not record.statuses or not YES_NO.search(message):
         return ""
@@ -726,7 +727,8 @@ def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
     status = record.status_in(cat.language)
     if record.status.upper() in named:
         return cat.text("record_status.yes", status=status)
-    return cat.text("record_status." + ("not_yet" if YET.search(message) else "no"), status=status)
+    waiting = record.open is not False and YET.search(message)  # not known as done
+    return cat.text("record_status." + ("not_yet" if waiting else "no"), status=status)
 
 
 def _instead(

@@ -727,6 +727,9 @@ def test_a_yes_or_no_about_a_records_status_is_answered(make_composed):
 
     pending, active = card("PENDING", "pendiente"), card("ACTIVE", "activa")
     assert "Not yet: it is pending." in reply("ok and is my card active yet?", pending)
+    # of a record its kind calls done, a no: it will not get there
+    done = card("ACTIVE", "activa").model_copy(update={"open": False})
+    assert "No, it is active." in reply("is my card frozen yet?", done)
     assert "No, it is active." in reply("is my card frozen?", active)
     assert "Yes, it is active." in reply("is my debit card active?", active)
     es = reply("¿mi tarjeta ya está activa?", pending, "es")
