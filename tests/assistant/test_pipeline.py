@@ -264,6 +264,7 @@ def test_what_the_customer_told_us_before_is_quoted_back(make_container):
     for question, opening in (
         ("do you remember what i said about the charger cable", "you wrote: “"),
         ("¿qué te dije de mi loro?", "escribiste: «"),
+        ("what did i ask you about earlier?", "you wrote: “"),
     ):
         r = ask(c, question)  # a new conversation: the earlier ones are history
         assert not r.handoff and f"{opening}{told}" in r.answer, r.answer
