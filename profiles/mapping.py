@@ -54,6 +54,10 @@ Shapes beyond one flat list per kind:
   customer with two that allow it asks which one. `instead: {return: cancel}` names what
   does the same for the customer when an action's status does not allow it: a refund
   asked of an order not yet delivered is its cancellation, the action an agent is offered.
+  `outcome: {cancel: "Once it is cancelled, the {amount:$,.2f} you paid goes back to your
+  {payment_method.brand}."}` tells what an action does, filled from the record like `show`
+  (one template, or one per language), said after a reply offers it. A question naming a
+  status of the kind ("is it active yet?") is answered yes, no or not yet.
 - **Under way.** `open: [confirmed, checked_in]` names the statuses in which a record is
   still under way (an order not yet delivered, a dispute under review; any case): "where is
   it?" or "any news?" that names nothing reads these, else the latest of the kind, and a
