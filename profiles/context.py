@@ -897,8 +897,13 @@ def _read_on(
         return facts
     if any(f.relevance >= RECORD_NAMED for f in facts):
         return facts
-    # what the previous reply read: the previous message as it was read then
-    ranked_before = record_facts(rows, earlier, older[-1] if older else None, False, older[:-1])
+    # what the previous reply read: the previous message as it was read then; past one
+    # that named nothing ("gracias!"), the one before it
+    back = list(older)
+    ranked_before = record_facts(rows, earlier, back[-1] if back else None, False, back[:-1])
+    while back and not any(f.relevance >= 1.0 for f in ranked_before):
+        earlier = back.pop()
+        ranked_before = record_facts(rows, earlier, back[-1] if back else None, False, back[:-1])
     if not _refers_back(message, ranked_before):
         return facts  # "¿tengo alguna comisión este mes?": a question of its own
     before = {f.id: f.relevance for f in ranked_before}

@@ -529,3 +529,16 @@ def test_a_question_about_what_the_business_offers_names_no_record_by_a_value() 
     # about what they hold, the same value names it
     mine = {f.id: f.relevance for f in record_facts(rows, "what was my travel charge?")}
     assert mine["record:bank_transaction:t1"] >= 1.0
+
+
+def test_a_follow_up_reads_on_past_a_message_that_named_nothing() -> None:
+    """ "and can I return it instead?" after "where is P3?", "ok cancel it then" and
+    "thanks!" is still about P3 (a thanks in between names no record), not the delivered
+    order a return would fit; with nothing named before it, "it" points at nothing."""
+    rows = [P, A]
+    said = ["where is my order P3?", "ok cancel it then", "thanks!"]
+    message = "and can I return it instead?"
+    facts = record_facts(rows, message, said[-1], older=said[:-1])
+    assert max(facts, key=lambda f: f.relevance).id == "record:order:P3"
+    alone = record_facts(rows, message, "thanks!", older=["hello"])
+    assert max(alone, key=lambda f: f.relevance).id != "record:order:P3"
