@@ -28,13 +28,26 @@ def foreign_identifiers(composed: Composed, answer: str) -> list[str]:
 
 
 def personal_facts_stated(composed: Composed, generation: Generation) -> list[str]:
-    """Ids of the customer's own facts (orders, products; not the profile card) the reply
-    cites or names by order id."""
-    stated = {c.id for c in citations(composed, generation) if c.kind in ("order", "product")}
+    """Ids of the customer's own facts (orders, products, records; not the profile card)
+    the reply cites or names by their id."""
+    own = ("order", "product", "record")
+    stated = {c.id for c in citations(composed, generation) if c.kind in own}
     for oid in re.findall(r"#W\d{7}\b", generation.text):
         if f"order:{oid}" in {s.id for s in composed.sources}:
             stated.add(f"order:{oid}")
+    for s in composed.sources:
+        key = s.id.rsplit(":", 1)[-1]
+        if s.kind == "record" and len(key) >= MIN_NAMED_KEY and _names(generation.text, key):
+            stated.add(s.id)
     return sorted(stated)
+
+
+MIN_NAMED_KEY = 4  # a shorter key ("12") would be found in amounts and dates
+
+
+def _names(text: str, key: str) -> bool:
+    """Whether `text` names `key` as a word of its own ("#W5442520", "dbc_4e8d2a6f9c")."""
+    return re.search(rf"(?<![\w#]){re.escape(key)}(?![\w/])", text) is not None
 
 
 def never_mentioned(composed: Composed, answer: str) -> list[str]:

@@ -29,7 +29,7 @@ from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container, Workspaces
 from eval.cli import eval_app
 from profiles.files import write_private
-from profiles.importers import import_tau_retail, read_tau_retail
+from profiles.importers import drop_typed_orders, read_tau_retail
 from profiles.mapping import PACKAGED_MAPPINGS
 from profiles.workspaces import (
     DEFAULT,
@@ -99,17 +99,26 @@ def import_tau(
     ] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Import τ-bench retail customers, orders and catalog; re-running never duplicates."""
+    """Import τ-bench retail customers, orders and catalog by the packaged mapping
+    (profiles/mappings/tau_retail.yaml, through the generic importer); re-running never
+    duplicates."""
+    from profiles.mapping import import_files, load_mapping
+
     c = _container(workspace)
     with errors():
-        data = read_tau_retail(directory)
-        with progress("importing", data.size) as advance:
-            report = import_tau_retail(
-                c.engine, data, grant_consent=not no_consent, on_progress=advance
-            )
+        data = read_tau_retail(directory)  # the folder checked before anything is written
+        spec = load_mapping(RETAIL_MAPPING)
+        if no_consent and spec.customers is not None:
+            customers = spec.customers.model_copy(update={"consent": "not_granted"})
+            spec = spec.model_copy(update={"customers": customers})
+        # a store imported before by the typed importer: its orders live in records now
+        drop_typed_orders(c.engine, list(data.users))
+        files = [directory / f"{name}.json" for name in ("users", "orders", "products")]
+        with progress("importing", None) as advance:
+            report = import_files(c.engine, spec, files, on_progress=advance)
     out.print(
-        f"imported {report.customers} customers, {report.orders} orders, "
-        f"{report.products} products ({report.variants} variants)"
+        f"imported {report.customers} customers, {report.records} records (orders, their "
+        f"items, payment methods) and {report.reference} catalog items"
     )
 
 
@@ -294,6 +303,12 @@ def demo(
                 name=DEFAULT, brand="Acme Outdoor & Home", description="a home and outdoor store"
             )
         )
+    store = registry.get(DEFAULT)
+    if store.config.segments_file is None:
+        # segments over the store's records (its orders and their items), as its mapping
+        # imports them (a demo made before, when orders were typed, gets them too)
+        shutil.copyfile(STORE_SEGMENTS, store.folder / STORE_SEGMENTS.name)
+        registry.save(store.config.model_copy(update={"segments_file": STORE_SEGMENTS.name}))
     err.print(f"demo 1/4: the store's customers, orders and catalog ({retail})", markup=False)
     import_tau(retail, workspace=DEFAULT)
     err.print(f"demo 2/4: the store's knowledge base ({retail / 'policy.md'})", markup=False)
@@ -324,6 +339,8 @@ def demo(
     err.print("demo data ready; `rapport serve --demo` (or `make run`) serves it", markup=False)
 
 
+RETAIL_MAPPING = PACKAGED_MAPPINGS / "tau_retail.yaml"
+STORE_SEGMENTS = PACKAGED_MAPPINGS / "tau_retail.segments.yaml"
 BANK_SEGMENTS = PACKAGED_MAPPINGS / "tau_banking.segments.yaml"
 # The bank's fraud line, as its articles give it ("1-800-RHO-BANK (available 24/7 for fraud
 # reports)"): what a customer with a lost card can do before an agent is back.

@@ -668,8 +668,9 @@ class Assistant:
             trace.append(
                 RuleHit(rule="check.foreign_identifier_replaced", inputs={"count": len(leaked)})
             )
-        if len(stated) > composed.decision.max_personal_facts or denied:
-            # The over-personalization guard: too many personal facts, or a denied one.
+        if llm and (len(stated) > composed.decision.max_personal_facts or denied):
+            # The over-personalization guard: too many personal facts, or a denied one, in
+            # a model's reply (the composer's own list of what was asked is no overreach)
             log.info(
                 "reply stated %d personal facts, %d denied; replaced", len(stated), len(denied)
             )
@@ -764,15 +765,41 @@ def _for_customer(citations: list[Citation], prepared: Prepared, language: str) 
     sources = {s.id: s for s in prepared.composed.sources}
     out = []
     for c in citations:
+        text = views.get(c.id) or (sources[c.id].texts.get(language) if c.id in sources else None)
         if c.kind == "order":
             label = catalog.text("sources.order", id=c.id.removeprefix("order:"))
         else:
-            label = c.title or catalog.text(
-                f"sources.{'record' if c.kind == 'profile' else c.kind}"
+            named = record_label(text or c.text, c.id) if c.kind == "record" else None
+            label = (
+                named
+                or c.title
+                or catalog.text(f"sources.{'record' if c.kind == 'profile' else c.kind}")
             )
-        text = views.get(c.id) or (sources[c.id].texts.get(language) if c.id in sources else None)
         out.append(c.model_copy(update={"label": label, "customer_text": text}))
     return out
+
+
+LABEL_REACH = 60  # a record's key this far into its text begins it ("Order #W…: …")
+
+
+def record_label(text: str, fact_id: str) -> str | None:
+    """What a customer calls a record, from how its business shows it: its text up to its
+    key ("Order #W5442520", "Pedido #W5442520", "Debit card dbc_4e…"), None when the text
+    does not begin with it."""
+    key = fact_id.rsplit(":", 1)[-1]
+    at = text.find(key)
+    if not key or at < 0 or at > LABEL_REACH:
+        return None
+    head = text[: at + len(key)]
+    if head.count("(") > head.count(")"):
+        # "Gold (checking account chk_1": what the parens hold; "Gold Card (cc_1": what
+        # they follow, not the bare key
+        cut = head.rfind("(")
+        inside, before = head[cut + 1 :], head[:cut].strip()
+        head = inside if inside != key else before
+    if not head or head == key:
+        return None
+    return head[:1].upper() + head[1:]
 
 
 def _secrets_notice(prepared: Prepared, removed: list[SecretKind]) -> str:
@@ -792,9 +819,15 @@ def _policy_answer(plan: AnswerPlan) -> bool:
 
 
 def query_hints(ctx: CustomerContext) -> list[str]:
-    """Words for the kind and state of the orders the message names."""
-    named = [f for f in ctx.facts if f.id.startswith("order:") and f.relevance >= NAMED_PRODUCT]
-    return [f"order {f.status}" for f in named[:2] if f.status]
+    """Words for the kind and state of the records the message names ("order pending",
+    "debit card active")."""
+    named = [
+        f
+        for f in ctx.facts
+        if f.kind in ("order", "record") and f.status and f.relevance >= NAMED_PRODUCT
+    ]
+    kinds = [f.kind if f.kind == "order" else f.id.split(":")[1].replace("_", " ") for f in named]
+    return [f"{kind} {f.status}" for kind, f in zip(kinds[:2], named[:2], strict=False)]
 
 
 def context_info(composed: Composed) -> ContextInfo:
@@ -805,5 +838,5 @@ def context_info(composed: Composed) -> ContextInfo:
         customer_id=composed.customer_id,
         passage_ids=composed.ids("kb"),
         history_ids=composed.ids("history"),
-        fact_ids=composed.ids(("order", "product", "profile")),
+        fact_ids=composed.ids(("order", "product", "profile", "record")),
     )

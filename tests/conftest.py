@@ -136,7 +136,15 @@ class Demo:
 
 
 def _load_demo(container) -> None:
-    import_tau_retail(container.engine, RETAIL)
+    from profiles.mapping import import_files, load_mapping
+    from profiles.workspaces import Registry, WorkspaceConfig
+
+    mappings = ROOT / "profiles" / "mappings"
+    folder = container.settings.data_dir
+    shutil.copyfile(mappings / "tau_retail.segments.yaml", folder / "tau_retail.segments.yaml")
+    Registry(folder).save(WorkspaceConfig(name="default", segments_file="tau_retail.segments.yaml"))
+    files = [RETAIL / f"{n}.json" for n in ("users", "orders", "products")]
+    import_files(container.engine, load_mapping(mappings / "tau_retail.yaml"), files)
     docs = sorted(BANK_DOCS.glob("*.json"))[:DEMO_BANK_DOCS]
     container.kb.ingest(container.kb.load_documents([RETAIL / "policy.md", *docs]))
     container.engine.dispose()
@@ -200,7 +208,11 @@ def make_container(demo: Demo, tmp_path: Path, embedder) -> Iterator[Callable[..
                             [i.metadata for i in items],
                         )
                     backend.update(database_url=url, chroma_url=demo.chroma_url, chroma_database=db)
-            settings = Settings(data_dir=data_dir, **{**backend, **overrides})
+            # the store's segments over its records, as its workspace file names them
+            segments = data_dir / "tau_retail.segments.yaml"
+            settings = Settings(
+                data_dir=data_dir, **{"segments_file": segments, **backend, **overrides}
+            )
             c = Container(settings, shared_embedder=embedder)
             stack.callback(lambda: c.__dict__.get("engine") and c.engine.dispose())
             return c

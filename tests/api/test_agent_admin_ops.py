@@ -23,7 +23,7 @@ def test_assist_for_a_conversation(client):
     assert r.status_code == 200, r.text
     a = r.json()
     assert a["customer"]["id"] == OLIVIA and a["customer"]["consents"]["history"] is True
-    assert any(o["id"] == "#W5442520" for o in a["overview"]["orders"])
+    assert any(r["id"] == "#W5442520" for r in a["overview"]["records"])
     assert a["message"] == "Can I cancel my order #W5442520?"
     assert "Olivia Ito has" in a["summary"] and "1 conversation" in a["summary"]
     assert len(a["suggested_replies"]) >= 2 and "#W5442520" in a["suggested_replies"][0]
@@ -50,7 +50,7 @@ def test_assist_reads_the_last_message_as_following_its_conversation(client):
     assert a["message"] == "ok cancel it then"
     drafts = a["suggested_replies"]
     assert "#W5442520" in drafts[0] and "#W3657213" not in drafts[0], drafts
-    assert "I can help you cancel order #W5442520" in drafts[1], drafts
+    assert "I can help you cancel your order #W5442520" in drafts[1], drafts
     assert not any("which order" in d for d in drafts)
     top = a["next_best_actions"][0]
     assert (top["action"], top["target"]) == ("cancel", "#W5442520")
@@ -68,7 +68,7 @@ def test_drafts_are_in_the_language_the_customer_writes(client):
     body = {"customer_id": OLIVIA, "message": "¿Puedo cancelar mi pedido #W5442520, por favor?"}
     drafts = client.post("/v1/assist", json=body, headers=AGENT).json()["suggested_replies"]
     assert drafts[0].startswith("Hola Olivia:") and "#W5442520" in drafts[0]
-    assert "Puedo ayudarte a cancelar el pedido #W5442520" in drafts[1]
+    assert "Puedo ayudarte a cancelar #W5442520" in drafts[1]
     assert drafts[2].startswith("Hola Olivia: para asegurarme")
     assert not any("thanks" in d or "make sure" in d for d in drafts)
 

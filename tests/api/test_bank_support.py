@@ -112,7 +112,7 @@ def test_a_spanish_reply_names_its_sources_in_spanish(bank_client: tuple[TestCli
     records = [c for c in reply["citations"] if c["kind"] == "record"]
     assert records, reply
     card = next(c for c in records if "cc_01f21c9970_gold" in c["id"])
-    assert card["label"] == "Tu cuenta"
+    assert card["label"] == "Gold Rewards Card"  # its name, as the bank shows the card
     assert "saldo" in card["text"] and "balance" not in card["text"]
     assert all(c["label"] for c in reply["citations"])
     assert not any(c["label"] in ("Your account", "Help article") for c in reply["citations"])

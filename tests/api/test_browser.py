@@ -73,7 +73,7 @@ def test_customer_asks_in_the_widget_and_sees_a_streamed_cited_answer(
     reply = page.locator(".rw-assistant").last
     expect(reply).not_to_have_attribute("aria-busy", "true")
     expect(reply.locator(".rw-text")).to_contain_text("#W5442520")
-    expect(reply.locator(".rw-text")).to_contain_text("can still be cancelled")
+    expect(reply.locator(".rw-text")).to_contain_text("you can still cancel it")
     # markers are numbered from 1 in order of use; a click opens the source's passage
     cite = reply.locator("button.rw-cite").first
     expect(cite).to_have_text("[1]")
@@ -115,15 +115,15 @@ def test_agent_sees_card_drafts_and_actions(browser, live_server, tmp_path):
     item.first.click()
     detail = page.locator("#assist")
     expect(detail).to_contain_text("olivia_ito_3591")
-    expect(detail).to_contain_text("#W5442520 — pending")
+    expect(detail).to_contain_text("Order #W5442520 (Gaming Mouse, Patio Umbrella, Hiking Boots)")
     expect(detail).to_contain_text("cancel #W5442520")
     # Segments on the card; the decision trace names the rules and their inputs.
     expect(page.get_by_label("Segments")).to_contain_text("vip")
     page.get_by_text("Decision trace").click()
-    expect(detail).to_contain_text('guard.named_orders_only (named_orders=["#W5442520"])')
+    expect(detail).to_contain_text('guard.named_records_only (named_records=["order:#W5442520"')
     page.get_by_role("button", name="Use draft 2").click()
     expect(page.get_by_label("Reply to the customer")).to_have_value(
-        "Hi Olivia, thanks for reaching out. I can help you cancel order #W5442520. "
+        "Hi Olivia, thanks for reaching out. I can help you cancel your order #W5442520. "
         "Could you confirm that you'd like me to go ahead?"
     )
     page.screenshot(path=shot(tmp_path, "agent.png"), full_page=True)

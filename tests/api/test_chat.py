@@ -23,7 +23,7 @@ def test_chat_returns_a_cited_turn(client):
     assert body["conversation_id"] and body["turn_id"]
     assert body["generator"] == "offline" and body["degraded"] is False
     assert {"answer", "citations", "handoff", "timings_ms"} <= body.keys()
-    assert any(c["id"] == "order:#W5442520" for c in body["citations"])
+    assert any(c["id"] == "record:order:#W5442520" for c in body["citations"])
     # The customer's widget never gets the prompt's context, segments or rule trace.
     assert body["detail"] is None
     assert not {"context", "decision_trace", "segments", "handoff_reason"} & body.keys()
@@ -38,13 +38,13 @@ def test_staff_get_the_turns_detail_and_a_wrong_key_is_refused(client):
     assert staff.status_code == 200, staff.text
     detail = staff.json()["detail"]
     assert detail["context"]["customer_id"] == OLIVIA and "#W5442520" in detail["context"]["text"]
-    assert "order:#W5442520" in detail["context"]["fact_ids"]
+    assert "record:order:#W5442520" in detail["context"]["fact_ids"]
     assert isinstance(detail["decision_trace"], list) and "segments" in detail
-    # The answer plan: the intent, the order it concerns and what its status allows.
-    intent = detail["plan"]["intents"][0]
-    assert intent["name"] == "where_is_order" and intent["resolved_by"] == "id"
-    assert intent["records"][0]["id"] == "#W5442520" and "cancel" in intent["records"][0]["allows"]
+    # The answer plan's intent, and the rules that kept the context to the order named
+    assert detail["plan"]["intents"][0]["name"] == "where_is_order"
     assert any(h["rule"] == "plan" for h in detail["decision_trace"])
+    (guard,) = [h for h in detail["decision_trace"] if h["rule"] == "guard.named_records_only"]
+    assert guard["inputs"]["named_records"][0] == "order:#W5442520"
     assert "plan" not in staff.json() or staff.json().get("plan") is None
     assert wrong.status_code == 403 and wrong.json() == {"error": "not a valid agent API key"}
 

@@ -164,7 +164,7 @@ def test_export_and_erase_act_in_one_workspace(two: Two):
     # The bank's Oksana is gone; the store's Olivia, her orders and history are not.
     assert two.client.get(export, headers={"X-API-Key": two.bank_admin}).status_code == 404
     store_doc = two.client.get(export, headers={"X-API-Key": ADMIN_KEY}).json()
-    assert store_doc["customer"]["first_name"] == "Olivia" and store_doc["orders"]
+    assert store_doc["customer"]["first_name"] == "Olivia" and store_doc["records"]
     assert any(MEMORY in v["text"] for v in store_doc["vector_store"])
     assert _chat(two.client, identity(SHARED), "hi again")["answer"]
 

@@ -65,7 +65,7 @@ def test_without_history_consent_no_history_is_retrieved(make_container):
 def test_a_question_about_one_order_leaves_the_other_orders_out(make_container):
     c = make_container()
     p = prepare(c, "Can I cancel #W5442520?")
-    assert p.decision.fired("guard.named_orders_only")
+    assert p.decision.fired("guard.named_records_only")
     facts_block = p.composed.text.split("<customer_facts>")[1].split("</customer_facts>")[0]
     assert "#W5442520" in facts_block
     assert not [o for o in OLIVIA_ORDERS if o != "#W5442520" and o in p.composed.text]
@@ -89,8 +89,8 @@ def test_denied_attributes_never_reach_the_prompt(make_container):
 def test_a_reply_stating_too_many_personal_facts_is_replaced(make_container, llm_guard):
     c = make_container(openai_base_url=LLM, llm_model="m", llm_max_retries=0)
     message = "What is the status of my orders?"
-    sources = prepare(c, message).composed.ids("order")
-    ctx_orders = [o for o in OLIVIA_ORDERS if f"order:{o}" in sources]
+    sources = prepare(c, message).composed.ids("record")
+    ctx_orders = [o for o in OLIVIA_ORDERS if f"record:order:{o}" in sources]
     assert len(ctx_orders) > 3
     chatty = " ".join(f"Order {o} is on its way." for o in ctx_orders)
     llm_guard.post(f"{LLM}/chat/completions").mock(

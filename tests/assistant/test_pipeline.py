@@ -24,9 +24,9 @@ def test_offline_turn_answers_with_order_status_and_policy_citation(make_contain
     r = ask(c, "What is the status of my order #W5442520? Can I still cancel it?")
     assert r.generator == "offline" and not r.degraded and not r.handoff
     assert "#W5442520" in r.answer and "pending" in r.answer
-    assert "can still be cancelled" in r.answer
+    assert "you can still cancel it" in r.answer
     kinds = {(cit.kind, cit.id.split("#")[0]) for cit in r.citations}
-    assert ("order", "order:") in kinds
+    assert ("record", "record:order:") in kinds
     # A question about the customer's own order is answered from the order, not by
     # quoting policy sentences as if they were statements about it (issue 13).
     assert not any(cit.kind == "kb" for cit in r.citations)
@@ -38,7 +38,7 @@ def test_offline_turn_answers_with_order_status_and_policy_citation(make_contain
     for cit in r.citations:
         assert f"[{cit.n}]" in r.answer
     assert r.context.tokens <= 2000
-    assert "order:#W5442520" in r.context.fact_ids
+    assert "record:order:#W5442520" in r.context.fact_ids
     assert set(r.timings_ms) >= {
         "identify",
         "store_message",
@@ -74,7 +74,7 @@ def test_a_delivered_order_that_never_arrived_goes_to_a_person(make_container):
         assert "has been delivered" not in r.answer and "ya fue entregado" not in r.answer
     assert r.answer.startswith("Hola Isabella: Siento que no te haya llegado.")
     pending = ask(c, "i havent received my order yet")  # Olivia's orders are pending
-    assert not pending.handoff and "hasn't shipped yet" in pending.answer
+    assert not pending.handoff and "still on their way" in pending.answer
 
 
 def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(make_container):
@@ -285,7 +285,8 @@ def test_a_conversation_under_way_is_not_greeted_again(make_container):
     first = ask(c, "hello")
     assert first.answer.startswith("Hi Olivia,") and "How can I help" in first.answer
     again = ask(c, "Can I cancel my order #W5442520?", conversation=first.conversation_id)
-    assert again.answer.startswith("Your order #W5442520") and "Hi Olivia" not in again.answer
+    assert "#W5442520" in again.answer and "Hi Olivia" not in again.answer
+    assert again.answer.startswith(("Here is", "Your order"))
     bye = ask(c, "ok thanks", conversation=first.conversation_id)
     assert bye.answer.startswith("You're welcome!") and not bye.handoff
 
