@@ -305,3 +305,26 @@ def test_a_handoff_says_what_the_customer_can_do_at_once_in_their_language(make_
     assert "1-800-TEST-24" not in ask(c, "Where is my order #W5442520?").answer
     plain = make_container  # the same turn with no line set hands off as before
     assert "1-800" not in ask(plain(), "i lost my card!!").answer
+
+
+def test_a_cited_record_is_labelled_by_how_its_business_shows_it():
+    """What the widget calls a cited record: its shown text up to its key, in the reply's
+    language, never the bare key; None (the catalog's "Your account") when the text does
+    not begin with it."""
+    from assistant.pipeline import record_label
+
+    order = "record:order:#W5442520"
+    assert record_label("Order #W5442520 (Gaming Mouse): pending", order) == "Order #W5442520"
+    assert record_label("Pedido #W5442520 (Gaming Mouse): pendiente", order) == "Pedido #W5442520"
+    card = "record:credit_card:cc_9_gold"
+    assert record_label("Gold Rewards Card (cc_9_gold): active", card) == "Gold Rewards Card"
+    account = "record:account:chk_1"
+    assert record_label("Gold (checking account chk_1): OPEN", account) == "Checking account chk_1"
+    assert record_label("cc_9_gold: active", card) is None
+    assert (
+        record_label(
+            "A description of a card, issued to you some years ago, that only later says cc_9_gold",
+            card,
+        )
+        is None
+    )
