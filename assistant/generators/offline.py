@@ -164,6 +164,9 @@ _TIMING = set(
 )
 
 
+_EMPHASIS_RE = re.compile(r"\*\*|__")  # markdown bold, read as plain words
+
+
 def _sentences(source: Source) -> list[tuple[str, bool]]:
     """The passage's sentences of four words or more, each with whether it is a heading
     ("## How to initiate a transfer") or a question: what the sentences after it are
@@ -177,7 +180,7 @@ def _sentences(source: Source) -> list[tuple[str, bool]]:
         body = line[marks.end() :] if marks else line
         heading = bool(marks and marks.group(1))
         for part in _SENTENCE_RE.split(body):
-            part = part.strip(" -*\t")
+            part = _EMPHASIS_RE.sub("", part).strip(" -*\t")  # "**Wrong amount**: …"
             if len(part.split()) >= 4:
                 asks = part.rstrip(" '\"’”").endswith("?")
                 out.append((part, heading or asks))

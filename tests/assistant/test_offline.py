@@ -737,3 +737,18 @@ def test_a_yes_or_no_about_a_records_status_is_answered(make_composed):
     for asked in ("where is my active card?", "is my card ok?", "my card is active, thanks"):
         text = reply(asked, active)
         assert "Yes, it is" not in text and "No, it is" not in text, (asked, text)
+
+
+def test_help_sentences_are_quoted_without_their_markdown_emphasis(make_composed):
+    doc = Passage(
+        id="disputes#1",
+        doc_id="disputes",
+        title="How to Dispute a Credit Card Transaction > How to start",
+        text="- **Dispute a charge in the app**: open Transactions, choose the charge and "
+        "tap __Dispute__.",
+        score=1.0,
+    )
+    c = make_composed("how do I dispute a charge?", facts=[PROFILE], passages=[doc])
+    g = OfflineComposer().generate(c)
+    assert "Dispute a charge in the app: open Transactions" in g.text
+    assert "**" not in g.text and "__" not in g.text
