@@ -40,7 +40,14 @@ from assistant.types import (
     TurnRequest,
     TurnResult,
 )
-from profiles.context import OFFERED_ID, CustomerCard, CustomerContext, Fact, ProfileRepository
+from profiles.context import (
+    OFFERED_ID,
+    CustomerCard,
+    CustomerContext,
+    Fact,
+    ProfileRepository,
+    confirmed_actions,
+)
 from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import HistoryItem, Message, Turn
 from profiles.relevance import NAMED_PRODUCT
@@ -228,6 +235,7 @@ class Assistant:
         )
         if ctx is None:
             raise NotFound("unknown customer", subject=card.id)
+        ctx.confirmed = confirmed_actions(ctx.facts, message, earlier)
         return ctx
 
     def retrieve(

@@ -27,6 +27,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "named_orders",
     "named_statuses",
     "named_records",
+    "confirmed_actions",
     "segments",
     "channel",
     "device",
@@ -122,6 +123,8 @@ def turn_signals(
             for f in ctx.facts
             if f.kind == "record" and f.relevance >= NAMED_PRODUCT
         ],
+        # "yes, go ahead" to an action asked of a record before: "order:#W1 cancel"
+        "confirmed_actions": list(ctx.confirmed),
         "segments": list(ctx.segments),
         "channel": request.channel,
         "device": request.device,

@@ -40,6 +40,7 @@ from profiles.reads import (
     read_reference_parts,
 )
 from profiles.relevance import (
+    AFFIRMS,
     EXPLICIT_ID,
     FUZZY_MIN,
     HOW_LONG,
@@ -324,6 +325,9 @@ class CustomerContext(BaseModel):
     # Every status the business's records of each kind are in ("booking": ["CANCELLED",
     # "CONFIRMED"]): the words a reply could state of one, which `check` verifies.
     record_statuses: dict[str, list[str]] = Field(default_factory=dict)
+    # "order:#W1 cancel": what the previous message asked of a record its status allows,
+    # when this one only agrees to it ("yes, go ahead"): a person from the team does it
+    confirmed: list[str] = Field(default_factory=list)
 
 
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
@@ -793,7 +797,7 @@ def _refers_back(message: str, before: list[Fact]) -> bool:
     question words ("why?", "how much?"), or asks an action a record named before knows
     ("activate"). Not a question of its own: "any fees this month?" after "what did I
     spend at Costco?" is not about the Costco charges."""
-    if _BACK.search(message):
+    if _BACK.search(message) or AFFIRMS.match(message):  # "yes, go ahead"
         return True
     said = words(message)
     if all(w in _ASKING for w in said):
@@ -1652,4 +1656,22 @@ def _records(placed: Orders, methods: list[PaymentMethodRow]) -> list[OrderRecor
             ],
         )
         for o in placed.orders
+    ]
+
+
+def confirmed_actions(facts: list[Fact], message: str, earlier: str | None) -> list[str]:
+    """What the customer's previous message asked of a record its status allows ("can I
+    cancel #W1?"), when this one only agrees ("yes, go ahead"): "order:#W1 cancel" each.
+    Nothing when the previous message asked nothing ("thanks!"), or this one says more."""
+    if earlier is None or not AFFIRMS.match(message):
+        return []
+    lowered = earlier.lower()
+    named = [f for f in facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
+    top = max((f.relevance for f in named), default=0.0)
+    return [  # of the records it reads on to (named best), not every one of their kind
+        f"{f.id.removeprefix('record:')} {a.name}"
+        for f in named
+        if f.relevance > top - FOLLOWED
+        for a in f.actions
+        if a.allowed and a.asked_in(lowered)
     ]

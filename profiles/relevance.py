@@ -62,6 +62,23 @@ HOW_LONG = re.compile(
 """A question about how long something takes ("how long does a dispute take?"): the help
 articles answer it; it asks no action of the customer's records."""
 
+_AGREE = r"ok(?:ay)?|yes|yeah|yep|yup|sure|s[ií]|vale|claro|oui|ja|genau"
+_GO = (
+    r"yes|yeah|yep|yup|sure|please(?: do)?|go ahead|do it|do that|proceed|s[ií]|claro"
+    r"|adelante|hazlo|por favor|oui|d'accord|allez-y|vas-y|faites-le|ja|bitte|machen sie das"
+    r"|mach das|gerne"
+)
+_AFTER = (
+    r"please|go ahead|do it|then|now|por favor|hazlo|adelante|s'il vous pla[iî]t|allez-y"
+    r"|bitte|gerne|thanks|thank you|gracias|merci|danke"
+)
+AFFIRMS = re.compile(
+    rf"^\W*(?:(?:{_AGREE})\b[\s,!.]*)*(?:{_GO})\b(?:[\s,!.]+(?:{_AFTER})\b)*\W*$", re.I
+)
+"""A message that only agrees ("yes please", "ok do it", "sí, adelante", "oui, allez-y",
+"ja, bitte"), not a bare "ok": after a message that asked for something to be done, the
+go-ahead to do it."""
+
 WHEN_DONE = re.compile(
     r"\bwhen (?:will|would|should|do|does) (?:i|we|it|they|my|the)\b"
     r"|\bcu[aá]ndo (?:me |se |lo |la |los |las )?"

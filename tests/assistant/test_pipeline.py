@@ -328,3 +328,22 @@ def test_a_cited_record_is_labelled_by_how_its_business_shows_it():
         )
         is None
     )
+
+
+def test_a_go_ahead_to_an_allowed_action_goes_to_a_person_who_does_it(make_container):
+    """The bot does not act on records: "yes, go ahead" to cancelling a pending order
+    hands off to a person who can, saying so in the customer's language; a thanks after
+    it is no go-ahead."""
+    c = make_container()
+    asked = ask(c, "please cancel my order #W7941031")
+    assert not asked.handoff and "you can still cancel it" in asked.answer
+    yes = ask(c, "yes go ahead", conversation=asked.conversation_id)
+    (hit,) = [h for h in yes.decision_trace if h.rule == "handoff.action_confirmed"]
+    assert yes.handoff and hit.inputs["confirmed_actions"] == ["order:#W7941031 cancel"]
+    assert yes.answer.startswith("Thank you. I'm passing your request to a person")
+    es = ask(c, "¿puedo cancelar mi pedido #W7941031?")
+    si = ask(c, "sí, adelante", conversation=es.conversation_id)
+    assert si.handoff and si.answer.startswith("Gracias. Paso tu solicitud")
+    thanks = ask(c, "thanks!", conversation=asked.conversation_id)
+    after = ask(c, "yes", conversation=thanks.conversation_id)
+    assert "handoff.action_confirmed" not in [h.rule for h in after.decision_trace]

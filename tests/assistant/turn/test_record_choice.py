@@ -542,3 +542,25 @@ def test_a_follow_up_reads_on_past_a_message_that_named_nothing() -> None:
     assert max(facts, key=lambda f: f.relevance).id == "record:order:P3"
     alone = record_facts(rows, message, "thanks!", older=["hello"])
     assert max(alone, key=lambda f: f.relevance).id != "record:order:P3"
+
+
+def test_a_go_ahead_confirms_what_the_previous_message_asked_of_a_record() -> None:
+    """ "yes, go ahead" after "can I cancel P3?" confirms cancelling P3 (its status allows
+    it); not after a thanks, not a bare "ok", not an action the status does not allow."""
+    from profiles.context import confirmed_actions
+    from profiles.relevance import AFFIRMS
+
+    for agrees in ("yes go ahead", "ok do it", "yes please", "sí, adelante", "oui, allez-y"):
+        assert AFFIRMS.match(agrees), agrees
+    for not_only in ("ok", "ok thanks", "thanks!", "is it pending?", "yes but which one is it?"):
+        assert not AFFIRMS.match(not_only), not_only
+    rows = [P, A]
+
+    def confirmed(message: str, earlier: str) -> list[str]:
+        return confirmed_actions(record_facts(rows, message, earlier), message, earlier)
+
+    assert confirmed("yes go ahead", "can I cancel my order P3?") == ["order:P3 cancel"]
+    assert confirmed("sí, adelante", "¿puedo cancelar el pedido P3?") == ["order:P3 cancel"]
+    assert confirmed("yes go ahead", "thanks!") == []
+    assert confirmed("ok", "can I cancel my order P3?") == []
+    assert confirmed("yes go ahead", "can I cancel my order A1?") == []  # delivered
