@@ -171,6 +171,9 @@ def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> lis
     return needs
 
 
+CONFIRMED = 7.0  # a confirmed action ranks above the handoff that brings a person to it
+
+
 def _asked(first_at: dict[_A, int]) -> dict[_A, float]:
     """How much each asked action weighs, by where it is first asked: one asked earlier
     ranks higher."""
@@ -190,6 +193,7 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
     for f in named:
         for a in f.actions:
             by_action.setdefault(a.name, []).append((f, a))
+    confirmed = {c.rsplit(" ", 1)[-1] for c in ctx.confirmed}  # "order:#W1 cancel"
     # where each action is first asked for
     asked = _asked(
         {n: min(ps) for n, pairs in by_action.items() if (ps := _positions(pairs, lowered))}
@@ -222,6 +226,10 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
             # what the customer asked for, as the record's status allows it
             score += max(w for w, _ in stands_for[name]) + 0.5
             reasons.append(max(stands_for[name])[1])
+        if name in confirmed:
+            # "yes, go ahead": what the person the turn went to is there to do
+            score += CONFIRMED
+            reasons.insert(0, "the customer confirmed it")
         if ok:
             score += 0.3
             first = ok[0]

@@ -175,3 +175,16 @@ def test_a_lines_refund_before_delivery_cancels_the_order_it_links_to():
     # without its order in the context there is nothing to stand in: asked, not allowed
     alone = {n.action: n for n in ranked("I want a full refund", [_line("#W3", "pending")])}
     assert "cancel" not in alone and not alone["return"].eligible
+
+
+def test_an_action_the_customer_confirmed_ranks_above_the_handoff_to_do_it():
+    """ "yes, go ahead" hands off: the person it goes to is there to cancel the order, so
+    the cancellation is the first next best action, not the escalation."""
+    order = _order("#W7", "pending")
+    ctx = CustomerContext(card=CARD, facts=[order], history_ids=[], confirmed=["order:#W7 cancel"])
+    handoff = Decision(handoff=True, handoff_reason="customer confirmed an action")
+    needs = predict_needs("yes go ahead", ctx, handoff)
+    assert (needs[0].action, needs[0].targets) == ("cancel", ["#W7"])
+    assert needs[0].reasons[0] == "the customer confirmed it" and needs[1].action == "escalate"
+    ctx.confirmed = []
+    assert predict_needs("yes go ahead", ctx, handoff)[0].action == "escalate"
