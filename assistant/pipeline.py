@@ -47,6 +47,7 @@ from profiles.context import (
     Fact,
     ProfileRepository,
     confirmed_actions,
+    record_label,
 )
 from profiles.conversations import ConversationStore, message_history_id
 from profiles.models import HistoryItem, Message, Turn
@@ -785,29 +786,6 @@ def _for_customer(citations: list[Citation], prepared: Prepared, language: str) 
             )
         out.append(c.model_copy(update={"label": label, "customer_text": text}))
     return out
-
-
-LABEL_REACH = 60  # a record's key this far into its text begins it ("Order #W…: …")
-
-
-def record_label(text: str, fact_id: str) -> str | None:
-    """What a customer calls a record, from how its business shows it: its text up to its
-    key ("Order #W5442520", "Pedido #W5442520", "Debit card dbc_4e…"), None when the text
-    does not begin with it."""
-    key = fact_id.rsplit(":", 1)[-1]
-    at = text.find(key)
-    if not key or at < 0 or at > LABEL_REACH:
-        return None
-    head = text[: at + len(key)]
-    if head.count("(") > head.count(")"):
-        # "Gold (checking account chk_1": what the parens hold; "Gold Card (cc_1": what
-        # they follow, not the bare key
-        cut = head.rfind("(")
-        inside, before = head[cut + 1 :], head[:cut].strip()
-        head = inside if inside != key else before
-    if not head or head == key:
-        return None
-    return head[:1].upper() + head[1:]
 
 
 def _secrets_notice(prepared: Prepared, removed: list[SecretKind]) -> str:

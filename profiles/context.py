@@ -184,6 +184,39 @@ def kind_phrase(fact_id: str, terms: list[str]) -> str:
     return next((t.strip() for t in terms if " " in t.strip()), own)
 
 
+LABEL_REACH = 60  # a record's key this far into its text begins it ("Order #W…: …")
+
+
+def record_label(text: str, fact_id: str) -> str | None:
+    """What a customer calls a record, from how its business shows it: its text up to its
+    key ("Order #W5442520", "Pedido #W5442520", "Debit card dbc_4e…"), None when the text
+    does not begin with it."""
+    key = fact_id.rsplit(":", 1)[-1]
+    at = text.find(key)
+    if not key or at < 0 or at > LABEL_REACH:
+        return None
+    head = text[: at + len(key)]
+    if head.count("(") > head.count(")"):
+        # "Gold (checking account chk_1": what the parens hold; "Gold Card (cc_1": what
+        # they follow, not the bare key
+        cut = head.rfind("(")
+        inside, before = head[cut + 1 :], head[:cut].strip()
+        head = inside if inside != key else before
+    if not head or head == key:
+        return None
+    return head[:1].upper() + head[1:]
+
+
+def in_sentence(label: str) -> str:
+    """A record's label inside a sentence: "your pedido"-style lower case for a kind's
+    name ("Pedido #W1" → "pedido #W1", "Tarjeta de débito dbc_7" → "tarjeta de débito
+    dbc_7"), a name kept as written ("Gold Rewards Card")."""
+    first, *rest = label.split()
+    if first[1:].islower() and not any(w[:1].isupper() for w in rest):
+        return first[:1].lower() + label[1:]
+    return label
+
+
 class Fact(BaseModel):
     """One customer-specific fact that may go into the prompt, with its relevance."""
 

@@ -68,7 +68,7 @@ def test_drafts_are_in_the_language_the_customer_writes(client):
     body = {"customer_id": OLIVIA, "message": "¿Puedo cancelar mi pedido #W5442520, por favor?"}
     drafts = client.post("/v1/assist", json=body, headers=AGENT).json()["suggested_replies"]
     assert drafts[0].startswith("Hola Olivia:") and "#W5442520" in drafts[0]
-    assert "Puedo ayudarte a cancelar #W5442520" in drafts[1]
+    assert "Puedo ayudarte a cancelar tu pedido #W5442520" in drafts[1]
     assert drafts[2].startswith("Hola Olivia: para asegurarme")
     assert not any("thanks" in d or "make sure" in d for d in drafts)
 

@@ -311,7 +311,7 @@ def test_a_cited_record_is_labelled_by_how_its_business_shows_it():
     """What the widget calls a cited record: its shown text up to its key, in the reply's
     language, never the bare key; None (the catalog's "Your account") when the text does
     not begin with it."""
-    from assistant.pipeline import record_label
+    from profiles.context import in_sentence, record_label
 
     order = "record:order:#W5442520"
     assert record_label("Order #W5442520 (Gaming Mouse): pending", order) == "Order #W5442520"
@@ -321,6 +321,10 @@ def test_a_cited_record_is_labelled_by_how_its_business_shows_it():
     account = "record:account:chk_1"
     assert record_label("Gold (checking account chk_1): OPEN", account) == "Checking account chk_1"
     assert record_label("cc_9_gold: active", card) is None
+    # inside a draft's sentence ("tu pedido #W…"), a name kept as written
+    assert in_sentence("Pedido #W5442520") == "pedido #W5442520"
+    assert in_sentence("Tarjeta de débito dbc_7") == "tarjeta de débito dbc_7"
+    assert in_sentence("Gold Rewards Card") == "Gold Rewards Card"
     assert (
         record_label(
             "A description of a card, issued to you some years ago, that only later says cc_9_gold",
