@@ -2,9 +2,10 @@
 
     python -m eval.fact_recall --tasks ../shared/datasets/tau-retail/tasks_dev.json
 
-Imports the tasks' data set and its policy into a scratch data dir on first use, then
-runs the pipeline's `prepare` (everything before generation) for each task and counts
-the ground-truth ids present verbatim in the assembled context."""
+Imports the tasks' data set (by its mapping, as the demo store loads) and its policy into
+a scratch data dir on first use, then runs the pipeline's `prepare` (everything before
+generation) for each task and counts the ground-truth ids present verbatim in the
+assembled context."""
 
 from __future__ import annotations
 
@@ -20,16 +21,19 @@ from assistant.settings import Settings
 from assistant.types import TurnRequest
 from assistant.wiring import Container
 from eval.tau_retail import RetailTask, load_tasks
-from profiles.importers import import_tau_retail
+from profiles.mapping import PACKAGED_MAPPINGS, import_files, load_mapping
 
 
 def prepare_container(data_dir: Path, retail_dir: Path, budget: int) -> Container:
-    """A container on `data_dir`, with the retail data and policy loaded if not already."""
-    settings = Settings(data_dir=data_dir, context_tokens=budget)
+    """A container on `data_dir`, with the retail data (by its packaged mapping, as the
+    demo store loads) and policy loaded if not already."""
+    segments = PACKAGED_MAPPINGS / "tau_retail.segments.yaml"
+    settings = Settings(data_dir=data_dir, context_tokens=budget, segments_file=segments)
     c = Container(settings)
-    marker = data_dir / ".tau-retail-loaded"
+    marker = data_dir / ".tau-retail-mapped-loaded"
     if not marker.exists():
-        import_tau_retail(c.engine, retail_dir)
+        files = [retail_dir / f"{name}.json" for name in ("users", "orders", "products")]
+        import_files(c.engine, load_mapping(PACKAGED_MAPPINGS / "tau_retail.yaml"), files)
         c.kb.ingest(c.kb.load_documents([retail_dir / "policy.md"]))
         marker.write_text("ok\n")
     return c
