@@ -121,6 +121,7 @@ def embedder():
     return MiniLMEmbedder()
 
 
+STORE_BRAND = "Acme Outdoor & Home"  # as `rapport demo` names the store
 DEMO_BANK_DOCS = 40  # a slice of the banking KB keeps the session fixture quick
 
 
@@ -142,7 +143,15 @@ def _load_demo(container) -> None:
     mappings = ROOT / "profiles" / "mappings"
     folder = container.settings.data_dir
     shutil.copyfile(mappings / "tau_retail.segments.yaml", folder / "tau_retail.segments.yaml")
-    Registry(folder).save(WorkspaceConfig(name="default", segments_file="tau_retail.segments.yaml"))
+    # the store's workspace as `rapport demo` makes it: its brand, its segments over records
+    Registry(folder).save(
+        WorkspaceConfig(
+            name="default",
+            brand=STORE_BRAND,
+            description="a home and outdoor store",
+            segments_file="tau_retail.segments.yaml",
+        )
+    )
     files = [RETAIL / f"{n}.json" for n in ("users", "orders", "products")]
     import_files(container.engine, load_mapping(mappings / "tau_retail.yaml"), files)
     docs = sorted(BANK_DOCS.glob("*.json"))[:DEMO_BANK_DOCS]
@@ -208,11 +217,10 @@ def make_container(demo: Demo, tmp_path: Path, embedder) -> Iterator[Callable[..
                             [i.metadata for i in items],
                         )
                     backend.update(database_url=url, chroma_url=demo.chroma_url, chroma_database=db)
-            # the store's segments over its records, as its workspace file names them
-            segments = data_dir / "tau_retail.segments.yaml"
-            settings = Settings(
-                data_dir=data_dir, **{"segments_file": segments, **backend, **overrides}
-            )
+            # the store's segments over its records and its brand, as its workspace file
+            # names them
+            store = {"segments_file": data_dir / "tau_retail.segments.yaml", "brand": STORE_BRAND}
+            settings = Settings(data_dir=data_dir, **{**store, **backend, **overrides})
             c = Container(settings, shared_embedder=embedder)
             stack.callback(lambda: c.__dict__.get("engine") and c.engine.dispose())
             return c

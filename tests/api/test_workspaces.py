@@ -247,8 +247,8 @@ def test_each_business_speaks_as_its_own_brand(two: Two):
     bank = services.get("bank").assistant.prepare(TurnRequest(customer_id=SHARED, message="hi"))
     assert "the support assistant of Rapport Bank." in bank.composed.text
     store = services.get("default").assistant.prepare(TurnRequest(customer_id=SHARED, message="hi"))
-    assert "Rapport Bank" not in store.composed.text  # no brand set: "this business"
-    assert "the support assistant of this business." in store.composed.text
+    assert "Rapport Bank" not in store.composed.text
+    assert "the support assistant of Acme Outdoor & Home." in store.composed.text
 
 
 def test_readiness_checks_every_business(two: Two):
