@@ -111,11 +111,12 @@ def import_tau(
         if no_consent and spec.customers is not None:
             customers = spec.customers.model_copy(update={"consent": "not_granted"})
             spec = spec.model_copy(update={"customers": customers})
-        # a store imported before by the typed importer: its orders live in records now
-        drop_typed_orders(c.engine, list(data.users))
         files = [directory / f"{name}.json" for name in ("users", "orders", "products")]
         with progress("importing", None) as advance:
             report = import_files(c.engine, spec, files, on_progress=advance)
+        # a store imported before by the typed importer: its orders live in records now
+        # (dropped once the records are in, so a failed import loses nothing)
+        drop_typed_orders(c.engine, list(data.users))
     out.print(
         f"imported {report.customers} customers, {report.records} records (orders, their "
         f"items, payment methods) and {report.reference} catalog items"
