@@ -314,9 +314,10 @@ class OfflineComposer:
             # what is said of it is a sentence of its own: "… ending 9182 [2]. It is pending"
             text = s.text_in(cat.language)
             line = f"{text.rstrip('.')} [{s.n}]. {after}" if after else f"{text} [{s.n}]"
-            lines.append(line if short else f"- {line}")
+            lines.append(line if short or alone else f"- {line}")
             cited.append(s.n)
 
+        alone = False  # a list until the records to say are known
         choice = plan.choose if plan is not None else None
         if choice is not None:
             # "I want to cancel my card" from someone with two: which one, before anything
@@ -336,8 +337,11 @@ class OfflineComposer:
         records = records[: 1 if short else max(decision.max_personal_facts, 0)]
         doing: list[tuple[Source, RecordAction]] = []  # asked, and its status allows it
         under_way = set(plan.under_way) if plan is not None else set()
+        # one record is said as it is, not as a list of one under "Here is what I see"
+        alone = len(records) == 1
         if records:
-            lines.append(cat.text("records_intro"))
+            if not alone:
+                lines.append(cat.text("records_intro"))
             lowered = (plan.action_text if plan is not None else "") or composed.message.lower()
             # "freeze my card" of two credit cards, which no status of lets freeze: said
             # once, after them

@@ -286,7 +286,7 @@ def test_a_conversation_under_way_is_not_greeted_again(make_container):
     assert first.answer.startswith("Hi Olivia,") and "How can I help" in first.answer
     again = ask(c, "Can I cancel my order #W5442520?", conversation=first.conversation_id)
     assert "#W5442520" in again.answer and "Hi Olivia" not in again.answer
-    assert again.answer.startswith(("Here is", "Your order"))
+    assert again.answer.startswith("Order #W5442520 (")  # one record: said, not a list of one
     bye = ask(c, "ok thanks", conversation=first.conversation_id)
     assert bye.answer.startswith("You're welcome!") and not bye.handoff
 
