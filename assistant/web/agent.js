@@ -13,6 +13,7 @@
   let drafts = [];         // the drafts offered for the current conversation
   let usedDraft = null;    // {index, text, variant, intent} the reply box started from
   let lastAssist = 0;
+  let lastQueue = 0;
 
   const el = (tag, props = {}, ...children) => {
     const node = Object.assign(document.createElement(tag), props);
@@ -39,8 +40,10 @@
 
   // -- the queue -------------------------------------------------------------------------
   async function loadQueue() {
+    const ticket = ++lastQueue;  // an older answer (another business, another view) is dropped
     try {
       const items = await api(`/v1/agent/inbox?view=${view}`);
+      if (ticket !== lastQueue) return;
       list.replaceChildren();
       for (const it of items) {
         const badges = [];
@@ -60,7 +63,7 @@
       const waiting = items.filter(i => i.state === "waiting").length;
       const urgent = items.filter(i => i.urgent && i.state === "waiting").length;
       status.textContent = items.length ? `${items.length} conversations, ${waiting} waiting${urgent ? ` (${urgent} urgent)` : ""}` : "No conversations.";
-    } catch (e) { status.textContent = `Error: ${e.message}`; }
+    } catch (e) { if (ticket === lastQueue) status.textContent = `Error: ${e.message}`; }
   }
 
   // -- one conversation ------------------------------------------------------------------

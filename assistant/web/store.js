@@ -10,8 +10,10 @@
   const workspaces = await res.json();
   business.replaceChildren(...workspaces.map(w => new Option(w.brand, w.name)));
   const q = name => `workspace=${encodeURIComponent(name)}`;
+  let asked = 0;  // a slower answer for the business picked before must not fill the picker
 
   async function loadCustomers() {
+    const ticket = ++asked;
     const w = workspaces.find(x => x.name === business.value);
     title.textContent = w ? w.brand : "";
     // the product tiles are the store's; another business shows what it is
@@ -23,6 +25,7 @@
     picker.replaceChildren(new Option("Loading customers…", ""));
     const r = await fetch(`/demo/customers?${q(business.value)}`);
     const customers = r.ok ? await r.json() : [];
+    if (ticket !== asked) return;
     picker.replaceChildren(new Option("Choose a customer…", ""),
       ...customers.map(c => new Option(`${c.name} (${c.id})`, c.id)));
     status.textContent = "";

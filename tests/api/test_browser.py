@@ -251,7 +251,15 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     bank.engine.dispose()
 
     page = _page(browser)
+    # The store's customer list (asked for on load) answers after the bank's: the picker
+    # keeps the business picked last (a slow list once filled the bank's picker).
+    held = []
+    page.route(
+        lambda url: url.endswith("/demo/customers?workspace=default"), lambda r: held.append(r)
+    )
     page.goto(f"{live_server}/widget")
+    while not held:
+        page.wait_for_timeout(20)
     page.get_by_label("Business").select_option("bank")
     expect(page.locator("#store-title")).to_have_text("Rapport Bank")
     # the store's product tiles are the store's: the bank says what it is instead
@@ -259,6 +267,10 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     expect(page.locator("#business-description")).to_have_text("Rapport Bank: a retail bank.")
     picker = page.get_by_label("Customer", exact=True)
     expect(picker.locator("option[value='123']")).to_have_count(1)
+    with page.expect_response(lambda r: r.url.endswith("?workspace=default")):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the page reads the late list, and must drop it
+    assert picker.locator("option[value='123']").count() == 1
     expect(picker.locator("option[value='olivia_ito_3591']")).to_have_count(0)
     picker.select_option("123")
     expect(page.get_by_role("status")).to_contain_text("Signed in as Mia Smith")
@@ -280,9 +292,18 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     expect(page.get_by_role("button", name="Enviar")).to_be_visible()
 
     desk = _page(browser)
+    # the store's queue (asked for on load) answers after the bank's: the bank's stays
+    queued = []
+    desk.route("**/v1/agent/inbox*", lambda r: queued.append(r) if not queued else r.continue_())
     desk.goto(f"{live_server}/agent")
+    while not queued:
+        desk.wait_for_timeout(20)
     desk.get_by_label("Business").select_option("bank")
     expect(desk.get_by_role("button", name="Mia Smith")).to_have_count(1)
+    with desk.expect_response(lambda r: "/v1/agent/inbox" in r.url):
+        queued[0].continue_()
+    desk.wait_for_timeout(300)  # the page reads the late queue, and must drop it
+    assert desk.get_by_role("button", name="Mia Smith").count() == 1  # now, not on a refresh
     expect(desk.locator("#queue-status")).to_contain_text("1 conversations")
     # no risk flag reads "None", quietly: not in the flags' red
     desk.get_by_role("button", name="Mia Smith").click()
