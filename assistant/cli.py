@@ -30,7 +30,13 @@ from assistant.wiring import Container, Workspaces
 from eval.cli import eval_app
 from profiles.files import write_private
 from profiles.importers import drop_typed_orders, read_tau_retail
-from profiles.mapping import PACKAGED_MAPPINGS
+from profiles.mapping import (
+    BANK_MAPPING,
+    BANK_SEGMENTS,
+    RETAIL_MAPPING,
+    STORE_SEGMENTS,
+    retail_files,
+)
 from profiles.workspaces import (
     DEFAULT,
     GENERIC_INTENTS,
@@ -111,7 +117,7 @@ def import_tau(
         if no_consent and spec.customers is not None:
             customers = spec.customers.model_copy(update={"consent": "not_granted"})
             spec = spec.model_copy(update={"customers": customers})
-        files = [directory / f"{name}.json" for name in ("users", "orders", "products")]
+        files = retail_files(directory)
         with progress("importing", None) as advance:
             report = import_files(c.engine, spec, files, on_progress=advance)
         # a store imported before by the typed importer: its orders live in records now
@@ -334,15 +340,12 @@ def demo(
         update = {"segments_file": BANK_SEGMENTS.name, "urgent_help": BANK_URGENT}
         registry.save(bank_ws.config.model_copy(update=update))
     err.print(f"demo 3/4: the bank's customers ({bank / 'db.json'})", markup=False)
-    import_files_cmd([bank / "db.json"], PACKAGED_MAPPINGS / "tau_banking.yaml", workspace="bank")
+    import_files_cmd([bank / "db.json"], BANK_MAPPING, workspace="bank")
     err.print(f"demo 4/4: the bank's knowledge base ({bank / 'documents'})", markup=False)
     ingest([bank / "documents"], workspace="bank")
     err.print("demo data ready; `rapport serve --demo` (or `make run`) serves it", markup=False)
 
 
-RETAIL_MAPPING = PACKAGED_MAPPINGS / "tau_retail.yaml"
-STORE_SEGMENTS = PACKAGED_MAPPINGS / "tau_retail.segments.yaml"
-BANK_SEGMENTS = PACKAGED_MAPPINGS / "tau_banking.segments.yaml"
 # The bank's fraud line, as its articles give it ("1-800-RHO-BANK (available 24/7 for fraud
 # reports)"): what a customer with a lost card can do before an agent is back.
 BANK_URGENT = {

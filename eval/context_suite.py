@@ -26,7 +26,7 @@ from eval.baselines import Bm25Ranker, DenseRanker
 from eval.report import CaseScore
 from eval.tau_retail import RetailTask, load_tasks
 from profiles.importers import import_tau_retail, read_tau_retail
-from profiles.mapping import import_files, load_mapping
+from profiles.mapping import import_files, load_mapping, retail_files
 from retrieval.embedder import Embedder
 
 SUITE = "context"
@@ -63,8 +63,7 @@ def load_data(container: Container, retail_dir: Path, mapping: Path | None = Non
     if mapping is None:
         import_tau_retail(container.engine, read_tau_retail(retail_dir))
     else:
-        files = [retail_dir / f for f in ("users.json", "orders.json", "products.json")]
-        import_files(container.engine, load_mapping(mapping), files)
+        import_files(container.engine, load_mapping(mapping), retail_files(retail_dir))
     kb = container.kb
     kb.ingest(kb.load_documents([retail_dir / "policy.md"]))
     marker.write_text("ok\n")

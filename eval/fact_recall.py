@@ -20,22 +20,17 @@ from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from assistant.types import TurnRequest
 from assistant.wiring import Container
+from eval.context_suite import load_data
 from eval.tau_retail import RetailTask, load_tasks
-from profiles.mapping import PACKAGED_MAPPINGS, import_files, load_mapping
+from profiles.mapping import RETAIL_MAPPING, STORE_SEGMENTS
 
 
 def prepare_container(data_dir: Path, retail_dir: Path, budget: int) -> Container:
     """A container on `data_dir`, with the retail data (by its packaged mapping, as the
     demo store loads) and policy loaded if not already."""
-    segments = PACKAGED_MAPPINGS / "tau_retail.segments.yaml"
-    settings = Settings(data_dir=data_dir, context_tokens=budget, segments_file=segments)
+    settings = Settings(data_dir=data_dir, context_tokens=budget, segments_file=STORE_SEGMENTS)
     c = Container(settings)
-    marker = data_dir / ".tau-retail-mapped-loaded"
-    if not marker.exists():
-        files = [retail_dir / f"{name}.json" for name in ("users", "orders", "products")]
-        import_files(c.engine, load_mapping(PACKAGED_MAPPINGS / "tau_retail.yaml"), files)
-        c.kb.ingest(c.kb.load_documents([retail_dir / "policy.md"]))
-        marker.write_text("ok\n")
+    load_data(c, retail_dir, RETAIL_MAPPING)  # again when the mapping changes
     return c
 
 

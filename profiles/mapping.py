@@ -111,7 +111,18 @@ from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
 KEY = "@key"
 PARENT = "@parent."
 PACKAGED_MAPPINGS = Path(__file__).resolve().parent / "mappings"
-"""Mappings kept with Rapport: the demo's bank (`tau_banking.yaml`)."""
+"""Mappings kept with Rapport: the demo's store and bank, and their segments."""
+RETAIL_MAPPING = PACKAGED_MAPPINGS / "tau_retail.yaml"
+STORE_SEGMENTS = PACKAGED_MAPPINGS / "tau_retail.segments.yaml"
+BANK_MAPPING = PACKAGED_MAPPINGS / "tau_banking.yaml"
+BANK_SEGMENTS = PACKAGED_MAPPINGS / "tau_banking.segments.yaml"
+
+
+def retail_files(directory: Path) -> list[Path]:
+    """The τ-retail data set's files `RETAIL_MAPPING` reads, in `directory`."""
+    return [directory / f"{name}.json" for name in ("users", "orders", "products")]
+
+
 CUSTOMER_FIELDS = frozenset(CustomerIn.model_fields) - {"consents"}
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from profiles.db import create_schema, make_engine
 from profiles.importers import import_tau_retail
+from profiles.mapping import STORE_SEGMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = Path(os.environ.get("RAPPORT_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
@@ -137,23 +138,21 @@ class Demo:
 
 
 def _load_demo(container) -> None:
-    from profiles.mapping import import_files, load_mapping
+    from profiles.mapping import RETAIL_MAPPING, import_files, load_mapping, retail_files
     from profiles.workspaces import Registry, WorkspaceConfig
 
-    mappings = ROOT / "profiles" / "mappings"
     folder = container.settings.data_dir
-    shutil.copyfile(mappings / "tau_retail.segments.yaml", folder / "tau_retail.segments.yaml")
+    shutil.copyfile(STORE_SEGMENTS, folder / STORE_SEGMENTS.name)
     # the store's workspace as `rapport demo` makes it: its brand, its segments over records
     Registry(folder).save(
         WorkspaceConfig(
             name="default",
             brand=STORE_BRAND,
             description="a home and outdoor store",
-            segments_file="tau_retail.segments.yaml",
+            segments_file=STORE_SEGMENTS.name,
         )
     )
-    files = [RETAIL / f"{n}.json" for n in ("users", "orders", "products")]
-    import_files(container.engine, load_mapping(mappings / "tau_retail.yaml"), files)
+    import_files(container.engine, load_mapping(RETAIL_MAPPING), retail_files(RETAIL))
     docs = sorted(BANK_DOCS.glob("*.json"))[:DEMO_BANK_DOCS]
     container.kb.ingest(container.kb.load_documents([RETAIL / "policy.md", *docs]))
     container.engine.dispose()
@@ -219,7 +218,7 @@ def make_container(demo: Demo, tmp_path: Path, embedder) -> Iterator[Callable[..
                     backend.update(database_url=url, chroma_url=demo.chroma_url, chroma_database=db)
             # the store's segments over its records and its brand, as its workspace file
             # names them
-            store = {"segments_file": data_dir / "tau_retail.segments.yaml", "brand": STORE_BRAND}
+            store = {"segments_file": data_dir / STORE_SEGMENTS.name, "brand": STORE_BRAND}
             settings = Settings(data_dir=data_dir, **{**store, **backend, **overrides})
             c = Container(settings, shared_embedder=embedder)
             stack.callback(lambda: c.__dict__.get("engine") and c.engine.dispose())

@@ -61,7 +61,7 @@ def test_the_store_by_its_mapping_meets_its_floors(tmp_path: Path) -> None:
     intents' plan on typed orders only ("and the other one?", a product never bought)."""
     from eval.cli import SupportCasesOpts, _support_run
     from eval.config import load_config
-    from profiles.mapping import PACKAGED_MAPPINGS
+    from profiles.mapping import RETAIL_MAPPING
 
     _run, report = _support_run(
         tmp_path / "out",
@@ -71,7 +71,7 @@ def test_the_store_by_its_mapping_meets_its_floors(tmp_path: Path) -> None:
         tmp_path / "data",
         True,
         SupportCasesOpts(file=None, per_intent=PER_INTENT, seed=SEED),
-        PACKAGED_MAPPINGS / "tau_retail.yaml",
+        RETAIL_MAPPING,
     )
     m = report.metrics
     print("MAPPED STORE", {k: v for k, v in m.items() if not k.endswith("_total")})

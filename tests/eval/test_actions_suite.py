@@ -32,7 +32,7 @@ def test_actions_on_the_store_by_its_mapping(tmp_path):
     train 500/500."""
     from eval.cli import _retail_run
     from eval.config import load_config
-    from profiles.mapping import PACKAGED_MAPPINGS
+    from profiles.mapping import RETAIL_MAPPING
 
     cases = actions_suite.load_cases(RETAIL / "tasks_dev.json")
     _run, c = _retail_run(
@@ -42,7 +42,7 @@ def test_actions_on_the_store_by_its_mapping(tmp_path):
         RETAIL,
         tmp_path / "data",
         True,
-        PACKAGED_MAPPINGS / "tau_retail.yaml",
+        RETAIL_MAPPING,
     )
     per_case = [actions_suite.rapport_scorer(c.assistant)(case) for case in cases]
     top1 = fmean(x.metrics["top1"] for x in per_case)

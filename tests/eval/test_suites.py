@@ -109,13 +109,13 @@ def test_context_slice_tau_retail_dev_by_its_mapping(tmp_path, embedder):
     exchange among the offered variants of the product a named order line links to."""
     from assistant.settings import Settings
     from assistant.wiring import Container
-    from profiles.mapping import PACKAGED_MAPPINGS
+    from profiles.mapping import RETAIL_MAPPING
 
     c = Container(
         Settings(data_dir=tmp_path, context_tokens=2000, database_url=None, chroma_url=None),
         shared_embedder=embedder,
     )
-    context_suite.load_data(c, RETAIL, PACKAGED_MAPPINGS / "tau_retail.yaml")
+    context_suite.load_data(c, RETAIL, RETAIL_MAPPING)
     with c.engine.connect() as db:  # no typed order: the records are all there is
         assert db.exec_driver_sql('select count(*) from "order"').scalar() == 0
         assert db.exec_driver_sql("select count(*) from customerrecord").scalar() > 0
@@ -135,14 +135,14 @@ def test_context_slice_tau_banking(tmp_path, embedder):
     from assistant.settings import Settings
     from assistant.wiring import Container
     from eval import tau_banking
-    from profiles.mapping import PACKAGED_MAPPINGS, import_files, load_mapping
+    from profiles.mapping import BANK_MAPPING, import_files, load_mapping
 
     bank = DATASETS / "tau-banking-knowledge"
     c = Container(
         Settings(data_dir=tmp_path, context_tokens=2000, database_url=None, chroma_url=None),
         shared_embedder=embedder,
     )
-    mapping = load_mapping(PACKAGED_MAPPINGS / "tau_banking.yaml")
+    mapping = load_mapping(BANK_MAPPING)
     import_files(c.engine, mapping, [bank / "db.json"])
     cases = tau_banking.load_cases(bank / "tasks.json", bank / "db.json")
     wanted = {d for t in json.loads(BANK_TASKS.read_text()) for d in t["required_documents"]}

@@ -212,11 +212,11 @@ def test_the_demo_banks_segments_read_what_its_customers_hold(engine):
     its segments file reads their records by kind, and a customer with accounts opened
     years ago is not a new customer though the import ran today."""
     from assistant.cli import BANK_SEGMENTS
-    from profiles.mapping import PACKAGED_MAPPINGS, import_files, load_mapping
+    from profiles.mapping import BANK_MAPPING, import_files, load_mapping
     from tests.conftest import DATASETS
 
     db = DATASETS / "tau-banking-knowledge" / "db.json"
-    import_files(engine, load_mapping(PACKAGED_MAPPINGS / "tau_banking.yaml"), [db])
+    import_files(engine, load_mapping(BANK_MAPPING), [db])
     bank = Segments.load(BANK_SEGMENTS)
     with Session(engine) as s:
         liang, kwame = (customer_features(s, c) for c in ("lj82d4f1a9", "01f21c9970"))
@@ -253,13 +253,19 @@ def test_the_mapped_stores_segments_agree_with_the_typed_stores(engine, retail_e
     today); the rest are where the two read the same data differently (a cancelled
     order's items count towards what was spent as records; as typed orders its payment
     was refunded)."""
-    from profiles.mapping import PACKAGED_MAPPINGS, import_files, load_mapping
+    from profiles.mapping import (
+        RETAIL_MAPPING,
+        STORE_SEGMENTS,
+        import_files,
+        load_mapping,
+        retail_files,
+    )
     from tests.conftest import DATASETS
 
     retail = DATASETS / "tau-retail"
-    spec = load_mapping(PACKAGED_MAPPINGS / "tau_retail.yaml")
-    import_files(engine, spec, [retail / n for n in ("users.json", "orders.json", "products.json")])
-    typed, mapped = Segments.load(), Segments.load(PACKAGED_MAPPINGS / "tau_retail.segments.yaml")
+    spec = load_mapping(RETAIL_MAPPING)
+    import_files(engine, spec, retail_files(retail))
+    typed, mapped = Segments.load(), Segments.load(STORE_SEGMENTS)
     with Session(engine) as s, Session(retail_engine) as t:
         ids = list(s.exec(select(Customer.id)))
         pairs = [(customer_features(t, c), customer_features(s, c)) for c in ids]

@@ -536,13 +536,12 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     catalog as reference data, payment methods nested in users, order lines nested in
     orders (an item listed twice is two lines), links, status rules and languages."""
     from profiles.context import record_facts
-    from profiles.mapping import PACKAGED_MAPPINGS
+    from profiles.mapping import RETAIL_MAPPING, retail_files
     from profiles.models import CustomerRecord, ReferenceItem
     from profiles.reads import read_records
     from tests.conftest import RETAIL
 
-    files = [RETAIL / "users.json", RETAIL / "orders.json", RETAIL / "products.json"]
-    report = import_files(engine, load_mapping(PACKAGED_MAPPINGS / "tau_retail.yaml"), files)
+    report = import_files(engine, load_mapping(RETAIL_MAPPING), retail_files(RETAIL))
     # 50 products and their 591 variants (379 in stock)
     assert (report.customers, report.reference) == (500, 641)
     with Session(engine) as s:
@@ -630,7 +629,7 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
         " id: '{@parent.@key}/{item_id}', customer: '@parent.user_id'}]\n",
     )
     with pytest.raises(MappingError, match="give each item its own id"):
-        import_files(engine, load_mapping(twice), files)
+        import_files(engine, load_mapping(twice), retail_files(RETAIL))
 
 
 def test_a_question_about_how_things_stand_reads_what_is_under_way():
@@ -975,14 +974,10 @@ def test_an_action_its_status_allows_can_need_more_of_the_record():
     from datetime import UTC, datetime
 
     from profiles.context import record_actions
-    from profiles.mapping import PACKAGED_MAPPINGS
+    from profiles.mapping import BANK_MAPPING
     from profiles.models import CustomerRecord
 
-    spec = next(
-        r
-        for r in load_mapping(PACKAGED_MAPPINGS / "tau_banking.yaml").records
-        if r.kind == "credit_card"
-    )
+    spec = next(r for r in load_mapping(BANK_MAPPING).records if r.kind == "credit_card")
     needs = {
         a: [{"when": r.when, "why": r.reasons()} for r in rs] for a, rs in spec.requires.items()
     }
