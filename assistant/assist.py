@@ -13,7 +13,7 @@ from assistant.needs import Need, predict_needs
 from assistant.pipeline import Assistant, Prepared
 from assistant.turn.types import AnswerPlan
 from assistant.types import Citation, RuleHit, TurnRequest
-from profiles.context import CustomerCard, in_sentence, record_label
+from profiles.context import CustomerCard, in_sentence, record_kind, record_label
 from profiles.models import Message
 from profiles.overview import CustomerOverview, customer_overview
 from prompts.catalog import load_catalog
@@ -148,7 +148,7 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
             known = next((x for x in record.actions if x.name == a.action), None)
             action = known.name_in(cat.language) if known else a.action.replace("_", " ")
             # "your debit card dbc_7", by its kind's name where the language reads it so
-            kind = record.id.split(":")[1].replace("_", " ")
+            kind = record_kind(record.id).replace("_", " ")
             target = cat.text("drafts.record_target", kind=kind, id=a.target)
             # "your order #W1", "tu pedido #W1", "your Gold Rewards Card": as it is shown
             shown = record.texts.get(cat.language) or (record.text if cat.language == "en" else "")

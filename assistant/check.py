@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.types import Citation, Composed, Generation, spoken
-from profiles.context import Fact
+from profiles.context import Fact, record_kind
 
 # Identifiers that must never appear in a reply unless the context holds them.
 _ID_RE = re.compile(r"#W\d{7}\b|\b(?:credit_card|gift_card|paypal)_\d+\b|\b[a-z]+_[a-z]+_\d{4}\b")
@@ -127,7 +127,7 @@ def wrong_record_claims(
             continue
         fact = named[0]
         actual = spoken(fact.status or "")
-        said_of_kind = {spoken(st) for st in statuses.get(fact.id.split(":")[1], [])}
+        said_of_kind = {spoken(st) for st in statuses.get(record_kind(fact.id), [])}
         for clause in _stated(sentence):
             stated = {st for st in said_of_kind if _mentions(clause, st)}
             if stated and actual not in stated:

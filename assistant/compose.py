@@ -15,10 +15,11 @@ from profiles.context import (
     Fact,
     RecordAction,
     linked_stand_in,
+    record_kind,
     stand_in,
 )
 from profiles.models import Message
-from profiles.relevance import NAMED_PRODUCT
+from profiles.relevance import HOW_LONG, HOW_MUCH, NAMED_PRODUCT
 from prompts.loader import PromptTemplate, messages_text
 from retrieval.types import HistoryHit, Passage
 
@@ -59,6 +60,7 @@ class _Candidate:
     terms: list[str] = field(default_factory=list)  # a record's kind words, field names
     links: dict[str, str] = field(default_factory=dict)  # a record's: kind → key
     held: bool = False  # a passage about something the customer holds
+    amount_texts: dict[str, str] = field(default_factory=dict)  # a record's amount, told
     note: str = ""  # for the model only: what the record allows of what is asked
 
     @property
@@ -104,18 +106,14 @@ def _other_records(facts: list[Fact], planned: set[str]) -> set[str]:
     named = {f.id for f in records if f.relevance >= NAMED_PRODUCT} | planned
     # the kinds of the ones named best: not of one ranked up behind them (what #W1 was
     # paid with leaves the customer's other cards in)
-    kinds = {_kind_of(f) for f in best_named(records) if f.relevance >= NAMED_PRODUCT}
-    others = {f.id for f in records if _kind_of(f) in kinds and f.id not in named}
+    kinds = {record_kind(f.id) for f in best_named(records) if f.relevance >= NAMED_PRODUCT}
+    others = {f.id for f in records if record_kind(f.id) in kinds and f.id not in named}
     linked = {
         f.id
         for f in records
         if f.id not in named and any(f"record:{n}:{k}" in others for n, k in f.links.items())
     }
     return others | linked
-
-
-def _kind_of(fact: Fact) -> str:
-    return fact.id.split(":")[1]
 
 
 def style_instructions(decision: Decision) -> str:
@@ -155,6 +153,16 @@ def style_instructions(decision: Decision) -> str:
             f"human is needed, say an agent will reply {st.next_opening}."
         )
     return "\n".join(lines)
+
+
+def _note(fact: Fact, message: str, asking: str, facts: Sequence[Fact]) -> str:
+    """For the model only: what the record allows of the actions asked, and what its amount
+    is when the customer asks how much (the business's words for it: "You paid $663.85
+    for it", which its text may not hold)."""
+    notes = [action_note(fact, asking, facts)]
+    if HOW_MUCH.search(message) and not HOW_LONG.search(message):
+        notes.append(fact.amount_texts.get("en", "").rstrip("."))
+    return "; ".join(n for n in notes if n)
 
 
 def action_note(fact: Fact, asking: str, facts: Sequence[Fact] = ()) -> str:
@@ -204,8 +212,10 @@ def _candidates(
     never: set[str],
     planned: set[str],
     asking: str = "",
+    message: str = "",
 ) -> list[_Candidate]:
-    """`asking` is the (lower-cased) text whose record actions the reply answers."""
+    """`asking` is the (lower-cased) text whose record actions the reply answers;
+    `message`, the customer's."""
     out: list[_Candidate] = []
     for f in facts:
         if f.kind == "profile" or f.id.startswith("orders:"):
@@ -235,7 +245,8 @@ def _candidates(
                 statuses=f.statuses,
                 open=f.open,
                 terms=f.terms,
-                note=action_note(f, asking, facts),
+                amount_texts=f.amount_texts,
+                note=_note(f, message, asking, facts),
             )
         )
     # Internal passages (written for staff) never enter a reply's context: what the
@@ -301,7 +312,7 @@ def compose(
     never = set(decision.never_mention)
     planned = set(decision.plan.record_ids()) if decision.plan else set()
     asking = (decision.plan.action_text if decision.plan else "") or message.lower()
-    candidates = _candidates(facts, passages, history, never, planned, asking)
+    candidates = _candidates(facts, passages, history, never, planned, asking, message)
     for cand in sorted(candidates, key=lambda c: (-c.priority, c.id)):
         # "[NN] " plus the newline between sources
         cost = counter.count(defuse(cand.line)) + 5
@@ -331,6 +342,7 @@ def compose(
                     open=cand.open,
                     terms=cand.terms,
                     held=cand.held,
+                    amount_texts=cand.amount_texts,
                 )
             )
             blocks[section].append(f"[{n}] {defuse(cand.line)}")

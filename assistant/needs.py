@@ -193,7 +193,7 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
     for f in named:
         for a in f.actions:
             by_action.setdefault(a.name, []).append((f, a))
-    confirmed = {c.rsplit(" ", 1)[-1] for c in ctx.confirmed}  # "order:#W1 cancel"
+    confirmed = {c.action for c in ctx.confirmed}
     # where each action is first asked for
     asked = _asked(
         {n: min(ps) for n, pairs in by_action.items() if (ps := _positions(pairs, lowered))}

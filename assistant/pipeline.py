@@ -46,7 +46,7 @@ from profiles.context import (
     CustomerContext,
     Fact,
     ProfileRepository,
-    confirmed_actions,
+    record_kind,
     record_label,
 )
 from profiles.conversations import ConversationStore, message_history_id
@@ -236,7 +236,6 @@ class Assistant:
         )
         if ctx is None:
             raise NotFound("unknown customer", subject=card.id)
-        ctx.confirmed = confirmed_actions(ctx.facts, message, earlier)
         return ctx
 
     def retrieve(
@@ -812,8 +811,7 @@ def query_hints(ctx: CustomerContext) -> list[str]:
         for f in ctx.facts
         if f.kind in ("order", "record") and f.status and f.relevance >= NAMED_PRODUCT
     ]
-    kinds = [f.kind if f.kind == "order" else f.id.split(":")[1].replace("_", " ") for f in named]
-    return [f"{kind} {f.status}" for kind, f in zip(kinds[:2], named[:2], strict=False)]
+    return [f"{record_kind(f.id).replace('_', ' ') or f.kind} {f.status}" for f in named[:2]]
 
 
 def context_info(composed: Composed) -> ContextInfo:

@@ -124,7 +124,7 @@ def turn_signals(
             if f.kind == "record" and f.relevance >= NAMED_PRODUCT
         ],
         # "yes, go ahead" to an action asked of a record before: "order:#W1 cancel"
-        "confirmed_actions": list(ctx.confirmed),
+        "confirmed_actions": [str(c) for c in ctx.confirmed],
         "segments": list(ctx.segments),
         "channel": request.channel,
         "device": request.device,

@@ -98,10 +98,17 @@ class Source(BaseModel):
     terms: list[str] = Field(default_factory=list)  # a record's kind words and field names
     links: dict[str, str] = Field(default_factory=dict)  # a record's: linked kind → its key
     held: bool = False  # a passage about something the customer holds ("Green Account")
+    amount_texts: dict[str, str] = Field(default_factory=dict)  # a record's amount, told
 
     def text_in(self, language: str) -> str:
         """The text in `language` where the business gave one, else as it is."""
         return self.texts.get(language, self.text)
+
+    def amount_in(self, language: str) -> str:
+        """What a record's amount is, told in `language` where the business wrote it so,
+        else in English; "" when its business tells none ("You paid $663.85 for it.")."""
+        t = self.amount_texts
+        return t.get(language) or t.get("en") or ""
 
     def status_in(self, language: str) -> str:
         """Its status as customers read it in `language` (the business's label, "*" for

@@ -170,6 +170,11 @@ class RecordIn(BaseModel):
         description="What an action does, told to the customer, by language ({'cancel': "
         "{'en': 'Once it is cancelled, the $63.50 you paid goes back to your Visa.'}}).",
     )
+    amount_texts: dict[Plain, Plain] = Field(
+        default_factory=dict,
+        description="What its amount is, told to a customer who asks how much, by language "
+        "({'en': 'You paid $63.50 for it.'}).",
+    )
 
 
 class ReferenceIn(BaseModel):

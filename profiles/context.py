@@ -6,6 +6,7 @@ import itertools
 import math
 import re
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
@@ -139,11 +140,13 @@ class RecordAction(BaseModel):
     def name_in(self, language: str, lowered: str = "") -> str:
         """What a reply in `language` calls it: the customer's own word for it where the
         (lower-cased) message uses one ("cancel" for the action "close"), else the
-        business's first name for it there, else its English one, else the action's own."""
-        for lang in (language, "en"):
-            said = [n for n in self.names.get(lang, []) if _asked((n.lower(),)).search(lowered)]
-            if said:
-                return said[0]
+        business's first name for it there, else its English one, else the action's own.
+        A word of another language is not the customer's in this one (a Spanish reply to a
+        follow-up of "can I cancel it?" says "cancelar", not "cancel")."""
+        own = language if self.names.get(language) else "en"
+        said = [n for n in self.names.get(own, []) if _asked((n.lower(),)).search(lowered)]
+        if said:
+            return said[0]
         for lang in (language, "en"):
             if self.names.get(lang):
                 return self.names[lang][0]
@@ -175,12 +178,18 @@ def _forms(name: str) -> list[str]:
     return forms
 
 
+def record_kind(fact_id: str) -> str:
+    """A record fact's kind as its mapping names it ("record:credit_card:cc_1" →
+    "credit_card"); "" for a fact that is not a record's."""
+    parts = fact_id.split(":")
+    return parts[1] if len(parts) >= 3 else ""
+
+
 def kind_phrase(fact_id: str, terms: list[str]) -> str:
     """A record's kind by the first of its words that has several ("bank account" rather
     than the "account" a credit card account is too), else the kind's own name
     ("record:credit_card:cc_1" → "credit card")."""
-    parts = fact_id.split(":")
-    own = parts[1].replace("_", " ") if len(parts) >= 3 else ""
+    own = record_kind(fact_id).replace("_", " ")
     return next((t.strip() for t in terms if " " in t.strip()), own)
 
 
@@ -240,6 +249,8 @@ class Fact(BaseModel):
     terms: list[str] = Field(default_factory=list)
     # a mapped record's links: the kind (or reference) → the key it points at
     links: dict[str, str] = Field(default_factory=dict)
+    # what its amount is, as a customer who asks how much is told it, by language
+    amount_texts: dict[str, str] = Field(default_factory=dict)
 
     def text_without(self, attributes: set[str]) -> str:
         """The fact's text minus the named attributes."""
@@ -339,6 +350,17 @@ class CustomerCard(BaseModel):
         return self.consents.get(purpose, False)
 
 
+class ConfirmedAction(BaseModel):
+    """An action the customer agreed to ("yes, go ahead") on a record whose status allows
+    it, after asking it of that record."""
+
+    record: str  # the record's fact id: "record:order:#W1"
+    action: str  # "cancel"
+
+    def __str__(self) -> str:
+        return f"{self.record.removeprefix('record:')} {self.action}"  # "order:#W1 cancel"
+
+
 class CustomerContext(BaseModel):
     """Everything about the customer the turn may use, most relevant facts first."""
 
@@ -358,9 +380,9 @@ class CustomerContext(BaseModel):
     # Every status the business's records of each kind are in ("booking": ["CANCELLED",
     # "CONFIRMED"]): the words a reply could state of one, which `check` verifies.
     record_statuses: dict[str, list[str]] = Field(default_factory=dict)
-    # "order:#W1 cancel": what the previous message asked of a record its status allows,
-    # when this one only agrees to it ("yes, go ahead"): a person from the team does it
-    confirmed: list[str] = Field(default_factory=list)
+    # what the previous message asked of a record its status allows, when this one only
+    # agrees to it ("yes, go ahead"): a person from the team does it
+    confirmed: list[ConfirmedAction] = Field(default_factory=list)
 
 
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
@@ -529,6 +551,7 @@ class ProfileRepository:
                 catalog_mentions=mentions,
                 holds=holds,
                 record_statuses=statuses,
+                confirmed=confirmed_actions(facts, message, earlier),
             )
 
     def segments_of(self, customer_id: str) -> list[str]:
@@ -771,7 +794,7 @@ def asks_its_own(message: str, named: list[Fact]) -> bool:
     pay for it?": "pay"; not "the silver one", "the most recent one", "what about the
     other one?")."""
     said = TOKEN.findall(message.lower())  # "cuánto" whole
-    if not _QUESTION.intersection(said):
+    if not _QUESTION_FOLDED.intersection(unaccented(w) for w in said):  # "cuanto" too
         return False
     theirs = {w for f in named for text in (f.text, *f.terms) for w in TOKEN.findall(text.lower())}
     return any(
@@ -822,6 +845,14 @@ _QUESTION = frozenset(
         "kann",
     ]
 )
+
+
+def unaccented(word: str) -> str:
+    """A word without its accents, as customers often type it ("cuanto" for "cuánto")."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+_QUESTION_FOLDED = frozenset(unaccented(w) for w in _QUESTION)
 
 
 def _refers_back(message: str, before: list[Fact]) -> bool:
@@ -937,10 +968,11 @@ def _read_on(
     # what the previous reply read: the previous message as it was read then; past one
     # that named nothing ("gracias!"), the one before it
     back = list(older)
-    ranked_before = record_facts(rows, earlier, back[-1] if back else None, False, back[:-1])
-    while back and not any(f.relevance >= 1.0 for f in ranked_before):
-        earlier = back.pop()
+    while True:
         ranked_before = record_facts(rows, earlier, back[-1] if back else None, False, back[:-1])
+        if not back or any(f.relevance >= 1.0 for f in ranked_before):
+            break
+        earlier = back.pop()  # it named nothing ("gracias!"): the message before it
     if not _refers_back(message, ranked_before):
         return facts  # "¿tengo alguna comisión este mes?": a question of its own
     before = {f.id: f.relevance for f in ranked_before}
@@ -948,9 +980,9 @@ def _read_on(
     if other and top >= 1.0:
         # "and the other one?": the kind named best before, without the one(s) named (when
         # there is another of that kind; else it reads on like any follow-up)
-        kind = max(before, key=lambda i: before[i]).split(":")[1]
+        kind = record_kind(max(before, key=lambda i: before[i]))
         named = {i for i, r in before.items() if r > top - FOLLOWED}
-        others = [f for f in facts if f.id.split(":")[1] == kind and f.id not in named]
+        others = [f for f in facts if record_kind(f.id) == kind and f.id not in named]
         for f in others:
             f.relevance = max(f.relevance, top - FOLLOWED)
         for f in facts if others else []:
@@ -977,6 +1009,20 @@ def _read_on(
     return facts
 
 
+def _names_key(key: str, lowered: str) -> bool:
+    """The (lower-cased) message names a record by its (lower-cased) key: as the business
+    writes it, or as customers type it without the sign it begins with ("w5442520" for
+    "#w5442520"), as a word of its own."""
+    if key in lowered:
+        return True
+    core = re.sub(r"^\W+", "", key)
+    return (
+        core != key
+        and len(core) >= 4
+        and re.search(rf"(?<!\w){re.escape(core)}(?!\w)", lowered) is not None
+    )
+
+
 def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     """The customer's records (of any kind a mapping imported) as facts, ranked by what
     the message names: a record's id; else the most specific words naming its kind ("debit
@@ -992,7 +1038,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     # ("la cámara": the Digital Camera on an order line)
     said |= message_words(message) - set(words(message))
     lowered = message.lower()
-    keys = {r.key.lower() for r in rows if r.key.lower() in lowered}  # records it names
+    keys = {r.key.lower() for r in rows if _names_key(r.key.lower(), lowered)}  # named ones
     numbers = set(re.findall(r"(?<!\d)\d{4,}(?!\d)", message))
     # "how do I dispute a charge?" asks the way, not about their charges; a longer message
     # that also tells their situation is about their records too
@@ -1084,6 +1130,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
                 statuses=r.statuses or {},
                 terms=[*r.words, *(name.replace("_", " ") for name in r.fields)],
                 links=dict(r.links or {}),
+                amount_texts=r.amount_texts or {},
             )
         )
     return out
@@ -1692,17 +1739,19 @@ def _records(placed: Orders, methods: list[PaymentMethodRow]) -> list[OrderRecor
     ]
 
 
-def confirmed_actions(facts: list[Fact], message: str, earlier: str | None) -> list[str]:
+def confirmed_actions(
+    facts: list[Fact], message: str, earlier: str | None
+) -> list[ConfirmedAction]:
     """What the customer's previous message asked of a record its status allows ("can I
-    cancel #W1?"), when this one only agrees ("yes, go ahead"): "order:#W1 cancel" each.
-    Nothing when the previous message asked nothing ("thanks!"), or this one says more."""
+    cancel #W1?"), when this one only agrees ("yes, go ahead"). Nothing when the previous
+    message asked nothing ("thanks!"), or this one says more."""
     if earlier is None or not AFFIRMS.match(message):
         return []
     lowered = earlier.lower()
     named = [f for f in facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
     top = max((f.relevance for f in named), default=0.0)
     return [  # of the records it reads on to (named best), not every one of their kind
-        f"{f.id.removeprefix('record:')} {a.name}"
+        ConfirmedAction(record=f.id, action=a.name)
         for f in named
         if f.relevance > top - FOLLOWED
         for a in f.actions

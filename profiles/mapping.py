@@ -58,6 +58,8 @@ Shapes beyond one flat list per kind:
   {payment_method.brand}."}` tells what an action does, filled from the record like `show`
   (one template, or one per language), said after a reply offers it. A question naming a
   status of the kind ("is it active yet?") is answered yes, no or not yet.
+  `amount_said: "You paid {amount:$,.2f} for it."` tells a customer who asks how much
+  what the record's `amount` is (the same amount is a payment, a balance or a fee by kind).
 - **Under way.** `open: [confirmed, checked_in]` names the statuses in which a record is
   still under way (an order not yet delivered, a dispute under review; any case): "where is
   it?" or "any news?" that names nothing reads these, else the latest of the kind, and a
@@ -268,6 +270,12 @@ class RecordsMap(_Strict):
         "record like `show`, or one per language ('en' first): {cancel: 'Once it is "
         "cancelled, the {amount:$,.2f} you paid goes back to your {payment_method.brand}.'}",
     )
+    amount_said: str | dict[str, str] | None = Field(
+        None,
+        description="What a customer who asks how much is told of the record's `amount`, a "
+        "template filled like `show`, or one per language ('en' first): 'You paid "
+        "{amount:$,.2f} for it.' (an account: 'It holds {amount:$,.2f}.')",
+    )
     sensitive: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list, description="Words naming this kind.")
     show: str | dict[str, str] = Field(
@@ -335,6 +343,8 @@ class RecordsMap(_Strict):
         for key in ("open", "arrived"):
             if getattr(self, key) and not self.status:
                 raise ValueError(f"{key}: names statuses; give `status` too")
+        if self.amount_said is not None and not self.amount:
+            raise ValueError("amount_said: tells the amount; give `amount` too")
         return self
 
     def actions(self) -> dict[str, dict[str, str | list[str]]]:
@@ -506,7 +516,7 @@ def _unique(items: list[tuple[str, str, str]]) -> None:
 _COPIED = (
     *("customer_id", "status", "amount", "at", "fields", "text", "words", "links"),
     *("allows", "open", "arrived", "actions", "texts", "status_texts", "requires"),
-    *("instead", "outcomes", "statuses", "part_of", "offered"),
+    *("instead", "outcomes", "statuses", "part_of", "offered", "amount_texts"),
 )
 
 
@@ -602,6 +612,19 @@ def _link(
             }
             for action, template in spec.outcome.items()
         }
+        # what its amount is, told to a customer who asks how much
+        if spec.amount_said is not None and rec.amount is not None:
+            rec.amount_texts = {
+                ln: _render(
+                    t,
+                    rec.fields,
+                    f"{raw.where}: amount_said",
+                    labels(ln),
+                    **slots,
+                    status=labels(ln).get(code) or spoken(code),
+                )
+                for ln, t in _by_language(spec.amount_said).items()
+            }
         # its status as customers read it, by language, where the labels give it
         label = mapping.labels.get(rec.status or "")
         rec.status_texts = {"*": label} if isinstance(label, str) else dict(label or {})

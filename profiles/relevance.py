@@ -54,6 +54,10 @@ HOW_TO = re.compile(
 """A question about the way ("how do I dispute a charge?"), not about the customer's own
 charges: it names a record only by its id or one of its values."""
 
+HOW_MUCH = re.compile(r"\bhow much\b|\bcu[aá]nt[oa]\b|\bcombien\b|\bwie ?viel\b", re.I)
+"""A question about an amount ("how much did I pay?", "¿cuánto pagué?"); one about how
+long something takes (`HOW_LONG`: "¿cuánto tarda?") is not."""
+
 HOW_LONG = re.compile(
     r"\bhow (?:long|many days|soon)\b|\bcu[aá]nto (?:tarda|tiempo|demora)"
     r"|\bcombien de (?:temps|jours)\b|\bwie lange\b|\bwie viele tage\b",

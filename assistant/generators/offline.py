@@ -22,6 +22,7 @@ from profiles.context import (
     RecordAction,
     kind_phrase,
     linked_stand_in,
+    record_kind,
     stand_in,
 )
 from profiles.mapping import spoken
@@ -29,6 +30,7 @@ from profiles.relevance import (
     DURATION,
     EXPLICIT_ID,
     HOW_LONG,
+    HOW_MUCH,
     HOW_TO,
     NAMED_PRODUCT,
     REQUEST,
@@ -309,15 +311,14 @@ class OfflineComposer:
             lines += [f"- {part}" for part in now]
             cited.append(s.n)
 
-        def listed(s: Source, after: str = "") -> None:
-            """A record as its own line (a bullet, but on a phone), cited."""
+        def listed(s: Source, after: str = "", bullet: bool = True) -> None:
+            """A record as its own line (a bullet of a list, but on a phone), cited."""
             # what is said of it is a sentence of its own: "… ending 9182 [2]. It is pending"
             text = s.text_in(cat.language)
             line = f"{text.rstrip('.')} [{s.n}]. {after}" if after else f"{text} [{s.n}]"
-            lines.append(line if short or alone else f"- {line}")
+            lines.append(f"- {line}" if bullet and not short else line)
             cited.append(s.n)
 
-        alone = False  # a list until the records to say are known
         choice = plan.choose if plan is not None else None
         if choice is not None:
             # "I want to cancel my card" from someone with two: which one, before anything
@@ -337,11 +338,9 @@ class OfflineComposer:
         records = records[: 1 if short else max(decision.max_personal_facts, 0)]
         doing: list[tuple[Source, RecordAction]] = []  # asked, and its status allows it
         under_way = set(plan.under_way) if plan is not None else set()
-        # one record is said as it is, not as a list of one under "Here is what I see"
-        alone = len(records) == 1
+        if len(records) > 1:  # one is said as it is, not as a list of one under this
+            lines.append(cat.text("records_intro"))
         if records:
-            if not alone:
-                lines.append(cat.text("records_intro"))
             lowered = (plan.action_text if plan is not None else "") or composed.message.lower()
             # "freeze my card" of two credit cards, which no status of lets freeze: said
             # once, after them
@@ -350,6 +349,7 @@ class OfflineComposer:
                 if len(records) > 1
                 else []
             )
+            how_much = HOW_MUCH.search(composed.message) and not HOW_LONG.search(composed.message)
             said_of: list[list[str]] = []
             told_of: list[list[str]] = []
             asked_of: list[list[RecordAction]] = []
@@ -364,6 +364,8 @@ class OfflineComposer:
                 told_of.append(list(dict.fromkeys(o for o in outcomes if o)))
                 if not asked and (stands := _how_it_stands(cat, s, composed.message)):
                     said.insert(0, stands)  # "is it active yet?": "Not yet: it is pending."
+                if not asked and how_much and (paid := s.amount_in(cat.language)):
+                    said.append(paid)  # "how much did I pay?": "You paid $663.85 for it."
                 if s.id in under_way and len(records) == 1:
                     # "i never got my parcel" of one on its way: where it is
                     status = s.status_in(cat.language)
@@ -381,7 +383,7 @@ class OfflineComposer:
             # what the action offered does is each record's own ("the $63.50 you paid"):
             # told of one alone, or of each where what is said differs
             for s, said, told in zip(records, said_of, told_of, strict=True):
-                listed(s, "" if once else " ".join([*said, *told]))
+                listed(s, "" if once else " ".join([*said, *told]), bullet=len(records) > 1)
             if once:
                 lines.append(once)
             if len(records) > 1 and all(s.id in under_way for s in records):
@@ -702,7 +704,7 @@ def _action_sentence(
     # can't return it now, but you can still cancel it"), or the record it links to does
     # ("… but you can still cancel its order #W1")
     other, owner = _instead(record, action, sources)
-    link = owner.id.split(":")[1] if owner is not None else ""
+    link = record_kind(owner.id) if owner is not None else ""
     if other is not None:
         key = "record_action.instead_linked" if owner is not None else "record_action.instead"
     if all_of and cat.has(f"{key}_all"):

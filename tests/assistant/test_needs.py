@@ -2,7 +2,7 @@
 
 from assistant.needs import predict_needs
 from assistant.types import Decision
-from profiles.context import CustomerContext, Fact
+from profiles.context import ConfirmedAction, CustomerContext, Fact
 from tests.assistant.conftest import CARD
 
 PENDING = Fact(id="order:#W1111111", kind="order", text="", relevance=12.0, status="pending")
@@ -181,7 +181,8 @@ def test_an_action_the_customer_confirmed_ranks_above_the_handoff_to_do_it():
     """ "yes, go ahead" hands off: the person it goes to is there to cancel the order, so
     the cancellation is the first next best action, not the escalation."""
     order = _order("#W7", "pending")
-    ctx = CustomerContext(card=CARD, facts=[order], history_ids=[], confirmed=["order:#W7 cancel"])
+    yes = ConfirmedAction(record=order.id, action="cancel")
+    ctx = CustomerContext(card=CARD, facts=[order], history_ids=[], confirmed=[yes])
     handoff = Decision(handoff=True, handoff_reason="customer confirmed an action")
     needs = predict_needs("yes go ahead", ctx, handoff)
     assert (needs[0].action, needs[0].targets) == ("cancel", ["#W7"])

@@ -74,7 +74,32 @@ def test_a_delivered_order_that_never_arrived_goes_to_a_person(make_container):
         assert "has been delivered" not in r.answer and "ya fue entregado" not in r.answer
     assert r.answer.startswith("Hola Isabella: Siento que no te haya llegado.")
     pending = ask(c, "i havent received my order yet")  # Olivia's orders are pending
-    assert not pending.handoff and "still on their way" in pending.answer
+    assert not pending.handoff and "None of them has reached you yet." in pending.answer
+    # pending is not shipped: nothing says it is on its way (it said "still on their way")
+    assert "on their way" not in pending.answer
+
+
+def test_how_much_is_answered_with_the_amount_as_the_business_tells_it(make_container):
+    """ "How much did I pay?" of an order: its amount, in the business's words for it
+    (`amount_said` of its kind's mapping) and in the customer's language; a model is given
+    the same words beside the record. Not said when the customer asks something else."""
+    c = make_container()
+    r = ask(c, "how much was my order #W7941031?")
+    assert "#W7941031" in r.answer and "You paid $2,198.09 for it." in r.answer
+    assert "You paid $2,198.09 for it" in r.context.text  # for a model too
+    r = ask(c, "where is my order #W7941031?")
+    assert "#W7941031" in r.answer and "You paid" not in r.answer
+    assert "You paid" not in r.context.text
+    # typed as customers type it: the id without its "#", the question word without its
+    # accent, after asking something else of it (it asked "which one?" of every order,
+    # then answered the cancellation asked before, with "puedes cancel")
+    first = ask(c, "can i cancel W5442520")
+    assert "#W5442520" in first.answer and "you can still cancel it" in first.answer
+    assert "#W7941031" not in first.answer
+    r = ask(c, "cuanto pague por mi pedido W5442520?", conversation=first.conversation_id)
+    assert "Pagaste $663.85 por él." in r.answer and "cancel" not in r.answer
+    r = ask(c, "y puedo cancelarlo?", conversation=first.conversation_id)
+    assert "puedes cancelar" in r.answer
 
 
 def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(make_container):
@@ -106,15 +131,15 @@ def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(ma
     assert "a person from our team will look into where it went" in r.answer
     r = ask(c, "i never got my parcel", customer="bo")
     assert not r.handoff and "P-bo" in r.answer and "IN_TRANSIT" in r.answer
-    # and says so: its status, and that it is still on its way (it listed the parcel alone)
-    assert "It is in transit: it is still on its way to you." in r.answer
+    # and says so: its status, and that it has not reached them (it listed the parcel alone)
+    assert "It is in transit: it has not reached you yet." in r.answer
     assert "plan.under_way" in [h.rule for h in r.decision_trace]
     r = ask(c, "no me ha llegado el paquete", customer="bo")
-    assert not r.handoff and "todavía está en camino" in r.answer
+    assert not r.handoff and "todavía no te ha llegado" in r.answer
     # of two on their way, said once after them
     r = ask(c, "i havent received my packages", customer="cy")
     assert "P-cy1" in r.answer and "P-cy2" in r.answer
-    assert r.answer.count("on their way") == 1 and "It is in transit" not in r.answer
+    assert r.answer.count("has reached you") == 1 and "It is in transit" not in r.answer
 
 
 def test_llm_reply_is_used_and_citations_resolved(make_container, llm_guard):

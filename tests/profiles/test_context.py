@@ -233,3 +233,22 @@ def test_what_is_on_its_way_answers_where_it_is_not_that_they_hold_none() -> Non
     assert fact.terms == ["new card"]
     done = pending.model_copy(update={"open": False})
     assert [f.terms for f in none_held([done], kinds, "where's my new card??")] == [["new card"]]
+
+
+def test_an_action_is_named_in_the_replys_language_and_a_question_typed_without_accents():
+    """The customer's own word for an action names it in a reply of their language only (a
+    Spanish reply after "can I cancel it?" said "todavía puedes cancel"); "cuanto pagué"
+    without its accent asks a question of its own, as "cuánto" does."""
+    from profiles.context import Fact, RecordAction, asks_its_own
+
+    close = RecordAction(
+        name="close", allowed=True, names={"en": ["close", "cancel"], "es": ["cerrar", "cancelar"]}
+    )
+    assert close.name_in("en", "can i cancel it") == "cancel"  # their word for it
+    assert close.name_in("es", "can i cancel it") == "cerrar"  # the business's, in Spanish
+    assert close.name_in("es", "¿puedo cancelar la tarjeta?") == "cancelar"
+    assert close.name_in("de", "can i cancel it") == "cancel"  # none in German: English
+    card = Fact(id="record:card:c1", kind="record", text="Card c1: active", relevance=10)
+    for own in ("¿cuánto pagué?", "cuanto pague", "y cuando llega?"):
+        assert asks_its_own(own, [card]), own
+    assert not asks_its_own("y la otra?", [card])

@@ -162,6 +162,10 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             "records: [{kind: parcel, id: id, customer: c, arrived: [delivered]}]",
             "records.0: Value error, arrived: names statuses; give `status` too",
         ),
+        (
+            "records: [{kind: invoice, id: id, customer: c, amount_said: 'It is {amount}.'}]",
+            "records.0: Value error, amount_said: tells the amount; give `amount` too",
+        ),
     ],
 )
 def test_a_bad_mapping_names_the_file_and_the_key(tmp_path, text, says):
@@ -270,7 +274,9 @@ def test_what_an_action_does_is_told_from_the_records_own_values(tmp_path, engin
         "    allows: {active: [pause, cancel]}\n"
         "    outcome:\n"
         "      cancel: 'The {amount:€,.2f} of this month go back to your {paid.card}.'\n"
-        "      pause: {en: 'Your {plan} plan waits for you.', es: 'Tu plan {plan} te espera.'}\n",
+        "      pause: {en: 'Your {plan} plan waits for you.', es: 'Tu plan {plan} te espera.'}\n"
+        "    amount_said: {en: 'Your {plan} plan is {amount:€,.2f} a month.', "
+        "es: 'Tu plan {plan} cuesta {amount:€,.2f} al mes.'}\n",
     )
     import_files(engine, load_mapping(mapping), [people, plans])
     with Session(engine) as s:
@@ -283,6 +289,11 @@ def test_what_an_action_does_is_told_from_the_records_own_values(tmp_path, engin
     pause = next(a for a in fact.actions if a.name == "pause")
     assert pause.outcome_in("es") == "Tu plan Swim+ te espera."
     assert pause.outcome_in("fr") == "Your Swim+ plan waits for you."  # else English
+    # `amount_said`: what a customer who asks how much is told of its amount
+    assert fact.amount_texts == {
+        "en": "Your Swim+ plan is €39.50 a month.",
+        "es": "Tu plan Swim+ cuesta €39.50 al mes.",
+    }
     broken = _write(
         tmp_path / "broken.yaml",
         mapping.read_text().replace("{paid.card}", "{paid.card[9]}"),

@@ -557,7 +557,8 @@ def test_a_go_ahead_confirms_what_the_previous_message_asked_of_a_record() -> No
     rows = [P, A]
 
     def confirmed(message: str, earlier: str) -> list[str]:
-        return confirmed_actions(record_facts(rows, message, earlier), message, earlier)
+        facts = record_facts(rows, message, earlier)
+        return [str(c) for c in confirmed_actions(facts, message, earlier)]
 
     assert confirmed("yes go ahead", "can I cancel my order P3?") == ["order:P3 cancel"]
     assert confirmed("sí, adelante", "¿puedo cancelar el pedido P3?") == ["order:P3 cancel"]
