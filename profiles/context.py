@@ -45,6 +45,7 @@ from profiles.relevance import (
     EXPLICIT_ID,
     FUZZY_MIN,
     HOW_LONG,
+    HOW_MUCH,
     HOW_TO,
     LATEST,
     NAMED_PRODUCT,
@@ -1108,6 +1109,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         scores.append(score)
     if STANDING.search(message) and not how:
         _under_way_first(rows, scores)
+    elif HOW_MUCH.search(message) and not HOW_LONG.search(message) and not how:
+        _amounts_told(rows, scores)
     # what a named record links to comes right behind it: the card a named charge was
     # made on, the account of a named transfer (acting on the one needs the other)
     for linked_to, score in zip(links, list(scores), strict=True):
@@ -1250,6 +1253,16 @@ def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
     under_way = [i for i, r in enumerate(rows) if r.open]
     latest = next((i for i, r in enumerate(rows) if r.open is False), None)
     for i in under_way or ([latest] if latest is not None else []):
+        scores[i] += RECORD_KIND
+
+
+def _amounts_told(rows: list[CustomerRecord], scores: list[float]) -> None:
+    """ "How much did I pay?" naming no record: the ones whose kind tells its amount
+    (`amount_said`), those still under way, else the latest (rows are newest first)."""
+    if any(score >= RECORD_KIND for score in scores):
+        return
+    told = [i for i, r in enumerate(rows) if r.amount_texts]
+    for i in [i for i in told if rows[i].open] or told[:1]:
         scores[i] += RECORD_KIND
 
 
