@@ -42,6 +42,7 @@ from profiles.reads import (
 )
 from profiles.relevance import (
     AFFIRMS,
+    AGREES_TO,
     EXPLICIT_ID,
     FUZZY_MIN,
     HOW_LONG,
@@ -50,8 +51,10 @@ from profiles.relevance import (
     LATEST,
     NAMED_PRODUCT,
     OFFERED,
+    OTHER_ONE,
     POSSESSIVE,
     REQUEST,
+    RESTATED_WORDS,
     STANDING,
     TOKEN,
     WHEN_DONE,
@@ -1756,17 +1759,31 @@ def confirmed_actions(
     facts: list[Fact], message: str, earlier: str | None
 ) -> list[ConfirmedAction]:
     """What the customer's previous message asked of a record its status allows ("can I
-    cancel #W1?"), when this one only agrees ("yes, go ahead"). Nothing when the previous
-    message asked nothing ("thanks!"), or this one says more."""
-    if earlier is None or not AFFIRMS.match(message):
+    cancel #W1?"), when this one only agrees ("yes, go ahead") or agrees and asks it again
+    ("yes, cancel it"). Nothing when the previous message asked nothing ("thanks!"), or
+    this one says more: a question, a "but", another action, another record."""
+    if earlier is None:
         return []
-    lowered = earlier.lower()
+    go_ahead = AFFIRMS.match(message) is not None
+    restated = (
+        AGREES_TO.match(message) is not None
+        and "?" not in message
+        and len(words(message)) <= RESTATED_WORDS
+        and not OTHER_ONE.search(message)
+    )
+    if not (go_ahead or restated):
+        return []
+    lowered, before = message.lower(), earlier.lower()
     named = [f for f in facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
     top = max((f.relevance for f in named), default=0.0)
+    best = [f for f in named if f.relevance > top - FOLLOWED]
+    if not go_ahead and any(  # "yes, and change the address": more than it agrees to
+        a.asked_in(lowered) and not a.asked_in(before) for f in best for a in f.actions
+    ):
+        return []
     return [  # of the records it reads on to (named best), not every one of their kind
         ConfirmedAction(record=f.id, action=a.name)
-        for f in named
-        if f.relevance > top - FOLLOWED
+        for f in best
         for a in f.actions
-        if a.allowed and a.asked_in(lowered)
+        if a.allowed and a.asked_in(before) and (go_ahead or a.asked_in(lowered))
     ]

@@ -83,6 +83,15 @@ AFFIRMS = re.compile(
 "ja, bitte"), not a bare "ok": after a message that asked for something to be done, the
 go-ahead to do it."""
 
+AGREES_TO = re.compile(
+    rf"^\W*(?:{_AGREE}|please|por favor|s'il vous pla[iî]t|bitte)\b(?!\W*(?:but|pero|mais|aber)\b)",
+    re.I,
+)
+"""A message that opens by agreeing ("yes, cancel it", "ok please cancel it", "sí, cancelar
+por favor"), not with a "but": agreeing to an action it restates."""
+RESTATED_WORDS = 6  # a longer message asks more than the action it agrees to
+OTHER_ONE = re.compile(r"\b(?:other|another|instead|otro|otra|autre|andere[nmrs]?)\b", re.I)
+
 WHEN_DONE = re.compile(
     r"\bwhen (?:will|would|should|do|does) (?:i|we|it|they|my|the)\b"
     r"|\bcu[aá]ndo (?:me |se |lo |la |los |las )?"

@@ -377,6 +377,11 @@ def test_a_go_ahead_to_an_allowed_action_goes_to_a_person_who_does_it(make_conta
     es = ask(c, "¿puedo cancelar mi pedido #W7941031?")
     si = ask(c, "sí, adelante", conversation=es.conversation_id)
     assert si.handoff and si.answer.startswith("Gracias. Paso tu solicitud")
+    # agreeing by asking it again is the same go-ahead (it was answered with the offer)
+    backpack = ask(c, "can i cancel the one with the backpack?")
+    assert "#W7941031" in backpack.answer and "you can still cancel it" in backpack.answer
+    again = ask(c, "yes, cancel it", conversation=backpack.conversation_id)
+    assert again.handoff and "handoff.action_confirmed" in [h.rule for h in again.decision_trace]
     thanks = ask(c, "thanks!", conversation=asked.conversation_id)
     after = ask(c, "yes", conversation=thanks.conversation_id)
     assert "handoff.action_confirmed" not in [h.rule for h in after.decision_trace]

@@ -565,3 +565,16 @@ def test_a_go_ahead_confirms_what_the_previous_message_asked_of_a_record() -> No
     assert confirmed("yes go ahead", "thanks!") == []
     assert confirmed("ok", "can I cancel my order P3?") == []
     assert confirmed("yes go ahead", "can I cancel my order A1?") == []  # delivered
+    # agreeing and asking it again is the same go-ahead (it was answered as a new request,
+    # with the offer again); a question, a "but", another action or record is not
+    for again in ("yes cancel it", "ok please cancel it", "Yes, cancel the order.", "sí, cancelar"):
+        assert confirmed(again, "can I cancel my order P3?") == ["order:P3 cancel"], again
+    for more in (
+        "yes, can i cancel it?",
+        "yes but cancel it tomorrow",
+        "ok cancel it and change the address",
+        "ok cancel the other one instead",
+        "cancel it",
+    ):
+        assert confirmed(more, "can I cancel my order P3?") == [], more
+    assert confirmed("ok cancel it", "where is my order P3?") == []  # it asked nothing
