@@ -157,7 +157,18 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
         else:
             action = verbs.get(a.action, a.action.replace("_", " "))
             target = cat.text("drafts.target", id=a.target)
-        drafts.append(cat.text("drafts.offer", hello=hello, action=action, target=target))
+        # "yes, go ahead" to it: the agent does it now, and says so first (asking them to
+        # confirm again, or repeating the bot's offer, answers nothing)
+        confirmed = any(
+            c.action == a.action and c.record.endswith(f":{a.target}")
+            for c in prepared.context.confirmed
+        )
+        key = "drafts.confirmed" if confirmed else "drafts.offer"
+        said = cat.text(key, hello=hello, action=action, target=target)
+        if confirmed:
+            drafts.insert(0, said)
+        else:
+            drafts.append(said)
     else:
         drafts.append(ack)
     # a clarifying question about what the customer has: which order, unless the plan

@@ -64,6 +64,31 @@ def test_assist_reads_the_last_message_as_following_its_conversation(client):
     assert "#W5442520" in a["suggested_replies"][0], a["suggested_replies"]
 
 
+def test_after_a_go_ahead_the_first_draft_does_it(client):
+    """ "yes go ahead" to cancelling: the agent's first draft says the cancellation is
+    under way (it repeated the bot's offer, then asked the customer to confirm again), in
+    the customer's language; the offer to confirm is no draft then."""
+
+    def chat(message: str, conv: str | None = None) -> dict:
+        body = {**identity(OLIVIA), "message": message, "conversation_id": conv}
+        return client.post("/v1/chat", json=body).json()
+
+    for ask, yes, done in (
+        ("can i cancel my order #W7941031?", "yes go ahead", "I'll cancel your order #W7941031"),
+        (
+            "¿puedo cancelar mi pedido #W7941031?",
+            "sí, adelante",
+            "Voy a cancelar tu pedido #W7941031",
+        ),
+    ):
+        conv = chat(ask)["conversation_id"]
+        assert chat(yes, conv)["handoff"]
+        a = client.post("/v1/assist", json={"conversation_id": conv}, headers=AGENT).json()
+        drafts = a["suggested_replies"]
+        assert done in drafts[0], drafts
+        assert not any("confirm that" in d or "Me confirmas" in d for d in drafts), drafts
+
+
 def test_drafts_are_in_the_language_the_customer_writes(client):
     body = {"customer_id": OLIVIA, "message": "¿Puedo cancelar mi pedido #W5442520, por favor?"}
     drafts = client.post("/v1/assist", json=body, headers=AGENT).json()["suggested_replies"]
