@@ -217,6 +217,18 @@
 
   // -- assist ----------------------------------------------------------------------------
   const section = (title, ...children) => el("section", { className: "card" }, el("h2", { textContent: title }), ...children);
+  // what the list leaves out, by kind: "Not shown: 1 more order, 9 more order lines"
+  const moreRecords = overview => {
+    const shown = {};
+    for (const r of overview.records) shown[r.kind] = (shown[r.kind] || 0) + 1;
+    const more = Object.entries(overview.record_counts || {})
+      .filter(([kind, n]) => n > (shown[kind] || 0))
+      .map(([kind, n]) => {
+        const left = n - (shown[kind] || 0);
+        return `${left} more ${kind.replaceAll("_", " ")}${left > 1 ? "s" : ""}`;
+      });
+    return more.length ? el("p", { className: "muted", ariaLabel: "Records not shown", textContent: `Not shown: ${more.join(", ")}` }) : "";
+  };
   const bullets = (items, fmt) => {
     const ul = el("ul");
     for (const it of items) ul.append(el("li", {}, fmt(it)));
@@ -253,7 +265,8 @@
           a.overview.orders.length ? bullets(a.overview.orders, o => `${o.id} — ${o.status}: ${o.items.join(", ")}`) : "",
           // a business's records of any kind; "Records: None" when they hold nothing
           a.overview.records.length || !a.overview.orders.length ? el("h3", { textContent: "Records" }) : "",
-          a.overview.records.length || !a.overview.orders.length ? bullets(a.overview.records, r => r.text) : ""),
+          a.overview.records.length || !a.overview.orders.length ? bullets(a.overview.records, r => r.text) : "",
+          moreRecords(a.overview)),
         section("Suggested replies", ...draftNodes),
         section("Next best actions", bullets(a.next_best_actions, n => `${n.action}${n.target ? " " + n.target : ""} — ${n.reason}`)),
         section("Relevant articles", bullets(a.articles, ar => el("details", {}, el("summary", { textContent: (ar.audience === "internal" ? "Internal — do not send: " : "") + (ar.title || ar.id) }), ar.snippet))),
