@@ -163,7 +163,9 @@ def _handoff_flow(browser, widget_server: str, agent_server: str) -> None:
     first.click()
     expect(desk.locator("#transcript")).to_contain_text("talk to a real person")
     # the sidebar lists a few records of each kind, and says what it leaves out
-    expect(desk.get_by_label("Records not shown")).to_contain_text("2 more orders, 8 more order lines")
+    expect(desk.get_by_label("Records not shown")).to_contain_text(
+        "2 more orders, 8 more order lines"
+    )
     # The agent takes a draft while the take-over is still on its way: the draft stays in
     # the box and is sent as drafted (the page once re-opened the conversation on the
     # answer and lost both).
