@@ -1082,12 +1082,14 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     valued = [_valued(sum(_rarity(held_by[v], n) for v in vs & mentioned)) for vs in values]
     by_value = {i for i, v in enumerate(valued) if v >= VALUE_NAMED}
     scores: list[float] = []
+    by_kind: list[int] = []  # how long a phrase naming its kind the message uses
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
         # the longest phrase naming its kind: "debit card" (2) before "card" (1)
         named = max(
             (len(words(p)) for p in r.words if f" {' '.join(words(p))} " in text), default=0
         )
+        by_kind.append(named)
         # the record it belongs to names it too: named by id ("the payments on booking
         # BK1"), less when named by a value ("my EcoCard" is the card, then its charges)
         linked = 0.0
@@ -1110,6 +1112,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
         else:
             score = recency
         scores.append(score)
+    _kind_over_value(links, by_kind, scores)
     if STANDING.search(message) and not how:
         _under_way_first(rows, scores)
     elif HOW_MUCH.search(message) and not HOW_LONG.search(message) and not how:
@@ -1259,6 +1262,18 @@ def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
         scores[i] += RECORD_KIND
 
 
+def _kind_over_value(links: list[list[int]], by_kind: list[int], scores: list[float]) -> None:
+    """ "The order with the backpack": the value names an order line, the kind names the
+    order it is on; the record of the kind the message names comes first, right above
+    the one its value named (whose kind the message does not name)."""
+    for j, linked_to in enumerate(links):
+        if by_kind[j]:
+            continue
+        for i in linked_to:
+            if by_kind[i] and RECORD_KIND <= scores[i] <= scores[j] < RECORD_NAMED:
+                scores[i] = scores[j] + KIND_OVER_VALUE
+
+
 def _amounts_told(rows: list[CustomerRecord], scores: list[float]) -> None:
     """ "How much did I pay?" naming no record: the ones whose kind tells its amount
     (`amount_said`), those still under way, else the latest (rows are newest first)."""
@@ -1275,6 +1290,7 @@ VALUE_NAMED = 2.0  # a named value outranks a kind phrase one or two words longe
 NAMES_FEW = 0.25  # the least rarity that names: held by up to 4 of 6 records, 21 of 60
 UNDER_WAY_FIRST = RECORD_RECENCY + 0.5  # a named record still under way, before the
 # named ones done however recent: a reply lists those within half a point of the best
+KIND_OVER_VALUE = 0.1  # the record of the kind named, just above the one a value named
 LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
 
 

@@ -87,6 +87,11 @@ def test_how_much_is_answered_with_the_amount_as_the_business_tells_it(make_cont
     r = ask(c, "how much was my order #W7941031?")
     assert "#W7941031" in r.answer and "You paid $2,198.09 for it." in r.answer
     assert "You paid $2,198.09 for it" in r.context.text  # for a model too
+    # "the order with the backpack" is the order, named by its kind, not the backpack's
+    # line its value names (it answered with the line's $212.79 alone)
+    r = ask(c, "how much did i pay for the order with the backpack?")
+    assert "You paid $2,198.09 for it." in r.answer
+    assert r.answer.index("Order #W7941031") < r.answer.index("Backpack (")
     # naming none: the ones still under way (it handed off: "I couldn't find an answer")
     r = ask(c, "how much did i pay?")
     assert not r.handoff and "You paid $2,198.09 for it." in r.answer
