@@ -33,10 +33,12 @@
   business.addEventListener("change", loadCustomers);
   picker.addEventListener("change", async () => {
     if (!picker.value) return;
-    const r = await fetch(`/demo/identity?customer_id=${encodeURIComponent(picker.value)}&${q(business.value)}`);
+    const ws = business.value;  // the business it is asked of, whatever is picked meanwhile
+    const r = await fetch(`/demo/identity?customer_id=${encodeURIComponent(picker.value)}&${q(ws)}`);
     const id = await r.json();
+    if (ws !== business.value) return;
     window.Rapport.identify({ customerId: id.customer_id, userHash: id.user_hash,
-      workspace: business.value === "default" ? "" : business.value });
+      workspace: ws === "default" ? "" : ws });
     status.textContent = `Signed in as ${picker.options[picker.selectedIndex].text}.`;
   });
   await loadCustomers();

@@ -47,6 +47,15 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+def _until(page: Page, held: list, seconds: float = 10.0) -> None:
+    """Wait until a routed request is held (failing, not hanging, when none comes)."""
+    for _ in range(int(seconds * 50)):
+        if held:
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError("the page sent no request to hold")
+
+
 def _page(browser: Browser, width: int = 1280, height: int = 860) -> Page:
     ctx = browser.new_context(viewport={"width": width, "height": height})
     page = ctx.new_page()
@@ -172,8 +181,7 @@ def _handoff_flow(browser, widget_server: str, agent_server: str) -> None:
     held = []
     desk.route("**/assign", lambda route: held.append(route))
     desk.get_by_role("button", name="Take over").click()
-    while not held:
-        desk.wait_for_timeout(20)
+    _until(desk, held)
     desk.get_by_role("button", name="Use draft 1").click()
     box = desk.get_by_label("Reply to the customer")
     expect(box).not_to_have_value("")
@@ -262,8 +270,7 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
         lambda url: url.endswith("/demo/customers?workspace=default"), lambda r: held.append(r)
     )
     page.goto(f"{live_server}/widget")
-    while not held:
-        page.wait_for_timeout(20)
+    _until(page, held)
     page.get_by_label("Business").select_option("bank")
     expect(page.locator("#store-title")).to_have_text("Rapport Bank")
     # the store's product tiles are the store's: the bank says what it is instead
@@ -271,8 +278,9 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     expect(page.locator("#business-description")).to_have_text("Rapport Bank: a retail bank.")
     picker = page.get_by_label("Customer", exact=True)
     expect(picker.locator("option[value='123']")).to_have_count(1)
-    with page.expect_response(lambda r: r.url.endswith("?workspace=default")):
+    with page.expect_response(lambda r: r.url.endswith("?workspace=default")) as late:
         held[0].continue_()
+    late.value.finished()
     page.wait_for_timeout(300)  # the page reads the late list, and must drop it
     assert picker.locator("option[value='123']").count() == 1
     expect(picker.locator("option[value='olivia_ito_3591']")).to_have_count(0)
@@ -300,12 +308,12 @@ def test_the_second_business_has_its_own_widget_customers_answers_and_queue(
     queued = []
     desk.route("**/v1/agent/inbox*", lambda r: queued.append(r) if not queued else r.continue_())
     desk.goto(f"{live_server}/agent")
-    while not queued:
-        desk.wait_for_timeout(20)
+    _until(desk, queued)
     desk.get_by_label("Business").select_option("bank")
     expect(desk.get_by_role("button", name="Mia Smith")).to_have_count(1)
-    with desk.expect_response(lambda r: "/v1/agent/inbox" in r.url):
+    with desk.expect_response(lambda r: "/v1/agent/inbox" in r.url) as late:
         queued[0].continue_()
+    late.value.finished()
     desk.wait_for_timeout(300)  # the page reads the late queue, and must drop it
     assert desk.get_by_role("button", name="Mia Smith").count() == 1  # now, not on a refresh
     expect(desk.locator("#queue-status")).to_contain_text("1 conversations")
