@@ -159,9 +159,8 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
             target = cat.text("drafts.target", id=a.target)
         # "yes, go ahead" to it: the agent does it now, and says so first (asking them to
         # confirm again, or repeating the bot's offer, answers nothing)
-        confirmed = any(
-            c.action == a.action and c.record.endswith(f":{a.target}")
-            for c in prepared.context.confirmed
+        confirmed = record is not None and any(
+            c.action == a.action and c.record == record.id for c in prepared.context.confirmed
         )
         key = "drafts.confirmed" if confirmed else "drafts.offer"
         said = cat.text(key, hello=hello, action=action, target=target)

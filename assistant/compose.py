@@ -19,7 +19,7 @@ from profiles.context import (
     stand_in,
 )
 from profiles.models import Message
-from profiles.relevance import HOW_LONG, HOW_MUCH, NAMED_PRODUCT
+from profiles.relevance import NAMED_PRODUCT, asks_amount
 from prompts.loader import PromptTemplate, messages_text
 from retrieval.types import HistoryHit, Passage
 
@@ -160,8 +160,9 @@ def _note(fact: Fact, message: str, asking: str, facts: Sequence[Fact]) -> str:
     is when the customer asks how much (the business's words for it: "You paid $663.85
     for it", which its text may not hold)."""
     notes = [action_note(fact, asking, facts)]
-    if HOW_MUCH.search(message) and not HOW_LONG.search(message):
-        notes.append(fact.amount_texts.get("en", "").rstrip("."))
+    if asks_amount(message):  # English where the business wrote it, else as written
+        told = fact.amount_texts
+        notes.append((told.get("en") or next(iter(told.values()), "")).rstrip("."))
     return "; ".join(n for n in notes if n)
 
 

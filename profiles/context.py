@@ -6,7 +6,6 @@ import itertools
 import math
 import re
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
@@ -46,12 +45,13 @@ from profiles.relevance import (
     EXPLICIT_ID,
     FUZZY_MIN,
     HOW_LONG,
-    HOW_MUCH,
     HOW_TO,
     LATEST,
     NAMED_PRODUCT,
+    NEGATES,
     OFFERED,
     OTHER_ONE,
+    PAID,
     POSSESSIVE,
     REQUEST,
     RESTATED_WORDS,
@@ -59,6 +59,7 @@ from profiles.relevance import (
     TOKEN,
     WHEN_DONE,
     Phrases,
+    asks_amount,
     is_typo,
     message_words,
     name_match,
@@ -384,8 +385,8 @@ class CustomerContext(BaseModel):
     # Every status the business's records of each kind are in ("booking": ["CANCELLED",
     # "CONFIRMED"]): the words a reply could state of one, which `check` verifies.
     record_statuses: dict[str, list[str]] = Field(default_factory=dict)
-    # what the previous message asked of a record its status allows, when this one only
-    # agrees to it ("yes, go ahead"): a person from the team does it
+    # what the previous message asked of a record its status allows, when this one agrees
+    # to it ("yes, go ahead", "yes, cancel it"): a person from the team does it
     confirmed: list[ConfirmedAction] = Field(default_factory=list)
 
 
@@ -519,6 +520,7 @@ class ProfileRepository:
             mentions: list[str] = []
             holds: list[str] = []
             statuses: dict[str, list[str]] = {}
+            held: list[CustomerRecord] = []
             if card.allows("personalization"):
                 orders = read_orders(s, customer_id)
                 methods = read_payment_methods(s, customer_id)
@@ -555,7 +557,7 @@ class ProfileRepository:
                 catalog_mentions=mentions,
                 holds=holds,
                 record_statuses=statuses,
-                confirmed=confirmed_actions(facts, message, earlier),
+                confirmed=confirmed_actions(held, facts, message, earlier, older),
             )
 
     def segments_of(self, customer_id: str) -> list[str]:
@@ -798,7 +800,7 @@ def asks_its_own(message: str, named: list[Fact]) -> bool:
     pay for it?": "pay"; not "the silver one", "the most recent one", "what about the
     other one?")."""
     said = TOKEN.findall(message.lower())  # "cuánto" whole
-    if not _QUESTION_FOLDED.intersection(unaccented(w) for w in said):  # "cuanto" too
+    if not _QUESTION.intersection(said):
         return False
     theirs = {w for f in named for text in (f.text, *f.terms) for w in TOKEN.findall(text.lower())}
     return any(
@@ -832,6 +834,7 @@ _QUESTION = frozenset(
         "cuándo",
         "dónde",
         "cuánto",
+        "cuanto",  # as often typed: unlike "que" or "como", no other word without its accent
         "cuál",
         "puedo",
         "comment",
@@ -849,14 +852,6 @@ _QUESTION = frozenset(
         "kann",
     ]
 )
-
-
-def unaccented(word: str) -> str:
-    """A word without its accents, as customers often type it ("cuanto" for "cuánto")."""
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
-
-
-_QUESTION_FOLDED = frozenset(unaccented(w) for w in _QUESTION)
 
 
 def _refers_back(message: str, before: list[Fact]) -> bool:
@@ -1115,8 +1110,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     _kind_over_value(links, by_kind, scores)
     if STANDING.search(message) and not how:
         _under_way_first(rows, scores)
-    elif HOW_MUCH.search(message) and not HOW_LONG.search(message) and not how:
-        _amounts_told(rows, scores)
+    elif asks_amount(message) and PAID.search(message) and not how:
+        _amounts_told(rows, scores)  # "how much did I pay?", not "how much is shipping?"
     # what a named record links to comes right behind it: the card a named charge was
     # made on, the account of a named transfer (acting on the one needs the other)
     for linked_to, score in zip(links, list(scores), strict=True):
@@ -1772,12 +1767,18 @@ def _records(placed: Orders, methods: list[PaymentMethodRow]) -> list[OrderRecor
 
 
 def confirmed_actions(
-    facts: list[Fact], message: str, earlier: str | None
+    rows: list[CustomerRecord],
+    facts: list[Fact],
+    message: str,
+    earlier: str | None,
+    older: Sequence[str] = (),
 ) -> list[ConfirmedAction]:
     """What the customer's previous message asked of a record its status allows ("can I
     cancel #W1?"), when this one only agrees ("yes, go ahead") or agrees and asks it again
-    ("yes, cancel it"). Nothing when the previous message asked nothing ("thanks!"), or
-    this one says more: a question, a "but", another action, another record."""
+    ("yes, cancel it"): of the records `facts` (this message's) and that message (read
+    with `older`, the ones before it) both name best. Nothing when the previous message
+    asked nothing ("thanks!"), or this one says more or not to: a question, a "but", a
+    "don't", another action, another record ("please cancel #W2")."""
     if earlier is None:
         return []
     go_ahead = AFFIRMS.match(message) is not None
@@ -1786,13 +1787,15 @@ def confirmed_actions(
         and "?" not in message
         and len(words(message)) <= RESTATED_WORDS
         and not OTHER_ONE.search(message)
+        and not NEGATES.search(message)
     )
     if not (go_ahead or restated):
         return []
     lowered, before = message.lower(), earlier.lower()
-    named = [f for f in facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
-    top = max((f.relevance for f in named), default=0.0)
-    best = [f for f in named if f.relevance > top - FOLLOWED]
+    # what the previous message was about, as it was read then
+    then = record_facts(rows, earlier, older[-1] if older else None, False, older[:-1])
+    asked_of = {f.id for f in _named_best(then)}
+    best = [f for f in _named_best(facts) if f.id in asked_of]
     if not go_ahead and any(  # "yes, and change the address": more than it agrees to
         a.asked_in(lowered) and not a.asked_in(before) for f in best for a in f.actions
     ):
@@ -1803,3 +1806,10 @@ def confirmed_actions(
         for a in f.actions
         if a.allowed and a.asked_in(before) and (go_ahead or a.asked_in(lowered))
     ]
+
+
+def _named_best(facts: list[Fact]) -> list[Fact]:
+    """The records named best: the top one and those within a follow-up's step of it."""
+    named = [f for f in facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
+    top = max((f.relevance for f in named), default=0.0)
+    return [f for f in named if f.relevance > top - FOLLOWED]

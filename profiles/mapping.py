@@ -288,9 +288,11 @@ class RecordsMap(_Strict):
     def _kind(cls, value: str) -> str:
         return _kind_name(value)
 
-    @field_validator("show")
+    @field_validator("show", "amount_said")
     @classmethod
-    def _templates(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+    def _templates(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if value is None:
+            return None
         if isinstance(value, dict):
             if not value:
                 raise ValueError("give at least one template")

@@ -162,7 +162,7 @@ class CustomerRecord(SQLModel, table=True):
     # ["active", "activa"], "PENDING": ["pending", "pendiente"]}): "is it active yet?"
     statuses: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON))
     # what its amount is, as the customer is told it when they ask how much, by language
-    # ({"en": "You paid $663.85 for it.", "es": "Pagaste 663,85 $ por él."})
+    # ({"en": "You paid $663.85 for it.", "es": "Pagaste $663.85 por él."})
     amount_texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
 
 

@@ -54,12 +54,29 @@ HOW_TO = re.compile(
 """A question about the way ("how do I dispute a charge?"), not about the customer's own
 charges: it names a record only by its id or one of its values."""
 
-HOW_MUCH = re.compile(r"\bhow much\b|\bcu[aá]nt[oa]\b|\bcombien\b|\bwie ?viel\b", re.I)
-"""A question about an amount ("how much did I pay?", "¿cuánto pagué?"); one about how
-long something takes (`HOW_LONG`: "¿cuánto tarda?") is not."""
+HOW_MUCH = re.compile(
+    r"\bhow much\b|(?<!\ben )\bcu[aá]nt[oa]\b|\bcombien\b(?! d)|\bwie ?viel\b", re.I
+)
+"""A question about an amount ("how much did I pay?", "¿cuánto pagué?"); not how many
+("cuántos pedidos", "combien de commandes", "wie viele"), nor "en cuanto llegue"."""
+PAID = re.compile(
+    r"\b(?:pa(?:y|id)|charged?|cost me|spen[dt]|owe|my|pagu[eé]|pag[oó]|pagado|cobr\w+|debo"
+    r"|mis?|pay[eé]e?s?|dois|mon|ma|mes|bezahlt|gezahlt|schulde|mein\w*)\b",
+    re.I,
+)
+"""What the customer paid or owes, or what is theirs: "how much did I pay?", "how much is
+my order?"; not what something costs anyone ("how much does shipping cost?")."""
+
+
+def asks_amount(message: str) -> bool:
+    """A question about an amount, not about how long something takes (`HOW_LONG`:
+    "¿cuánto tarda?", "how much longer")."""
+    return HOW_MUCH.search(message) is not None and HOW_LONG.search(message) is None
+
 
 HOW_LONG = re.compile(
-    r"\bhow (?:long|many days|soon)\b|\bcu[aá]nto (?:tarda|tiempo|demora)"
+    r"\bhow (?:long|many days|soon)\b|\bhow much (?:longer|more time)\b"
+    r"|\bcu[aá]nto (?:tarda|tiempo|demora|falta)"
     r"|\bcombien de (?:temps|jours)\b|\bwie lange\b|\bwie viele tage\b",
     re.I,
 )
@@ -84,12 +101,20 @@ AFFIRMS = re.compile(
 go-ahead to do it."""
 
 AGREES_TO = re.compile(
-    rf"^\W*(?:{_AGREE}|please|por favor|s'il vous pla[iî]t|bitte)\b(?!\W*(?:but|pero|mais|aber)\b)",
+    r"^\W*(?:ok(?:ay)?|yes|yeah|yep|yup|sure|sí|si(?=\s*[,!.])|vale|claro|oui|ja|genau|please"
+    r"|por favor|s'il vous pla[iî]t|bitte)\b(?!\W*(?:but|pero|mais|aber)\b)",
     re.I,
 )
 """A message that opens by agreeing ("yes, cancel it", "ok please cancel it", "sí, cancelar
 por favor"), not with a "but": agreeing to an action it restates."""
 RESTATED_WORDS = 6  # a longer message asks more than the action it agrees to
+NEGATES = re.compile(
+    r"n't\b|\b(?:dont|do not|not|never ?mind|no|nope|wait|stop|hold on|ne|pas|nicht|nein"
+    r"|kein\w*)\b",
+    re.I,
+)
+"""A message that says not to, or not yet ("yes don't cancel it", "sí, no lo canceles",
+"ok wait"): no go-ahead, whatever it opens with."""
 OTHER_ONE = re.compile(r"\b(?:other|another|instead|otro|otra|autre|andere[nmrs]?)\b", re.I)
 
 WHEN_DONE = re.compile(

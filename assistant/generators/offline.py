@@ -30,13 +30,13 @@ from profiles.relevance import (
     DURATION,
     EXPLICIT_ID,
     HOW_LONG,
-    HOW_MUCH,
     HOW_TO,
     NAMED_PRODUCT,
     REQUEST,
     WH,
     YES_NO,
     YET,
+    asks_amount,
     intents,
     words,
 )
@@ -349,7 +349,7 @@ class OfflineComposer:
                 if len(records) > 1
                 else []
             )
-            how_much = HOW_MUCH.search(composed.message) and not HOW_LONG.search(composed.message)
+            how_much = asks_amount(composed.message)
             said_of: list[list[str]] = []
             told_of: list[list[str]] = []
             asked_of: list[list[RecordAction]] = []

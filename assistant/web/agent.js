@@ -225,7 +225,8 @@
       .filter(([kind, n]) => n > (shown[kind] || 0))
       .map(([kind, n]) => {
         const left = n - (shown[kind] || 0);
-        return `${left} more ${kind.replaceAll("_", " ")}${left > 1 ? "s" : ""}`;
+        const name = kind.replaceAll("_", " ");
+        return `${left} more ${left > 1 ? name + (name.endsWith("s") ? "es" : "s") : name}`;
       });
     return more.length ? el("p", { className: "muted", ariaLabel: "Records not shown", textContent: `Not shown: ${more.join(", ")}` }) : "";
   };

@@ -96,6 +96,9 @@ def test_how_much_is_answered_with_the_amount_as_the_business_tells_it(make_cont
     r = ask(c, "how much did i pay?")
     assert not r.handoff and "You paid $2,198.09 for it." in r.answer
     assert "You paid $663.85 for it." in r.answer and "#W5866402" not in r.answer  # delivered
+    # what something costs anyone, or how many, is no question about what they paid
+    for other in ("how much does shipping cost?", "¿cuántos pedidos puedo hacer?"):
+        assert "You paid" not in ask(c, other).answer, other
     r = ask(c, "where is my order #W7941031?")
     assert "#W7941031" in r.answer and "You paid" not in r.answer
     assert "You paid" not in r.context.text

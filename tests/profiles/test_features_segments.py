@@ -211,8 +211,7 @@ def test_the_demo_banks_segments_read_what_its_customers_hold(engine):
     """The bank's customers imported by its mapping hold accounts and cards, no orders:
     its segments file reads their records by kind, and a customer with accounts opened
     years ago is not a new customer though the import ran today."""
-    from assistant.cli import BANK_SEGMENTS
-    from profiles.mapping import BANK_MAPPING, import_files, load_mapping
+    from profiles.mapping import BANK_MAPPING, BANK_SEGMENTS, import_files, load_mapping
     from tests.conftest import DATASETS
 
     db = DATASETS / "tau-banking-knowledge" / "db.json"

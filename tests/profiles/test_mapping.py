@@ -166,6 +166,11 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             "records: [{kind: invoice, id: id, customer: c, amount_said: 'It is {amount}.'}]",
             "records.0: Value error, amount_said: tells the amount; give `amount` too",
         ),
+        (
+            "records: [{kind: invoice, id: id, customer: c, amount: total, "
+            "amount_said: {english: 'It is {amount}.'}}]",
+            "records.0.amount_said: Value error, 'english' is not a two-letter language code",
+        ),
     ],
 )
 def test_a_bad_mapping_names_the_file_and_the_key(tmp_path, text, says):

@@ -554,11 +554,11 @@ def test_a_go_ahead_confirms_what_the_previous_message_asked_of_a_record() -> No
         assert AFFIRMS.match(agrees), agrees
     for not_only in ("ok", "ok thanks", "thanks!", "is it pending?", "yes but which one is it?"):
         assert not AFFIRMS.match(not_only), not_only
-    rows = [P, A]
+    rows = [P, A, order("Q5", "pending", 1)]  # two pending orders
 
     def confirmed(message: str, earlier: str) -> list[str]:
         facts = record_facts(rows, message, earlier)
-        return [str(c) for c in confirmed_actions(facts, message, earlier)]
+        return [str(c) for c in confirmed_actions(rows, facts, message, earlier)]
 
     assert confirmed("yes go ahead", "can I cancel my order P3?") == ["order:P3 cancel"]
     assert confirmed("sí, adelante", "¿puedo cancelar el pedido P3?") == ["order:P3 cancel"]
@@ -575,6 +575,16 @@ def test_a_go_ahead_confirms_what_the_previous_message_asked_of_a_record() -> No
         "ok cancel it and change the address",
         "ok cancel the other one instead",
         "cancel it",
+        # not to, or not yet: a "don't" is no go-ahead, whatever it opens with
+        "yes don't cancel it",
+        "ok never mind, don't cancel",
+        "ok wait, don't cancel",
+        "sí, no lo canceles",
+        "si lo cancelo pierdo el descuento",  # "if I cancel it", not "yes"
+        # of the other pending order, which the previous message did not ask about
+        "please cancel Q5",
     ):
         assert confirmed(more, "can I cancel my order P3?") == [], more
+    # "the order" of two pending ones is the one asked about, not both
+    assert confirmed("yes, cancel the order.", "can I cancel my order P3?") == ["order:P3 cancel"]
     assert confirmed("ok cancel it", "where is my order P3?") == []  # it asked nothing
