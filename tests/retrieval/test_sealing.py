@@ -52,7 +52,9 @@ def test_a_rotation_is_quick_to_draw_and_what_v1_sealed_still_opens():
     block rotations. Items sealed before (v1: the dense rotation) still open."""
     from retrieval.sealing import PREFIX, V1, sealed_as
 
-    key = new_key()
+    # a drawn key, fixed: about one key in a hundred turns some input into an output
+    # number by less than float32 can tell from rounding (CI failed on one such draw)
+    key = np.random.default_rng(11).bytes(len(new_key()))
     seal = Seal(key)
     rng = np.random.default_rng(3)
     v = rng.standard_normal((5, 384)).astype(np.float32)
