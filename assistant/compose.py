@@ -17,6 +17,7 @@ from profiles.context import (
     linked_stand_in,
     record_kind,
     stand_in,
+    told_in,
 )
 from profiles.models import Message
 from profiles.relevance import NAMED_PRODUCT, asks_amount
@@ -155,14 +156,13 @@ def style_instructions(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def _note(fact: Fact, message: str, asking: str, facts: Sequence[Fact]) -> str:
+def _note(fact: Fact, how_much: bool, asking: str, facts: Sequence[Fact]) -> str:
     """For the model only: what the record allows of the actions asked, and what its amount
-    is when the customer asks how much (the business's words for it: "You paid $663.85
-    for it", which its text may not hold)."""
+    is when the customer asks how much (`how_much`; the business's words for it: "You
+    paid $663.85 for it", which its text may not hold)."""
     notes = [action_note(fact, asking, facts)]
-    if asks_amount(message):  # English where the business wrote it, else as written
-        told = fact.amount_texts
-        notes.append((told.get("en") or next(iter(told.values()), "")).rstrip("."))
+    if how_much:  # English where the business wrote it, else as written
+        notes.append(told_in(fact.amount_texts, "en").rstrip("."))
     return "; ".join(n for n in notes if n)
 
 
@@ -218,6 +218,7 @@ def _candidates(
     """`asking` is the (lower-cased) text whose record actions the reply answers;
     `message`, the customer's."""
     out: list[_Candidate] = []
+    how_much = asks_amount(message)
     for f in facts:
         if f.kind == "profile" or f.id.startswith("orders:"):
             prio = 1000.0 - len(out)  # who the customer is and what they ordered come first
@@ -247,7 +248,7 @@ def _candidates(
                 open=f.open,
                 terms=f.terms,
                 amount_texts=f.amount_texts,
-                note=_note(f, message, asking, facts),
+                note=_note(f, how_much, asking, facts),
             )
         )
     # Internal passages (written for staff) never enter a reply's context: what the

@@ -139,8 +139,7 @@ class RecordAction(BaseModel):
     def outcome_in(self, language: str) -> str:
         """What it does, told in `language` where the business wrote it so, else in English,
         else as written; "" when the business told nothing."""
-        o = self.outcome
-        return o.get(language) or o.get("en") or next(iter(o.values()), "")
+        return told_in(self.outcome, language)
 
     def name_in(self, language: str, lowered: str = "") -> str:
         """What a reply in `language` calls it: the customer's own word for it where the
@@ -181,6 +180,12 @@ def _forms(name: str) -> list[str]:
     if len(name) >= 5 and name.endswith("e"):
         forms.append(rf"{re.escape(name[:-1])}ing\w*")
     return forms
+
+
+def told_in(texts: dict[str, str], language: str) -> str:
+    """What the business wrote, by language: in `language`, else in English, else in the
+    first it wrote; "" when it wrote nothing."""
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
 
 
 def record_kind(fact_id: str) -> str:
@@ -1811,5 +1816,4 @@ def confirmed_actions(
 def _named_best(facts: list[Fact]) -> list[Fact]:
     """The records named best: the top one and those within a follow-up's step of it."""
     named = [f for f in facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
-    top = max((f.relevance for f in named), default=0.0)
-    return [f for f in named if f.relevance > top - FOLLOWED]
+    return [named[i] for i in _best(named)]

@@ -599,34 +599,14 @@ def _link(
             lang: _render(t, rec.fields, raw.where, labels(lang), **slots, status=said[lang])
             for lang, t in others.items()
         }
-        # what each action does, told in each language it is written in
+        # what each action does, and what its amount is to a customer who asks how much
         rec.outcomes = {
-            action: {
-                ln: _render(
-                    t,
-                    rec.fields,
-                    f"{raw.where}: outcome {action}",
-                    labels(ln),
-                    **slots,
-                    status=labels(ln).get(code) or spoken(code),
-                )
-                for ln, t in _by_language(template).items()
-            }
+            action: _told(template, f"{raw.where}: outcome {action}", rec, labels, slots)
             for action, template in spec.outcome.items()
         }
-        # what its amount is, told to a customer who asks how much
         if spec.amount_said is not None and rec.amount is not None:
-            rec.amount_texts = {
-                ln: _render(
-                    t,
-                    rec.fields,
-                    f"{raw.where}: amount_said",
-                    labels(ln),
-                    **slots,
-                    status=labels(ln).get(code) or spoken(code),
-                )
-                for ln, t in _by_language(spec.amount_said).items()
-            }
+            where = f"{raw.where}: amount_said"
+            rec.amount_texts = _told(spec.amount_said, where, rec, labels, slots)
         # its status as customers read it, by language, where the labels give it
         label = mapping.labels.get(rec.status or "")
         rec.status_texts = {"*": label} if isinstance(label, str) else dict(label or {})
@@ -636,6 +616,24 @@ def _link(
         if missing := sorted(owners - found):
             raise MappingError(f"records of unknown customer {missing[0]!r}: import them first")
     return [r.record for r in raws]
+
+
+def _told(
+    template: str | dict[str, str],
+    where: str,
+    rec: CustomerRecord,
+    labels: Callable[[str], dict[str, str]],
+    slots: dict[str, Any],
+) -> dict[str, str]:
+    """What a template (one, or one per language) says of the record, in each language it
+    is written in, its status as that language's label gives it."""
+    code = rec.status or ""
+    return {
+        ln: _render(
+            t, rec.fields, where, labels(ln), **slots, status=labels(ln).get(code) or spoken(code)
+        )
+        for ln, t in _by_language(template).items()
+    }
 
 
 def _statuses(raws: list[_Raw], mapping: Mapping) -> dict[str, dict[str, list[str]]]:
