@@ -96,14 +96,9 @@ def assist(
 
 
 def _summary(card: CustomerCard, o: CustomerOverview) -> str:
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(o.order_status_counts.items()))
-    parts = [f"{card.name or card.id} has {sum(o.order_status_counts.values())} orders"]
-    if counts:
-        parts[0] += f" ({counts})"
-    if o.record_counts:  # a business whose records are accounts, cards, bookings …
-        kinds = sorted(o.record_counts.items())
-        held = ", ".join(f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}" for k, n in kinds)
-        parts[0] = f"{card.name or card.id} has {held}" if not o.orders else f"{parts[0]}; {held}"
+    kinds = sorted(o.record_counts.items())  # orders, accounts, cards, bookings …
+    held = ", ".join(f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}" for k, n in kinds)
+    parts = [f"{card.name or card.id} has {held or 'no records with us'}"]
     parts.append(f"{o.conversations} conversation{'s' if o.conversations != 1 else ''} with us")
     open_tickets = [t for t in o.tickets if t.status == "open"]
     if open_tickets:
@@ -170,13 +165,7 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
             drafts.append(said)
     else:
         drafts.append(ack)
-    # a clarifying question about what the customer has: which order, unless the plan
-    # found the one meant ("ok cancel it then" of the order spoken of); else anything
-    plan = decision.plan
-    found = plan is not None and bool(plan.found_ids())
-    which = prepared.context.orders and not found
-    about = "drafts.clarify_orders" if which else "drafts.clarify"
-    drafts.append(cat.text(about, hello=hello))
+    drafts.append(cat.text("drafts.clarify", hello=hello))
     return list(dict.fromkeys(drafts))
 
 
@@ -208,9 +197,6 @@ def _risk_flags(prepared: Prepared, overview: CustomerOverview) -> list[str]:
         flags.append("no personalization consent: do not use profile or orders")
     if not d.use_history:
         flags.append("no history consent: past conversations not used")
-    cancelled = overview.order_status_counts.get("cancelled", 0)
-    if cancelled >= 2:
-        flags.append(f"{cancelled} cancelled orders")
     if not prepared.retrieved.passages:
         flags.append("no knowledge-base article found")
     return flags

@@ -30,11 +30,8 @@ def foreign_identifiers(composed: Composed, answer: str) -> list[str]:
 def personal_facts_stated(composed: Composed, generation: Generation) -> list[str]:
     """Ids of the customer's own facts (orders, products, records; not the profile card)
     the reply cites or names by their id."""
-    own = ("order", "product", "record")
+    own = ("product", "record")
     stated = {c.id for c in citations(composed, generation) if c.kind in own}
-    for oid in re.findall(r"#W\d{7}\b", generation.text):
-        if f"order:{oid}" in {s.id for s in composed.sources}:
-            stated.add(f"order:{oid}")
     for s in composed.sources:
         key = s.id.rsplit(":", 1)[-1]
         if s.kind == "record" and len(key) >= MIN_NAMED_KEY and _names(generation.text, key):
@@ -61,48 +58,12 @@ def never_mentioned(composed: Composed, answer: str) -> list[str]:
     )
 
 
-# Words by which a sentence states an order's status, and the statuses each is true of.
-_STATUS_WORDS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"pending"}),
-    "not shipped": frozenset({"pending", "cancelled"}),
-    "hasn't shipped": frozenset({"pending", "cancelled"}),
-    "has not shipped": frozenset({"pending", "cancelled"}),
-    "processed": frozenset({"processed"}),
-    "shipped": frozenset({"processed", "delivered"}),
-    "on its way": frozenset({"processed"}),
-    "in transit": frozenset({"processed"}),
-    "delivered": frozenset({"delivered"}),
-    "cancelled": frozenset({"cancelled"}),
-    "canceled": frozenset({"cancelled"}),
-}
 _CONDITIONAL = re.compile(
     r"\b(?:can|could|will|would|once|if|after|when|until|before|only|not|no longer|n't)\b", re.I
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:so|but|and)\s+")
 ECHO_WORDS = 12  # this many consecutive words of the prompt's own text: a relayed prompt
-
-
-def wrong_status_claims(answer: str, statuses: dict[str, str]) -> list[str]:
-    """Order ids whose status a sentence of the reply states wrongly. `statuses` maps
-    the customer's order ids to their status in SQL. Conditional or negated clauses
-    ("once it has shipped", "can no longer be cancelled") state nothing checkable."""
-    wrong = []
-    for sentence in _SENTENCE.split(answer):
-        ids = set(re.findall(r"#W\d{7}\b", sentence))
-        if len(ids) != 1:
-            continue
-        (oid,) = ids
-        actual = statuses.get(oid)
-        if actual is None:
-            continue
-        for clause in _stated(sentence):
-            for word, true_of in sorted(_STATUS_WORDS.items(), key=lambda kv: -len(kv[0])):
-                if _mentions(clause, word):
-                    if actual not in true_of:
-                        wrong.append(oid)
-                    break
-    return sorted(set(wrong))
 
 
 def wrong_record_claims(

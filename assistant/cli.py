@@ -29,7 +29,7 @@ from assistant.types import TurnRequest, TurnResult
 from assistant.wiring import Container, Workspaces
 from eval.cli import eval_app
 from profiles.files import write_private
-from profiles.importers import drop_typed_orders, read_tau_retail
+from profiles.importers import read_tau_retail
 from profiles.mapping import (
     BANK_MAPPING,
     BANK_SEGMENTS,
@@ -112,7 +112,7 @@ def import_tau(
 
     c = _container(workspace)
     with errors():
-        data = read_tau_retail(directory)  # the folder checked before anything is written
+        read_tau_retail(directory)  # the folder checked before anything is written
         spec = load_mapping(RETAIL_MAPPING)
         if no_consent and spec.customers is not None:
             customers = spec.customers.model_copy(update={"consent": "not_granted"})
@@ -120,9 +120,6 @@ def import_tau(
         files = retail_files(directory)
         with progress("importing", None) as advance:
             report = import_files(c.engine, spec, files, on_progress=advance)
-        # a store imported before by the typed importer: its orders live in records now
-        # (dropped once the records are in, so a failed import loses nothing)
-        drop_typed_orders(c.engine, list(data.users))
     out.print(
         f"imported {report.customers} customers, {report.records} records (orders, their "
         f"items, payment methods) and {report.reference} catalog items"

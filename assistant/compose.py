@@ -70,28 +70,20 @@ class _Candidate:
         return f"{line} ({self.note})" if self.note else line
 
 
-_FACT_GROUP = {"profile": "profile", "order": "orders", "product": "products", "record": "records"}
+_FACT_GROUP = {"profile": "profile", "product": "products", "record": "records"}
 
 
 def guard_facts(facts: list[Fact], decision: Decision) -> list[Fact]:
     """The facts the decision lets into the context (the over-personalization guard).
 
-    `other_orders` keeps only the orders the message names (by id or product) and drops
-    the list of all orders: a question about one order is not an occasion to bring up
-    the others; `other_records` does the same for a business's records."""
+    `other_records` keeps only the records the message names (by id or what they hold):
+    a question about one order is not an occasion to bring up the others."""
     deny = set(decision.deny_facts)
     planned = set(decision.plan.record_ids()) if decision.plan else set()
     others = _other_records(facts, planned) if "other_records" in deny else set()
     out = []
     for f in facts:
         if _FACT_GROUP[f.kind] in deny or f.id in others:
-            continue
-        if (
-            "other_orders" in deny
-            and f.id not in planned
-            and f.kind == "order"
-            and (f.id.startswith("orders:") or f.relevance < NAMED_PRODUCT)
-        ):
             continue
         out.append(f)
     return out
@@ -220,8 +212,8 @@ def _candidates(
     out: list[_Candidate] = []
     how_much = asks_amount(message)
     for f in facts:
-        if f.kind == "profile" or f.id.startswith("orders:"):
-            prio = 1000.0 - len(out)  # who the customer is and what they ordered come first
+        if f.kind == "profile":
+            prio = 1000.0 - len(out)  # who the customer is comes first
         elif f.id in planned and f.relevance < 1.0:
             # A record the answer plan is about though the message only points at it
             # ("my order", the only one) ranks with the facts the message names.

@@ -1,13 +1,13 @@
 """Predicted needs: why the customer is most likely writing, and what an agent can do
-about it, with eligibility from the orders' status under the store policy.
+about it, by the actions the business's mapping gives the records the message names
+(cancel an order, freeze a card, change a seat) and what each record's status allows.
 
-Rule-based: what the message asks for (earlier requests rank higher), which of the
-named orders allow each action, recent account events, and the policy's handoff."""
+Rule-based: what the message asks for (earlier requests rank higher), which of the named
+records allow each action, what the customer confirmed, and the policy's handoff."""
 
 from __future__ import annotations
 
-import re
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -15,159 +15,37 @@ from assistant.turn.plan import best_named
 from assistant.types import Decision
 from profiles.context import CustomerContext, Fact, RecordAction
 from profiles.mapping import spoken
-from profiles.relevance import NAMED_PRODUCT
 
-ActionType = Literal[
-    "return", "exchange", "cancel", "modify", "address_change", "track", "escalate"
-]
-ACTION_TYPES: tuple[ActionType, ...] = (
-    "return",
-    "exchange",
-    "cancel",
-    "modify",
-    "address_change",
-    "track",
-    "escalate",
-)
+_A = TypeVar("_A", bound=str)  # an action's name
 
-_A = TypeVar("_A", bound=str)  # an action's name: the store's action types, or a record's
-
-# Which order statuses allow each action (the retail store policy); None: any order, or
-# not about an order at all.
-ELIGIBLE_STATUSES: dict[ActionType, frozenset[str] | None] = {
-    "return": frozenset({"delivered"}),
-    "exchange": frozenset({"delivered"}),
-    "cancel": frozenset({"pending"}),
-    "modify": frozenset({"pending"}),
-    "address_change": None,  # the profile address any time; an order's while pending
-    "track": frozenset({"pending", "processed", "delivered"}),
-    "escalate": None,
-}
-
-# The action the same wish is on an order in the other state (pending vs delivered).
-COUNTERPART: dict[ActionType, ActionType] = {
-    "return": "cancel",
-    "cancel": "return",
-    "exchange": "modify",
-    "modify": "exchange",
-}
-
-
-def _allows(action: ActionType, statuses: set[str]) -> bool:
-    allowed = ELIGIBLE_STATUSES[action]
-    return allowed is None or bool(allowed & statuses)
-
-
-# What the customer writes when they want each action.
-_TRIGGER_PATTERNS: dict[ActionType, str] = {
-    "cancel": r"\bcancel\w*|\bcall off\b|\bdon'?t want (?:it|the order) anymore\b",
-    "return": r"\breturn\w*|\brefund\w*|\bsend (?:it|them) back\b|\bmoney back\b",
-    "exchange": r"\bexchang\w*|\bswap\w*|\breplac\w*|\bdifferent (?:size|colou?r|model)\b",
-    "modify": r"\bmodif\w*|\bchange (?!(?:the |my )?(?:shipping )?address)\w+|"
-    r"\bupdate (?!(?:the |my )?address)\w+|\bswitch\w*|\bedit\b|\bpayment method\b",
-    "address_change": r"\baddress\b|\bship (?:it )?to\b|\bmoved\b|\brelocat\w*",
-    "track": r"\btrack\w*|\bwhere is\b|\bhasn'?t arrived\b|\bnot arrived\b|\bshipped\b|"
-    r"\bwhen will\b|\bdelivery status\b",
-}
-_TRIGGERS = {a: re.compile(p, re.IGNORECASE) for a, p in _TRIGGER_PATTERNS.items()}
-# An account event whose type names an action makes that action more likely.
-_EVENT_HINTS: dict[str, ActionType] = {
-    "cancel": "cancel",
-    "return": "return",
-    "refund": "return",
-    "exchange": "exchange",
-    "address": "address_change",
-    "deliver": "track",
-    "ship": "track",
-    "payment": "modify",
-}
+ESCALATE = "escalate"  # a person from the team: always possible, the one need of a handoff
+HANDOFF = 6.0  # the policy hands off: a person ranks above what the message asks
 
 
 class Need(BaseModel):
     """One likely reason for contact, as an action an agent can take."""
 
-    # one of ACTION_TYPES on the store's orders, or an action a business's mapping gives
-    # its records ("freeze", "close", "change_seat")
+    # an action the business's mapping gives the records ("cancel", "freeze",
+    # "change_seat"), or "escalate"
     action: str
     score: float
-    eligible: bool  # whether the policy (or the record's status) allows it
-    targets: list[str]  # the order or record ids it applies to (eligible ones first)
+    eligible: bool  # whether the record's status allows it
+    targets: list[str]  # the ids of the records it applies to (eligible ones first)
     reasons: list[str]
 
 
 def predict_needs(message: str, ctx: CustomerContext, decision: Decision) -> list[Need]:
-    """Every action type with a score, best first; eligibility from the named orders.
+    """Every action the named records know, and a person, with a score, best first.
 
     A request written earlier in the message ranks above a later one. A wish the named
-    orders' status does not allow counts for its counterpart that it does allow: a
-    refund asked before delivery is a cancellation, a change after it an exchange."""
-    first_at = {a: m.start() for a, p in _TRIGGERS.items() if (m := p.search(message))}
-    orders = [f for f in ctx.facts if f.id.startswith("order:") and f.status]
-    # named, or found by the answer plan: "ok cancel it then" is the order spoken of
-    plan = decision.plan
-    found = set(plan.found_ids()) if plan else set()
-    named = [f for f in orders if f.relevance >= NAMED_PRODUCT or f.id in found]
-    statuses = {f.status for f in named if f.status}
-    asked: dict[ActionType, float] = _asked(first_at)
-    scores: dict[ActionType, float] = dict.fromkeys(ACTION_TYPES, 0.0)
-    reasons: dict[ActionType, list[str]] = {a: [] for a in ACTION_TYPES}
-    for action, weight in asked.items():
-        scores[action] += weight
-        reasons[action].append("the customer asks for it")
-        # The same wish on an order in the other state is the other action by policy:
-        # a refund before delivery is a cancellation, a change after it an exchange.
-        other = COUNTERPART.get(action)
-        if other and statuses and not _allows(action, statuses) and _allows(other, statuses):
-            scores[other] += weight + 0.5
-            reasons[other].append(
-                f"asked to {action.replace('_', ' ')} a {'/'.join(sorted(statuses))} order"
-            )
-    for event in ctx.recent_events:
-        hint = next((a for k, a in _EVENT_HINTS.items() if k in event.lower()), None)
-        if hint:
-            scores[hint] += 0.5
-            reasons[hint].append(f"recent event: {event}")
+    record's status does not allow counts for what its kind does instead: a refund asked
+    before delivery is a cancellation, a change after it an exchange."""
+    escalate = Need(action=ESCALATE, score=0.0, eligible=True, targets=[], reasons=[])
     if decision.handoff:
-        scores["escalate"] += 6.0
-        reasons["escalate"].append(decision.handoff_reason or "the policy hands off")
-    needs: list[Need] = []
-    for action in ACTION_TYPES:
-        score = scores[action]
-        allowed = ELIGIBLE_STATUSES[action]
-        targets = [f.id.removeprefix("order:") for f in named]
-        eligible = True
-        if allowed is not None and named:
-            ok = [f.id.removeprefix("order:") for f in named if f.status in allowed]
-            eligible = bool(ok)
-            targets = ok + [t for t in targets if t not in ok]
-            if not ok and score > 0:
-                score -= 2.0
-                reasons[action].append(f"not allowed on {'/'.join(sorted(statuses))} orders")
-            elif ok and score == 0:
-                score += 0.3  # what the named order's status allows, unasked
-                reasons[action].append(f"allowed on the named {named[0].status} order")
-            elif ok:
-                status = next(f.status for f in named if f.id == f"order:{ok[0]}")
-                reasons[action].append(f"order {ok[0]} is {status}: the store policy allows it")
-        elif action == "address_change":
-            targets = [f.id.removeprefix("order:") for f in named if f.status == "pending"]
-        needs.append(
-            Need(
-                action=action,
-                score=round(score, 3),
-                eligible=eligible,
-                targets=targets,
-                reasons=reasons[action],
-            )
-        )
-    held = _record_needs(message, ctx)
-    if held and not orders:
-        # a business whose records are cards, accounts, bookings: their own actions, not
-        # the store's (a person remains one)
-        needs = [n for n in needs if n.action == "escalate"]
-    needs += held
-    rank: dict[str, int] = {a: i for i, a in enumerate(ACTION_TYPES)}
-    needs.sort(key=lambda n: (-n.score, rank.get(n.action, len(rank)), n.action))
+        escalate.score = HANDOFF
+        escalate.reasons.append(decision.handoff_reason or "the policy hands off")
+    needs = [escalate, *_record_needs(message, ctx)]
+    needs.sort(key=lambda n: (-n.score, n.action != ESCALATE, n.action))
     return needs
 
 

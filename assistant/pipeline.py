@@ -26,7 +26,7 @@ from assistant.secrets_screen import SecretKind, screen
 from assistant.settings import Settings
 from assistant.tokens import TokenCounter
 from assistant.turn.language import reply_language
-from assistant.turn.plan import FOLLOWED_BACK, asked_actions, best_named, default_rules, plan_turn
+from assistant.turn.plan import FOLLOWED_BACK, asked_actions, best_named, default_lexicon, plan_turn
 from assistant.turn.types import AnswerPlan
 from assistant.types import (
     Citation,
@@ -169,7 +169,7 @@ class Assistant:
         self.tokens = tokens
         self.policy = policy or Policy.load()
         self.experiments = experiments or Experiments()
-        lexicon, self.actions = default_rules()
+        lexicon = default_lexicon()
         self.lexicon = lexicon.only(settings.intent_list) if settings.intent_list else lexicon
         # Every enabled variant's template and policy are loaded now: a bad experiments
         # file fails at start-up, not on the turn of the customer who draws that variant.
@@ -318,14 +318,11 @@ class Assistant:
         def planned(handoff: bool) -> AnswerPlan:
             return plan_turn(
                 message,
-                ctx.orders if decision.use_profile else [],
-                mentions=ctx.catalog_mentions if decision.use_profile else [],
                 earlier=earlier,
                 language=language,
                 language_source=source,
                 handoff=handoff,
                 lexicon=self.lexicon,
-                actions=self.actions,
                 records=ctx.facts if decision.use_profile else [],
             )
 
@@ -351,9 +348,7 @@ class Assistant:
             )
             decision.trace.append(RuleHit(rule=rule))
             plan = planned(False)
-        lost = (
-            _delivered(plan) or _arrived(ctx.facts) if "not_received" in signals["topics"] else []
-        )
+        lost = _arrived(ctx.facts) if "not_received" in signals["topics"] else []
         if lost and not decision.handoff:
             # "it says delivered but I never got it": the records say it arrived and the
             # customer says it did not; repeating "it has been delivered" answers nothing,
@@ -373,8 +368,7 @@ class Assistant:
                     "move": plan.move,
                     "language": f"{language} ({source})",
                     "intents": [i.name for i in plan.intents],
-                    "records": [r.removeprefix("order:") for r in plan.record_ids()],
-                    "resolved_by": [i.resolved_by for i in plan.intents],
+                    "records": [r.removeprefix("record:") for r in plan.record_ids()],
                 },
             )
         )
@@ -651,11 +645,9 @@ class Assistant:
         stated = check.personal_facts_stated(composed, generation)
         denied = check.never_mentioned(composed, generation.text)
         llm = generation.generator != self.fallback.name
-        statuses = {o.id: o.status for o in prepared.context.orders}
         context = prepared.context
         wrong = (
-            check.wrong_status_claims(generation.text, statuses)
-            + check.wrong_record_claims(generation.text, context.facts, context.record_statuses)
+            check.wrong_record_claims(generation.text, context.facts, context.record_statuses)
             if llm
             else []
         )
@@ -740,12 +732,6 @@ class Assistant:
         )
 
 
-def _delivered(plan: AnswerPlan) -> list[str]:
-    """The orders the plan reads, when every one of them shows as delivered."""
-    found = [r for i in plan.intents for r in i.records]
-    return [r.id for r in found] if found and all(r.status == "delivered" for r in found) else []
-
-
 def _arrived(facts: list[Fact]) -> list[str]:
     """The keys of the mapped records a reply reads (the best named), when every one of
     them has reached the customer (its kind's `arrived` statuses)."""
@@ -766,23 +752,19 @@ def _best_all(facts: list[Fact], holds: Callable[[Fact], bool]) -> list[Fact]:
 
 def _for_customer(citations: list[Citation], prepared: Prepared, language: str) -> list[Citation]:
     """The citations as the customer reads them, in the reply's language: what the widget
-    calls each ("Pedido #W…", "Tu cuenta", a passage's own title), an order without
-    internal ids, a record in the business's text for that language."""
+    calls each ("Pedido #W…", "Tu cuenta", a passage's own title), a record in the
+    business's text for that language."""
     catalog = load_catalog(language)
-    views = {o.fact_id: o.customer_view() for o in prepared.context.orders}
     sources = {s.id: s for s in prepared.composed.sources}
     out = []
     for c in citations:
-        text = views.get(c.id) or (sources[c.id].texts.get(language) if c.id in sources else None)
-        if c.kind == "order":
-            label = catalog.text("sources.order", id=c.id.removeprefix("order:"))
-        else:
-            named = record_label(text or c.text, c.id) if c.kind == "record" else None
-            label = (
-                named
-                or c.title
-                or catalog.text(f"sources.{'record' if c.kind == 'profile' else c.kind}")
-            )
+        text = sources[c.id].texts.get(language) if c.id in sources else None
+        named = record_label(text or c.text, c.id) if c.kind == "record" else None
+        label = (
+            named
+            or c.title
+            or catalog.text(f"sources.{'record' if c.kind == 'profile' else c.kind}")
+        )
         out.append(c.model_copy(update={"label": label, "customer_text": text}))
     return out
 
@@ -807,11 +789,9 @@ def query_hints(ctx: CustomerContext) -> list[str]:
     """Words for the kind and state of the records the message names ("order pending",
     "debit card active")."""
     named = [
-        f
-        for f in ctx.facts
-        if f.kind in ("order", "record") and f.status and f.relevance >= NAMED_PRODUCT
+        f for f in ctx.facts if f.kind == "record" and f.status and f.relevance >= NAMED_PRODUCT
     ]
-    return [f"{record_kind(f.id).replace('_', ' ') or f.kind} {f.status}" for f in named[:2]]
+    return [f"{record_kind(f.id).replace('_', ' ')} {f.status}" for f in named[:2]]
 
 
 def context_info(composed: Composed) -> ContextInfo:
@@ -822,5 +802,5 @@ def context_info(composed: Composed) -> ContextInfo:
         customer_id=composed.customer_id,
         passage_ids=composed.ids("kb"),
         history_ids=composed.ids("history"),
-        fact_ids=composed.ids(("order", "product", "profile", "record")),
+        fact_ids=composed.ids(("product", "profile", "record")),
     )

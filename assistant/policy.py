@@ -27,9 +27,7 @@ from profiles.relevance import Vocabulary
 log = logging.getLogger("rapport.policy")
 
 DEFAULT_POLICY_FILE = Path(__file__).parent / "rules" / "policy.yaml"
-FACT_GROUPS = frozenset(
-    {"other_orders", "other_records", "orders", "products", "profile", "history"}
-)
+FACT_GROUPS = frozenset({"other_records", "products", "profile", "history"})
 _LENGTHS = frozenset({"short", "normal", "full"})
 _RULE_KEYS = frozenset(
     {

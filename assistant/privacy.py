@@ -127,7 +127,7 @@ class Privacy:
         counts = {
             "conversations": len(found.conversations),
             "messages": sum(len(c.messages) for c in found.conversations),
-            "orders": len(found.orders),
+            "records": len(found.records),
             "vectors": len(texts),
         }
         records.audit(self.engine, actor, "export", customer_id, "exported", counts)

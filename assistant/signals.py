@@ -24,7 +24,6 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "topics",
     "sentiment",
     "intents",
-    "named_orders",
     "named_statuses",
     "named_records",
     "confirmed_actions",
@@ -103,9 +102,8 @@ def turn_signals(
     """Signals from the message, the customer's context and the retrieval results."""
     message = request.message
     local = local_time(request.timezone or card.timezone, now or datetime.now(UTC))
-    named = [
-        f for f in ctx.facts if f.kind == "order" and f.status and f.relevance >= NAMED_PRODUCT
-    ]
+    # a record (order, account, booking …) the message names by id or by its kind
+    named = [f for f in ctx.facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
     tokens = TOKEN.findall(message.lower())
     moods = sentiment.found(message, tokens)
     # a complaint with a "thanks" is still a complaint
@@ -115,14 +113,8 @@ def turn_signals(
         "topics": sorted(topics.found(message, tokens)),
         "sentiment": mood,
         "intents": sorted(intents(message)),
-        "named_orders": [f.id.removeprefix("order:") for f in named],
+        "named_records": [f.id.removeprefix("record:") for f in named],
         "named_statuses": sorted({f.status for f in named if f.status}),
-        # a mapped record (account, booking …) the message names by id or by its kind
-        "named_records": [
-            f.id.removeprefix("record:")
-            for f in ctx.facts
-            if f.kind == "record" and f.relevance >= NAMED_PRODUCT
-        ],
         # "yes, go ahead" to an action asked of a record before: "order:#W1 cancel"
         "confirmed_actions": [str(c) for c in ctx.confirmed],
         "segments": list(ctx.segments),

@@ -14,10 +14,10 @@ from pathlib import Path
 from assistant.settings import Settings
 from assistant.wiring import Container
 from eval.tau_retail import load_tasks
-from profiles.importers import import_tau_retail
+from profiles.mapping import import_retail
 from retrieval.embedder import Embedder
 
-MARKER = ".bench-data-v1"
+MARKER = ".bench-data-v2"  # v2: the store by its mapping, as records
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def prepare_base(base: Path, datasets: Path, embedder: Embedder) -> dict[str, fl
     bank = datasets / "tau-banking-knowledge" / "documents"
     c = Container(Settings(data_dir=base), shared_embedder=embedder)
     t0 = time.perf_counter()
-    import_tau_retail(c.engine, retail)
+    import_retail(c.engine, retail)
     t1 = time.perf_counter()
     docs = c.kb.load_documents([retail / "policy.md", bank])
     report = c.kb.ingest(docs)

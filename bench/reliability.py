@@ -122,12 +122,12 @@ def prepare_data(data_dir: Path, chroma_url: str, datasets: Path, bank_docs: int
     """Customers into SQLite, the KB into the Chroma server (embedded model, offline)."""
     from assistant.settings import Settings
     from assistant.wiring import Container
-    from profiles.importers import import_tau_retail
+    from profiles.mapping import import_retail
 
     retail = datasets / "tau-retail"
     docs = sorted((datasets / "tau-banking-knowledge" / "documents").glob("*.json"))
     c = Container(Settings(data_dir=data_dir, chroma_url=chroma_url))
-    import_tau_retail(c.engine, retail)
+    import_retail(c.engine, retail)
     c.kb.ingest(c.kb.load_documents([retail / "policy.md", *docs[:bank_docs]]))
     c.engine.dispose()
 

@@ -43,8 +43,8 @@ MappingOpt = Annotated[
     Path | None,
     typer.Option(
         "--mapping",
-        help="The store's data imported by this mapping file (the generic importer) "
-        "instead of its typed importer; use a fresh --data-dir or --fresh.",
+        help="The store's data imported by this mapping file instead of its packaged one "
+        "(profiles/mappings/tau_retail.yaml); use a fresh --data-dir or --fresh.",
     ),
 ]
 

@@ -25,8 +25,7 @@ from assistant.wiring import Container
 from eval.baselines import Bm25Ranker, DenseRanker
 from eval.report import CaseScore
 from eval.tau_retail import RetailTask, load_tasks
-from profiles.importers import import_tau_retail, read_tau_retail
-from profiles.mapping import import_files, load_mapping, retail_files
+from profiles.mapping import RETAIL_MAPPING, import_files, load_mapping, retail_files
 from retrieval.embedder import Embedder
 
 SUITE = "context"
@@ -50,20 +49,16 @@ def _case(t: RetailTask) -> ContextCase:
 
 
 def load_data(container: Container, retail_dir: Path, mapping: Path | None = None) -> None:
-    """Import the retail data and its policy once per scratch data dir: by the store's
-    typed importer, or with `mapping` by the generic importer (customers, records and
-    reference data, as any business's data arrives), to measure that path on it."""
+    """Import the retail data and its policy once per scratch data dir, by the store's
+    packaged mapping or by `mapping` (customers, records and reference data, as any
+    business's data arrives)."""
+    mapping = mapping or RETAIL_MAPPING
     # a mapping is imported again when it changes
-    digest = hashlib.sha256(mapping.read_bytes()).hexdigest()[:12] if mapping else ""
-    marker = container.settings.data_dir / (
-        ".tau-retail-loaded" if mapping is None else f".tau-retail-{mapping.stem}-{digest}-loaded"
-    )
+    digest = hashlib.sha256(mapping.read_bytes()).hexdigest()[:12]
+    marker = container.settings.data_dir / f".tau-retail-{mapping.stem}-{digest}-loaded"
     if marker.exists():
         return
-    if mapping is None:
-        import_tau_retail(container.engine, read_tau_retail(retail_dir))
-    else:
-        import_files(container.engine, load_mapping(mapping), retail_files(retail_dir))
+    import_files(container.engine, load_mapping(mapping), retail_files(retail_dir))
     kb = container.kb
     kb.ingest(kb.load_documents([retail_dir / "policy.md"]))
     marker.write_text("ok\n")

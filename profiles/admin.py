@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,8 +19,6 @@ from profiles.models import (
     Customer,
     CustomerRecord,
     Event,
-    Order,
-    OrderItem,
     ReferenceItem,
     utcnow,
 )
@@ -60,21 +57,6 @@ class CustomerIn(BaseModel):
     consents: dict[str, bool] = Field(
         default_factory=dict, description=f"purpose → granted; purposes: {', '.join(PURPOSES)}"
     )
-
-
-class OrderItemIn(BaseModel):
-    item_id: Plain = Field(min_length=1, max_length=200)
-    product_id: Plain = Field(min_length=1, max_length=200)
-    name: Plain = Field(max_length=500)
-    price: float = Field(ge=0)
-    options: dict[str, Any] = Field(default_factory=dict)
-
-
-class OrderIn(BaseModel):
-    customer_id: Plain = Field(min_length=1, max_length=128)
-    status: Plain = Field(min_length=1, max_length=64)
-    items: list[OrderItemIn] = Field(default_factory=list)
-    address: dict[str, Any] = Field(default_factory=dict)
 
 
 class Requirement(BaseModel):
@@ -249,24 +231,6 @@ def _audit_consent(s: Session, actor: str, customer_id: str, purpose: str, grant
     add_audit(
         s, actor, "consent", customer_id, "granted" if granted else "revoked", {"purpose": purpose}
     )
-
-
-def upsert_order(engine: Engine, order_id: str, data: OrderIn) -> bool:
-    """Create or replace an order and its items; True when it was created."""
-    with session_scope(engine) as s:
-        if s.get(Customer, data.customer_id) is None:
-            raise UnknownCustomer(data.customer_id)
-        existing = s.get(Order, order_id)
-        if existing is not None and existing.customer_id != data.customer_id:
-            raise InvalidRecord("the order belongs to another customer")
-        order = existing or Order(id=order_id, customer_id=data.customer_id, status=data.status)
-        order.status, order.address = data.status, data.address
-        s.add(order)
-        s.flush()
-        s.exec(delete(OrderItem).where(OrderItem.order_id == order_id))  # type: ignore[call-overload,arg-type]
-        for it in data.items:
-            s.add(OrderItem(order_id=order_id, **it.model_dump()))
-        return existing is None
 
 
 def upsert_record(engine: Engine, kind: str, key: str, data: RecordIn) -> bool:

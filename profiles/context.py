@@ -20,21 +20,12 @@ from sqlmodel import Session, col, select
 
 from profiles.expressions import holds
 from profiles.features import CustomerFeatures, customer_features
-from profiles.models import CustomerRecord, Product, ReferenceItem
+from profiles.models import CustomerRecord, ReferenceItem
 from profiles.reads import (
     CustomerRead,
     CustomerRow,
-    FulfillmentRow,
-    ItemRow,
-    OrderRow,
-    Orders,
-    PaymentMethodRow,
-    PaymentRow,
-    read_available_variants,
     read_customer,
     read_history_ids,
-    read_orders,
-    read_payment_methods,
     read_recent_events,
     read_records,
     read_reference_parts,
@@ -64,13 +55,11 @@ from profiles.relevance import (
     message_words,
     name_match,
     said_for,
-    score_order,
-    score_variant,
     words,
 )
 from profiles.segments import Segments
 
-FactKind = Literal["profile", "order", "product", "record"]
+FactKind = Literal["profile", "product", "record"]
 
 
 class RecordAction(BaseModel):
@@ -239,8 +228,8 @@ def in_sentence(label: str) -> str:
 class Fact(BaseModel):
     """One customer-specific fact that may go into the prompt, with its relevance."""
 
-    id: str  # "profile:<customer>", "order:#W1234567", "product:<product id>",
-    # "record:<kind>:<key>"
+    id: str  # "profile:<customer>", "record:<kind>:<key>" ("record:order:#W1234567"),
+    # "product:<product id>" (reference data the message asks about)
     kind: FactKind
     text: str
     relevance: float
@@ -267,73 +256,6 @@ class Fact(BaseModel):
         if not self.parts or not attributes & {name for name, _ in self.parts}:
             return self.text
         return " ".join(t for name, t in self.parts if name not in attributes)
-
-
-class RecordItem(BaseModel):
-    """One item of an order, as the customer bought it."""
-
-    name: str
-    item_id: str
-    product_id: str
-    price: float
-    options: dict[str, object] = Field(default_factory=dict)
-
-
-class RecordPayment(BaseModel):
-    """A payment or refund of an order and the method it went to."""
-
-    kind: str  # payment | refund
-    amount: float
-    method_id: str
-    method: str  # "PayPal", "Visa ending 1234", "gift card"
-    brand: str = ""  # a card's brand and last four digits, for replies in any language
-    last_four: str = ""
-
-
-class OrderRecord(BaseModel):
-    """One of the customer's orders as structured facts: what code reads instead of text."""
-
-    id: str  # "#W1234567"
-    status: str
-    created_at: datetime | None = None
-    items: list[RecordItem] = Field(default_factory=list)
-    tracking: list[str] = Field(default_factory=list)
-    payments: list[RecordPayment] = Field(default_factory=list)
-
-    @property
-    def fact_id(self) -> str:
-        return f"order:{self.id}"
-
-    def item_names(self) -> list[str]:
-        """The distinct item names, in order."""
-        return list(dict.fromkeys(i.name for i in self.items))
-
-    def customer_view(self) -> str:
-        """The order as its customer reads it in a citation: items with their options,
-        what was paid and refunded and with what, tracking; no internal ids."""
-        lines = [f"Order {self.id}: {self.status}"]
-        for item in self.items:
-            options = ", ".join(
-                _option(str(k), str(v)) for k, v in item.options.items() if v not in ("", None)
-            )
-            lines.append(f"{item.name}{f' ({options})' if options else ''}: ${item.price:,.2f}")
-        for p in self.payments:
-            verb = "Refunded" if p.kind == "refund" else "Paid"
-            lines.append(
-                f"{verb} ${p.amount:,.2f} {'to' if p.kind == 'refund' else 'with'} {p.method}"
-            )
-        if self.tracking:
-            lines.append(f"Tracking: {', '.join(self.tracking)}")
-        return "\n".join(lines)
-
-
-def _option(name: str, value: str) -> str:
-    """An item option as a shopper says it: "red", "waterproof", "not waterproof"."""
-    if value.lower() in ("yes", "true"):
-        return name
-    if value.lower() in ("no", "false"):
-        return f"not {name}"
-    return value
 
 
 class CustomerCard(BaseModel):
@@ -380,10 +302,6 @@ class CustomerContext(BaseModel):
     features: CustomerFeatures | None = None  # None without personalization consent
     segments: list[str] = Field(default_factory=list)
     recent_events: list[str] = Field(default_factory=list)  # event types, newest first
-    # The customer's orders, newest first, as structured records (personalization only).
-    orders: list[OrderRecord] = Field(default_factory=list)
-    # Catalog product names whose head noun the message uses ("shoes" → "Running Shoes").
-    catalog_mentions: list[str] = Field(default_factory=list)
     # What the customer holds by name ("Green Account", "Gold Rewards Card"): help articles
     # about it answer them before articles about another product (personalization only).
     holds: list[str] = Field(default_factory=list)
@@ -437,14 +355,6 @@ class ProfileRepository:
         if hit is None or now - hit[0] > self.catalog_ttl_s:
             hit = self._shared[name] = (now, read())
         return hit[1]
-
-    def _catalog_names(self, s: Session) -> dict[str, str]:
-        """Product id → name: the catalog changes rarely and reading it took a quarter of
-        a turn's SQL time."""
-        return cast(
-            dict[str, str],
-            self._kept("catalog", lambda: dict(s.exec(select(Product.id, Product.name)).all())),
-        )
 
     def _kinds(self, s: Session) -> dict[str, tuple[list[str], dict[str, Any]]]:
         """Each kind of record the business keeps → the words naming it and its actions
@@ -521,28 +431,15 @@ class ProfileRepository:
             facts: list[Fact] = []
             features: CustomerFeatures | None = None
             events: list[str] = []
-            records: list[OrderRecord] = []
-            mentions: list[str] = []
             holds: list[str] = []
             statuses: dict[str, list[str]] = {}
             held: list[CustomerRecord] = []
             if card.allows("personalization"):
-                orders = read_orders(s, customer_id)
-                methods = read_payment_methods(s, customer_id)
-                records = _records(orders, methods)
-                ws = message_words(message)
-                mentions = sorted(
-                    n for n in self._catalog_names(s).values() if name_match(n, ws) > 0
-                )
                 held = read_records(s, customer_id)
                 holds = held_names(held)
                 statuses = self._kind_statuses(s) if held else {}
-                facts = self._facts(
-                    s, read.customer, orders, methods, message, (earlier, older), held, other
-                )
-                features = customer_features(
-                    s, customer_id, orders=orders.orders, payments=orders.payments(), records=held
-                )
+                facts = self._facts(s, read.customer, message, (earlier, older), held, other)
+                features = customer_features(s, customer_id, records=held)
                 if features is None:
                     return None  # erased since the card was read
                 card.segments = self.segments.of(features)
@@ -558,8 +455,6 @@ class ProfileRepository:
                 features=features,
                 segments=card.segments,
                 recent_events=events,
-                orders=records,
-                catalog_mentions=mentions,
                 holds=holds,
                 record_statuses=statuses,
                 confirmed=confirmed_actions(held, facts, message, earlier, older),
@@ -572,18 +467,13 @@ class ProfileRepository:
             read = read_customer(s, customer_id)
             if read is None or not _card_of(read).allows("personalization"):
                 return []
-            orders = read_orders(s, customer_id)
-            features = customer_features(
-                s, customer_id, orders=orders.orders, payments=orders.payments()
-            )
+            features = customer_features(s, customer_id)
             return self.segments.of(features) if features is not None else []
 
     def _facts(
         self,
         s: Session,
         customer: CustomerRow,
-        placed: Orders,
-        methods: list[PaymentMethodRow],
         message: str,
         said: tuple[str | None, Sequence[str]],
         held: list[CustomerRecord],
@@ -591,45 +481,16 @@ class ProfileRepository:
     ) -> list[Fact]:
         """The facts for `message`; `said`, the customer's previous message and the ones
         before it, for a follow-up."""
-        customer_id = customer.id
-        orders, items, fulfils, pays = placed.orders, placed.items, placed.fulfils, placed.pays
-        profile_parts = _profile_parts(customer, methods)
+        profile_parts = _profile_parts(customer)
         facts = [
             Fact(
-                id=f"profile:{customer_id}",
+                id=f"profile:{customer.id}",
                 kind="profile",
                 text=" ".join(t for _, t in profile_parts),
                 relevance=100.0,
                 parts=profile_parts,
             )
         ]
-        if orders:
-            facts.append(
-                Fact(
-                    id=f"orders:{customer_id}",
-                    kind="order",
-                    text=_orders_summary(orders, items),
-                    relevance=90.0,
-                )
-            )
-        n = max(len(orders), 1)
-        scored: list[tuple[float, OrderRow]] = []
-        for rank, o in enumerate(orders):
-            recency = 1.0 - rank / n
-            score = score_order(o.id, o.status, [i.name for i in items[o.id]], recency, message)
-            scored.append((score, o))
-            parts = _order_parts(o, items[o.id], fulfils[o.id], pays[o.id])
-            facts.append(
-                Fact(
-                    id=f"order:{o.id}",
-                    kind="order",
-                    text=" ".join(t for _, t in parts),
-                    relevance=score,
-                    status=o.status,
-                    parts=parts,
-                )
-            )
-        facts.extend(self._product_facts(s, message, scored, items))
         ranked = record_facts(held, message, said[0], other, said[1])
         if held:
             unknown_asked(held, ranked, {k: a for k, (_, a) in self._kinds(s).items()}, message)
@@ -640,49 +501,6 @@ class ProfileRepository:
             facts.extend(none_linked(held, self._reference_names(s), message))
         facts.extend(offered_facts(s, self._reference_names(s), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))
-        return facts
-
-    def _product_facts(
-        self,
-        s: Session,
-        message: str,
-        scored: list[tuple[float, OrderRow]],
-        items: dict[str, list[ItemRow]],
-    ) -> list[Fact]:
-        """Catalog variants of the products the message is about, best-matching options first."""
-        ws = message_words(message)
-        relevance: dict[str, float] = {}
-        for score, o in scored:
-            for it in items[o.id]:
-                m = name_match(it.name, ws)
-                if m > 0 and score > 1.0:
-                    relevance[it.product_id] = max(relevance.get(it.product_id, 0.0), score + m)
-        for pid, name in self._catalog_names(s).items():
-            m = name_match(name, ws)
-            if m >= 1.0 and pid not in relevance:
-                relevance[pid] = m
-        if not relevance:
-            return []
-        variants, names = read_available_variants(s, list(relevance))
-        facts = []
-        for pid, rel in relevance.items():
-            ranked = sorted(
-                variants[pid],
-                key=lambda v: (-score_variant(v.options, message), v.price, v.item_id),
-            )[:MAX_VARIANTS]
-            if not ranked:
-                continue
-            body = "; ".join(
-                f"item {v.item_id} ({_opts(v.options)}) ${v.price:.2f}" for v in ranked
-            )
-            facts.append(
-                Fact(
-                    id=f"product:{pid}",
-                    kind="product",
-                    text=f"{names[pid]} (product {pid}), available items: {body}",
-                    relevance=rel * 0.9,
-                )
-            )
         return facts
 
 
@@ -1630,16 +1448,8 @@ WHOLE = "="  # marks a value of several words, named when the message writes all
 _ACRONYM = re.compile(r"\b[A-Z]{3}\b")
 
 
-def _opts(options: dict[str, object]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in options.items())
-
-
-def _money(x: float | None) -> str:
-    return f"${x:.2f}" if x is not None else ""
-
-
-def _profile_parts(c: CustomerRow, methods: list[PaymentMethodRow]) -> list[tuple[str, str]]:
-    """The profile fact by attribute: name, email, phone, address, payment methods."""
+def _profile_parts(c: CustomerRow) -> list[tuple[str, str]]:
+    """The profile fact by attribute: name, email, phone, address."""
     addr = ", ".join(
         p
         for p in (
@@ -1651,14 +1461,6 @@ def _profile_parts(c: CustomerRow, methods: list[PaymentMethodRow]) -> list[tupl
         )
         if p
     )
-    pms = []
-    for m in sorted(methods, key=lambda m: m.id):
-        if m.source == "credit_card":
-            pms.append(f"{m.id} ({(m.brand or 'card').title()} ending {m.last_four})")
-        elif m.source == "gift_card":
-            pms.append(f"{m.id} (gift card, balance {_money(m.balance)})")
-        else:
-            pms.append(f"{m.id} ({m.source})")
     parts = [("name", f"Customer {c.id}: {c.name}.")]
     if c.email:
         parts.append(("email", f"Email {c.email}."))
@@ -1666,109 +1468,7 @@ def _profile_parts(c: CustomerRow, methods: list[PaymentMethodRow]) -> list[tupl
         parts.append(("phone", f"Phone {c.phone}."))
     if addr:
         parts.append(("address", f"Default address {addr}."))
-    if pms:
-        parts.append(("payment_methods", "Payment methods: " + "; ".join(pms) + "."))
     return parts
-
-
-def _orders_summary(orders: list[OrderRow], items: dict[str, list[ItemRow]]) -> str:
-    rows = []
-    for o in orders:
-        names = ", ".join(sorted({i.name for i in items[o.id]}))
-        rows.append(f"{o.id} {o.status} ({names})")
-    return "All orders, newest first: " + "; ".join(rows) + "."
-
-
-def _order_parts(
-    o: OrderRow, items: list[ItemRow], fulfils: list[FulfillmentRow], pays: list[PaymentRow]
-) -> list[tuple[str, str]]:
-    """An order fact by attribute: status, items, shipping, payments, address."""
-    parts = [("order", f"Order {o.id}, status {o.status}.")]
-    parts.append(
-        (
-            "items",
-            "Items: "
-            + "; ".join(
-                f"{i.name} item {i.item_id} "
-                f"(product {i.product_id}; {_opts(i.options)}) {_money(i.price)}"
-                for i in items
-            )
-            + ".",
-        )
-    )
-    for f in fulfils:
-        parts.append(
-            (
-                "tracking",
-                f"Shipped: tracking {', '.join(f.tracking_ids)} for items {', '.join(f.item_ids)}.",
-            )
-        )
-    for p in pays:
-        parts.append(
-            (
-                "payments",
-                f"{p.transaction_type.title()} {_money(p.amount)} via {p.payment_method_id}.",
-            )
-        )
-    a = o.address
-    if a:
-        where = ", ".join(
-            str(a[k])
-            for k in ("address1", "address2", "city", "state", "zip", "country")
-            if a.get(k)
-        )
-        parts.append(("address", f"Ship to {where}."))
-    return parts
-
-
-def _method_label(m: PaymentMethodRow | None, method_id: str) -> str:
-    if m is None:
-        return method_id.split("_")[0].replace("paypal", "PayPal")
-    if m.source == "credit_card":
-        return f"{(m.brand or 'card').title()} ending {m.last_four}"
-    if m.source == "gift_card":
-        return "gift card"
-    return "PayPal" if m.source == "paypal" else m.source.replace("_", " ")
-
-
-def _payment_card(m: PaymentMethodRow | None) -> dict[str, str]:
-    if m is None or m.source != "credit_card" or not m.last_four:
-        return {}
-    return {"brand": (m.brand or "card").title(), "last_four": str(m.last_four)}
-
-
-def _records(placed: Orders, methods: list[PaymentMethodRow]) -> list[OrderRecord]:
-    """The orders as structured records, newest first."""
-    by_id = {m.id: m for m in methods}
-    return [
-        OrderRecord(
-            id=o.id,
-            status=o.status,
-            created_at=o.created_at,
-            items=[
-                RecordItem(
-                    name=i.name,
-                    item_id=i.item_id,
-                    product_id=i.product_id,
-                    price=i.price,
-                    options=dict(i.options),
-                )
-                for i in placed.items[o.id]
-            ],
-            tracking=[t for f in placed.fulfils[o.id] for t in f.tracking_ids],
-            payments=[
-                RecordPayment(
-                    kind=p.transaction_type,
-                    amount=p.amount,
-                    method_id=p.payment_method_id,
-                    method=_method_label(by_id.get(p.payment_method_id), p.payment_method_id),
-                    **_payment_card(by_id.get(p.payment_method_id)),
-                )
-                for p in placed.pays[o.id]
-            ],
-        )
-        for o in placed.orders
-    ]
 
 
 def confirmed_actions(

@@ -1,6 +1,6 @@
 """Rule conditions as small expressions, checked when loaded and evaluated without `eval`.
 
-Segments and policy rules are written as `lifetime_value >= 1000 and open_orders > 0`.
+Segments and policy rules are written as `records['order'] >= 5 and open_records > 0`.
 They are parsed by simpleeval, which walks the syntax tree with a fixed set of operators
 and no attribute access, calls or imports; every name must be one the caller declares,
 so a typo fails when the file is loaded, not on a customer's turn."""

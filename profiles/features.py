@@ -1,19 +1,18 @@
-"""What the numbers say about a customer: tenure, orders, value, returns, contact, feedback,
-and how many records of any kind they hold.
+"""What the numbers say about a customer: tenure, contact, feedback, and the records of any
+kind they hold (how many, of which kinds, how recent, still under way, their amounts).
 
-Computed from the rows themselves on every read, so they are fresh after any write (an
-order upsert, a new message, a rating) without a cache to invalidate: the order features
-from the customer's orders and payments (rows the context of a turn has loaded already),
-the rest with one query of indexed scalar subqueries. Segments and policy rules are
-written over these names."""
+Computed from the rows themselves on every read, so they are fresh after any write (a
+record upsert, a new message, a rating) without a cache to invalidate: the record
+features from the customer's records (rows the context of a turn has loaded already, else
+one grouped query), the rest with one query of indexed scalar subqueries. Segments and
+policy rules are written over these names."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -25,27 +24,17 @@ from profiles.models import (
     CustomerRecord,
     Feedback,
     Message,
-    Order,
-    OrderPayment,
     Ticket,
     Turn,
 )
 
-RECENT_DAYS = 30  # what "recent" means for orders and feedback
-OPEN_STATUSES = ("pending", "processed")
+RECENT_DAYS = 30  # what "recent" means for records and feedback
 
 
 class CustomerFeatures(BaseModel):
     """One customer's features; the field names are the variables of segment expressions."""
 
-    tenure_days: float  # since they joined, or since their first order or record if earlier
-    order_count: int
-    lifetime_value: float  # payments minus refunds
-    open_orders: int  # pending or processed
-    recent_orders: int  # placed in the last RECENT_DAYS days
-    returns: int  # orders with a return requested
-    exchanges: int
-    cancellations: int
+    tenure_days: float  # since they joined, or since their first dated record if earlier
     open_tickets: int
     conversations: int
     last_contact_days: float | None  # days since the customer last wrote; None if never
@@ -75,24 +64,6 @@ class ByKind(dict[str, Any]):
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(CustomerFeatures.model_fields)
-
-
-class PlacedOrder(Protocol):
-    """What the features read of an order (an `Order` row has it)."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-class Payment(Protocol):
-    """What the features read of an order payment (an `OrderPayment` row has it)."""
-
-    @property
-    def transaction_type(self) -> str: ...
-    @property
-    def amount(self) -> float: ...
 
 
 def _aware(t: datetime) -> datetime:
@@ -144,47 +115,22 @@ def customer_features(
     customer_id: str,
     now: datetime | None = None,
     *,
-    orders: Sequence[PlacedOrder] | None = None,
-    payments: Sequence[Payment] | None = None,
     records: Sequence[CustomerRecord] | None = None,
 ) -> CustomerFeatures | None:
     """The features of one customer, selected by customer id; None if the id is unknown.
 
-    A caller that has read the customer's orders and their payments already passes all of
-    them as `orders` and `payments`, and they are not read again; so with `records`."""
-    if (orders is None) != (payments is None):
-        raise ValueError("pass both the orders and their payments, or neither")
+    A caller that has read all of the customer's records already passes them as
+    `records`, and they are not read again."""
     now = now or datetime.now(UTC)
     recent = now - timedelta(days=RECENT_DAYS)
     contact = s.connection().execute(_CONTACT, {"customer_id": customer_id, "recent": recent}).one()
     if contact.created_at is None:
         return None
-    if orders is None or payments is None:
-        orders = s.exec(select(Order).where(Order.customer_id == customer_id)).all()
-        payments = s.exec(
-            select(OrderPayment)
-            .join(Order, col(Order.id) == col(OrderPayment.order_id))
-            .where(Order.customer_id == customer_id)
-        ).all()
     kinds, first_record = _record_features(s, customer_id, recent, records)
-    # a customer since before this system knew them: their first order or record says so
-    first = min(
-        [_aware(contact.created_at), *(_aware(o.created_at) for o in orders), *first_record]
-    )
-    by_status = Counter(o.status for o in orders)
-    money = {
-        kind: math.fsum(p.amount for p in payments if p.transaction_type == kind)
-        for kind in ("payment", "refund")
-    }
+    # a customer since before this system knew them: their first dated record says so
+    first = min([_aware(contact.created_at), *first_record])
     return CustomerFeatures(
         tenure_days=_days(now, first),
-        order_count=len(orders),
-        lifetime_value=round(money["payment"] - money["refund"], 2),
-        open_orders=sum(by_status[st] for st in OPEN_STATUSES),
-        recent_orders=sum(1 for o in orders if _aware(o.created_at) >= recent),
-        returns=sum(n for st, n in by_status.items() if "return" in st),
-        exchanges=sum(n for st, n in by_status.items() if "exchange" in st),
-        cancellations=by_status["cancelled"],
         open_tickets=int(contact.open_tickets),
         conversations=int(contact.conversations),
         last_contact_days=_days(now, contact.last_contact) if contact.last_contact else None,

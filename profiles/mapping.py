@@ -87,7 +87,7 @@ import csv
 import json
 import re
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -123,6 +123,11 @@ BANK_SEGMENTS = PACKAGED_MAPPINGS / "tau_banking.segments.yaml"
 def retail_files(directory: Path) -> list[Path]:
     """The τ-retail data set's files `RETAIL_MAPPING` reads, in `directory`."""
     return [directory / f"{name}.json" for name in ("users", "orders", "products")]
+
+
+def import_retail(engine: Engine, directory: Path) -> ImportReport:
+    """The τ-retail data set in `directory`, imported by its packaged mapping."""
+    return import_files(engine, load_mapping(RETAIL_MAPPING), retail_files(directory))
 
 
 CUSTOMER_FIELDS = frozenset(CustomerIn.model_fields) - {"consents"}
@@ -479,15 +484,23 @@ def import_files(
     re-running never duplicates. Every item is read, linked and checked before the first
     is written: a file with a bad item changes nothing."""
     people = _customers(mapping.customers, paths) if mapping.customers else []
-    english = mapping.labels_in("en")  # reference items read in English
-    refs = [r for spec in mapping.reference for r in _reference(spec, paths, english)]
-    raws = [r for spec in mapping.records for r in _records(spec, paths)]
-    _unique([(r.record.kind, r.record.key, r.where) for r in raws])
-    _unique([(r.name, r.key, r.name) for r in refs])
     with session_scope(engine) as s:
-        records = _link(s, raws, refs, {cid for cid, _ in people}, mapping)
+        refs, records = mapped(s, mapping, paths, {cid for cid, _ in people})
+        ids = [cid for cid, _ in people]
+        known = {
+            found
+            for at in range(0, len(ids), 1000)  # a statement's bound values are limited
+            for found in s.exec(
+                select(Customer.id).where(col(Customer.id).in_(ids[at : at + 1000]))
+            )
+        }
     created = 0
     for cid, data in people:
+        if cid in known:
+            # a consent is the customer's to give or withdraw: an import sets it for
+            # someone new, never again for someone it finds (re-running would grant
+            # what they withdrew)
+            data = data.model_copy(update={"consents": {}})
         created += upsert_customer(engine, cid, data, actor="import")
         if on_progress:
             on_progress(1)
@@ -500,6 +513,20 @@ def import_files(
     return ImportReport(
         customers=len(people), created=created, records=len(records), reference=len(refs)
     )
+
+
+def mapped(
+    s: Session, mapping: Mapping, paths: list[Path], people: Collection[str] = ()
+) -> tuple[list[ReferenceItem], list[CustomerRecord]]:
+    """The reference items and records `mapping` makes of `paths`, read, linked and
+    checked, not written: links are followed to stored rows through `s`; a record's owner
+    must be among `people` (this import's customers) or stored."""
+    english = mapping.labels_in("en")  # reference items read in English
+    refs = [r for spec in mapping.reference for r in _reference(spec, paths, english)]
+    raws = [r for spec in mapping.records for r in _records(spec, paths)]
+    _unique([(r.record.kind, r.record.key, r.where) for r in raws])
+    _unique([(r.name, r.key, r.name) for r in refs])
+    return refs, _link(s, raws, refs, set(people), mapping)
 
 
 def _unique(items: list[tuple[str, str, str]]) -> None:

@@ -54,62 +54,6 @@ class Consent(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class PaymentMethod(SQLModel, table=True):
-    id: str = Field(primary_key=True)
-    customer_id: str = Field(foreign_key="customer.id", index=True)
-    source: str  # credit_card, paypal, gift_card
-    brand: str | None = None
-    last_four: str | None = None
-    balance: float | None = None
-
-
-class Product(SQLModel, table=True):
-    id: str = Field(primary_key=True)
-    name: str = Field(index=True)
-
-
-class ProductVariant(SQLModel, table=True):
-    item_id: str = Field(primary_key=True)
-    product_id: str = Field(foreign_key="product.id", index=True)
-    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    available: bool = True
-    price: float = 0.0
-
-
-class Order(SQLModel, table=True):
-    id: str = Field(primary_key=True)
-    customer_id: str = Field(foreign_key="customer.id", index=True)
-    status: str = Field(index=True)
-    address: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    seq: int = 0  # position in the customer's order list; larger is newer
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class OrderItem(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    order_id: str = Field(foreign_key="order.id", index=True)
-    item_id: str
-    product_id: str = Field(index=True)
-    name: str
-    price: float
-    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-
-
-class Fulfillment(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    order_id: str = Field(foreign_key="order.id", index=True)
-    tracking_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
-    item_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
-
-
-class OrderPayment(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    order_id: str = Field(foreign_key="order.id", index=True)
-    transaction_type: str
-    amount: float
-    payment_method_id: str
-
-
 class CustomerRecord(SQLModel, table=True):
     """A record of any kind a business keeps about a customer (account, card, booking,
     subscription …), as a mapping file imported it. `text` is how it reads in a prompt and

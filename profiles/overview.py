@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -16,18 +16,10 @@ from profiles.models import (
     Customer,
     CustomerRecord,
     Message,
-    Order,
-    OrderItem,
     Ticket,
     Turn,
 )
 from profiles.reads import read_records
-
-
-class OrderLine(BaseModel):
-    id: str
-    status: str
-    items: list[str]
 
 
 class RecordLine(BaseModel):
@@ -57,8 +49,6 @@ class MessageLine(BaseModel):
 class CustomerOverview(BaseModel):
     """What the agent sees about a customer besides the card."""
 
-    orders: list[OrderLine]
-    order_status_counts: dict[str, int]
     records: list[RecordLine] = []  # newest first, a few of each kind
     record_counts: dict[str, int] = {}  # kind → how many
     tickets: list[TicketLine]
@@ -82,21 +72,8 @@ RECORDS_PER_KIND = 3  # the sidebar's card: of each kind, the ones under way, th
 
 
 def customer_overview(engine: Engine, customer_id: str, recent: int = 6) -> CustomerOverview:
-    """Recent orders, tickets and messages of one customer, selected by customer id."""
+    """Records, recent tickets and messages of one customer, selected by customer id."""
     with Session(engine) as s:
-        orders = list(
-            s.exec(
-                select(Order)
-                .where(Order.customer_id == customer_id)
-                .order_by(col(Order.seq).desc(), col(Order.id))
-            )
-        )
-        names: dict[str, list[str]] = defaultdict(list)
-        if orders:
-            for it in s.exec(
-                select(OrderItem).where(col(OrderItem.order_id).in_([o.id for o in orders]))
-            ):
-                names[it.order_id].append(it.name)
         tickets = s.exec(
             select(Ticket)
             .where(Ticket.customer_id == customer_id)
@@ -129,8 +106,6 @@ def customer_overview(engine: Engine, customer_id: str, recent: int = 6) -> Cust
     return CustomerOverview(
         records=shown,
         record_counts=dict(per_kind),
-        orders=[OrderLine(id=o.id, status=o.status, items=names[o.id]) for o in orders[:recent]],
-        order_status_counts=dict(Counter(o.status for o in orders)),
         tickets=[
             TicketLine(id=t.id, subject=t.subject, status=t.status, created_at=t.created_at)
             for t in tickets
@@ -225,19 +200,19 @@ def customers_for_picker(
     engine: Engine, preferred: list[str], limit: int = 12
 ) -> list[tuple[str, str]]:
     """(id, name) of the preferred customers that exist, in that order, then others with
-    orders or other records, then any others, up to `limit`: the demo page's picker."""
+    records, then any others, up to `limit`: the demo page's picker."""
     with Session(engine) as s:
         chosen = list(s.exec(select(Customer).where(col(Customer.id).in_(preferred))))
         chosen.sort(key=lambda c: preferred.index(c.id))
         picked = [*chosen]
-        for owner in (col(Order.customer_id), col(CustomerRecord.customer_id)):
-            taken = [c.id for c in picked]
-            picked += s.exec(
-                select(Customer)
-                .where(col(Customer.id).in_(select(owner)), col(Customer.id).not_in(taken))
-                .order_by(col(Customer.id))
-                .limit(max(limit - len(picked), 0))
-            ).all()
+        taken = [c.id for c in picked]
+        owners = select(col(CustomerRecord.customer_id))
+        picked += s.exec(
+            select(Customer)
+            .where(col(Customer.id).in_(owners), col(Customer.id).not_in(taken))
+            .order_by(col(Customer.id))
+            .limit(max(limit - len(picked), 0))
+        ).all()
         taken = [c.id for c in picked]
         picked += s.exec(
             select(Customer)

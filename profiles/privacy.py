@@ -28,15 +28,10 @@ from profiles.models import (
     ErasureRequest,
     Event,
     Feedback,
-    Fulfillment,
     HistoryItem,
     HistoryKey,
     IdempotencyKey,
     Message,
-    Order,
-    OrderItem,
-    OrderPayment,
-    PaymentMethod,
     Ticket,
     Turn,
     utcnow,
@@ -50,13 +45,6 @@ AuditAction = Literal["export", "erase", "purge", "consent"]
 
 def _row(model: SQLModel) -> Row:
     return model.model_dump(mode="json")
-
-
-class OrderRecords(BaseModel):
-    order: Row
-    items: list[Row]
-    fulfillments: list[Row]
-    payments: list[Row]
 
 
 class ConversationRecords(BaseModel):
@@ -73,15 +61,13 @@ class CustomerRecords(BaseModel):
 
     customer: Row
     consents: list[Row]
-    payment_methods: list[Row]
-    orders: list[OrderRecords]
     tickets: list[Row]
     events: list[Row]
     conversations: list[ConversationRecords]
     history_items: list[Row]
     # retried chat requests' keys with the stored reply each replays (address, message text)
     idempotency_keys: list[Row] = []
-    # accounts, cards, bookings … a mapping file imported (issue 14's records)
+    # orders, accounts, cards, bookings … as the business's mapping imported them
     records: list[Row] = []
 
 
@@ -91,9 +77,6 @@ def customer_records(engine: Engine, customer_id: str) -> CustomerRecords | None
         customer = s.get(Customer, customer_id)
         if customer is None:
             return None
-        orders = list(
-            s.exec(select(Order).where(Order.customer_id == customer_id).order_by(col(Order.seq)))
-        )
         conversations = list(
             s.exec(
                 select(Conversation)
@@ -104,20 +87,6 @@ def customer_records(engine: Engine, customer_id: str) -> CustomerRecords | None
         return CustomerRecords(
             customer=_row(customer),
             consents=_rows(s, Consent, Consent.customer_id == customer_id, Consent.purpose),
-            payment_methods=_rows(
-                s, PaymentMethod, PaymentMethod.customer_id == customer_id, PaymentMethod.id
-            ),
-            orders=[
-                OrderRecords(
-                    order=_row(o),
-                    items=_rows(s, OrderItem, OrderItem.order_id == o.id, OrderItem.id),
-                    fulfillments=_rows(
-                        s, Fulfillment, Fulfillment.order_id == o.id, Fulfillment.id
-                    ),
-                    payments=_rows(s, OrderPayment, OrderPayment.order_id == o.id, OrderPayment.id),
-                )
-                for o in orders
-            ],
             tickets=_rows(s, Ticket, Ticket.customer_id == customer_id, Ticket.created_at),
             events=_rows(s, Event, Event.customer_id == customer_id, Event.id),
             conversations=[_conversation(s, c) for c in conversations],
@@ -288,7 +257,6 @@ def erase_rows(engine: Engine, customer_id: str) -> ErasedRows:
     with session_scope(engine) as s:
         hids = _history_ids(s, customer_id)
         conv_ids = select(Conversation.id).where(Conversation.customer_id == customer_id)
-        order_ids = select(Order.id).where(Order.customer_id == customer_id)
         in_convs = or_(
             col(Turn.customer_id) == customer_id, col(Turn.conversation_id).in_(conv_ids)
         )
@@ -330,17 +298,9 @@ def erase_rows(engine: Engine, customer_id: str) -> ErasedRows:
             ),
             ("events", delete(Event).where(col(Event.customer_id) == customer_id)),
             ("tickets", delete(Ticket).where(col(Ticket.customer_id) == customer_id)),
-            ("order_items", delete(OrderItem).where(col(OrderItem.order_id).in_(order_ids))),
-            ("fulfillments", delete(Fulfillment).where(col(Fulfillment.order_id).in_(order_ids))),
-            ("payments", delete(OrderPayment).where(col(OrderPayment.order_id).in_(order_ids))),
-            ("orders", delete(Order).where(col(Order.customer_id) == customer_id)),
             (
                 "records",
                 delete(CustomerRecord).where(col(CustomerRecord.customer_id) == customer_id),
-            ),
-            (
-                "payment_methods",
-                delete(PaymentMethod).where(col(PaymentMethod.customer_id) == customer_id),
             ),
             ("consents", delete(Consent).where(col(Consent.customer_id) == customer_id)),
             # Cached chat results replayed to retries hold the turn's text.

@@ -3,13 +3,12 @@
 The rows are only read, so they come back as named tuples rather than ORM objects, and
 the statements are built once, with the customer id bound per call: building statements
 and ORM objects took more of a turn's CPU than running its queries. Every statement is
-selected by customer id at the query (or by product id, for the shared catalog)."""
+selected by customer id at the query."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -21,14 +20,7 @@ from profiles.models import (
     Customer,
     CustomerRecord,
     Event,
-    Fulfillment,
     HistoryItem,
-    Order,
-    OrderItem,
-    OrderPayment,
-    PaymentMethod,
-    Product,
-    ProductVariant,
     ReferenceItem,
 )
 
@@ -55,50 +47,6 @@ class CustomerRow(NamedTuple):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class PaymentMethodRow(NamedTuple):
-    id: str
-    source: str
-    brand: str | None
-    last_four: str | None
-    balance: float | None
-
-
-class OrderRow(NamedTuple):
-    id: str
-    status: str
-    address: dict[str, Any]
-    created_at: datetime
-
-
-class ItemRow(NamedTuple):
-    order_id: str
-    item_id: str
-    product_id: str
-    name: str
-    price: float
-    options: dict[str, Any]
-
-
-class FulfillmentRow(NamedTuple):
-    order_id: str
-    tracking_ids: list[str]
-    item_ids: list[str]
-
-
-class PaymentRow(NamedTuple):
-    order_id: str
-    transaction_type: str
-    amount: float
-    payment_method_id: str
-
-
-class VariantRow(NamedTuple):
-    product_id: str
-    item_id: str
-    options: dict[str, Any]
-    price: float
-
-
 def _select(model: type[SQLModel], fields: tuple[str, ...]) -> sa.Select[Any]:
     """A select of the model's columns named by a row type's fields, in their order."""
     return sa.select(*(col(getattr(model, name)) for name in fields))
@@ -110,39 +58,6 @@ _CUSTOMER_AND_CONSENTS = (
     .add_columns(col(Consent.purpose), col(Consent.granted))
     .outerjoin(Consent, col(Consent.customer_id) == col(Customer.id))
     .where(col(Customer.id) == _CUSTOMER)
-)
-_PAYMENT_METHODS = _select(PaymentMethod, PaymentMethodRow._fields).where(
-    col(PaymentMethod.customer_id) == _CUSTOMER
-)
-_ORDERS = (
-    _select(Order, OrderRow._fields)
-    .where(col(Order.customer_id) == _CUSTOMER)
-    .order_by(col(Order.seq).desc(), col(Order.id))
-)
-
-
-def _of_orders(model: Any, fields: tuple[str, ...]) -> sa.Select[Any]:
-    """The rows of `model` (an order's items, shipments, payments) for all of the
-    customer's orders, in id order."""
-    return (
-        _select(model, fields)
-        .join(Order, col(Order.id) == col(model.order_id))
-        .where(col(Order.customer_id) == _CUSTOMER)
-        .order_by(col(model.id))
-    )
-
-
-_ITEMS = _of_orders(OrderItem, ItemRow._fields)
-_FULFILLMENTS = _of_orders(Fulfillment, FulfillmentRow._fields)
-_PAYMENTS = _of_orders(OrderPayment, PaymentRow._fields)
-_VARIANTS = (
-    _select(ProductVariant, VariantRow._fields)
-    .add_columns(col(Product.name))
-    .join(Product, col(Product.id) == col(ProductVariant.product_id))
-    .where(
-        col(ProductVariant.product_id).in_(sa.bindparam("product_ids", expanding=True)),
-        col(ProductVariant.available).is_(True),
-    )
 )
 _RECENT_EVENTS = (
     sa.select(col(Event.type))
@@ -173,53 +88,6 @@ def read_customer(s: Session, customer_id: str) -> CustomerRead | None:
         return None
     consents = {r.purpose: r.granted for r in rows if r.purpose is not None}
     return CustomerRead(CustomerRow._make(rows[0][: len(CustomerRow._fields)]), consents)
-
-
-def read_payment_methods(s: Session, customer_id: str) -> list[PaymentMethodRow]:
-    rows = s.connection().execute(_PAYMENT_METHODS, {"customer_id": customer_id})
-    return [PaymentMethodRow._make(r) for r in rows]
-
-
-@dataclass
-class Orders:
-    """A customer's orders, newest first, with their items, shipments and payments."""
-
-    orders: list[OrderRow]
-    items: dict[str, list[ItemRow]] = field(default_factory=lambda: defaultdict(list))
-    fulfils: dict[str, list[FulfillmentRow]] = field(default_factory=lambda: defaultdict(list))
-    pays: dict[str, list[PaymentRow]] = field(default_factory=lambda: defaultdict(list))
-
-    def payments(self) -> list[PaymentRow]:
-        """Every payment and refund of the orders."""
-        return [p for o in self.orders for p in self.pays[o.id]]
-
-
-def read_orders(s: Session, customer_id: str) -> Orders:
-    """The customer's orders with their items, shipments and payments (four queries, or
-    one for a customer without orders)."""
-    conn = s.connection()
-    params = {"customer_id": customer_id}
-    out = Orders([OrderRow._make(r) for r in conn.execute(_ORDERS, params)])
-    if out.orders:
-        for it in conn.execute(_ITEMS, params):
-            out.items[it.order_id].append(ItemRow._make(it))
-        for f in conn.execute(_FULFILLMENTS, params):
-            out.fulfils[f.order_id].append(FulfillmentRow._make(f))
-        for p in conn.execute(_PAYMENTS, params):
-            out.pays[p.order_id].append(PaymentRow._make(p))
-    return out
-
-
-def read_available_variants(
-    s: Session, product_ids: list[str]
-) -> tuple[dict[str, list[VariantRow]], dict[str, str]]:
-    """The available variants of the products by product id, and the products' names."""
-    variants: dict[str, list[VariantRow]] = defaultdict(list)
-    names: dict[str, str] = {}
-    for r in s.connection().execute(_VARIANTS, {"product_ids": product_ids}):
-        variants[r.product_id].append(VariantRow._make(r[: len(VariantRow._fields)]))
-        names[r.product_id] = r.name
-    return variants, names
 
 
 def read_recent_events(s: Session, customer_id: str, since: datetime, most: int) -> list[str]:

@@ -1,8 +1,8 @@
-"""How relevant each of a customer's orders and each catalog variant is to a message.
+"""The words of a message as relevance reads them: whole words and phrases with one typo
+in a long word, product names' words, the question and answer phrases (how to, how
+much, how long, a "yes, go ahead"), and the weights a record gets for being named.
 
-Plain lexical signals, no model: an explicit order id, product names the customer
-uses, the intent words that say which order status can be acted on, and the option
-values (colour, size, material...) the customer asks for."""
+Plain lexical signals, no model; the records' ranking itself is profiles/context.py's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 from rapidfuzz.distance import OSA
@@ -20,14 +19,6 @@ from rapidfuzz.distance import OSA
 ORDER_ID_RE = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.%][a-z0-9]+)*%?")
 
-# Which order statuses an intent can act on (the store policy's rules).
-INTENT_STATUSES: dict[str, frozenset[str]] = {
-    "cancel": frozenset({"pending"}),
-    "modify": frozenset({"pending"}),
-    "return": frozenset({"delivered"}),
-    "exchange": frozenset({"delivered"}),
-    "track": frozenset({"pending", "processed", "delivered"}),
-}
 _INTENT_WORDS: dict[str, frozenset[str]] = {
     "cancel": frozenset({"cancel", "cancelled", "cancellation", "cancelling"}),
     "modify": frozenset({"modify", "change", "switch", "update", "wrong", "edit"}),
@@ -39,8 +30,8 @@ _INTENT_WORDS: dict[str, frozenset[str]] = {
 }
 
 
-# Relevance an order gets for its id written in the message, and for each of its
-# products the message names: callers compare against these to tell "asked about".
+# Relevance a record gets for its id written in the message, and for its kind or what it
+# holds named: callers compare against these to tell "asked about".
 EXPLICIT_ID = 10.0
 NAMED_PRODUCT = 3.0
 
@@ -306,53 +297,6 @@ def name_match(name: str, message_words: AbstractSet[str]) -> float:
     if all(p in message_words for p in parts):
         return 1.0
     return 0.5 if parts[-1] in message_words else 0.0
-
-
-def score_order(
-    order_id: str,
-    status: str,
-    item_names: Iterable[str],
-    recency: float,
-    message: str,
-) -> float:
-    """Relevance of one order to the message; 0 means nothing in the message points at it."""
-    ws = message_words(message)
-    score = 0.0
-    if order_id.upper() in explicit_order_ids(message):
-        score += EXPLICIT_ID
-    score += NAMED_PRODUCT * sum(name_match(n, ws) for n in set(item_names))
-    if any(status in INTENT_STATUSES[i] for i in intents(message)):
-        score += 1.0
-    if status == "cancelled":
-        score -= 0.5
-    return score + 0.1 * recency
-
-
-def _value_phrases(options: Mapping[str, Any]) -> list[str]:
-    return [str(v).lower() for v in options.values() if str(v).strip()]
-
-
-_GLUED = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # a phrase's neighbours may not be
-
-
-def _names_phrase(low: str, phrase: str) -> bool:
-    """Whether the lower-cased text holds the phrase as a whole phrase: no letter or digit
-    on either side, nor a '.' before it ("1.5l" does not name "5l")."""
-    at = low.find(phrase)
-    while at != -1:
-        end = at + len(phrase)
-        before = low[at - 1] if at else " "
-        after = low[end] if end < len(low) else " "
-        if before not in _GLUED and before != "." and after not in _GLUED:
-            return True
-        at = low.find(phrase, at + 1)
-    return False
-
-
-def score_variant(options: Mapping[str, Any], message: str) -> float:
-    """How many of a variant's option values the message names (whole-phrase matches)."""
-    low = message.lower()
-    return float(sum(_names_phrase(low, phrase) for phrase in _value_phrases(options)))
 
 
 # -- words as customers type them: whole words, one typo in a long word --------------

@@ -16,12 +16,8 @@ REPLIES_DIR = Path(__file__).parent / "replies"
 LANGUAGES = ("en", "es", "fr", "de")
 _REQUIRED = (
     "greeting",
-    "status",
-    "order",
-    "where_is_order",
-    "cancel",
-    "clarify",
-    "not_bought",
+    "missing_id",
+    "record_action",
     "handoff",
     "cannot_answer",
 )

@@ -22,8 +22,7 @@ import respx
 from sqlalchemy.engine import Engine
 
 from profiles.db import create_schema, make_engine
-from profiles.importers import import_tau_retail
-from profiles.mapping import STORE_SEGMENTS
+from profiles.mapping import STORE_SEGMENTS, import_retail
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = Path(os.environ.get("RAPPORT_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
@@ -104,13 +103,13 @@ def retail_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         with scratch_postgres() as url:
             e = make_engine(url)
             create_schema(e)
-            import_tau_retail(e, RETAIL)
+            import_retail(e, RETAIL)
             yield e
             e.dispose()
         return
     e = make_engine(f"sqlite:///{tmp_path_factory.mktemp('retail') / 'retail.db'}")
     create_schema(e)
-    import_tau_retail(e, RETAIL)
+    import_retail(e, RETAIL)
     yield e
 
 
@@ -138,7 +137,6 @@ class Demo:
 
 
 def _load_demo(container) -> None:
-    from profiles.mapping import RETAIL_MAPPING, import_files, load_mapping, retail_files
     from profiles.workspaces import Registry, WorkspaceConfig
 
     folder = container.settings.data_dir
@@ -152,7 +150,7 @@ def _load_demo(container) -> None:
             segments_file=STORE_SEGMENTS.name,
         )
     )
-    import_files(container.engine, load_mapping(RETAIL_MAPPING), retail_files(RETAIL))
+    import_retail(container.engine, RETAIL)
     docs = sorted(BANK_DOCS.glob("*.json"))[:DEMO_BANK_DOCS]
     container.kb.ingest(container.kb.load_documents([RETAIL / "policy.md", *docs]))
     container.engine.dispose()

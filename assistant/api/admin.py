@@ -1,5 +1,5 @@
-"""Admin endpoints: customers, orders, records, reference data, events and knowledge-base
-documents, idempotent."""
+"""Admin endpoints: customers, records (orders, accounts, cards …), reference data, events
+and knowledge-base documents, idempotent."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from assistant.experiment_report import ExperimentReport, report_for
 from profiles.admin import (
     CustomerIn,
     EventIn,
-    OrderIn,
     RecordIn,
     ReferenceIn,
     add_event,
     upsert_customer,
-    upsert_order,
     upsert_record,
     upsert_reference,
 )
@@ -41,19 +39,6 @@ def put_customer(
     created = upsert_customer(c.engine, customer_id, body, actor)
     response.status_code = 201 if created else 200
     return Upserted(id=customer_id, created=created)
-
-
-@router.put("/orders/{order_id}", response_model=Upserted, responses=_ERRORS)
-def put_order(
-    c: AdminWorkspace,
-    order_id: PathId,
-    body: OrderIn,
-    response: Response,
-) -> Upserted:
-    """Create or replace an order with its items."""
-    created = upsert_order(c.engine, order_id, body)
-    response.status_code = 201 if created else 200
-    return Upserted(id=order_id, created=created)
 
 
 @router.put("/records/{kind}/{record_id}", response_model=Upserted, responses=_ERRORS)

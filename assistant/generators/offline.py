@@ -64,7 +64,6 @@ _AGENT_ONLY_RE = re.compile(
     r"|\boffer to (?:order|send|issue|replace|close|open)\b",
     re.I,
 )
-_ITEM_NAME_RE = re.compile(r"(?:^|; )([^;()]+?) item \d+")
 _HEADING_RE = re.compile(r"\s*#+(\s*)")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
 _STOP = frozenset(
@@ -278,15 +277,6 @@ class OfflineComposer:
                 return Generation(text=text, generator=self.name, cited=used)
         lines: list[str] = []
         cited: list[int] = []
-        # With a plan, a message that is not about the customer's records gets no record
-        # statement; without one (a caller that skipped the plan) the named orders do.
-        facts = [] if plan is not None else self._relevant_facts(composed)
-        facts = facts[: max(decision.max_personal_facts, 0)]
-        if style.length == "short":
-            facts = facts[:1]
-        for s in facts:
-            lines.append(f"{self._fact_sentence(s)} [{s.n}]")
-            cited.append(s.n)
         # Records of any kind a business mapped (accounts, cards …) that the message names
         # or names the kind of: read to the customer as the business's mapping shows them.
         # "how do I dispute a charge?" asks for the way, not for the customer's charges:
@@ -430,7 +420,7 @@ class OfflineComposer:
         else:
             kb = self._best_sentences(composed, most, beside_records=bool(records))
         if kb and not short:
-            lines.append(intro or cat.text("policy_intro" if facts or rules else "kb_intro"))
+            lines.append(intro or cat.text("policy_intro" if rules else "kb_intro"))
         for sentence, s in kb:
             lines.append(f"{sentence} [{s.n}]" if short else f"- {sentence} [{s.n}]")
             if s.n not in cited:
@@ -444,48 +434,6 @@ class OfflineComposer:
     def stream(self, composed: Composed) -> Iterator[str]:
         text = self.generate(composed).text
         yield from re.split(r"(?<=\s)", text)
-
-    @staticmethod
-    def _relevant_facts(composed: Composed) -> list[Source]:
-        """Orders the message names (by id, else by product), and the catalog it asks about.
-
-        An order that only fits the intent ("cancel" fits every pending order) is not
-        stated: the customer did not ask about it."""
-        facts = [
-            s
-            for s in composed.sources
-            if s.kind in ("order", "product")
-            and s.relevance >= 1.0
-            and not s.id.startswith("orders:")
-        ]
-        orders = [s for s in facts if s.kind == "order" and s.relevance >= NAMED_PRODUCT]
-        if any(s.relevance >= EXPLICIT_ID for s in orders):
-            orders = [s for s in orders if s.relevance >= EXPLICIT_ID]
-        # Catalog options matter only when the customer wants a different item.
-        wants_other_item = bool(intents(composed.message) & {"exchange", "modify"})
-        products = [s for s in facts if s.kind == "product"][:1] if wants_other_item else []
-        return orders[:2] + products
-
-    @staticmethod
-    def _fact_sentence(s: Source) -> str:
-        if s.kind == "order":
-            # "Order #W…, status X. Items: …." — state the status and the items.
-            m = re.match(r"Order (\S+), status (\w+)\. Items: (.*?)\.(?: |$)", s.text)
-            if not m:
-                return s.text
-            names = _ITEM_NAME_RE.findall(m.group(3))
-            items = (
-                ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
-            )
-            sentence = f"Your order {m.group(1)} is {m.group(2)}"
-            sentence += f"; it contains {items}." if items else "."
-            tracking = re.search(r"tracking ([\d, ]+) for", s.text)
-            if tracking and m.group(2) in ("processed", "delivered"):
-                sentence += f" Tracking number: {tracking.group(1).strip()}."
-            return sentence
-        head, _, rest = s.text.partition(", available items: ")
-        options = "; ".join(rest.split("; ")[:3])
-        return f"Available {head} options that match what you asked: {options}."
 
     @staticmethod
     def _best_sentences(

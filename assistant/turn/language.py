@@ -104,9 +104,9 @@ def reply_language(
 
 
 def _support_words_language(message: str, social_only: bool = False) -> str | None:
-    from assistant.turn.plan import default_rules
+    from assistant.turn.plan import default_lexicon
 
-    return default_rules()[0].language_of(message, social_only)
+    return default_lexicon().language_of(message, social_only)
 
 
 # The little words only one of the four languages writes (none shared: "de", "la", "que",

@@ -1,14 +1,15 @@
-"""The plan stage (`decide`'s answer plan): which intents a message carries, which of the
-customer's records each concerns, what their status allows next, and the move.
+"""The plan stage (`decide`'s answer plan): which intents a message carries, whether it is
+about the customer's own records or the business's policy, which record an action asked
+of several is meant for, and the move.
 
-Records come from the customer's structured orders (`CustomerContext.orders`), never
-from rendered fact text. Intent and reference words are data (rules/intents.yaml); what
-each status allows is data (rules/actions.yaml)."""
+Which records a message concerns is the records' ranking (`profiles.context.record_facts`,
+from their structured facts, never rendered text); what each allows is its kind's rules in
+the business's mapping. Intent and reference words are data (rules/intents.yaml)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -21,18 +22,12 @@ from assistant.turn.types import (
     IntentName,
     Move,
     PlannedIntent,
-    PlannedMethod,
-    PlannedRecord,
-    PlannedRefund,
     RecordChoice,
-    Resolution,
 )
 from profiles.context import (
     FOLLOW_UP_WORDS,
     NONE_HELD,
-    POINTS_AT,
     Fact,
-    OrderRecord,
     asks_its_own,
     figures,
     kind_phrase,
@@ -45,14 +40,11 @@ from profiles.relevance import (
     TOKEN,
     Vocabulary,
     explicit_order_ids,
-    message_words,
-    name_match,
     words,
 )
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 INTENTS_FILE = RULES / "intents.yaml"
-ACTIONS_FILE = RULES / "actions.yaml"
 RECORD_INTENTS = frozenset(
     {
         "where_is_order",
@@ -150,73 +142,9 @@ class Lexicon:
         return set(self.references.found(message))
 
 
-@dataclass(frozen=True)
-class StatusRule:
-    allows: tuple[str, ...] = ()
-    open: bool = False
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Actions:
-    """What each status allows next, and the action each intent asks for."""
-
-    statuses: dict[str, StatusRule] = field(default_factory=dict)
-    intent_action: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path = ACTIONS_FILE) -> Actions:
-        raw = _read(path)
-        try:
-            statuses = {
-                str(k): StatusRule(
-                    tuple(str(a) for a in v.get("allows") or ()),
-                    bool(v.get("open", False)),
-                    str(v["note"]) if v.get("note") else None,
-                )
-                for k, v in raw["statuses"].items()
-            }
-            intent_action = {str(k): str(v) for k, v in raw["intents"].items()}
-        except (KeyError, AttributeError, TypeError) as exc:
-            raise RuleFileError(f"actions file {path}: {exc}") from exc
-        return cls(statuses, intent_action)
-
-    def rule(self, status: str) -> StatusRule:
-        return self.statuses.get(status, StatusRule())
-
-
 @lru_cache(maxsize=1)
-def default_rules() -> tuple[Lexicon, Actions]:
-    return Lexicon.load(), Actions.load()
-
-
-def planned(order: OrderRecord, actions: Actions) -> PlannedRecord:
-    """The plan's view of one order: its facts and what its status allows."""
-    rule = actions.rule(order.status)
-    pays = [p for p in order.payments if p.kind == "payment"]
-    return PlannedRecord(
-        id=order.id,
-        source_id=order.fact_id,
-        status=order.status,
-        items=order.item_names(),
-        created_at=order.created_at,
-        tracking=order.tracking,
-        paid=round(sum(p.amount for p in pays), 2),
-        paid_with=list(dict.fromkeys(p.method for p in pays)),
-        paid_methods=list(
-            {
-                p.method: PlannedMethod(method=p.method, brand=p.brand, last_four=p.last_four)
-                for p in pays
-            }.values()
-        ),
-        refunds=[
-            PlannedRefund(amount=p.amount, method=p.method, brand=p.brand, last_four=p.last_four)
-            for p in order.payments
-            if p.kind == "refund"
-        ],
-        allows=list(rule.allows),
-        note=rule.note,
-    )
+def default_lexicon() -> Lexicon:
+    return Lexicon.load()
 
 
 _WHERE = re.compile(
@@ -227,11 +155,6 @@ _WHERE = re.compile(
 
 
 _WHY = re.compile(r"\b(?:why|how come|por ?qu[eé]|pourquoi|warum|wieso|weshalb)\b", re.IGNORECASE)
-_BUYING = re.compile(
-    r"\b(?:add|adding|buy|buying|purchase|in stock|available|do you (?:have|sell|carry)|"
-    r"looking for|añadir|agregar|comprar|ajouter|acheter|hinzufügen|kaufen)\b",
-    re.IGNORECASE,
-)
 _QUESTION = re.compile(
     r"\b(?:what|what's|whats|where|when|why|how|which|who|can|could|do|does|is|are|will|"
     r"qué|que|dónde|cuándo|cómo|por qué|quoi|où|quand|comment|pourquoi|was|wo|wann|wie|warum)\b",
@@ -246,8 +169,8 @@ def _unsocial(message: str, names: list[str], lex: Lexicon) -> str:
     return message
 
 
-def _only_social(message: str, names: list[str], pointed: _Pointed, lex: Lexicon) -> bool:
-    if set(names) - SOCIAL_INTENTS or pointed.ids or pointed.by_product:
+def _only_social(message: str, names: list[str], ids: list[str], lex: Lexicon) -> bool:
+    if set(names) - SOCIAL_INTENTS or ids:
         return False
     rest = _unsocial(message, names, lex)
     # thanks and goodbyes run longer ("thank you so much for your help today")
@@ -255,106 +178,24 @@ def _only_social(message: str, names: list[str], pointed: _Pointed, lex: Lexicon
     return len(TOKEN.findall(rest)) <= most and "?" not in rest and not _QUESTION.search(rest)
 
 
-def _head(name: str) -> str:
-    ws = words(name)
-    return ws[-1] if ws else ""
-
-
-def _said(message: str, head: str) -> str:
-    """The customer's own word for a product head noun ("shoes" for "shoe")."""
-    for token in re.findall(r"\w+", message.lower()):
-        if words(token) == [head]:
-            return token
-    return head
-
-
-@dataclass
-class _Pointed:
-    """What the message itself points at, before intents are considered."""
-
-    ids: list[str]
-    by_product: list[OrderRecord]
-    refs: set[str]
-    not_bought: list[str]
-
-
-def _pointed(
-    message: str, orders: list[OrderRecord], mentions: list[str], lex: Lexicon
-) -> _Pointed:
-    ws = message_words(message)
-    scored = [(max((name_match(n, ws) for n in o.item_names()), default=0.0), o) for o in orders]
-    best = max((s for s, _ in scored), default=0.0)
-    by_product = [o for s, o in scored if s > 0 and s == best]
-    bought = {_head(n) for o in orders for n in o.item_names()}
-    bought_names = {n.lower() for o in orders for n in o.item_names()}
-    not_bought: list[str] = []
-    # "can I add a mouse to my order", "do you sell kettles": a product they want, not one
-    # they say they bought
-    claimed = [] if _BUYING.search(message) else mentions
-    for name in claimed:
-        head = _head(name)
-        if head and head not in bought:
-            word = _said(message, head)
-            if word not in not_bought:
-                not_bought.append(word)
-        elif (
-            # "electric kettle" from someone who bought a tea kettle: another product.
-            # Only when the message says the whole name: "the kettle" is their tea kettle.
-            set(words(name)) <= ws
-            and name.lower() not in not_bought
-            and name.lower() not in bought_names
-            and not any(name.lower() in n or n in name.lower() for n in bought_names)
-        ):
-            not_bought.append(name.lower())
-    if not_bought and by_product:
-        exact = [o for o in by_product if any(n.lower() in message.lower() for n in o.item_names())]
-        by_product = exact
-    ids = sorted(explicit_order_ids(message))
-    return _Pointed(ids, by_product, lex.references_in(message), not_bought)
-
-
-def _candidates(intent: str, orders: list[OrderRecord], actions: Actions) -> list[OrderRecord]:
-    """The orders an intent could be about when the message names none."""
-    action = actions.intent_action.get(intent)
-    if action:
-        return [o for o in orders if action in actions.rule(o.status).allows]
-    if intent == "refund_status":
-        return [
-            o
-            for o in orders
-            if any(p.kind == "refund" for p in o.payments) or actions.rule(o.status).note
-        ]
-    if intent == "where_is_order":
-        return [o for o in orders if actions.rule(o.status).open] or orders[:1]
-    return orders[:1]
-
-
 def plan_turn(
     message: str,
-    orders: list[OrderRecord],
     *,
-    mentions: list[str] | None = None,
     earlier: list[str] | None = None,
     language: str = "en",
     language_source: str = "locale",
     handoff: bool = False,
     lexicon: Lexicon | None = None,
-    actions: Actions | None = None,
     records: list[Fact] | None = None,
 ) -> AnswerPlan:
-    """The answer plan for `message` from the customer's `orders` (newest first).
-
-    `mentions` are catalog product names the message uses; `earlier` the customer's
-    earlier messages of the conversation, oldest first ("and the other one?"); `records`
-    the customer's records of any kind, ranked for the message (`record_facts`)."""
-    lex, acts = lexicon or default_rules()[0], actions or default_rules()[1]
-    pointed = _pointed(message, orders, mentions or [], lex)
-    # an id that is one of their records of another shape than a typed order is theirs:
-    # the records answer for it ("#W6221400" imported by a mapping), never "I don't see
-    # that order number in your orders"
-    by_id = {o.id: o for o in orders}
+    """The answer plan for `message`; `earlier`, the customer's earlier messages of the
+    conversation, oldest first; `records`, the customer's records of any kind ranked for
+    the message (`record_facts`)."""
+    lex = lexicon or default_lexicon()
+    refs = lex.references_in(message)
+    # an order id written that is none of their records: never theirs to be told about
     held = {f.id.split(":", 2)[2] for f in records or [] if f.id.startswith("record:")}
-    pointed.ids = [i for i in pointed.ids if i in by_id or i not in held]
+    unknown = sorted(i for i in explicit_order_ids(message) if i not in held)
     names = lex.intents_in(message)
     # "hi, where is my order?" is about the order: social words count only alone, with
     # at most a few words besides and no question ("hello, I have a question" is social,
@@ -368,7 +209,7 @@ def plan_turn(
         and any(f.kind == "record" and f.relevance >= 1.0 for f in records or [])
     )
     if set(names) & SOCIAL_INTENTS and (
-        names_record or not _only_social(message, names, pointed, lex)
+        names_record or not _only_social(message, names, unknown, lex)
     ):
         names = [n for n in names if n not in SOCIAL_INTENTS]
     # "where's my refund?" asks where the money is, not the parcel: where-is-my-order
@@ -379,83 +220,33 @@ def plan_turn(
         and "where_is_order" not in lex.intents_in(_WHERE.sub(" ", message))
     ):
         names = [n for n in names if n != "where_is_order"]
-    follow: list[OrderRecord] | None = None
-    follow_pool: list[OrderRecord] = []
-    if earlier and pointed.by_product and not names:
-        # "la cámara" answering "which one would you like to return?": the product says
-        # which, the question before what is asked of it
-        before = plan_turn(earlier[-1], orders, lexicon=lex, actions=acts)
-        names = [i.name for i in before.intents if i.name in RECORD_INTENTS]
-    # a product the message names wins over the conversation: "can I return the yoga mat
-    # instead?" is about the yoga mat, whatever order was spoken of before; "can I swap
-    # it?" asks its own question of the order spoken of
-    if (
-        earlier
-        and not pointed.by_product
-        and (
-            {"other", "previous"} & pointed.refs
-            or not (names or pointed.ids)
-            or (not pointed.ids and POINTS_AT.search(message) is not None)
-        )
-    ):
-        for k in range(len(earlier) - 1, -1, -1):
-            # each earlier message as it was read then, with the ones before it ("can I
-            # cancel it?" was about the wristwatch's order)
-            said_before = earlier[max(0, k - FOLLOWED_BACK) : k]
-            before = plan_turn(earlier[k], orders, earlier=said_before, lexicon=lex, actions=acts)
-            concerned = [r.id for i in before.intents for r in i.records or i.candidates]
-            if not concerned:
-                continue
-            names = names or [i.name for i in before.intents]
-            if "other" in pointed.refs:
-                pool = [
-                    o
-                    for o in orders
-                    if o.id not in concerned
-                    and any(o in _candidates(n, orders, acts) for n in names)
-                ]
-                follow_pool = pool or [o for o in orders if o.id not in concerned]
-                follow = follow_pool[:1] if len(follow_pool) == 1 else []
-            else:
-                follow = [o for o in orders if o.id in concerned]
-            break
     about_records = bool(
-        pointed.ids
-        or pointed.by_product
-        or pointed.not_bought
-        or follow is not None
-        or pointed.refs & {"self", "other", "previous", "recent", "open"}
+        unknown
+        or refs & {"self", "other", "previous", "recent", "open"}
         # "I'd like to cancel an order" acts on one of theirs, unless asked as policy
-        or (set(names) & ACTING_INTENTS and "policy" not in pointed.refs)
+        or (set(names) & ACTING_INTENTS and "policy" not in refs)
     )
-    if not names and (pointed.ids or pointed.by_product):
+    if not names and unknown:
         names = ["where_is_order"]
     plan = AnswerPlan(
         language=language,
         language_source=cast(Any, language_source),
-        about_records=about_records and bool(orders or pointed.ids or pointed.not_bought),
-        about_policy="policy" in pointed.refs or (bool(names) and not about_records),
-        # "what did I say about the charger?" is about the conversation, not a product
-        not_bought=[] if "recall" in names else pointed.not_bought,
-        asks_why=bool(_WHY.search(message)),
+        # the plan itself answers of their records only an id that is not theirs; what
+        # they hold the records' ranking answers
+        about_records=about_records and bool(unknown),
+        about_policy="policy" in refs or (bool(names) and not about_records),
     )
     for name in names or ["other"]:
-        intent = PlannedIntent(name=cast(IntentName, name), action=acts.intent_action.get(name))
+        intent = PlannedIntent(name=cast(IntentName, name))
         if name in RECORD_INTENTS and plan.about_records:
-            _resolve(intent, pointed, follow, follow_pool, orders, by_id, acts)
+            intent.missing = unknown
         plan.intents.append(intent)
-    # The items the message names come first, so a reply that lists an order shows them
-    # ("#W9311069 (Tea Kettle, Bookshelf, …)" to "the wrong kettle").
-    ws = message_words(message)
-    for intent in plan.intents:
-        for r in [*intent.records, *intent.candidates]:
-            r.items = sorted(r.items, key=lambda n: -name_match(n, ws))
     plan.choose = record_choice(message, records or [])
     plan.action_text = _action_text(message, earlier[-1] if earlier else None, records or [])
     move: Move = "answer"
     if handoff or "human" in names:
         move = "handoff"
-    elif plan.choose is not None or any(i.move == "clarify" for i in plan.intents):
+    elif plan.choose is not None:
         move = "clarify"
     plan.move = move
     return plan
@@ -550,56 +341,3 @@ def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:
                 more=len(able) > MOST_LISTED,
             )
     return None
-
-
-def _resolve(
-    intent: PlannedIntent,
-    pointed: _Pointed,
-    follow: list[OrderRecord] | None,
-    follow_pool: list[OrderRecord],
-    orders: list[OrderRecord],
-    by_id: dict[str, OrderRecord],
-    acts: Actions,
-) -> None:
-    """Fill the intent's records, how they were found, whether the action is allowed and
-    the move (clarify when an action has several candidates)."""
-    found: list[OrderRecord]
-    how: Resolution
-    if pointed.ids:
-        found = [by_id[i] for i in pointed.ids if i in by_id]
-        intent.missing = [i for i in pointed.ids if i not in by_id]
-        how = "id" if found else "unknown_id"
-    elif follow is not None:
-        found, how = follow, "conversation"
-        if not follow and len(follow_pool) > 1:
-            intent.candidates = [planned(o, acts) for o in follow_pool[:MOST_LISTED]]
-            intent.move = "clarify"
-            intent.resolved_by = how
-            return
-    elif pointed.by_product:
-        found, how = pointed.by_product, "product"
-    elif "recent" in pointed.refs and orders:
-        found, how = orders[:1], "recent"
-    elif "open" in pointed.refs:
-        found, how = [o for o in orders if acts.rule(o.status).open], "open"
-    elif pointed.not_bought:
-        found, how = [], "none"
-    elif len(orders) == 1:
-        found, how = orders, "only"
-    else:
-        found, how = _candidates(intent.name, orders, acts), "status"
-        if not found and intent.action:
-            found = orders[:MOST_LISTED]  # none allows it: say why, order by order
-    if intent.action and len(found) > 1:
-        able = [o for o in found if intent.action in acts.rule(o.status).allows]
-        if len(able) == 1:
-            found = able
-        elif len(able) > 1:
-            intent.candidates = [planned(o, acts) for o in able[:MOST_LISTED]]
-            intent.move = "clarify"
-            intent.resolved_by = how
-            return
-    intent.records = [planned(o, acts) for o in found[:MOST_LISTED]]
-    intent.resolved_by = how
-    if intent.action and intent.records:
-        intent.allowed = all(intent.action in r.allows for r in intent.records)

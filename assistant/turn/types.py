@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -25,53 +24,15 @@ IntentName = Literal[
 ]
 Move = Literal["answer", "clarify", "handoff"]
 SOCIAL_INTENTS = frozenset({"greeting", "thanks", "goodbye"})
-# How the records of an intent were found.
-Resolution = Literal[
-    "id", "product", "only", "recent", "open", "conversation", "status", "none", "unknown_id"
-]
-
-
-class PlannedMethod(BaseModel):
-    """A payment method as a reply names it: its label, and a card's brand and last four
-    digits so the reply can say them in its own language."""
-
-    method: str  # "PayPal", "Visa ending 1234", "gift card"
-    brand: str = ""
-    last_four: str = ""
-
-
-class PlannedRefund(PlannedMethod):
-    amount: float
-
-
-class PlannedRecord(BaseModel):
-    """One record an intent concerns, with the facts a reply may state about it."""
-
-    id: str  # "#W1234567"
-    source_id: str  # the fact id to cite: "order:#W1234567"
-    status: str
-    items: list[str] = Field(default_factory=list)
-    created_at: datetime | None = None
-    tracking: list[str] = Field(default_factory=list)
-    paid: float = 0.0
-    paid_with: list[str] = Field(default_factory=list)
-    paid_methods: list[PlannedMethod] = Field(default_factory=list)  # paid_with, structured
-    refunds: list[PlannedRefund] = Field(default_factory=list)
-    allows: list[str] = Field(default_factory=list)  # what the status allows next
-    note: str | None = None  # e.g. refund_timing for a cancelled order
 
 
 class PlannedIntent(BaseModel):
-    """One intent of the message, the records it concerns and what to do about it."""
+    """One intent of the message; which of the customer's records it concerns is the
+    records' ranking (`CustomerContext.facts`), what they allow their own actions."""
 
     name: IntentName
-    records: list[PlannedRecord] = Field(default_factory=list)
-    resolved_by: Resolution = "none"
-    action: str | None = None  # the action asked for (cancel, return, ...), if any
-    allowed: bool | None = None  # whether every record's status allows `action`
     move: Move = "answer"
-    candidates: list[PlannedRecord] = Field(default_factory=list)  # to clarify between
-    missing: list[str] = Field(default_factory=list)  # ids or items not in their orders
+    missing: list[str] = Field(default_factory=list)  # ids written that are not theirs
 
 
 class RecordChoice(BaseModel):
@@ -92,9 +53,6 @@ class AnswerPlan(BaseModel):
     move: Move = "answer"
     about_records: bool = False  # the message is about the customer's own records
     about_policy: bool = False  # the message asks about policy (KB sentences may answer)
-    not_bought: list[str] = Field(default_factory=list)  # items the customer never bought
-    # "why was it cancelled?": the records say what, not why; the reply says so
-    asks_why: bool = False
     # several of the customer's records could be the one an action is asked of
     choose: RecordChoice | None = None
     # the (lower-cased) text whose record actions the reply answers: the message, or for
@@ -106,14 +64,10 @@ class AnswerPlan(BaseModel):
     under_way: list[str] = Field(default_factory=list)
 
     def grounded(self) -> bool:
-        """Whether the customer's records answer: a record, a choice between records, or
-        an item or id that is not theirs."""
+        """Whether the plan itself answers from the customer's records: a choice between
+        them, or an id that is not theirs."""
         return self.choose is not None or (
-            self.about_records
-            and (
-                bool(self.not_bought)
-                or any(i.records or i.candidates or i.missing for i in self.intents)
-            )
+            self.about_records and any(i.missing for i in self.intents)
         )
 
     def has(self, intent: IntentName) -> bool:
@@ -123,32 +77,15 @@ class AnswerPlan(BaseModel):
         """Whether the message is only a greeting, thanks or goodbye."""
         return bool(self.intents) and all(i.name in SOCIAL_INTENTS for i in self.intents)
 
-    def found_ids(self) -> list[str]:
-        """The fact ids of the records the plan found for its intents (not the candidates
-        it would ask the customer to choose from), in order, once."""
-        return list(dict.fromkeys(r.source_id for i in self.intents for r in i.records))
-
     def record_ids(self) -> list[str]:
-        """The fact ids of every record the plan concerns, in order, once."""
-        ids = [r.source_id for i in self.intents for r in [*i.records, *i.candidates]]
-        ids += self.choose.records if self.choose is not None else []
-        return list(dict.fromkeys(ids))
+        """The fact ids of the records the plan asks the customer to choose between."""
+        return list(self.choose.records) if self.choose is not None else []
 
     def summary(self) -> str:
         """One line for the LLM prompt and the trace."""
         # Kept short: it shares the prompt's token budget with the facts, which carry the
         # records' statuses.
-        parts = []
-        for i in self.intents[:3]:
-            # Ids the customer wrote are in the message already; the plan names the ones
-            # it found another way ("the other one", a product word, the only order).
-            ids = [] if i.resolved_by == "id" else [r.id for r in i.records or i.candidates]
-            bit = " ".join([i.name, *ids[:2], *(["…"] if len(ids) > 2 else [])])
-            if i.allowed is not None:
-                bit += " (allowed)" if i.allowed else " (not allowed)"
-            parts.append(bit)
-        if self.not_bought:
-            parts.append("never bought " + ", ".join(self.not_bought))
+        parts: list[str] = [i.name for i in self.intents[:3]]
         if self.choose is not None:
             parts.append(f"ask which record to {self.choose.action}")
         return f"{self.move}: " + ("; ".join(parts) or "no record intent")

@@ -262,11 +262,9 @@
           el("p", { className: "muted", textContent: `Consent — ${consents}` }),
           el("p", { ariaLabel: "Segments" }, ...(a.segments.length ? a.segments.map(sg => el("span", { className: `badge ${sg}`, textContent: sg })) : [el("span", { className: "muted", textContent: "No segments" })])),
           a.variant ? el("p", { className: "muted", textContent: `Experiment: ${a.variant}` }) : "",
-          a.overview.orders.length ? el("h3", { textContent: "Recent orders" }) : "",
-          a.overview.orders.length ? bullets(a.overview.orders, o => `${o.id} — ${o.status}: ${o.items.join(", ")}`) : "",
           // a business's records of any kind; "Records: None" when they hold nothing
-          a.overview.records.length || !a.overview.orders.length ? el("h3", { textContent: "Records" }) : "",
-          a.overview.records.length || !a.overview.orders.length ? bullets(a.overview.records, r => r.text) : "",
+          el("h3", { textContent: "Records" }),
+          bullets(a.overview.records, r => r.text),
           moreRecords(a.overview)),
         section("Suggested replies", ...draftNodes),
         section("Next best actions", bullets(a.next_best_actions, n => `${n.action}${n.target ? " " + n.target : ""} — ${n.reason}`)),

@@ -91,10 +91,13 @@ def test_an_erased_customer_leaves_no_byte_in_any_file(deployment):
     order = {
         "customer_id": cid,
         "status": "delivered",
-        "items": [{"item_id": "i1", "product_id": "p1", "name": "Lamp", "price": 20}],
-        "address": {"address1": f"{u} Marigold Crescent", "zip": "40404"},
+        "fields": {
+            "items": [{"item_id": "i1", "product_id": "p1", "name": "Lamp", "price": 20}],
+            "address": {"address1": f"{u} Marigold Crescent", "zip": "40404"},
+        },
+        "text": f"Order #W{u[:7]} (Lamp): delivered, to {u} Marigold Crescent",
     }
-    r = client.put(f"/v1/admin/orders/%23W{u[:7]}", json=order, headers=ADMIN)
+    r = client.put(f"/v1/admin/records/order/%23W{u[:7]}", json=order, headers=ADMIN)
     assert r.status_code in (200, 201), r.text
     messages = [
         f"My hedgehog Bartholomew{u} chewed the lamp cable",

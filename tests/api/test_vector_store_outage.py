@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from assistant.api import create_app
 from assistant.settings import Settings
 from assistant.wiring import Container
-from profiles.importers import import_tau_retail
+from profiles.mapping import import_retail
 from profiles.models import Message
 from tests.api.conftest import AGENT_KEY, SETTINGS, identity
 from tests.conftest import RETAIL, SERVICES, free_port, start_chroma
@@ -55,7 +55,7 @@ def client(chroma, tmp_path, embedder, request) -> Iterator[TestClient]:
         data_dir=tmp_path / "var", database_url=database_url, chroma_url=chroma.url, **SETTINGS
     )
     container = Container(settings, shared_embedder=embedder)
-    import_tau_retail(container.engine, RETAIL)
+    import_retail(container.engine, RETAIL)
     container.kb.ingest(container.kb.load_documents([RETAIL / "policy.md"]))
     yield TestClient(create_app(container), raise_server_exceptions=False)
     container.assistant.drain()

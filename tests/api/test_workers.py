@@ -13,7 +13,7 @@ import pytest
 
 from assistant.settings import Settings
 from assistant.wiring import Container
-from profiles.importers import import_tau_retail
+from profiles.mapping import import_retail
 from tests.api.conftest import AGENT_KEY, SECRET, _free_port, identity
 from tests.conftest import RETAIL
 
@@ -31,7 +31,7 @@ def two_workers(tmp_path, postgres_url, chroma_server, embedder):
         chroma_database="workers_test",
     )
     c = Container(settings, shared_embedder=embedder)
-    import_tau_retail(c.engine, RETAIL)
+    import_retail(c.engine, RETAIL)
     c.kb.ingest(c.kb.load_documents([RETAIL / "policy.md"]))
     c.engine.dispose()
     port = _free_port()

@@ -9,7 +9,7 @@ from assistant.compose import compose
 from assistant.policy import Policy
 from assistant.tokens import TokenCounter
 from assistant.types import Composed, Decision, Retrieved, TurnRequest
-from profiles.context import CustomerCard, CustomerContext, Fact
+from profiles.context import CustomerCard, CustomerContext, Fact, RecordAction
 from prompts.loader import load_prompt
 from retrieval.types import HistoryHit, Passage
 
@@ -21,18 +21,24 @@ CARD = CustomerCard(
     timezone="UTC",
     consents={"personalization": True, "history": True, "analytics": True},
 )
+# an order as the store's mapping imports it, named by its id
 ORDER = Fact(
-    id="order:#W1111111",
-    kind="order",
-    text="Order #W1111111, status pending. Items: Desk Lamp item 1234567890 "
-    "(product 555; color black) $40.00. Payment $40.00 via paypal_1.",
+    id="record:order:#W1111111",
+    kind="record",
+    text="Order #W1111111 (Desk Lamp): pending, paid with PayPal",
     relevance=12.0,
     status="pending",
+    open=True,
+    actions=[
+        RecordAction(name="cancel", allowed=True, names={"en": ["cancel"]}),
+        RecordAction(name="return", allowed=False, names={"en": ["return", "refund"]}),
+    ],
+    terms=["order", "package"],
 )
 PROFILE = Fact(
     id="profile:ana_lima_1234",
     kind="profile",
-    text="Customer ana_lima_1234: Ana Lima. Payment methods: paypal_1 (paypal).",
+    text="Customer ana_lima_1234: Ana Lima. Email ana@example.com.",
     relevance=100.0,
 )
 CANCEL = Passage(

@@ -11,8 +11,8 @@ from sqlmodel import Session, func, select
 
 from assistant.settings import Settings
 from assistant.wiring import Container
-from profiles.importers import import_tau_retail
-from profiles.models import Consent, CustomerRecord, Order, PaymentMethod
+from profiles.mapping import import_retail
+from profiles.models import Consent, CustomerRecord
 from tests.conftest import RETAIL
 
 OLIVIA = "olivia_ito_3591"
@@ -29,27 +29,34 @@ def _count(engine, model, *where) -> int:  # type: ignore[no-untyped-def]
         return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
-def test_the_store_imports_as_records_and_replaces_its_typed_orders(tmp_path: Path) -> None:
-    """A store loaded before by the typed importer is loaded again as records: each order
-    once (no typed copy beside it), re-running changes nothing, and --no-consent records
-    consents as not granted."""
+def test_the_store_imports_as_records_and_keeps_what_customers_chose(tmp_path: Path) -> None:
+    """The store loads as records: each order once, re-running changes nothing and never
+    grants again a consent a customer withdrew; --no-consent records consents as not
+    granted for the customers it brings."""
     data = tmp_path / "var"
-    engine = Container(Settings(data_dir=data)).engine
-    import_tau_retail(engine, RETAIL)
-    assert _count(engine, Order, Order.customer_id == OLIVIA) > 0
-
     r = rapport(data, "import", "tau-retail", str(RETAIL))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("imported 500 customers")
-    assert _count(engine, Order) == 0 and _count(engine, PaymentMethod) == 0
+    engine = Container(Settings(data_dir=data)).engine
     mine = CustomerRecord.customer_id == OLIVIA
     orders = _count(engine, CustomerRecord, mine, CustomerRecord.kind == "order")
     with Session(engine) as s:
         keys = set(s.exec(select(CustomerRecord.key).where(mine)))
+        # Olivia withdraws her history consent after the first import
+        history = s.exec(
+            select(Consent).where(Consent.customer_id == OLIVIA, Consent.purpose == "history")
+        ).one()
+        history.granted = False
+        s.add(history)
+        s.commit()
     assert "#W5442520" in keys and "credit_card_9753331" in keys and orders == 5
     total = _count(engine, CustomerRecord)
     assert rapport(data, "import", "tau-retail", str(RETAIL)).returncode == 0
     assert _count(engine, CustomerRecord) == total  # re-running never duplicates
+    granted = Consent.customer_id == OLIVIA, Consent.granted == True  # noqa: E712
+    assert _count(engine, Consent, *granted) == 2  # still withdrawn
+    import_retail(engine, RETAIL)  # the same through the API of the importer
+    assert _count(engine, Consent, *granted) == 2
 
     fresh = tmp_path / "fresh"
     r = rapport(fresh, "import", "tau-retail", "--no-consent", str(RETAIL))

@@ -10,7 +10,7 @@ def test_answers_from_the_order_and_policy_with_citations(make_composed):
     c = make_composed("Can you cancel my order #W1111111? It is still pending.")
     g = OfflineComposer().generate(c)
     assert g.text.startswith("Hi Ana,")
-    assert "#W1111111 is pending" in g.text
+    assert "#W1111111" in g.text and "It is pending, so you can still cancel it." in g.text
     by_id = {s.id: s.n for s in c.sources}
     assert by_id[ORDER.id] in g.cited and by_id["policy#3"] in g.cited
     assert f"[{by_id['policy#3']}]" in g.text
@@ -43,10 +43,12 @@ def test_does_not_follow_instructions_in_data(make_composed):
     )
     c = make_composed("cancel my order", passages=[evil])
     g = OfflineComposer().generate(c)
-    # It only quotes cited source sentences; it never reveals its instructions.
+    # It never reveals its instructions, nor does what a passage tells it to.
     assert "You are Rapport" not in g.text and "Tone:" not in g.text
-    body = [ln for ln in g.text.splitlines()[1:] if not ln.endswith(":")]
-    assert body and all(ln.rstrip().endswith("]") for ln in body)
+    assert "W9999999" not in g.text and "system prompt" not in g.text.lower()
+    # what it says of the order cites the order
+    by_id = {s.id: s.n for s in c.sources}
+    assert f"[{by_id[ORDER.id]}]" in g.text
 
 
 def test_handoff_decision_hands_off(make_composed):

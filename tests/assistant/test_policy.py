@@ -90,12 +90,12 @@ def test_greeting_follows_the_locale_and_hours_follow_the_time_zone():
     assert decide(CARD, "Cancel #W1111111").style.business_hours
 
 
-def test_naming_an_order_denies_the_other_orders_and_defaults_cap_facts():
+def test_naming_a_record_denies_the_other_records_and_defaults_cap_facts():
     d = decide(CARD, "Cancel #W1111111")
-    assert d.fired("guard.named_orders_only") and d.deny_facts == ["other_orders"]
+    assert d.fired("guard.named_records_only") and d.deny_facts == ["other_records"]
     assert d.max_personal_facts == 3 and "email" in d.never_mention
     unnamed = decide(CARD, "How do refunds work?", facts=[PROFILE])
-    assert "other_orders" not in unnamed.deny_facts
+    assert "other_records" not in unnamed.deny_facts
 
 
 def test_consent_is_applied_before_any_rule():
@@ -110,7 +110,7 @@ def test_the_trace_names_inputs_not_message_text():
     d = decide(CARD, "I am furious about order #W1111111, my email is ana@example.com")
     dumped = str([h.model_dump() for h in d.trace])
     assert "ana@example.com" not in dumped and "furious" not in dumped
-    assert ORDER.id.removeprefix("order:") in dumped  # the ids it read are traceable
+    assert ORDER.id.removeprefix("record:") in dumped  # the ids it read are traceable
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_export_holds_rows_and_vector_texts(make_container):
     assert row.detail == {
         "conversations": 1,
         "messages": 4,
-        "orders": len(doc.orders),
+        "records": len(doc.records),
         "vectors": 2,
     }
     with pytest.raises(NotFound):

@@ -6,12 +6,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from profiles.admin import CustomerIn, OrderIn, OrderItemIn, upsert_customer, upsert_order
+from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
 from profiles.context import CustomerCard, ProfileRepository
 from profiles.db import create_schema, make_engine
-from profiles.importers import import_tau_retail
+from profiles.mapping import RETAIL_MAPPING, import_files, load_mapping, retail_files
 from profiles.models import Consent
-from profiles.relevance import explicit_order_ids, intents, score_variant
+from profiles.relevance import explicit_order_ids, intents
 from tests.conftest import RETAIL
 
 
@@ -25,10 +25,12 @@ def test_explicit_order_ranks_first_among_orders(retail_engine):
     repo = ProfileRepository(retail_engine)
     ctx = repo.context("omar_lopez_3107", "I want to exchange the gaming mouse from #W7273336")
     assert ctx is not None
-    order_facts = [f for f in ctx.facts if f.id.startswith("order:")]
-    assert order_facts[0].id == "order:#W7273336"
-    assert "8214883393" in order_facts[0].text  # the mouse's item id
-    assert ctx.facts[0].kind == "profile" and "paypal_1530316" in ctx.facts[0].text
+    orders = [f for f in ctx.facts if f.id.startswith("record:order:")]
+    assert orders[0].id == "record:order:#W7273336"
+    assert ctx.facts[0].kind == "profile" and "Omar" in ctx.facts[0].text
+    # the mouse's line of that order is read with it, its item id on it
+    line = next(f for f in ctx.facts if f.id.startswith("record:order_line:#W7273336/"))
+    assert "Gaming Mouse" in line.text and "8214883393" in line.text
 
 
 def test_requested_variant_options_rank_first(retail_engine):
@@ -37,8 +39,8 @@ def test_requested_variant_options_rank_first(retail_engine):
         "omar_lopez_3107", "exchange my gaming mouse in #W7273336 for a white optical one"
     )
     assert ctx is not None
-    mouse = next(f for f in ctx.facts if f.id == "product:5713490933")
-    first_item = mouse.text.split("available items: ")[1].split(";")[0]
+    mouse = next(f for f in ctx.facts if f.kind == "product" and "Gaming Mouse" in f.text)
+    first_item = mouse.text.split(": ", 1)[1].split(";")[0]
     assert "white" in first_item and "optical" in first_item
 
 
@@ -52,7 +54,10 @@ def test_facts_never_include_other_customers_orders(retail_engine):
 def test_consent_gates_facts_and_history(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
     create_schema(engine)
-    import_tau_retail(engine, RETAIL, grant_consent=False)
+    store = load_mapping(RETAIL_MAPPING)
+    assert store.customers is not None
+    withheld = store.customers.model_copy(update={"consent": "not_granted"})
+    import_files(engine, store.model_copy(update={"customers": withheld}), retail_files(RETAIL))
     repo = ProfileRepository(engine)
     ctx = repo.context("noah_brown_6181", "where is my order?")
     assert ctx is not None and ctx.facts == [] and ctx.history_ids == []
@@ -73,12 +78,9 @@ def test_explicit_order_ids(text, expected):
     assert explicit_order_ids(text) == expected
 
 
-def test_intents_and_variant_scoring():
+def test_intents():
     assert intents("I want to return it and get a refund") == {"return"}
     assert "cancel" in intents("please cancel my order")
-    opts = {"size": "7 ft", "color": "red", "material": "polyester"}
-    assert score_variant(opts, "change it to the 7 ft red one") == 2.0
-    assert score_variant(opts, "17 ft tall") == 0.0  # a number inside another is not a match
 
 
 @contextmanager
@@ -107,31 +109,46 @@ def test_a_context_takes_the_same_few_statements_however_many_orders(
     retail_engine, customer, message
 ):
     repo = ProfileRepository(retail_engine)
-    repo.context(customer, message)  # the catalog's names are read once per repository
+    repo.context(customer, message)  # the business's kinds and catalog are read once
     with statements(retail_engine) as sent:
         card = repo.card(customer)
     assert len(sent) == 1, sent  # the customer with its consents
     with statements(retail_engine) as sent:
         ctx = repo.context(customer, message, card=card)
-    # orders, their items, shipments and payments; payment methods; the variants of the
-    # products the message names; records of other kinds; the features not about orders;
-    # recent events; history
-    assert len(sent) == 10, "\n".join(sent)
-    assert ctx is not None and ctx.features is not None and ctx.features.order_count > 1
+    assert ctx is not None and ctx.features is not None and ctx.features.records["order"] > 1
     assert any(f.kind == "product" for f in ctx.facts)
+    # all of their records, of every kind, in one statement; the rest does not grow with them
+    reads = [q for q in sent if "FROM customerrecord" in q and "customer_id = ?" in q]
+    assert len(reads) == 1 and len(sent) <= 8, "\n".join(sent)
+    taken = len(sent)
     with statements(retail_engine) as sent:
         repo.context(customer, message)  # without the card it reads the customer too
-    assert len(sent) == 11, "\n".join(sent)
+    assert len(sent) == taken + 1, "\n".join(sent)
 
 
 ANA = "ana_lima_1234"
-LAMP = OrderItemIn(item_id="1234567890", product_id="555", name="Desk Lamp", price=40.0)
+
+
+def _lamp_order(engine, key: str = "#W1000001", status: str = "pending") -> None:
+    """An order of Ana's desk lamp, as an upstream system upserts it."""
+    upsert_record(
+        engine,
+        "order",
+        key,
+        RecordIn(
+            customer_id=ANA,
+            status=status,
+            text=f"Order {key} (Desk Lamp): {status}",
+            words=["order"],
+            open=status == "pending",
+        ),
+    )
 
 
 def test_a_card_passed_back_gates_the_context_with_the_consents_read_with_it(engine):
     withheld = {"personalization": False, "history": False}
     upsert_customer(engine, ANA, CustomerIn(first_name="Ana", consents=withheld))
-    upsert_order(engine, "#W1000001", OrderIn(customer_id=ANA, status="pending", items=[LAMP]))
+    _lamp_order(engine)
     repo = ProfileRepository(engine)
     card = repo.card(ANA)
     assert card is not None

@@ -1,23 +1,35 @@
 """Customer features from SQL (fresh after every write) and YAML segments over them."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from profiles.admin import CustomerIn, OrderIn, OrderItemIn, upsert_customer, upsert_order
+from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
 from profiles.context import ProfileRepository
 from profiles.conversations import ConversationStore, FeedbackStore
 from profiles.expressions import RuleFileError, compile_expression
 from profiles.features import FEATURE_NAMES, customer_features
-from profiles.models import Customer, CustomerRecord, Order, OrderPayment, Turn
-from profiles.reads import read_orders
+from profiles.models import Customer, CustomerRecord, Turn
+from profiles.reads import read_records
 from profiles.segments import Segments
+from tests.conftest import RETAIL
 
 ANA = "ana_lima_1234"
-LAMP = OrderItemIn(item_id="1234567890", product_id="555", name="Desk Lamp", price=40.0)
+
+
+def _order(engine, key: str, status: str, amount: float = 40.0) -> None:
+    """An order of Ana's, as an upstream system upserts it: still under way while pending."""
+    data = RecordIn(
+        customer_id=ANA,
+        status=status,
+        amount=amount,
+        at=datetime.now(UTC),
+        open=status == "pending",
+    )
+    upsert_record(engine, "order", key, data)
 
 
 def features(engine, now=None):
@@ -33,15 +45,16 @@ def ana(engine):
 
 def test_features_follow_every_write(ana):
     f = features(ana)
-    assert f.order_count == 0 and f.conversations == 0 and f.last_contact_days is None
+    assert f.record_count == 0 and f.conversations == 0 and f.last_contact_days is None
     assert f.tenure_days < 1
-    upsert_order(ana, "#W1000001", OrderIn(customer_id=ANA, status="pending", items=[LAMP]))
-    upsert_order(ana, "#W1000002", OrderIn(customer_id=ANA, status="cancelled", items=[LAMP]))
-    upsert_order(ana, "#W1000003", OrderIn(customer_id=ANA, status="delivered", items=[LAMP]))
+    _order(ana, "#W1000001", "pending")
+    _order(ana, "#W1000002", "cancelled")
+    _order(ana, "#W1000003", "delivered", amount=60.0)
     f = features(ana)
-    assert (f.order_count, f.open_orders, f.cancellations, f.recent_orders) == (3, 1, 1, 3)
-    upsert_order(ana, "#W1000003", OrderIn(customer_id=ANA, status="return requested"))
-    assert features(ana).returns == 1
+    assert (f.records["order"], f.open_records, f.recent_records) == (3, 1, 3)
+    assert f.record_value["order"] == 140.0
+    _order(ana, "#W1000001", "delivered")  # the same order again: its new status counts
+    assert (features(ana).records["order"], features(ana).open_records) == (3, 0)
     store = ConversationStore(ana)
     conv, message_id, _ = store.start_turn(ANA, None, "my lamp flickers", "widget")
     store.finish_turn(
@@ -53,52 +66,43 @@ def test_features_follow_every_write(ana):
     assert features(ana).negative_feedback_recent == 1
     # A month later the feedback and the orders are no longer recent; tenure has grown.
     later = features(ana, now=datetime.now(UTC) + timedelta(days=45))
-    assert later.negative_feedback_recent == 0 and later.recent_orders == 0
+    assert later.negative_feedback_recent == 0 and later.recent_records == 0
     assert later.tenure_days == pytest.approx(45, abs=0.1)
 
 
-def test_lifetime_value_is_payments_minus_refunds_on_real_data(retail_engine):
+def test_the_stores_features_on_real_data(retail_engine):
+    """Olivia's five orders (four not yet delivered) as the store's mapping imports them:
+    what she spent is her orders' lines summed; the store's segments make her a vip."""
     with Session(retail_engine) as s:
         f = customer_features(s, "olivia_ito_3591")
         assert customer_features(s, "nobody_here_0000") is None
-    assert f is not None and f.order_count == 5 and f.open_orders == 4
-    assert 9000 < f.lifetime_value < 10000
+    assert f is not None and f.records["order"] == 5 and f.open_records == 4
+    assert 9000 < f.record_value["order_line"] < 10000
+    from profiles.mapping import STORE_SEGMENTS
+
+    assert Segments.load(STORE_SEGMENTS).of(f) == ["vip", "open_order"]
 
 
 def test_features_from_a_contexts_rows_equal_sql_aggregates_for_every_customer(retail_engine):
     now = datetime.now(UTC)
+    orders = json.loads((RETAIL / "orders.json").read_text())
+    placed: dict[str, int] = {}
+    for o in orders.values():
+        placed[o["user_id"]] = placed.get(o["user_id"], 0) + 1
     with Session(retail_engine) as s:
-        counts = dict(
-            s.exec(select(Order.customer_id, func.count()).group_by(Order.customer_id)).all()
-        )
-        money = {
-            (cid, kind): total
-            for cid, kind, total in s.exec(
-                select(
-                    Order.customer_id, OrderPayment.transaction_type, func.sum(OrderPayment.amount)
-                )
-                .join(Order, col(Order.id) == col(OrderPayment.order_id))
-                .group_by(Order.customer_id, OrderPayment.transaction_type)
-            )
-        }
         for cid in s.exec(select(Customer.id)).all():
-            rows = read_orders(s, cid)
-            loaded = customer_features(s, cid, now, orders=rows.orders, payments=rows.payments())
+            loaded = customer_features(s, cid, now, records=read_records(s, cid))
             assert loaded is not None and loaded == customer_features(s, cid, now), cid
-            assert loaded.order_count == counts.get(cid, 0)
-            value = money.get((cid, "payment"), 0) - money.get((cid, "refund"), 0)
-            assert loaded.lifetime_value == pytest.approx(value, abs=0.006), cid
-        with pytest.raises(ValueError, match="both"):
-            customer_features(s, "olivia_ito_3591", orders=[])
+            assert loaded.records.get("order", 0) == placed.get(cid, 0), cid
 
 
 def test_packaged_segments_on_features(ana):
     segments = Segments.load()
-    assert segments.names[:3] == ["vip", "new_customer", "at_risk"]
+    assert segments.names == ["new_customer", "at_risk", "under_way", "returning_contact"]
     f = features(ana)
-    assert "new_customer" in segments.of(f) and "vip" not in segments.of(f)
-    rich = f.model_copy(update={"lifetime_value": 5000.0, "tenure_days": 400.0})
-    assert segments.of(rich)[:1] == ["vip"] and "new_customer" not in segments.of(rich)
+    assert segments.of(f) == ["new_customer"]
+    settled = f.model_copy(update={"record_count": 4, "tenure_days": 400.0})
+    assert segments.of(settled) == []
     unhappy = f.model_copy(update={"negative_feedback_recent": 2})
     assert "at_risk" in segments.of(unhappy)
 
@@ -116,9 +120,9 @@ def test_the_card_lists_segments_only_with_personalization_consent(ana):
     [
         ("__import__('os')", "unknown name '__import__'"),
         ("().__class__.__bases__", "attribute access"),
-        ("order_count.__class__", "attribute access"),
-        ("order_count >", "cannot parse"),
-        ("ordr_count > 1", "unknown name 'ordr_count'"),
+        ("record_count.__class__", "attribute access"),
+        ("record_count >", "cannot parse"),
+        ("recrd_count > 1", "unknown name 'recrd_count'"),
     ],
 )
 def test_expressions_are_checked_and_never_executed(source, complaint):
@@ -138,7 +142,7 @@ def test_expressions_evaluate_with_the_names_they_read():
 def test_a_bad_segments_file_names_the_entry(tmp_path: Path):
     path = tmp_path / "segments.yaml"
     path.write_text(
-        "segments:\n  - {name: big, when: order_count > 3}\n  - {name: big, when: 'True'}\n"
+        "segments:\n  - {name: big, when: record_count > 3}\n  - {name: big, when: 'True'}\n"
     )
     with pytest.raises(RuleFileError, match="declared twice"):
         Segments.load(path)
@@ -188,7 +192,7 @@ def test_records_of_any_kind_are_features_segments_can_read(ana, tmp_path):
 
 def test_records_under_way_are_open_ones_for_the_packaged_segments(ana):
     """A business whose orders (or disputes, bookings …) came by a mapping: a customer
-    with one still under way is `open_order` by the packaged segments, and one with several
+    with one still under way is `under_way` by the packaged segments, and one with several
     records is not a `new_customer` for having been imported today."""
     from profiles.admin import RecordIn, upsert_record
 
@@ -198,10 +202,10 @@ def test_records_under_way_are_open_ones_for_the_packaged_segments(ana):
         data = RecordIn(customer_id=ANA, status=status, open=under_way)
         upsert_record(ana, "booking", key, data)
     f = features(ana)
-    assert (f.open_records, f.open_orders) == (1, 0)
-    assert "open_order" in segments.of(f) and "new_customer" not in segments.of(f)
+    assert f.open_records == 1
+    assert "under_way" in segments.of(f) and "new_customer" not in segments.of(f)
     upsert_record(ana, "booking", "b1", RecordIn(customer_id=ANA, status="FLOWN", open=False))
-    assert features(ana).open_records == 0 and "open_order" not in segments.of(features(ana))
+    assert features(ana).open_records == 0 and "under_way" not in segments.of(features(ana))
     with Session(ana) as s:  # the same from the records a turn has read already
         mine = list(s.exec(select(CustomerRecord).where(CustomerRecord.customer_id == ANA)))
         assert customer_features(s, ANA, records=mine) == features(ana)
@@ -243,34 +247,3 @@ def test_the_sidebar_shows_what_is_under_way_before_the_newest_done(ana):
         ("old", True),
         *((f"b{day}", False) for day in range(RECORDS_PER_KIND - 1)),
     ]
-
-
-def test_the_mapped_stores_segments_agree_with_the_typed_stores(engine, retail_engine):
-    """The store imported by its mapping (orders and their lines as records) has its
-    segments file over records by kind: 95% or more of the customers are in the same
-    segments as when imported as typed orders under the packaged segments (481 of 500
-    today); the rest are where the two read the same data differently (a cancelled
-    order's items count towards what was spent as records; as typed orders its payment
-    was refunded)."""
-    from profiles.mapping import (
-        RETAIL_MAPPING,
-        STORE_SEGMENTS,
-        import_files,
-        load_mapping,
-        retail_files,
-    )
-    from tests.conftest import DATASETS
-
-    retail = DATASETS / "tau-retail"
-    spec = load_mapping(RETAIL_MAPPING)
-    import_files(engine, spec, retail_files(retail))
-    typed, mapped = Segments.load(), Segments.load(STORE_SEGMENTS)
-    with Session(engine) as s, Session(retail_engine) as t:
-        ids = list(s.exec(select(Customer.id)))
-        pairs = [(customer_features(t, c), customer_features(s, c)) for c in ids]
-    assert len(ids) == 500
-    same = [typed.of(a) == mapped.of(b) for a, b in pairs if a is not None and b is not None]
-    assert len(same) == 500
-    assert sum(same) >= 0.95 * len(same), sum(same)
-    # what is under way is read alike: the same customers have an order on its way
-    assert all(("open_order" in typed.of(a)) == ("open_order" in mapped.of(b)) for a, b in pairs)

@@ -481,7 +481,7 @@ records:
 
     # Ana's two confirmed bookings both allow cancelling: the plan asks which one
     asked = "I want to cancel my booking"
-    choice = plan_turn(asked, [], records=record_facts(ana, asked)).choose
+    choice = plan_turn(asked, records=record_facts(ana, asked)).choose
     assert choice is not None and choice.action == "cancel"
     assert sorted(choice.records) == ["record:booking:BK1", "record:booking:BK3"]
 
@@ -631,11 +631,11 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     top = max(facts, key=lambda f: f.relevance)
     assert top.id == "record:order:#W5442520"
     assert next(a for a in top.actions if a.name == "cancel").allowed
-    # the order id is hers, though no typed order holds it: never "I don't see that order
+    # the order id is hers: never "I don't see that order
     # number in your orders"; the records answer for it
-    plan = plan_turn("can I cancel #W5442520?", [], records=facts)
+    plan = plan_turn("can I cancel #W5442520?", records=facts)
     assert not any(i.missing for i in plan.intents) and not plan.about_records
-    elsewhere = plan_turn("can I cancel #W0000001?", [], records=facts)
+    elsewhere = plan_turn("can I cancel #W0000001?", records=facts)
     assert [m for i in elsewhere.intents for m in i.missing] == ["#W0000001"]
 
     # the same line id twice is refused before anything is written, saying how to fix it

@@ -9,11 +9,10 @@ from sqlmodel import Session, SQLModel, select
 from profiles.admin import (
     CustomerIn,
     EventIn,
-    OrderIn,
-    OrderItemIn,
+    RecordIn,
     add_event,
     upsert_customer,
-    upsert_order,
+    upsert_record,
 )
 from profiles.conversations import ConversationStore, FeedbackStore, message_history_id
 from profiles.db import session_scope
@@ -24,13 +23,10 @@ from profiles.models import (
     Conversation,
     CustomerRecord,
     ErasureRequest,
-    Fulfillment,
     HistoryItem,
     HistoryKey,
     IdempotencyKey,
     Message,
-    OrderPayment,
-    PaymentMethod,
     Ticket,
     Turn,
     utcnow,
@@ -55,26 +51,18 @@ def _customer(engine, cid: str, first: str) -> None:
         engine, cid, CustomerIn(first_name=first, email=f"{first}@example.com", consents=ALL)
     )
     order = f"#W-{cid}"
-    upsert_order(
+    fields = {"items": [{"name": "Desk Lamp", "price": 40}], "tracking": ["TRK1"]}
+    upsert_record(
         engine,
+        "order",
         order,
-        OrderIn(
-            customer_id=cid,
-            status="delivered",
-            items=[OrderItemIn(item_id="11", product_id="22", name="Desk Lamp", price=40)],
-        ),
+        RecordIn(customer_id=cid, status="delivered", amount=40, fields=fields),
     )
+    upsert_record(engine, "payment_method", f"paypal_{cid}", RecordIn(customer_id=cid))
     add_event(engine, cid, EventIn(key="e1", type="page_view", payload={"page": "/lamps"}))
     with session_scope(engine) as s:
-        s.add(PaymentMethod(id=f"paypal_{cid}", customer_id=cid, source="paypal"))
         s.add(Ticket(id=f"t-{cid}", customer_id=cid, subject="Lamp flickers", body="It flickers"))
         s.add(CustomerRecord(customer_id=cid, kind="loyalty", key=f"card-{cid}", text="Gold"))
-        s.add(Fulfillment(order_id=order, tracking_ids=["TRK1"], item_ids=["11"]))
-        s.add(
-            OrderPayment(
-                order_id=order, transaction_type="payment", amount=40, payment_method_id="x"
-            )
-        )
 
 
 def _turn(engine, cid: str, text: str, conversation: str | None = None) -> tuple[str, int]:
@@ -120,11 +108,15 @@ def test_records_hold_every_table_of_one_customer_only(engine):
     assert rec is not None
     assert rec.customer["email"] == "Ana@example.com"
     assert {c["purpose"] for c in rec.consents} == set(ALL)
-    assert [p["id"] for p in rec.payment_methods] == [f"paypal_{ANA}"]
-    (order,) = rec.orders
-    assert order.items[0]["name"] == "Desk Lamp"
-    assert order.fulfillments[0]["tracking_ids"] == ["TRK1"]
-    assert order.payments[0]["amount"] == 40
+    held = {(r["kind"], r["key"]): r for r in rec.records}
+    assert set(held) == {
+        ("order", f"#W-{ANA}"),
+        ("payment_method", f"paypal_{ANA}"),
+        ("loyalty", f"card-{ANA}"),
+    }
+    order = held[("order", f"#W-{ANA}")]
+    assert order["fields"]["items"][0]["name"] == "Desk Lamp"
+    assert order["fields"]["tracking"] == ["TRK1"] and order["amount"] == 40
     assert rec.tickets[0]["subject"] == "Lamp flickers"
     assert rec.events[0]["payload"] == {"page": "/lamps"}
     (conv,) = rec.conversations
@@ -169,7 +161,7 @@ def test_erase_rows_empties_every_table_that_names_the_customer(engine):
     assert _rows_of(engine, BEN) == ben_before
     assert erased.counts["messages"] == 5 and erased.counts["feedback"] == 2
     assert erased.counts["conversation_events"] == 2 and erased.counts["agent_replies"] == 1
-    assert erased.counts["order_items"] == 1 and erased.counts["customer"] == 1
+    assert erased.counts["records"] == 3 and erased.counts["customer"] == 1
     assert len(erased.history_ids) == 2
     assert set(erase_rows(engine, ANA).counts.values()) == {0}  # again: nothing, no error
 

@@ -32,7 +32,7 @@ GOLD, SILVER = card("cc_gold", "Gold Card", day=2), card("cc_silver", "Silver Ca
 
 def plan(message: str, rows: list[CustomerRecord], earlier: list[str] | None = None):  # type: ignore[no-untyped-def]
     before = earlier[-1] if earlier else None
-    return plan_turn(message, [], earlier=earlier, records=record_facts(rows, message, before))
+    return plan_turn(message, earlier=earlier, records=record_facts(rows, message, before))
 
 
 def test_an_action_two_named_records_allow_asks_which_one() -> None:
