@@ -135,6 +135,8 @@ def _drafts(prepared: Prepared, grounded: str, actions: list[NextAction]) -> lis
     # you return …" with nothing to return is no draft, nor "I can help you close your
     # card" to "is my debit card active?": what its status allows, unasked)
     offer = actions[0] if actions else None
+    if prepared.context.declined:  # "no, leave it": the offer is taken back, not made again
+        offer = None
     if offer and offer.action != "escalate" and offer.target and offer.score >= ASKED:
         a, facts = offer, prepared.context.facts
         record = next((f for f in facts if f.id.endswith(f":{a.target}")), None)

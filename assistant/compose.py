@@ -120,6 +120,11 @@ def style_instructions(decision: Decision) -> str:
         lines.append(f"- A person will take over; tell the customer meanwhile: {st.urgent}")
     if decision.plan is not None and decision.plan.about_records:
         lines.append(f"- Plan: {decision.plan.summary()}.")
+    if decision.plan is not None and decision.plan.declined:
+        lines.append(
+            "- The customer takes back what they asked before: say nothing is changed and "
+            "offer it no more."
+        )
     if decision.plan is not None and decision.plan.choose is not None:
         # kept short: it shares the token budget with the records it is about
         action = decision.plan.choose.action.replace("_", " ")

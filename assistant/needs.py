@@ -72,9 +72,14 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
         for a in f.actions:
             by_action.setdefault(a.name, []).append((f, a))
     confirmed = {c.action for c in ctx.confirmed}
+    declined = {c.action for c in ctx.declined}  # "ok wait, don't cancel": not asked
     # where each action is first asked for
     asked = _asked(
-        {n: min(ps) for n, pairs in by_action.items() if (ps := _positions(pairs, lowered))}
+        {
+            n: min(ps)
+            for n, pairs in by_action.items()
+            if n not in declined and (ps := _positions(pairs, lowered))
+        }
     )
     # asked, not allowed, and standing for an allowed action: that action, with why
     stands_for: dict[str, list[tuple[float, str]]] = {}

@@ -6,6 +6,7 @@ without HTTP and the agent sidebar can stop after `decide`."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -316,7 +317,7 @@ class Assistant:
         decision.style.greeting = policy.greetings.get(language, decision.style.greeting)
 
         def planned(handoff: bool) -> AnswerPlan:
-            return plan_turn(
+            plan = plan_turn(
                 message,
                 earlier=earlier,
                 language=language,
@@ -325,6 +326,9 @@ class Assistant:
                 lexicon=self.lexicon,
                 records=ctx.facts if decision.use_profile else [],
             )
+            if decision.use_profile:
+                plan.declined = list(dict.fromkeys(c.record for c in ctx.declined))
+            return plan
 
         plan = planned(decision.handoff)
         first_handoff = decision.handoff_rule
@@ -759,7 +763,10 @@ def _for_customer(citations: list[Citation], prepared: Prepared, language: str) 
     out = []
     for c in citations:
         text = sources[c.id].texts.get(language) if c.id in sources else None
-        named = record_label(text or c.text, c.id) if c.kind == "record" else None
+        shown = text or c.text
+        # a record without its key up front ("Wristwatch (leather, white) in order …"):
+        # what its text opens with, when that is short
+        named = (record_label(shown, c.id) or _opening_words(shown)) if c.kind == "record" else None
         label = (
             named
             or c.title
@@ -767,6 +774,16 @@ def _for_customer(citations: list[Citation], prepared: Prepared, language: str) 
         )
         out.append(c.model_copy(update={"label": label, "customer_text": text}))
     return out
+
+
+LABEL_WORDS = 40  # characters: a record's opening words longer than this are no label
+
+
+def _opening_words(text: str) -> str | None:
+    """What a record's text opens with, up to its first parenthesis, colon or comma
+    ("Wristwatch"), None when that is long or empty."""
+    head = re.split(r"\s*[(:,]", text, maxsplit=1)[0].strip()
+    return head if 0 < len(head) <= LABEL_WORDS else None
 
 
 def _secrets_notice(prepared: Prepared, removed: list[SecretKind]) -> str:

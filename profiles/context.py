@@ -33,6 +33,8 @@ from profiles.reads import (
 from profiles.relevance import (
     AFFIRMS,
     AGREES_TO,
+    DECLINE_WORDS,
+    DECLINES,
     EXPLICIT_ID,
     FUZZY_MIN,
     HOW_LONG,
@@ -311,6 +313,9 @@ class CustomerContext(BaseModel):
     # what the previous message asked of a record its status allows, when this one agrees
     # to it ("yes, go ahead", "yes, cancel it"): a person from the team does it
     confirmed: list[ConfirmedAction] = Field(default_factory=list)
+    # what the previous message asked of a record, when this one takes it back ("no,
+    # leave it", "ok wait, don't cancel"): nothing is to be done, the reply says so
+    declined: list[ConfirmedAction] = Field(default_factory=list)
 
 
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
@@ -458,6 +463,7 @@ class ProfileRepository:
                 holds=holds,
                 record_statuses=statuses,
                 confirmed=confirmed_actions(held, facts, message, earlier, older),
+                declined=declined_actions(held, message, earlier, older),
             )
 
     def segments_of(self, customer_id: str) -> list[str]:
@@ -1511,6 +1517,26 @@ def confirmed_actions(
         for a in f.actions
         if a.allowed and a.asked_in(before) and (go_ahead or a.asked_in(lowered))
     ]
+
+
+def declined_actions(
+    rows: list[CustomerRecord], message: str, earlier: str | None, older: Sequence[str] = ()
+) -> list[ConfirmedAction]:
+    """What the customer's previous message asked of a record its status allows ("can I
+    cancel it?"), when this one takes it back: it opens with a no ("no, leave it", "ok
+    wait, don't cancel", "never mind", "déjalo") and asks nothing of its own (no question,
+    no other action, not "the other one")."""
+    if earlier is None or not DECLINES.match(message) or "?" in message:
+        return []
+    if len(words(message)) > DECLINE_WORDS or OTHER_ONE.search(message):
+        return []
+    lowered, before = message.lower(), earlier.lower()
+    then = _named_best(record_facts(rows, earlier, older[-1] if older else None, False, older[:-1]))
+    actions = [(f, a) for f in then for a in f.actions if a.allowed and a.asked_in(before)]
+    # "no, return it instead": another action asked, not the offer taken back
+    if any(a.said_in(lowered) for f in then for a in f.actions if not a.asked_in(before)):
+        return []
+    return [ConfirmedAction(record=f.id, action=a.name) for f, a in actions]
 
 
 def _named_best(facts: list[Fact]) -> list[Fact]:

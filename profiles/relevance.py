@@ -106,6 +106,15 @@ NEGATES = re.compile(
 )
 """A message that says not to, or not yet ("yes don't cancel it", "sí, no lo canceles",
 "ok wait"): no go-ahead, whatever it opens with."""
+DECLINES = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|oh|ah|actually|wait|hmm|sorry|hm|en fait|attendez|warte|moment)\W+)*"
+    r"(?:no(?:pe)?|never ?mind|nevermind|forget it|leave it|don'?t|do not|not now|no gracias"
+    r"|olv[ií]dalo|d[eé]jalo|non|ne|laissez|nein|nicht|lass es|vergiss es)\b",
+    re.I,
+)
+"""A message that opens by saying no ("no, leave it", "ok wait, don't", "never mind",
+"déjalo", "non merci", "nein"): after an action was offered, it takes the offer back."""
+DECLINE_WORDS = 6  # a longer message asks something of its own
 OTHER_ONE = re.compile(r"\b(?:other|another|instead|otro|otra|autre|andere[nmrs]?)\b", re.I)
 
 WHEN_DONE = re.compile(

@@ -254,6 +254,11 @@ class OfflineComposer:
             text = _greeted(greeting, " ", body)
             return Generation(text=text, generator=self.name)
         short = style.length == "short"  # a phone screen: plain sentences, no list
+        if plan is not None and plan.declined:
+            # "ok wait, don't cancel": taken back, so nothing is done and nothing offered again
+            return Generation(
+                text=_greeted(greeting, " ", cat.text("declined")), generator=self.name
+            )
         if plan is not None and (plan.about_records or plan.social() or plan.has("recall")):
             realizer = Realizer(composed, cat)
             said = realizer.plan(plan)

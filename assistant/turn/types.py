@@ -62,12 +62,17 @@ class AnswerPlan(BaseModel):
     # "i never got my parcel" of records still on their way (their kind's `open`
     # statuses): the reply says so; one that has arrived goes to a person instead
     under_way: list[str] = Field(default_factory=list)
+    # "no, leave it" after asking an action of a record: the fact ids of the records it is
+    # taken back for (`CustomerContext.declined`); the reply acknowledges it, offers nothing
+    declined: list[str] = Field(default_factory=list)
 
     def grounded(self) -> bool:
         """Whether the plan itself answers from the customer's records: a choice between
-        them, or an id that is not theirs."""
-        return self.choose is not None or (
-            self.about_records and any(i.missing for i in self.intents)
+        them, an action on one taken back, or an id that is not theirs."""
+        return (
+            self.choose is not None
+            or bool(self.declined)
+            or (self.about_records and any(i.missing for i in self.intents))
         )
 
     def has(self, intent: IntentName) -> bool:

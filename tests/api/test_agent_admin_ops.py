@@ -89,6 +89,20 @@ def test_after_a_go_ahead_the_first_draft_does_it(client):
         assert not any("confirm that" in d or "Me confirmas" in d for d in drafts), drafts
 
 
+def test_after_a_no_no_draft_offers_it_again(client):
+    """ "ok wait, don't cancel": the agent's drafts say nothing is changed and none offers
+    the cancellation again."""
+    body = {**identity(OLIVIA), "message": "can i cancel my order #W7941031?"}
+    conv = client.post("/v1/chat", json=body).json()["conversation_id"]
+    no = {**identity(OLIVIA), "message": "ok wait, don't cancel", "conversation_id": conv}
+    assert not client.post("/v1/chat", json=no).json()["handoff"]
+    a = client.post("/v1/assist", json={"conversation_id": conv}, headers=AGENT).json()
+    drafts = a["suggested_replies"]
+    assert "nothing has been changed" in drafts[0], drafts
+    assert not any("help you cancel" in d for d in drafts), drafts
+    assert not any(n["action"] == "cancel" for n in a["next_best_actions"])
+
+
 def test_drafts_are_in_the_language_the_customer_writes(client):
     body = {"customer_id": OLIVIA, "message": "¿Puedo cancelar mi pedido #W5442520, por favor?"}
     drafts = client.post("/v1/assist", json=body, headers=AGENT).json()["suggested_replies"]

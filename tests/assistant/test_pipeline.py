@@ -369,6 +369,30 @@ def test_a_cited_record_is_labelled_by_how_its_business_shows_it():
         )
         is None
     )
+    # a cited record whose text does not begin with its key: what it opens with, short
+    from assistant.pipeline import _opening_words
+
+    line = "Wristwatch (leather, white) in order #W7941031: pending, item 1355937109, $1,985.30"
+    assert _opening_words(line) == "Wristwatch"
+    assert _opening_words("A description of a card issued to you some years ago: active") is None
+
+
+def test_a_no_after_the_offer_is_acknowledged_and_not_offered_again(make_container):
+    """ "ok wait, don't cancel" after "can I cancel …?" was answered with the offer again;
+    it is acknowledged (nothing changed), in the customer's language, with no handoff and
+    no record read back."""
+    c = make_container()
+    asked = ask(c, "can i cancel my order #W7941031")
+    assert "you can still cancel it" in asked.answer
+    no = ask(c, "ok wait, don't cancel", conversation=asked.conversation_id)
+    assert not no.handoff and "nothing has been changed" in no.answer
+    assert "cancel" not in no.answer and "#W7941031" not in no.answer
+    es = ask(c, "¿puedo cancelar mi pedido #W7941031?")
+    no_es = ask(c, "no, déjalo", conversation=es.conversation_id)
+    assert "no se ha cambiado nada" in no_es.answer and not no_es.handoff
+    # a no that asks something of its own is answered as its own question
+    other = ask(c, "no, can I change the address instead?", conversation=asked.conversation_id)
+    assert "nothing has been changed" not in other.answer
 
 
 def test_a_go_ahead_to_an_allowed_action_goes_to_a_person_who_does_it(make_container):

@@ -423,7 +423,7 @@ def _typed_rows_become_records(engine, fresh, tmp_path):
             "pending",
             35.5,
             "Desk Lamp (black) in order #W1000001: pending, tracking TRK123, "
-            "item i_lamp_black, $35.5",
+            "item i_lamp_black, $35.50",
             {"order": "#W1000001", "product": "p_lamp"},
         ),
         ("order_line", "#W1000001/1"): (
@@ -444,7 +444,7 @@ def _typed_rows_become_records(engine, fresh, tmp_path):
             "bo_chen_2",
             "processed",
             20.0,
-            "Old Kettle in order #W2000001: processed, item i_kettle, $20.0",
+            "Old Kettle in order #W2000001: processed, item i_kettle, $20.00",
             {"order": "#W2000001", "product": "p_gone"},
         ),
         ("payment_method", "credit_card_1"): (

@@ -588,3 +588,40 @@ def test_a_go_ahead_confirms_what_the_previous_message_asked_of_a_record() -> No
     # "the order" of two pending ones is the one asked about, not both
     assert confirmed("yes, cancel the order.", "can I cancel my order P3?") == ["order:P3 cancel"]
     assert confirmed("ok cancel it", "where is my order P3?") == []  # it asked nothing
+
+
+def test_a_no_takes_back_what_the_previous_message_asked_of_a_record() -> None:
+    """ "ok wait, don't cancel" after "can I cancel my order P3?" takes the cancellation
+    back (it was answered with the offer again); a no that asks something of its own,
+    another action or the other record does not."""
+    from profiles.context import declined_actions
+
+    rows = [P, A, order("Q5", "pending", 1)]
+
+    def declined(message: str, earlier: str) -> list[str]:
+        return [str(c) for c in declined_actions(rows, message, earlier)]
+
+    asked = "can I cancel my order P3?"
+    for no in (
+        "ok wait, don't cancel",
+        "no, leave it",
+        "never mind",
+        "nope",
+        "no, don't cancel it please",
+        "déjalo",
+        "no, no lo canceles",
+        "non merci",
+        "nein, nicht stornieren",
+    ):
+        assert declined(no, asked) == ["order:P3 cancel"], no
+    for more in (
+        "no, can I return it instead?",  # a question of its own
+        "no, change the address instead",  # another action
+        "no, the other one",  # which record, not whether
+        "no, I meant the order I placed last week for my mother",  # too long: its own
+        "ok cancel it",  # a go-ahead
+        "yes go ahead",
+    ):
+        assert declined(more, asked) == [], more
+    assert declined("never mind", "where is my order P3?") == []  # nothing was asked
+    assert declined("never mind", "can I cancel my order A1?") == []  # delivered: not offered
