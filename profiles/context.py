@@ -829,12 +829,25 @@ def _read_on(
             shown = prev > top - FOLLOWED
             f.relevance += FOLLOWED if shown and f.relevance >= 1.0 else 0.0
             # "the bluest one" of the cards just listed: the card on the Bluest account
-            # the message names, not that account
-            if shown and any(now[j] >= 1.0 for j in _linked(rows[i], where)):
+            # the message names, not that account; not when the message names the card's
+            # own kind ("the watch order" of three orders: the order with the watch, not
+            # every order paid with the card the watch's order was paid with)
+            if (
+                shown
+                and not _names_kind(rows[i], message)
+                and any(now[j] >= 1.0 for j in _linked(rows[i], where))
+            ):
                 f.relevance = max(f.relevance, max(now) + FOLLOWED)
         else:  # names nothing itself: what was named before, as far apart as it was
             f.relevance = prev - FOLLOWED
     return facts
+
+
+def _names_kind(r: CustomerRecord, message: str) -> bool:
+    """Whether the message names the record's kind by one of its words ("order",
+    "debit card"), as whole words."""
+    text = f" {' '.join(words(message))} "
+    return any(f" {' '.join(words(p))} " in text for p in r.words if words(p))
 
 
 def _names_key(key: str, lowered: str) -> bool:

@@ -271,3 +271,26 @@ def test_an_action_is_named_in_the_replys_language_and_a_question_typed_without_
     # "que" or "ou" without an accent is no question word ("the one that ends in 4321")
     for back in ("y la otra?", "la que termina en 4321", "ou celle en or ?"):
         assert not asks_its_own(back, [card]), back
+
+
+def test_a_record_the_message_names_is_not_outweighed_by_what_came_before(retail_engine):
+    """ "actually yes cancel the watch order" after "can i cancel it" and "ok wait, don't
+    cancel": the order with the wristwatch. Reading on from the messages before counted
+    every pending order paid with the card the watch's order was paid with as named, so
+    "yes go ahead" then confirmed cancelling all three of Olivia's pending orders (the
+    agent's first draft offered to cancel the wrong one)."""
+    from profiles.context import confirmed_actions, record_facts
+    from profiles.reads import read_records
+
+    with Session(retail_engine) as s:
+        rows = read_records(s, "olivia_ito_3591")
+    said = ["can i cancel it", "ok wait, don't cancel", "actually yes cancel the watch order"]
+    facts = record_facts(rows, said[-1], said[-2], older=said[:-2])
+    orders = sorted(
+        (f for f in facts if f.id.startswith("record:order:")), key=lambda f: -f.relevance
+    )
+    assert orders[0].id == "record:order:#W7941031"
+    assert orders[0].relevance > orders[1].relevance + 0.5, [(f.id, f.relevance) for f in orders]
+    yes = record_facts(rows, "yes go ahead", said[-1], older=said[:-1])
+    done = confirmed_actions(rows, yes, "yes go ahead", said[-1], said[:-1])
+    assert [str(c) for c in done] == ["order:#W7941031 cancel"]
