@@ -101,6 +101,8 @@ def _record_needs(message: str, ctx: CustomerContext) -> list[Need]:
                 break
     out = []
     for name, pairs in by_action.items():
+        if name in declined:
+            continue  # taken back: not what they want done, however its status allows it
         ok = [f for f, a in pairs if a.allowed]
         targets = [_key(f) for f in ok] + [_key(f) for f, a in pairs if not a.allowed]
         reasons = ["the customer asks for it"] if name in asked else []

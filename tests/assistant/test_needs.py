@@ -169,3 +169,16 @@ def test_an_action_the_customer_confirmed_ranks_above_the_handoff_to_do_it():
     assert needs[0].reasons[0] == "the customer confirmed it" and needs[1].action == "escalate"
     ctx.confirmed = []
     assert predict_needs("yes go ahead", ctx, handoff)[0].action == "escalate"
+
+
+def test_an_action_taken_back_is_no_need():
+    """ "ok wait, don't cancel": the cancellation the customer took back is not offered
+    to the agent again, though the order's status allows it; its other actions are."""
+    order = _order("#W7", "pending")
+    no = ConfirmedAction(record=order.id, action="cancel")
+    ctx = CustomerContext(card=CARD, facts=[order], history_ids=[], declined=[no])
+    needs = predict_needs("ok wait, don't cancel", ctx, Decision())
+    assert "cancel" not in [n.action for n in needs]
+    assert "modify" in [n.action for n in needs]
+    ctx.declined = []
+    assert "cancel" in [n.action for n in predict_needs("ok wait, don't cancel", ctx, Decision())]
