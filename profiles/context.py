@@ -33,6 +33,7 @@ from profiles.reads import (
 from profiles.relevance import (
     AFFIRMS,
     AGREES_TO,
+    DECLINE_FILLER,
     DECLINE_WORDS,
     DECLINES,
     EXPLICIT_ID,
@@ -1548,6 +1549,14 @@ def declined_actions(
     actions = [(f, a) for f in then for a in f.actions if a.allowed and a.asked_in(before)]
     # "no, return it instead": another action asked, not the offer taken back
     if any(a.said_in(lowered) for f in then for a in f.actions if not a.asked_in(before)):
+        return []
+    # "no, it hasn't arrived": something of its own besides the no and the action
+    rest = [
+        t
+        for t in TOKEN.findall(lowered.replace("’", "'"))
+        if t not in DECLINE_FILLER and not any(a.said_in(t) for _, a in actions)
+    ]
+    if rest:
         return []
     return [ConfirmedAction(record=f.id, action=a.name) for f, a in actions]
 

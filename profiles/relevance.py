@@ -115,6 +115,21 @@ DECLINES = re.compile(
 """A message that opens by saying no ("no, leave it", "ok wait, don't", "never mind",
 "déjalo", "non merci", "nein"): after an action was offered, it takes the offer back."""
 DECLINE_WORDS = 6  # a longer message asks something of its own
+# What a no may say besides the action it takes back, as TOKEN splits it ("don't" is
+# "don" and "t"): "no, don't cancel it please", "nope, leave it for now", "no, no lo
+# canceles, gracias", "non, ne l'annulez pas". Any other word says something of its own
+# ("no, it hasn't arrived"): no taking back.
+DECLINE_FILLER = frozenset(
+    re.findall(
+        r"\S+",
+        "ok okay oh ah actually wait hmm hm sorry no nope not dont don t do never mind nevermind"
+        " forget leave it that this please pls thanks thank you for now yet anymore then after"
+        " all just still i ll will keep let s lets stop hold on n"
+        " lo la le eso esto déjalo dejalo olvídalo olvidalo gracias por favor todavía todavia"
+        " mejor non ne pas l laissez merci finalement plus"
+        " nein nicht doch danke bitte lass es vergiss noch lieber",
+    )
+)
 OTHER_ONE = re.compile(r"\b(?:other|another|instead|otro|otra|autre|andere[nmrs]?)\b", re.I)
 
 WHEN_DONE = re.compile(
