@@ -118,7 +118,7 @@ def test_a_context_takes_the_same_few_statements_however_many_orders(
     assert ctx is not None and ctx.features is not None and ctx.features.records["order"] > 1
     assert any(f.kind == "product" for f in ctx.facts)
     # all of their records, of every kind, in one statement; the rest does not grow with them
-    reads = [q for q in sent if "FROM customerrecord" in q and "customer_id = ?" in q]
+    reads = [q for q in sent if "FROM customerrecord" in q and "customer_id =" in q]
     assert len(reads) == 1 and len(sent) <= 8, "\n".join(sent)
     taken = len(sent)
     with statements(retail_engine) as sent:
