@@ -4,12 +4,11 @@ customer's records verified, a reply that relays its prompt caught, handoff sett
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from assistant.types import Citation, Composed, Generation, spoken
 from profiles.context import Fact, record_kind
-
-# Identifiers that must never appear in a reply unless the context holds them.
-_ID_RE = re.compile(r"#W\d{7}\b|\b(?:credit_card|gift_card|paypal)_\d+\b|\b[a-z]+_[a-z]+_\d{4}\b")
+from profiles.relevance import plain_id, written_ids
 
 
 def citations(composed: Composed, generation: Generation) -> list[Citation]:
@@ -22,9 +21,12 @@ def citations(composed: Composed, generation: Generation) -> list[Citation]:
     ]
 
 
-def foreign_identifiers(composed: Composed, answer: str) -> list[str]:
-    """Order, payment or customer ids in the answer that the context does not contain."""
-    return sorted({m for m in _ID_RE.findall(answer) if m not in composed.text})
+def foreign_identifiers(composed: Composed, answer: str, id_patterns: Iterable[str]) -> list[str]:
+    """Ids in the answer, in the shape of any of the business's kinds (`id_patterns`),
+    that the context does not contain (whatever their case or leading '#')."""
+    shapes = list(id_patterns)
+    held = {plain_id(i) for i in written_ids(composed.text, shapes)}
+    return sorted(i for i in written_ids(answer, shapes) if plain_id(i) not in held)
 
 
 def personal_facts_stated(composed: Composed, generation: Generation) -> list[str]:

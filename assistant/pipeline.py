@@ -325,6 +325,7 @@ class Assistant:
                 handoff=handoff,
                 lexicon=self.lexicon,
                 records=ctx.facts if decision.use_profile else [],
+                id_patterns=ctx.id_patterns.values() if decision.use_profile else (),
             )
             if decision.use_profile:
                 plan.declined = list(dict.fromkeys(c.record for c in ctx.declined))
@@ -645,7 +646,9 @@ class Assistant:
     ) -> tuple[Generation, bool, list[RuleHit]]:
         trace: list[RuleHit] = []
         composed = prepared.composed
-        leaked = check.foreign_identifiers(composed, generation.text)
+        leaked = check.foreign_identifiers(
+            composed, generation.text, prepared.context.id_patterns.values()
+        )
         stated = check.personal_facts_stated(composed, generation)
         denied = check.never_mentioned(composed, generation.text)
         llm = generation.generator != self.fallback.name

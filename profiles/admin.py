@@ -23,6 +23,7 @@ from profiles.models import (
     utcnow,
 )
 from profiles.privacy import add_audit
+from profiles.relevance import id_shape
 
 
 class UnknownCustomer(LookupError):
@@ -157,6 +158,19 @@ class RecordIn(BaseModel):
         description="What its amount is, told to a customer who asks how much, by language "
         "({'en': 'You paid $63.50 for it.'}).",
     )
+    id_pattern: Plain | None = Field(
+        None,
+        max_length=200,
+        description="How customers write its kind's ids, a regular expression ('#?W\\d{7}'): "
+        "an id of that shape a message writes that is none of theirs is answered as not theirs.",
+    )
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _id_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            id_shape(value)
+        return value
 
 
 class ReferenceIn(BaseModel):
@@ -246,6 +260,8 @@ def upsert_record(engine: Engine, kind: str, key: str, data: RecordIn) -> bool:
         ).first()
         if existing is not None and existing.customer_id != data.customer_id:
             raise InvalidRecord("the record belongs to another customer")
+        if data.id_pattern and not id_shape(data.id_pattern).fullmatch(key):
+            raise InvalidRecord("the record's id is not of the shape its id_pattern gives")
         label = kind.replace("_", " ").capitalize()
         known = [*data.allows, *data.actions]
         values = data.model_dump(exclude={"text", "words", "actions", "requires"}) | {

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, Protocol, TypeVar, cast
@@ -317,6 +318,20 @@ class CustomerContext(BaseModel):
     # what the previous message asked of a record, when this one takes it back ("no,
     # leave it", "ok wait, don't cancel"): nothing is to be done, the reply says so
     declined: list[ConfirmedAction] = Field(default_factory=list)
+    # each kind whose ids have a shape → its `id_pattern` (personalization only): an id
+    # of one of them the message writes that is none of theirs is not theirs to be told
+    # about, and one a reply writes that the context does not hold is caught
+    id_patterns: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KindOf:
+    """What every record of a kind shares: the words naming it, its actions with their
+    names, and how customers write its ids."""
+
+    words: list[str]
+    actions: dict[str, Any]
+    id_pattern: str | None
 
 
 RECENT_EVENTS = (14, 10)  # days back, and at most this many events
@@ -362,20 +377,29 @@ class ProfileRepository:
             hit = self._shared[name] = (now, read())
         return hit[1]
 
-    def _kinds(self, s: Session) -> dict[str, tuple[list[str], dict[str, Any]]]:
-        """Each kind of record the business keeps → the words naming it and its actions
-        with their names (one record's of each kind)."""
+    def _kinds(self, s: Session) -> dict[str, KindOf]:
+        """Each kind of record the business keeps → the words naming it, its actions with
+        their names and the shape of its ids (one record's of each kind)."""
 
-        def read() -> dict[str, tuple[list[str], dict[str, Any]]]:
+        def read() -> dict[str, KindOf]:
             first = select(func.min(CustomerRecord.id)).group_by(CustomerRecord.kind)
-            rows = s.exec(
-                select(CustomerRecord.kind, CustomerRecord.words, CustomerRecord.actions).where(
-                    CustomerRecord.id.in_(first)  # type: ignore[union-attr]
-                )
-            ).all()
-            return {kind: (list(said or []), dict(acts or {})) for kind, said, acts in rows}
+            query = select(
+                CustomerRecord.kind,
+                CustomerRecord.words,
+                CustomerRecord.actions,
+                CustomerRecord.id_pattern,
+            )
+            rows = s.exec(query.where(CustomerRecord.id.in_(first))).all()  # type: ignore[union-attr]
+            return {
+                kind: KindOf(list(said or []), dict(acts or {}), shape)
+                for kind, said, acts, shape in rows
+            }
 
-        return cast(dict[str, tuple[list[str], dict[str, Any]]], self._kept("kinds", read))
+        return cast(dict[str, KindOf], self._kept("kinds", read))
+
+    def _id_patterns(self, s: Session) -> dict[str, str]:
+        """Each kind whose ids have a shape → its `id_pattern`."""
+        return {k: i.id_pattern for k, i in self._kinds(s).items() if i.id_pattern}
 
     def _kind_statuses(self, s: Session) -> dict[str, list[str]]:
         """Each kind of record the business keeps → every status its records are in."""
@@ -440,7 +464,9 @@ class ProfileRepository:
             holds: list[str] = []
             statuses: dict[str, list[str]] = {}
             held: list[CustomerRecord] = []
+            id_patterns: dict[str, str] = {}
             if card.allows("personalization"):
+                id_patterns = self._id_patterns(s)
                 held = read_records(s, customer_id)
                 holds = held_names(held)
                 statuses = self._kind_statuses(s) if held else {}
@@ -465,6 +491,7 @@ class ProfileRepository:
                 record_statuses=statuses,
                 confirmed=confirmed_actions(held, facts, message, earlier, older),
                 declined=declined_actions(held, message, earlier, older),
+                id_patterns=id_patterns,
             )
 
     def segments_of(self, customer_id: str) -> list[str]:
@@ -500,11 +527,11 @@ class ProfileRepository:
         ]
         ranked = record_facts(held, message, said[0], other, said[1])
         if held:
-            unknown_asked(held, ranked, {k: a for k, (_, a) in self._kinds(s).items()}, message)
+            unknown_asked(held, ranked, {k: i.actions for k, i in self._kinds(s).items()}, message)
         facts.extend(ranked)
         facts.extend(reference_facts(s, held, ranked, message))
         if held:
-            facts.extend(none_held(held, {k: w for k, (w, _) in self._kinds(s).items()}, message))
+            facts.extend(none_held(held, {k: i.words for k, i in self._kinds(s).items()}, message))
             facts.extend(none_linked(held, self._reference_names(s), message))
         facts.extend(offered_facts(s, self._reference_names(s), message))
         facts.sort(key=lambda f: (-f.relevance, f.id))

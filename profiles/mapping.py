@@ -92,11 +92,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from profiles.admin import (
     KIND,
@@ -109,6 +111,7 @@ from profiles.admin import (
 from profiles.db import session_scope
 from profiles.files import first_error, read_model
 from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
+from profiles.relevance import id_shape
 
 KEY = "@key"
 PARENT = "@parent."
@@ -283,6 +286,13 @@ class RecordsMap(_Strict):
     )
     sensitive: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list, description="Words naming this kind.")
+    id_pattern: str | None = Field(
+        None,
+        description="How customers write this kind's ids, a regular expression matched "
+        "whatever the case ('#?W\\d{7}', 'txn_[0-9a-f]{12}'): an id of that shape a message "
+        "writes that is none of the customer's is answered as not theirs, and one a reply "
+        "writes that its context does not hold is caught. Every id imported must have it.",
+    )
     show: str | dict[str, str] = Field(
         "{kind} {key}: {status}",
         description="How a record reads: a template, or one per language ('en' first).",
@@ -292,6 +302,13 @@ class RecordsMap(_Strict):
     @classmethod
     def _kind(cls, value: str) -> str:
         return _kind_name(value)
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _id_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            id_shape(value)
+        return value
 
     @field_validator("show", "amount_said")
     @classmethod
@@ -711,12 +728,12 @@ def _by_value(s: Session, raws: list[_Raw], refs: list[ReferenceItem]) -> None:
             if isinstance(value, str | int | float):
                 found.setdefault((kind, owner, f"{field}={value}"), set()).add(key)
 
-    stored = select(CustomerRecord).where(
+    stored = _linkable(CustomerRecord).where(
         col(CustomerRecord.kind).in_(kinds), col(CustomerRecord.customer_id).in_(owners)
     )
     for r in s.exec(stored):
         index(r.kind, r.customer_id, r.key, r.fields)
-    for ref in s.exec(select(ReferenceItem).where(col(ReferenceItem.name).in_(kinds))):
+    for ref in s.exec(_linkable(ReferenceItem).where(col(ReferenceItem.name).in_(kinds))):
         index(ref.name, "", ref.key, ref.fields)
     for raw in raws:
         if raw.record.kind in kinds:
@@ -731,6 +748,17 @@ def _by_value(s: Session, raws: list[_Raw], refs: list[ReferenceItem]) -> None:
             raw.record.links[name] = next(iter(keys))
 
 
+Stored = TypeVar("Stored", CustomerRecord, ReferenceItem)
+
+
+def _linkable(model: type[Stored]) -> SelectOfScalar[Stored]:
+    """Stored records or reference items with only what a link reads of them (owner, key,
+    fields): migration 0022 imports by this module into the columns of its own revision,
+    which a later column must not break."""
+    names: tuple[str, ...] = ("kind", "customer_id") if model is CustomerRecord else ("name",)
+    return select(model).options(load_only(*(getattr(model, n) for n in (*names, "key", "fields"))))
+
+
 def _stored(
     s: Session, wanted: set[tuple[str, str]]
 ) -> dict[tuple[str, str], CustomerRecord | ReferenceItem]:
@@ -739,10 +767,10 @@ def _stored(
     if not wanted:
         return out
     keys = {k for _, k in wanted}
-    for r in s.exec(select(CustomerRecord).where(col(CustomerRecord.key).in_(keys))):
+    for r in s.exec(_linkable(CustomerRecord).where(col(CustomerRecord.key).in_(keys))):
         if (r.kind, r.key) in wanted:
             out[(r.kind, r.key)] = r
-    for i in s.exec(select(ReferenceItem).where(col(ReferenceItem.key).in_(keys))):
+    for i in s.exec(_linkable(ReferenceItem).where(col(ReferenceItem.key).in_(keys))):
         if (i.name, i.key) in wanted:
             out[(i.name, i.key)] = i
     return out
@@ -843,7 +871,13 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             actions=spec.actions(),
             requires=stored_requirements(spec.requires),
             instead=dict(spec.instead),
+            id_pattern=spec.id_pattern,
         )
+        if spec.id_pattern and not id_shape(spec.id_pattern).fullmatch(rid):
+            raise MappingError(
+                f"{where}: its id {rid!r} is not of the shape id_pattern gives "
+                f"({spec.id_pattern!r}): widen the pattern or leave it out"
+            )
         out.append(_Raw(spec, record, where))
     return out
 

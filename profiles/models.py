@@ -108,6 +108,10 @@ class CustomerRecord(SQLModel, table=True):
     # what its amount is, as the customer is told it when they ask how much, by language
     # ({"en": "You paid $663.85 for it.", "es": "Pagaste $663.85 por él."})
     amount_texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    # how customers write its kind's ids, a regular expression ("#?W\\d{7}"): an id of
+    # that shape a message writes that is none of the customer's is not theirs to be told
+    # about, and one a reply writes that its context does not hold is caught
+    id_pattern: str | None = Field(default=None, max_length=200)
 
 
 class ReferenceItem(SQLModel, table=True):

@@ -16,7 +16,6 @@ from pathlib import Path
 import yaml
 from rapidfuzz.distance import OSA
 
-ORDER_ID_RE = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.%][a-z0-9]+)*%?")
 
 _INTENT_WORDS: dict[str, frozenset[str]] = {
@@ -251,9 +250,33 @@ def words(text: str) -> list[str]:
     return out
 
 
-def explicit_order_ids(text: str) -> set[str]:
-    """Order ids written in the message, normalised to '#W1234567'."""
-    return {f"#{m.upper()}" for m in ORDER_ID_RE.findall(text)}
+@lru_cache(maxsize=256)
+def id_shape(pattern: str) -> re.Pattern[str]:
+    """A kind's `id_pattern` compiled, matched whatever the case; a ValueError that says
+    why when it is no regular expression."""
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as e:
+        raise ValueError(f"id_pattern is no regular expression: {e}") from None
+
+
+def written_ids(text: str, patterns: Iterable[str]) -> list[str]:
+    """The ids `text` writes in any of the shapes `patterns` give (a kind's
+    `id_pattern`), as written, each once, in the order written: "W3657213" and
+    "#w3657213" are both an order's of the shape "#?W\\d{7}"."""
+    found: dict[str, tuple[int, str]] = {}
+    for pattern in dict.fromkeys(patterns):
+        # a whole id, not the end of a longer word nor the start of one
+        whole = re.compile(rf"(?<![\w#])(?:{id_shape(pattern).pattern})(?![\w])", re.IGNORECASE)
+        for m in whole.finditer(text):
+            found.setdefault(plain_id(m.group()), (m.start(), m.group()))
+    return [written for _, written in sorted(found.values())]
+
+
+def plain_id(written: str) -> str:
+    """An id as compared with another: letters and digits, lower-cased ("#W3657213" and
+    "w3657213" are one id)."""
+    return re.sub(r"[\W_]", "", written.lower())
 
 
 def intents(text: str) -> set[str]:

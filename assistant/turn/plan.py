@@ -9,6 +9,7 @@ the business's mapping. Intent and reference words are data (rules/intents.yaml)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,8 +40,9 @@ from profiles.relevance import (
     HOW_TO,
     TOKEN,
     Vocabulary,
-    explicit_order_ids,
+    plain_id,
     words,
+    written_ids,
 )
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -187,15 +189,18 @@ def plan_turn(
     handoff: bool = False,
     lexicon: Lexicon | None = None,
     records: list[Fact] | None = None,
+    id_patterns: Iterable[str] = (),
 ) -> AnswerPlan:
     """The answer plan for `message`; `earlier`, the customer's earlier messages of the
     conversation, oldest first; `records`, the customer's records of any kind ranked for
-    the message (`record_facts`)."""
+    the message (`record_facts`); `id_patterns`, how the business's ids of each kind are
+    written (`CustomerContext.id_patterns`)."""
     lex = lexicon or default_lexicon()
     refs = lex.references_in(message)
-    # an order id written that is none of their records: never theirs to be told about
-    held = {f.id.split(":", 2)[2] for f in records or [] if f.id.startswith("record:")}
-    unknown = sorted(i for i in explicit_order_ids(message) if i not in held)
+    # an id written in the shape of the business's that is none of their records: never
+    # theirs to be told about
+    held = {plain_id(f.id.split(":", 2)[2]) for f in records or [] if f.id.startswith("record:")}
+    unknown = [i for i in written_ids(message, id_patterns) if plain_id(i) not in held]
     names = lex.intents_in(message)
     # "hi, where is my order?" is about the order: social words count only alone, with
     # at most a few words besides and no question ("hello, I have a question" is social,

@@ -349,6 +349,12 @@ def test_admin_upserts_records_of_any_kind_and_reference_data(client):
         url, json={**record, "customer_id": "olivia_khan_9030"}, headers=ADMIN
     )
     assert taken.status_code == 422 and "belongs to another customer" in taken.json()["error"]
+    # a pattern that is no regular expression, or an id not of the pattern's shape
+    bad_shape = client.put(url, json={**record, "id_pattern": "M-[0-9"}, headers=ADMIN)
+    assert bad_shape.status_code == 422 and "M-[0-9" not in bad_shape.text
+    assert "regular expression" in bad_shape.text
+    unlike = client.put(url, json={**record, "id_pattern": r"MB-\d+"}, headers=ADMIN)
+    assert unlike.status_code == 422 and "shape" in unlike.json()["error"]
     bad_kind = client.put("/v1/admin/records/Member%20Ship/M-1", json=record, headers=ADMIN)
     assert bad_kind.status_code == 422 and "Member" not in bad_kind.text
     stranger = client.put(url, json={**record, "customer_id": "nobody_0000"}, headers=ADMIN)

@@ -11,7 +11,7 @@ from profiles.context import CustomerCard, ProfileRepository
 from profiles.db import create_schema, make_engine
 from profiles.mapping import RETAIL_MAPPING, import_files, load_mapping, retail_files
 from profiles.models import Consent
-from profiles.relevance import explicit_order_ids, intents
+from profiles.relevance import intents, written_ids
 from tests.conftest import RETAIL
 
 
@@ -72,10 +72,17 @@ def test_consent_gates_facts_and_history(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("order #w1234567 and W7654321", {"#W1234567", "#W7654321"}), ("no order", set())],
+    [
+        ("order #w1234567 and W7654321", ["#w1234567", "W7654321"]),
+        ("#W1234567 is W1234567", ["#W1234567"]),  # one id, however written
+        # not part of a longer word or id
+        ("xW1234567 W12345678 #W1234567a", []),
+        ("dispute txn_2e4234aa8522, card cc_lj82d4f1a9_silver", ["txn_2e4234aa8522"]),
+        ("no order", []),
+    ],
 )
-def test_explicit_order_ids(text, expected):
-    assert explicit_order_ids(text) == expected
+def test_written_ids(text, expected):
+    assert written_ids(text, [r"#?W\d{7}", r"txn_[0-9a-f]{12}"]) == expected
 
 
 def test_intents():

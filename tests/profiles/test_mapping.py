@@ -167,6 +167,10 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             "records.0: Value error, amount_said: tells the amount; give `amount` too",
         ),
         (
+            "records: [{kind: booking, id: id, customer: c, id_pattern: 'BK[0-9'}]",
+            "records.0.id_pattern: Value error, id_pattern is no regular expression",
+        ),
+        (
             "records: [{kind: invoice, id: id, customer: c, amount: total, "
             "amount_said: {english: 'It is {amount}.'}}]",
             "records.0.amount_said: Value error, 'english' is not a two-letter language code",
@@ -357,6 +361,13 @@ def test_records_that_do_not_fit_are_refused_before_any_is_written(tmp_path, eng
     spec2 = "records: [{kind: plan, file: s.csv, id: id, customer: member}]\n"
     with pytest.raises(MappingError, match="records of unknown customer 'M-9'"):
         import_files(engine, load_mapping(_write(tmp_path / "m2.yaml", spec2)), [stranger])
+    # an id that is not of the shape its kind says ids have: a mistake in the pattern
+    odd = _write(tmp_path / "o.csv", "id,member\nPL-1,M-1\nPL-2b,M-1\n")
+    spec3 = (
+        "records: [{kind: plan, file: o.csv, id: id, customer: member, id_pattern: 'PL-\\d+'}]\n"
+    )
+    with pytest.raises(MappingError, match=r"o.csv: plan\[1\]: its id 'PL-2b' is not of the shape"):
+        import_files(engine, load_mapping(_write(tmp_path / "m3.yaml", spec3)), [people, odd])
     with Session(engine) as s:
         assert s.exec(select(CustomerRecord)).all() == []
     for text, says in [
@@ -633,9 +644,13 @@ def test_the_store_itself_maps_without_code(tmp_path, engine):
     assert next(a for a in top.actions if a.name == "cancel").allowed
     # the order id is hers: never "I don't see that order
     # number in your orders"; the records answer for it
-    plan = plan_turn("can I cancel #W5442520?", records=facts)
+    shapes = {r.id_pattern for r in rows if r.id_pattern}
+    plan = plan_turn("can I cancel #W5442520?", records=facts, id_patterns=shapes)
     assert not any(i.missing for i in plan.intents) and not plan.about_records
-    elsewhere = plan_turn("can I cancel #W0000001?", records=facts)
+    # however she writes it
+    plan = plan_turn("can I cancel w5442520?", records=facts, id_patterns=shapes)
+    assert not any(i.missing for i in plan.intents) and not plan.about_records
+    elsewhere = plan_turn("can I cancel #W0000001?", records=facts, id_patterns=shapes)
     assert [m for i in elsewhere.intents for m in i.missing] == ["#W0000001"]
 
     # the same line id twice is refused before anything is written, saying how to fix it
@@ -1100,3 +1115,43 @@ def test_what_the_business_offers_answers_a_question_about_it(tmp_path: Path) ->
         (bag,) = offered_facts(s, names, "do you have backpacks?")
         assert bag.terms == ["Backpack (product p2)"] and "none available" in bag.text
         assert offered_facts(s, names, "where is my bike?") == []
+
+
+def test_an_id_in_the_shape_of_the_business_ids_that_is_none_of_theirs(tmp_path, engine):
+    """A gym whose memberships are written "GM-" and digits: a member who writes another's
+    number is told it is not theirs to see, whatever the case; their own is read; a reply
+    naming a membership its context does not hold is caught. A kind without a pattern
+    (visits) names no id by shape."""
+    from assistant.check import foreign_identifiers
+    from profiles.context import ProfileRepository
+
+    members = _write(tmp_path / "m.csv", "nr,name\nA,Ana Lima\nB,Ben Okafor\n")
+    plans = _write(tmp_path / "plans.csv", "id,member,state\nGM-1001,A,active\nGM-2002,B,frozen\n")
+    visits = _write(tmp_path / "visits.csv", "id,member\nV1,A\n")
+    spec = _write(
+        tmp_path / "gym.yaml",
+        "customers: {file: m.csv, id: nr, name: name}\n"
+        "records:\n"
+        "  - {kind: membership, file: plans.csv, id: id, customer: member, status: state,\n"
+        "     id_pattern: 'GM-\\d{4}', words: [membership]}\n"
+        "  - {kind: visit, file: visits.csv, id: id, customer: member}\n",
+    )
+    import_files(engine, load_mapping(spec), [members, plans, visits])
+    repo = ProfileRepository(engine)
+    ctx = repo.context("A", "is gm-2002 still frozen?")
+    assert ctx is not None and ctx.id_patterns == {"membership": "GM-\\d{4}"}
+    plan = plan_turn("is gm-2002 still frozen?", records=ctx.facts, id_patterns=["GM-\\d{4}"])
+    assert [m for i in plan.intents for m in i.missing] == ["gm-2002"]
+    assert not any("GM-2002" in f.text for f in ctx.facts)
+    own = repo.context("A", "is gm-1001 active?")
+    assert own is not None
+    plan = plan_turn("is gm-1001 active?", records=own.facts, id_patterns=own.id_patterns.values())
+    assert not any(i.missing for i in plan.intents)
+    # the reply may name what the context holds, however written, and nothing else
+    from tests.assistant.turn.test_realize import composed
+
+    c = composed("is gm-1001 active?", facts=own.facts)
+    shapes = list(own.id_patterns.values())
+    assert foreign_identifiers(c, "Your membership gm-1001 is active.", shapes) == []
+    assert foreign_identifiers(c, "GM-2002 is frozen; GM-1001 is active.", shapes) == ["GM-2002"]
+    assert foreign_identifiers(c, "Visit V9 was logged.", shapes) == []

@@ -8,6 +8,8 @@ from __future__ import annotations
 from assistant.turn.plan import plan_turn
 from profiles.context import Fact, RecordAction
 
+STORE_IDS = r"#?W\d{7}"  # how the store writes its orders' ids
+
 
 def only(plan_intents: list, name: str):  # type: ignore[no-untyped-def]
     return next(i for i in plan_intents if i.name == name)
@@ -60,15 +62,19 @@ def test_other_languages_name_intents() -> None:
 
 def test_an_order_id_that_is_none_of_theirs_is_missing_and_never_repeated() -> None:
     mine = [order("#W7584328", "pending", relevance=10.0)]
-    cancel = only(plan_turn("cancel #W9999999", records=mine).intents, "cancel")
+    shapes = [STORE_IDS]
+    cancel = only(plan_turn("cancel #W9999999", records=mine, id_patterns=shapes).intents, "cancel")
     assert cancel.missing == ["#W9999999"]
-    plan = plan_turn("cancel #W9999999", records=mine)
+    plan = plan_turn("cancel #W9999999", records=mine, id_patterns=shapes)
     assert plan.about_records and plan.grounded() and "#W9999999" not in plan.summary()
-    # their own is answered by the records, not called missing
-    held = plan_turn("cancel #W7584328", records=mine)
-    assert not any(i.missing for i in held.intents) and not held.about_records
+    # their own is answered by the records, not called missing, however written
+    for message in ("cancel #W7584328", "cancel w7584328"):
+        held = plan_turn(message, records=mine, id_patterns=shapes)
+        assert not any(i.missing for i in held.intents) and not held.about_records
     # an id alone asks where it is
-    assert names("#W9999999?") == ["where_is_order"]
+    assert names("#W9999999?", id_patterns=shapes) == ["where_is_order"]
+    # a number in no shape the business gives its ids is no id of theirs
+    assert not any(i.missing for i in plan_turn("cancel #W9999999", records=mine).intents)
 
 
 def test_a_past_action_told_is_not_asked_again() -> None:
