@@ -61,7 +61,9 @@ def never_mentioned(composed: Composed, answer: str) -> list[str]:
 
 
 _CONDITIONAL = re.compile(
-    r"\b(?:can|could|will|would|once|if|after|when|until|before|only|not|no longer|n't)\b", re.I
+    r"\b(?:can|could|will|would|once|if|after|when|until|before|only|not|no longer)\b"
+    r"|n[’']t\b",  # "hasn't": no word boundary before the n
+    re.I,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:so|but|and)\s+")
@@ -74,8 +76,9 @@ def wrong_record_claims(
     """Ids of the customer's records (of any kind a mapping imported) whose status a
     sentence of the reply states wrongly: a sentence that names one of them by its id and,
     in a clause that is neither conditional nor negated, one of the statuses its kind's
-    records are in ("Your booking BK1 is cancelled" of a confirmed one). `statuses` is
-    every status of each kind (`CustomerContext.record_statuses`)."""
+    records are in, or a word its mapping says one by ("Your booking BK1 is cancelled" of
+    a confirmed one; "Your order #W1 has shipped" of a pending one). `statuses` is every
+    status of each kind (`CustomerContext.record_statuses`)."""
     held = {
         f.id.split(":", 2)[2]: f
         for f in records
@@ -89,10 +92,16 @@ def wrong_record_claims(
         if len(named) != 1:
             continue
         fact = named[0]
-        actual = spoken(fact.status or "")
-        said_of_kind = {spoken(st) for st in statuses.get(record_kind(fact.id), [])}
+        actual = (fact.status or "").upper()
+        # each status of its kind with the words it is said by: its code in plain words,
+        # and the labels and words its mapping gives ("shipped" for processed)
+        said_as = {st.upper(): {spoken(st)} for st in statuses.get(record_kind(fact.id), [])}
+        for code, said in fact.statuses.items():
+            said_as.setdefault(code.upper(), set()).update(said)
         for clause in _stated(sentence):
-            stated = {st for st in said_of_kind if _mentions(clause, st)}
+            stated = {
+                code for code, said in said_as.items() if any(_mentions(clause, w) for w in said)
+            }
             if stated and actual not in stated:
                 wrong.append(fact.id)
     return sorted(set(wrong))

@@ -57,7 +57,10 @@ Shapes beyond one flat list per kind:
   `outcome: {cancel: "Once it is cancelled, the {amount:$,.2f} you paid goes back to your
   {payment_method.brand}."}` tells what an action does, filled from the record like `show`
   (one template, or one per language), said after a reply offers it. A question naming a
-  status of the kind ("is it active yet?") is answered yes, no or not yet.
+  status of the kind ("is it active yet?") is answered yes, no or not yet;
+  `status_words: {processed: [shipped, on its way], delivered: [shipped, arrived]}` adds
+  the words customers say a status by ("has it shipped yet?"; a word may name several),
+  which a model's claims about the record are checked against too.
   `amount_said: "You paid {amount:$,.2f} for it."` tells a customer who asks how much
   what the record's `amount` is (the same amount is a payment, a balance or a fee by kind).
 - **Under way.** `open: [confirmed, checked_in]` names the statuses in which a record is
@@ -260,6 +263,13 @@ class RecordsMap(_Strict):
         description="Statuses in which it has reached the customer (a delivered order or "
         "card): 'I never got it' then goes to a person who can trace it.",
     )
+    status_words: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Status: more words customers say it by, in any language, besides its "
+        "code and labels ({processed: [shipped, on its way, enviado]}): 'has it shipped "
+        "yet?' of a pending order is 'Not yet: it is pending.', and a model's reply saying "
+        "a record 'has shipped' is checked against its status.",
+    )
     amount: str | None = None
     date: str | None = None
     date_formats: list[str] = Field(default_factory=lambda: list(DATE_FORMATS))
@@ -362,9 +372,17 @@ class RecordsMap(_Strict):
         not which statuses those are."""
         return _among(status, self.arrived)
 
+    @field_validator("status_words")
+    @classmethod
+    def _status_words(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for status, said in value.items():
+            if not said or not all(w.strip() for w in said):
+                raise ValueError(f"{status}: give the words it is said by, none empty")
+        return value
+
     @model_validator(mode="after")
     def _open_needs_status(self) -> RecordsMap:
-        for key in ("open", "arrived"):
+        for key in ("open", "arrived", "status_words"):
             if getattr(self, key) and not self.status:
                 raise ValueError(f"{key}: names statuses; give `status` too")
         if self.amount_said is not None and not self.amount:
@@ -681,13 +699,16 @@ def _told(
 
 
 def _statuses(raws: list[_Raw], mapping: Mapping) -> dict[str, dict[str, list[str]]]:
-    """Each kind's statuses (those its rules name and those its records are in), each with
-    the words it is said by: the code in plain words and its label in every language."""
+    """Each kind's statuses (those its rules name, its `status_words` name and its records
+    are in), each with the words it is said by: the code in plain words, its label in
+    every language and the kind's `status_words` for it."""
     codes: dict[str, dict[str, None]] = {}
+    more: dict[str, dict[str, list[str]]] = {}  # kind: status (upper case): its added words
     for raw in raws:
         spec = raw.spec
         if spec.kind not in codes:
-            named = [*spec.allows, *spec.open, *spec.arrived]
+            more[spec.kind] = {c.upper(): w for c, w in spec.status_words.items()}
+            named = [*spec.allows, *spec.open, *spec.arrived, *spec.status_words]
             codes[spec.kind] = dict.fromkeys(c for c in named if c != "*")
         if raw.record.status:
             codes[spec.kind][raw.record.status] = None
@@ -697,8 +718,10 @@ def _statuses(raws: list[_Raw], mapping: Mapping) -> dict[str, dict[str, list[st
         for code in found:
             label = mapping.labels.get(code) or mapping.labels.get(code.upper()) or {}
             labels = [label] if isinstance(label, str) else list(label.values())
+            # and the words the kind's mapping adds ("shipped" for processed)
+            added = more[kind].get(code.upper(), [])
             out[kind][code.upper()] = list(
-                dict.fromkeys(w.lower() for w in [spoken(code), *labels])
+                dict.fromkeys(w.lower() for w in [spoken(code), *labels, *added])
             )
     return out
 

@@ -145,8 +145,8 @@ WHEN_DONE = re.compile(
 YES_NO = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|and|so|hi|hey|hello|also|but)\W+)*(?:is|are|has|have|was|were)\b"
     r"|\b(?:is|are) (?:it|they|my|the|this|that|these|those)\b"
-    r"|^\W*(?:y\s+)?(?:ya\s+|todav[ií]a\s+|a[uú]n\s+)?(?:est[aá]n?|es|son|sigue)\b"
-    r"|\b(?:ya|todav[ií]a|a[uú]n) (?:est[aá]n?|es|son|sigue)\b"
+    r"|^\W*(?:y\s+)?(?:ya\s+|todav[ií]a\s+|a[uú]n\s+)?(?:est[aá]n?|es|son|sigue|fue|fueron|ha|han)\b"
+    r"|\b(?:ya|todav[ií]a|a[uú]n) (?:est[aá]n?|es|son|sigue|fue|fueron|ha|han)\b"
     r"|\best-(?:il|elle|ce)\b|\bsont-(?:ils|elles)\b"
     r"|^\W*(?:und\s+)?(?:ist|sind)\b|\b(?:ist|sind) (?:sie|es|er|meine?|die|der|das)\b",
     re.I,

@@ -672,8 +672,10 @@ def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
     """A yes or no to a question naming a status of the record's kind: "is it active
     yet?" of a pending card (still under way), "Not yet: it is pending."; "is it frozen?"
     of an active one, "No, it is active."; of a frozen one, "Yes, it is frozen." "Is it
-    cancelled yet?" of a delivered order is a no, not a "not yet". Nothing for any other
-    question, or one naming no status of its kind ("has it shipped?")."""
+    cancelled yet?" of a delivered order is a no, not a "not yet". A status is named by
+    its code, its labels or the words its kind's mapping adds ("has it shipped yet?" of a
+    pending order: "Not yet: it is pending."). Nothing for any other question, or one
+    naming no status of its kind ("is it ok?")."""
     if not record.status or not record.statuses or not YES_NO.search(message):
         return ""
     if WH.search(message):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY, identity
 from tests.assistant.test_openai_generator import completion
@@ -50,16 +51,20 @@ def test_an_llm_that_relays_its_prompt_is_replaced(make_client, llm_guard) -> No
     assert "check.relayed_prompt_replaced" in rules
 
 
-def test_an_llm_that_states_a_wrong_status_is_replaced(make_client, llm_guard) -> None:
-    llm_guard.post(LLM).mock(
-        return_value=httpx.Response(
-            200,
-            json=completion("Good news: your order #W5442520 has been delivered [1]."),
-        )
-    )
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Good news: your order #W5442520 has been delivered [1].",
+        # the store's words for a status beside its code: it is pending, not shipped
+        "Good news: your order #W5442520 has shipped [1].",
+        "Your order #W5442520 is on its way and should reach you soon [1].",
+    ],
+)
+def test_an_llm_that_states_a_wrong_status_is_replaced(make_client, llm_guard, said) -> None:
+    llm_guard.post(LLM).mock(return_value=httpx.Response(200, json=completion(said)))
     client = _llm_client(make_client)
     out = _ask(client, "Where is my order #W5442520?")
-    assert "delivered" not in out["answer"] and "pending" in out["answer"]
+    assert said not in out["answer"] and "pending" in out["answer"]
     rules = [h["rule"] for h in out["detail"]["decision_trace"]]
     assert "check.wrong_claim_replaced" in rules
 

@@ -40,3 +40,33 @@ def test_true_conditional_or_ambiguous_statements_pass() -> None:
     ]
     for sentence in fine:
         assert wrong_record_claims(sentence, FACTS, STATUSES) == [], sentence
+
+
+def test_a_word_the_mapping_says_a_status_by_is_a_claim_of_it() -> None:
+    """The store's "shipped" (a processed or a delivered order), "on its way" (processed):
+    said of a pending order, wrong; of one in a status said so, or negated, not."""
+    said = {
+        "PENDING": ["pending", "pendiente"],
+        "PROCESSED": ["processed", "en camino", "shipped", "on its way"],
+        "DELIVERED": ["delivered", "entregado", "shipped", "arrived"],
+    }
+    statuses = {"order": list(said)}
+
+    def order(status: str) -> Fact:
+        return _fact("order", "#W1", status).model_copy(update={"statuses": said})
+
+    pending, processed, delivered = order("PENDING"), order("PROCESSED"), order("DELIVERED")
+    for wrong in (
+        "Good news: your order #W1 has shipped.",
+        "Order #W1 is on its way to you.",
+        "Tu pedido #W1 está en camino.",
+        "Your order #W1 has arrived.",
+    ):
+        assert wrong_record_claims(wrong, [pending], statuses) == ["record:order:#W1"], wrong
+    assert wrong_record_claims("Your order #W1 has shipped.", [processed], statuses) == []
+    assert wrong_record_claims("Your order #W1 has shipped.", [delivered], statuses) == []
+    assert wrong_record_claims("Order #W1 is on its way.", [delivered], statuses) == [
+        "record:order:#W1"
+    ]
+    for fine in ("Your order #W1 hasn't shipped yet.", "Once #W1 has shipped you'll get mail."):
+        assert wrong_record_claims(fine, [pending], statuses) == [], fine

@@ -114,6 +114,22 @@ def test_how_much_is_answered_with_the_amount_as_the_business_tells_it(make_cont
     assert "puedes cancelar" in r.answer
 
 
+def test_a_status_asked_in_the_words_customers_use_is_answered(make_container):
+    """The store's mapping says "shipped", "arrived", "enviado" … of its statuses: "has it
+    shipped yet?" of a pending order is a not yet, of a delivered one a yes (a delivered
+    order has shipped too); an id typed not as the store writes it is hers all the same;
+    a number in the shape of the store's that is none of hers is not."""
+    c = make_container()
+    r = ask(c, "has w5442520 shipped yet?")
+    assert "Not yet: it is pending." in r.answer and "#W5442520" in r.answer
+    r = ask(c, "has #W5866402 arrived?")  # delivered
+    assert "Yes, it is delivered." in r.answer
+    r = ask(c, "¿ya fue enviado mi pedido W5442520?")
+    assert "Todavía no" in r.answer and "pendiente" in r.answer
+    r = ask(c, "has w0000001 shipped yet?")
+    assert "I don't see that number on your account" in r.answer and "0000001" not in r.answer
+
+
 def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(make_container):
     """The same for any business's records: a parcel whose status its kind's mapping
     counts as arrived (`arrived: [delivered]`) goes to a person when the customer says

@@ -167,6 +167,15 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             "records.0: Value error, amount_said: tells the amount; give `amount` too",
         ),
         (
+            "records: [{kind: parcel, id: id, customer: c, status: s,"
+            " status_words: {sent: []}}]",
+            "records.0.status_words: Value error, sent: give the words it is said by",
+        ),
+        (
+            "records: [{kind: parcel, id: id, customer: c, status_words: {sent: [shipped]}}]",
+            "records.0: Value error, status_words: names statuses; give `status` too",
+        ),
+        (
             "records: [{kind: booking, id: id, customer: c, id_pattern: 'BK[0-9'}]",
             "records.0.id_pattern: Value error, id_pattern is no regular expression",
         ),
