@@ -668,17 +668,26 @@ def _action_sentence(
     return _object_placed(said, name) if cat.language == "en" else said
 
 
+# "why was it cancelled?", "¿por qué está pendiente?": a why of the record's status
+WHY = re.compile(r"\b(?:why|how come|por qu[eé]|pourquoi|warum|wieso|weshalb)\b", re.I)
+# "why hasn't it shipped?", "¿por qué no ha llegado?", "pourquoi n'est-il pas …"
+NEGATED = re.compile(r"n[’']t\b|\b(?:not|never|no|nunca|pas|jamais|nicht|nie|kein\w*)\b", re.I)
+
+
 def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
     """A yes or no to a question naming a status of the record's kind: "is it active
     yet?" of a pending card (still under way), "Not yet: it is pending."; "is it frozen?"
     of an active one, "No, it is active."; of a frozen one, "Yes, it is frozen." "Is it
-    cancelled yet?" of a delivered order is a no, not a "not yet". A status is named by
+    cancelled yet?" of a delivered order is a no, not a "not yet". "Why was it
+    cancelled?" of a pending order: "Actually, it is pending."; of a cancelled one, that
+    the reason is not something its record shows and a person can look into it. A status is named by
     its code, its labels or the words its kind's mapping adds ("has it shipped yet?" of a
     pending order: "Not yet: it is pending."). Nothing for any other question, or one
     naming no status of its kind ("is it ok?")."""
-    if not record.status or not record.statuses or not YES_NO.search(message):
+    why = WHY.search(message) is not None
+    if not record.status or not record.statuses or not (why or YES_NO.search(message)):
         return ""
-    if WH.search(message):
+    if WH.search(message) and not why:
         return ""
     lowered = message.lower()
     named = {
@@ -689,6 +698,11 @@ def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
     if not named:
         return ""
     status = record.status_in(cat.language)
+    if why:
+        # "why was it cancelled?" of a pending order: it is not; of a cancelled one (or "why
+        # hasn't it shipped?" of a pending one), why is nothing its record tells
+        so = (record.status.upper() in named) != (NEGATED.search(message) is not None)
+        return cat.text("record_status." + ("why_unknown" if so else "why_not"), status=status)
     if record.status.upper() in named:
         return cat.text("record_status.yes", status=status)
     waiting = record.open is not False and YET.search(message)  # not known as done

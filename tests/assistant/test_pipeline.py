@@ -128,6 +128,15 @@ def test_a_status_asked_in_the_words_customers_use_is_answered(make_container):
     assert "Todavía no" in r.answer and "pendiente" in r.answer
     r = ask(c, "has w0000001 shipped yet?")
     assert "I don't see that number on your account" in r.answer and "0000001" not in r.answer
+    # a why of a status it is not in, or of the one it is in, which no record tells
+    r = ask(c, "why was W5442520 cancelled??")
+    assert "Actually, it is pending." in r.answer, r.answer
+    r = ask(c, "why hasn't #W5442520 shipped yet")
+    assert "It is pending, but I can't see why from here" in r.answer, r.answer
+    r = ask(c, "why hasn't W5353646 shipped")  # processed: it has
+    assert "Actually, it is processed." in r.answer, r.answer
+    r = ask(c, "¿por qué no ha llegado mi pedido W5442520?")
+    assert "desde aquí no veo el motivo" in r.answer, r.answer
 
 
 def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(make_container):

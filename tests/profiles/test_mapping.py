@@ -167,8 +167,7 @@ def test_nested_json_keyed_by_id_and_jsonl(tmp_path, engine):
             "records.0: Value error, amount_said: tells the amount; give `amount` too",
         ),
         (
-            "records: [{kind: parcel, id: id, customer: c, status: s,"
-            " status_words: {sent: []}}]",
+            "records: [{kind: parcel, id: id, customer: c, status: s, status_words: {sent: []}}]",
             "records.0.status_words: Value error, sent: give the words it is said by",
         ),
         (
