@@ -53,6 +53,7 @@ from profiles.relevance import (
     STANDING,
     TOKEN,
     WHEN_DONE,
+    YES_NO,
     Phrases,
     asks_amount,
     is_typo,
@@ -980,6 +981,10 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     _kind_over_value(links, by_kind, scores)
     if STANDING.search(message) and not how:
         _under_way_first(rows, scores)
+    elif not how and max(scores, default=0.0) < RECORD_KIND and _asks_a_status(rows, message):
+        # "has my stuff shipped yet?" names no record, but a status of a kind: the ones
+        # under way are what it asks about, as "where is my stuff?"
+        _under_way_first(rows, scores)
     elif asks_amount(message) and PAID.search(message) and not how:
         _amounts_told(rows, scores)  # "how much did I pay?", not "how much is shipping?"
     # what a named record links to comes right behind it: the card a named charge was
@@ -1106,6 +1111,16 @@ def _asking(rows: list[CustomerRecord], best: list[int], message: str) -> str:
     naming = {w for i in best for p in rows[i].words for w in TOKEN.findall(p.lower())}
     spelled = sorted(w for w in naming if len(w) >= FUZZY_MIN)
     return " ".join(t for t in tokens if _typo_of(t, naming, spelled) not in naming)
+
+
+def _asks_a_status(rows: list[CustomerRecord], message: str) -> bool:
+    """A yes-or-no question naming a status of a kind the customer holds, by any of the
+    words it is said by ("has it shipped yet?", "is it active?")."""
+    if not YES_NO.search(message):
+        return False
+    text = f" {' '.join(words(message))} "
+    said = {w for r in {r.kind: r for r in rows}.values() for ws in r.statuses.values() for w in ws}
+    return any(f" {' '.join(words(w))} " in text for w in said if words(w))
 
 
 def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:

@@ -143,7 +143,8 @@ WHEN_DONE = re.compile(
 "¿cuándo recibiré el reembolso?"): it asks no action of the customer's records."""
 
 YES_NO = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|and|so|hi|hey|hello|also|but)\W+)*(?:is|are|has|have|was|were)\b"
+    r"^\W*(?:(?:ok(?:ay)?|and|so|hi|hey|hello|also|but)\W+)*(?:is|are|has|have|was|were|did)\b"
+    r"|\bdid (?:it|they|my|the|this|that|these|those)\b"
     r"|\b(?:is|are) (?:it|they|my|the|this|that|these|those)\b"
     r"|^\W*(?:y\s+)?(?:ya\s+|todav[ií]a\s+|a[uú]n\s+)?(?:est[aá]n?|es|son|sigue|fue|fueron|ha|han)\b"
     r"|\b(?:ya|todav[ií]a|a[uú]n) (?:est[aá]n?|es|son|sigue|fue|fueron|ha|han)\b"

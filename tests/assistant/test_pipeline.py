@@ -124,6 +124,12 @@ def test_a_status_asked_in_the_words_customers_use_is_answered(make_container):
     assert "Not yet: it is pending." in r.answer and "#W5442520" in r.answer
     r = ask(c, "has #W5866402 arrived?")  # delivered
     assert "Yes, it is delivered." in r.answer
+    r = ask(c, "did #W5866402 arrive?")
+    assert "#W5866402" in r.answer and not r.handoff
+    # naming none, the ones under way (it handed off: "I couldn't find an answer")
+    r = ask(c, "hey has my stuff shipped yet")
+    assert not r.handoff and "Not yet: it is pending." in r.answer
+    assert "#W5866402" not in r.answer  # delivered
     r = ask(c, "¿ya fue enviado mi pedido W5442520?")
     assert "Todavía no" in r.answer and "pendiente" in r.answer
     r = ask(c, "has w0000001 shipped yet?")
