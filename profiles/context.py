@@ -875,8 +875,16 @@ def _read_on(
 def _names_kind(r: CustomerRecord, message: str) -> bool:
     """Whether the message names the record's kind by one of its words ("order",
     "debit card"), as whole words."""
-    text = f" {' '.join(words(message))} "
-    return any(f" {' '.join(words(p))} " in text for p in r.words if words(p))
+    return _kind_named(r.words, f" {' '.join(words(message))} ") > 0
+
+
+def _kind_named(phrases: list[str], text: str) -> int:
+    """How many words the longest of `phrases` (a kind's words, a status's) the text names
+    has ("debit card": 2, before "card": 1); 0 when it names none. `text` is the message's
+    words, space-joined with a space either side."""
+    return max(
+        (len(ws) for p in phrases if (ws := words(p)) and f" {' '.join(ws)} " in text), default=0
+    )
 
 
 def _names_key(key: str, lowered: str) -> bool:
@@ -952,9 +960,7 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
     for rank, r in enumerate(rows):
         recency = RECORD_RECENCY * (1.0 - rank / n)
         # the longest phrase naming its kind: "debit card" (2) before "card" (1)
-        named = max(
-            (len(words(p)) for p in r.words if f" {' '.join(words(p))} " in text), default=0
-        )
+        named = _kind_named(r.words, text)
         by_kind.append(named)
         # the record it belongs to names it too: named by id ("the payments on booking
         # BK1"), less when named by a value ("my EcoCard" is the card, then its charges)
@@ -1118,9 +1124,8 @@ def _asks_a_status(rows: list[CustomerRecord], message: str) -> bool:
     words it is said by ("has it shipped yet?", "is it active?")."""
     if not YES_NO.search(message):
         return False
-    text = f" {' '.join(words(message))} "
     said = {w for r in {r.kind: r for r in rows}.values() for ws in r.statuses.values() for w in ws}
-    return any(f" {' '.join(words(w))} " in text for w in said if words(w))
+    return _kind_named(sorted(said), f" {' '.join(words(message))} ") > 0
 
 
 def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
