@@ -465,13 +465,16 @@ class ProfileRepository:
             holds: list[str] = []
             statuses: dict[str, list[str]] = {}
             held: list[CustomerRecord] = []
+            readings: Readings = {}  # the earlier messages as read, once for the turn
             id_patterns: dict[str, str] = {}
             if card.allows("personalization"):
                 id_patterns = self._id_patterns(s)
                 held = read_records(s, customer_id)
                 holds = held_names(held)
                 statuses = self._kind_statuses(s) if held else {}
-                facts = self._facts(s, read.customer, message, (earlier, older), held, other)
+                facts = self._facts(
+                    s, read.customer, message, (earlier, older), held, other, readings
+                )
                 features = customer_features(s, customer_id, records=held)
                 if features is None:
                     return None  # erased since the card was read
@@ -490,8 +493,8 @@ class ProfileRepository:
                 recent_events=events,
                 holds=holds,
                 record_statuses=statuses,
-                confirmed=confirmed_actions(held, facts, message, earlier, older),
-                declined=declined_actions(held, message, earlier, older),
+                confirmed=confirmed_actions(held, facts, message, earlier, older, readings),
+                declined=declined_actions(held, message, earlier, older, readings),
                 id_patterns=id_patterns,
             )
 
@@ -513,6 +516,7 @@ class ProfileRepository:
         said: tuple[str | None, Sequence[str]],
         held: list[CustomerRecord],
         other: bool = False,
+        readings: Readings | None = None,
     ) -> list[Fact]:
         """The facts for `message`; `said`, the customer's previous message and the ones
         before it, for a follow-up."""
@@ -526,7 +530,7 @@ class ProfileRepository:
                 parts=profile_parts,
             )
         ]
-        ranked = record_facts(held, message, said[0], other, said[1])
+        ranked = record_facts(held, message, said[0], other, said[1], readings)
         if held:
             unknown_asked(held, ranked, {k: i.actions for k, i in self._kinds(s).items()}, message)
         facts.extend(ranked)
@@ -779,6 +783,7 @@ def record_facts(
     earlier: str | None = None,
     other: bool = False,
     older: Sequence[str] = (),
+    readings: Readings | None = None,
 ) -> list[Fact]:
     """The customer's records as facts ranked by what `message` names (_ranked); a short
     follow-up that names no record by id reads on from `earlier`, the previous message:
@@ -787,10 +792,11 @@ def record_facts(
     message asks for "the other one": the records of the kind asked about before that
     were not named then. `older`, the customer's messages before `earlier` (oldest
     first): what `earlier` itself pointed back to ("how did I pay for it?", then "ok
-    cancel it")."""
+    cancel it"). `readings`, the earlier messages as they were read, kept for the turn
+    (`read_before`)."""
     if not rows:
         return []
-    facts = _read_on(rows, message, earlier, other, older)
+    facts = _read_on(rows, message, earlier, other, older, {} if readings is None else readings)
     if LATEST.search(message):
         _latest_first(facts)
     _acted_on(rows, facts, message)
@@ -807,12 +813,29 @@ def _latest_first(facts: list[Fact]) -> None:
     newest.relevance = top + FOLLOWED
 
 
+Readings = dict[tuple[str, tuple[str, ...]], list[Fact]]
+"""Earlier messages (each with the ones before it) → their records as they were read."""
+
+
+def read_before(
+    rows: list[CustomerRecord], earlier: str, older: Sequence[str], readings: Readings
+) -> list[Fact]:
+    """`earlier`, a message before this one, as it was read then (with `older`, the ones
+    before it, oldest first): ranked once per turn, however many stages ask."""
+    key = (earlier, tuple(older))
+    if key not in readings:
+        before = older[-1] if older else None
+        readings[key] = record_facts(rows, earlier, before, False, older[:-1], readings)
+    return readings[key]
+
+
 def _read_on(
     rows: list[CustomerRecord],
     message: str,
     earlier: str | None,
     other: bool,
-    older: Sequence[str] = (),
+    older: Sequence[str],
+    readings: Readings,
 ) -> list[Fact]:
     """`record_facts` by what the message names, or for a follow-up by what it points
     back to."""
@@ -826,7 +849,7 @@ def _read_on(
     # that named nothing ("gracias!"), the one before it
     back = list(older)
     while True:
-        ranked_before = record_facts(rows, earlier, back[-1] if back else None, False, back[:-1])
+        ranked_before = read_before(rows, earlier, back, readings)
         if not back or any(f.relevance >= 1.0 for f in ranked_before):
             break
         earlier = back.pop()  # it named nothing ("gracias!"): the message before it
@@ -1544,6 +1567,7 @@ def confirmed_actions(
     message: str,
     earlier: str | None,
     older: Sequence[str] = (),
+    readings: Readings | None = None,
 ) -> list[ConfirmedAction]:
     """What the customer's previous message asked of a record its status allows ("can I
     cancel #W1?"), when this one only agrees ("yes, go ahead") or agrees and asks it again
@@ -1565,7 +1589,7 @@ def confirmed_actions(
         return []
     lowered, before = message.lower(), earlier.lower()
     # what the previous message was about, as it was read then
-    then = record_facts(rows, earlier, older[-1] if older else None, False, older[:-1])
+    then = read_before(rows, earlier, older, {} if readings is None else readings)
     asked_of = {f.id for f in _named_best(then)}
     best = [f for f in _named_best(facts) if f.id in asked_of]
     if not go_ahead and any(  # "yes, and change the address": more than it agrees to
@@ -1581,7 +1605,11 @@ def confirmed_actions(
 
 
 def declined_actions(
-    rows: list[CustomerRecord], message: str, earlier: str | None, older: Sequence[str] = ()
+    rows: list[CustomerRecord],
+    message: str,
+    earlier: str | None,
+    older: Sequence[str] = (),
+    readings: Readings | None = None,
 ) -> list[ConfirmedAction]:
     """What the customer's previous message asked of a record its status allows ("can I
     cancel it?"), when this one takes it back: it opens with a no ("no, leave it", "ok
@@ -1592,7 +1620,7 @@ def declined_actions(
     if len(words(message)) > DECLINE_WORDS or OTHER_ONE.search(message):
         return []
     lowered, before = message.lower(), earlier.lower()
-    then = _named_best(record_facts(rows, earlier, older[-1] if older else None, False, older[:-1]))
+    then = _named_best(read_before(rows, earlier, older, {} if readings is None else readings))
     actions = [(f, a) for f in then for a in f.actions if a.allowed and a.asked_in(before)]
     # "no, return it instead": another action asked, not the offer taken back
     if any(a.said_in(lowered) for f in then for a in f.actions if not a.asked_in(before)):
