@@ -375,6 +375,13 @@ class OfflineComposer:
                     cat, records[0], asked_of[0][0], lowered, composed.sources, all_of=True
                 )
                 once = "" if once == said_of[0][0] else once  # no wording for them all
+            elif len(records) > 1 and alike and not asked_of[0]:
+                # "has my stuff shipped yet?" of three pending orders: "Not yet: they are
+                # all pending." once, after them, not after each
+                stands = _how_it_stands(cat, records[0], composed.message)
+                if stands and said_of[0][0] == stands:
+                    once = _how_it_stands(cat, records[0], composed.message, all_of=True)
+                    once = "" if once == stands else once
             # what the action offered does is each record's own ("the $63.50 you paid"):
             # told of one alone, or of each where what is said differs
             for s, said, told in zip(records, said_of, told_of, strict=True):
@@ -674,7 +681,7 @@ WHY = re.compile(r"\b(?:why|how come|por qu[eé]|pourquoi|warum|wieso|weshalb)\b
 NEGATED = re.compile(r"n[’']t\b|\b(?:not|never|no|nunca|pas|jamais|nicht|nie|kein\w*)\b", re.I)
 
 
-def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
+def _how_it_stands(cat: ReplyCatalog, record: Source, message: str, all_of: bool = False) -> str:
     """A yes or no to a question naming a status of the record's kind: "is it active
     yet?" of a pending card (still under way), "Not yet: it is pending."; "is it frozen?"
     of an active one, "No, it is active."; of a frozen one, "Yes, it is frozen." "Is it
@@ -683,7 +690,8 @@ def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
     the reason is not something its record shows and a person can look into it. A status is named by
     its code, its labels or the words its kind's mapping adds ("has it shipped yet?" of a
     pending order: "Not yet: it is pending."). Nothing for any other question, or one
-    naming no status of its kind ("is it ok?")."""
+    naming no status of its kind ("is it ok?"). `all_of`: said of several records alike
+    ("Not yet: they are all pending."), where the language has the words for it."""
     why = WHY.search(message) is not None
     if not record.status or not record.statuses or not (why or YES_NO.search(message)):
         return ""
@@ -702,11 +710,15 @@ def _how_it_stands(cat: ReplyCatalog, record: Source, message: str) -> str:
         # "why was it cancelled?" of a pending order: it is not; of a cancelled one (or "why
         # hasn't it shipped?" of a pending one), why is nothing its record tells
         so = (record.status.upper() in named) != (NEGATED.search(message) is not None)
-        return cat.text("record_status." + ("why_unknown" if so else "why_not"), status=status)
-    if record.status.upper() in named:
-        return cat.text("record_status.yes", status=status)
-    waiting = record.open is not False and YET.search(message)  # not known as done
-    return cat.text("record_status." + ("not_yet" if waiting else "no"), status=status)
+        key = "why_unknown" if so else "why_not"
+    elif record.status.upper() in named:
+        key = "yes"
+    else:
+        waiting = record.open is not False and YET.search(message)  # not known as done
+        key = "not_yet" if waiting else "no"
+    if all_of and cat.has(f"record_status.{key}_all"):
+        key += "_all"
+    return cat.text(f"record_status.{key}", status=status)
 
 
 def _instead(
