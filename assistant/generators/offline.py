@@ -678,7 +678,12 @@ def _action_sentence(
 # "why was it cancelled?", "¿por qué está pendiente?": a why of the record's status
 WHY = re.compile(r"\b(?:why|how come|por qu[eé]|pourquoi|warum|wieso|weshalb)\b", re.I)
 # "why hasn't it shipped?", "¿por qué no ha llegado?", "pourquoi n'est-il pas …"
-NEGATED = re.compile(r"n[’']t\b|\b(?:not|never|no|nunca|pas|jamais|nicht|nie|kein\w*)\b", re.I)
+NEGATED = re.compile(
+    r"n[’']t\b|\b(?:not|never|no|nunca|pas|jamais|nicht|nie|kein\w*)\b"
+    # typed without the apostrophe: "why hasnt it shipped"
+    r"|\b(?:has|have|had|is|are|was|were|did|does|do|wo|ca)nt\b",
+    re.I,
+)
 
 
 def _how_it_stands(cat: ReplyCatalog, record: Source, message: str, all_of: bool = False) -> str:
