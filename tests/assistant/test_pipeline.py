@@ -142,6 +142,9 @@ def test_a_status_asked_in_the_words_customers_use_is_answered(make_container):
     for asked in ("why hasn't #W5442520 shipped yet", "why hasnt W5442520 shipped"):
         r = ask(c, asked)
         assert "It is pending, but I can't see why from here" in r.answer, (asked, r.answer)
+    # of an order's line, where its order is
+    r = ask(c, "has the wristwatch shipped yet?")
+    assert "Not yet: it is pending." in r.answer and "Wristwatch" in r.answer, r.answer
     r = ask(c, "why hasn't W5353646 shipped")  # processed: it has
     assert "Actually, it is processed." in r.answer, r.answer
     r = ask(c, "¿por qué no ha llegado mi pedido W5442520?")
