@@ -349,15 +349,18 @@ class OfflineComposer:
             told_of: list[list[str]] = []
             asked_of: list[list[RecordAction]] = []
             for s in records:
-                # "can I cancel BK1?": what its status allows, by the business's own rules
-                asked = [a for a in s.actions if a.asked_in(lowered) and a not in never]
+                # "can I cancel BK1?": what its status allows, by the business's own rules;
+                # "¿por qué fue cancelado?" asks why of its status, not the action
+                stands = _how_it_stands(cat, s, composed.message)
+                why = bool(stands) and WHY.search(composed.message) is not None
+                asked = [a for a in s.actions if a.asked_in(lowered) and a not in never and not why]
                 asked_of.append(asked)
                 # allowed, or allowed by its status but not met yet: the way and its terms
                 doing += [(s, a) for a in asked if a.allowed or a.why]
                 said = [_action_sentence(cat, s, a, lowered, composed.sources) for a in asked]
                 outcomes = [_outcome(cat, s, a, composed.sources) for a in asked]
                 told_of.append(list(dict.fromkeys(o for o in outcomes if o)))
-                if not asked and (stands := _how_it_stands(cat, s, composed.message)):
+                if not asked and stands:
                     said.insert(0, stands)  # "is it active yet?": "Not yet: it is pending."
                 if not asked and how_much and (paid := s.amount_in(cat.language)):
                     said.append(paid)  # "how much did I pay?": "You paid $663.85 for it."

@@ -147,6 +147,10 @@ def test_a_status_asked_in_the_words_customers_use_is_answered(make_container):
     assert "Not yet: it is pending." in r.answer and "Wristwatch" in r.answer, r.answer
     r = ask(c, "why hasn't W5353646 shipped")  # processed: it has
     assert "Actually, it is processed." in r.answer, r.answer
+    # "cancelado" is the cancel action's word too: a why of the status is no asking it
+    r = ask(c, "¿por qué fue cancelado mi pedido W5442520?")
+    assert "En realidad, su estado es pendiente." in r.answer, r.answer
+    assert "cancelar" not in r.answer
     r = ask(c, "¿por qué no ha llegado mi pedido W5442520?")
     assert "desde aquí no veo el motivo" in r.answer, r.answer
 
