@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -23,7 +23,7 @@ from profiles.models import (
     utcnow,
 )
 from profiles.privacy import add_audit
-from profiles.relevance import id_shape
+from profiles.relevance import checked_id_pattern, id_shape
 
 
 class UnknownCustomer(LookupError):
@@ -158,19 +158,12 @@ class RecordIn(BaseModel):
         description="What its amount is, told to a customer who asks how much, by language "
         "({'en': 'You paid $63.50 for it.'}).",
     )
-    id_pattern: Plain | None = Field(
+    id_pattern: Annotated[Plain, AfterValidator(checked_id_pattern)] | None = Field(
         None,
         max_length=200,
         description="How customers write its kind's ids, a regular expression ('#?W\\d{7}'): "
         "an id of that shape a message writes that is none of theirs is answered as not theirs.",
     )
-
-    @field_validator("id_pattern")
-    @classmethod
-    def _id_pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            id_shape(value)
-        return value
 
 
 class ReferenceIn(BaseModel):

@@ -818,10 +818,13 @@ Readings = dict[tuple[str, tuple[str, ...]], list[Fact]]
 
 
 def read_before(
-    rows: list[CustomerRecord], earlier: str, older: Sequence[str], readings: Readings
+    rows: list[CustomerRecord], earlier: str, older: Sequence[str], readings: Readings | None
 ) -> list[Fact]:
     """`earlier`, a message before this one, as it was read then (with `older`, the ones
-    before it, oldest first): ranked once per turn, however many stages ask."""
+    before it, oldest first): ranked once per turn (per `readings`), however many stages
+    ask."""
+    if readings is None:
+        readings = {}
     key = (earlier, tuple(older))
     if key not in readings:
         before = older[-1] if older else None
@@ -1148,7 +1151,7 @@ def _asks_a_status(rows: list[CustomerRecord], message: str) -> bool:
     if not YES_NO.search(message):
         return False
     said = {w for r in {r.kind: r for r in rows}.values() for ws in r.statuses.values() for w in ws}
-    return _kind_named(sorted(said), f" {' '.join(words(message))} ") > 0
+    return _kind_named(list(said), f" {' '.join(words(message))} ") > 0
 
 
 def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:
@@ -1589,7 +1592,7 @@ def confirmed_actions(
         return []
     lowered, before = message.lower(), earlier.lower()
     # what the previous message was about, as it was read then
-    then = read_before(rows, earlier, older, {} if readings is None else readings)
+    then = read_before(rows, earlier, older, readings)
     asked_of = {f.id for f in _named_best(then)}
     best = [f for f in _named_best(facts) if f.id in asked_of]
     if not go_ahead and any(  # "yes, and change the address": more than it agrees to
@@ -1620,7 +1623,7 @@ def declined_actions(
     if len(words(message)) > DECLINE_WORDS or OTHER_ONE.search(message):
         return []
     lowered, before = message.lower(), earlier.lower()
-    then = _named_best(read_before(rows, earlier, older, {} if readings is None else readings))
+    then = _named_best(read_before(rows, earlier, older, readings))
     actions = [(f, a) for f in then for a in f.actions if a.allowed and a.asked_in(before)]
     # "no, return it instead": another action asked, not the offer taken back
     if any(a.said_in(lowered) for f in then for a in f.actions if not a.asked_in(before)):

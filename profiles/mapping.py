@@ -114,7 +114,7 @@ from profiles.admin import (
 from profiles.db import session_scope
 from profiles.files import first_error, read_model
 from profiles.models import PURPOSES, Customer, CustomerRecord, ReferenceItem
-from profiles.relevance import id_shape
+from profiles.relevance import IdPattern, id_shape
 
 KEY = "@key"
 PARENT = "@parent."
@@ -296,7 +296,7 @@ class RecordsMap(_Strict):
     )
     sensitive: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list, description="Words naming this kind.")
-    id_pattern: str | None = Field(
+    id_pattern: IdPattern | None = Field(
         None,
         description="How customers write this kind's ids, a regular expression matched "
         "whatever the case ('#?W\\d{7}', 'txn_[0-9a-f]{12}'): an id of that shape a message "
@@ -312,13 +312,6 @@ class RecordsMap(_Strict):
     @classmethod
     def _kind(cls, value: str) -> str:
         return _kind_name(value)
-
-    @field_validator("id_pattern")
-    @classmethod
-    def _id_pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            id_shape(value)
-        return value
 
     @field_validator("show", "amount_said")
     @classmethod

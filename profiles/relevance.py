@@ -12,8 +12,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import AfterValidator
 from rapidfuzz.distance import OSA
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.%][a-z0-9]+)*%?")
@@ -253,12 +255,24 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=256)
 def id_shape(pattern: str) -> re.Pattern[str]:
-    """A kind's `id_pattern` compiled, matched whatever the case; a ValueError that says
-    why when it is no regular expression."""
+    """A kind's `id_pattern` compiled, matched whatever the case and as a whole id (not
+    the end of a longer word nor the start of one); a ValueError that says why when it is
+    no regular expression."""
     try:
-        return re.compile(pattern, re.IGNORECASE)
+        re.compile(pattern)
     except re.error as e:
         raise ValueError(f"id_pattern is no regular expression: {e}") from None
+    return re.compile(rf"(?<![\w#])(?:{pattern})(?!\w)", re.IGNORECASE)
+
+
+def checked_id_pattern(value: str) -> str:
+    """`value` as a kind's `id_pattern`, once it compiles."""
+    id_shape(value)
+    return value
+
+
+IdPattern = Annotated[str, AfterValidator(checked_id_pattern)]
+"""A field holding a kind's `id_pattern` (a mapping's, an admin upsert's)."""
 
 
 def written_ids(text: str, patterns: Iterable[str]) -> list[str]:
@@ -267,9 +281,7 @@ def written_ids(text: str, patterns: Iterable[str]) -> list[str]:
     "#w3657213" are both an order's of the shape "#?W\\d{7}"."""
     found: dict[str, tuple[int, str]] = {}
     for pattern in dict.fromkeys(patterns):
-        # a whole id, not the end of a longer word nor the start of one
-        whole = re.compile(rf"(?<![\w#])(?:{id_shape(pattern).pattern})(?![\w])", re.IGNORECASE)
-        for m in whole.finditer(text):
+        for m in id_shape(pattern).finditer(text):
             found.setdefault(plain_id(m.group()), (m.start(), m.group()))
     return [written for _, written in sorted(found.values())]
 

@@ -348,10 +348,12 @@ class OfflineComposer:
             said_of: list[list[str]] = []
             told_of: list[list[str]] = []
             asked_of: list[list[RecordAction]] = []
+            stands_of: list[str] = []  # a yes or no to a question naming a status, of each
             for s in records:
                 # "can I cancel BK1?": what its status allows, by the business's own rules;
                 # "¿por qué fue cancelado?" asks why of its status, not the action
                 stands = _how_it_stands(cat, s, composed.message)
+                stands_of.append(stands)
                 why = bool(stands) and WHY.search(composed.message) is not None
                 asked = [a for a in s.actions if a.asked_in(lowered) and a not in never and not why]
                 asked_of.append(asked)
@@ -378,13 +380,11 @@ class OfflineComposer:
                     cat, records[0], asked_of[0][0], lowered, composed.sources, all_of=True
                 )
                 once = "" if once == said_of[0][0] else once  # no wording for them all
-            elif len(records) > 1 and alike and not asked_of[0]:
+            elif len(records) > 1 and alike and stands_of[0] and said_of[0][0] == stands_of[0]:
                 # "has my stuff shipped yet?" of three pending orders: "Not yet: they are
                 # all pending." once, after them, not after each
-                stands = _how_it_stands(cat, records[0], composed.message)
-                if stands and said_of[0][0] == stands:
-                    once = _how_it_stands(cat, records[0], composed.message, all_of=True)
-                    once = "" if once == stands else once
+                once = _how_it_stands(cat, records[0], composed.message, all_of=True)
+                once = "" if once == stands_of[0] else once
             # what the action offered does is each record's own ("the $63.50 you paid"):
             # told of one alone, or of each where what is said differs
             for s, said, told in zip(records, said_of, told_of, strict=True):
