@@ -43,6 +43,7 @@ from profiles.relevance import (
     HOW_TO,
     LATEST,
     NAMED_PRODUCT,
+    NEGATED,
     NEGATES,
     OFFERED,
     OTHER_ONE,
@@ -53,6 +54,7 @@ from profiles.relevance import (
     STANDING,
     TOKEN,
     WHEN_DONE,
+    WHY,
     YES_NO,
     Phrases,
     asks_amount,
@@ -1011,6 +1013,8 @@ def _ranked(rows: list[CustomerRecord], message: str) -> list[Fact]:
             score = recency
         scores.append(score)
     _kind_over_value(links, by_kind, scores)
+    if not how:
+        _status_named_first(rows, scores, message)
     if STANDING.search(message) and not how:
         _under_way_first(rows, scores)
     elif not how and max(scores, default=0.0) < RECORD_KIND and _asks_a_status(rows, message):
@@ -1152,6 +1156,39 @@ def _asks_a_status(rows: list[CustomerRecord], message: str) -> bool:
         return False
     said = {w for r in {r.kind: r for r in rows}.values() for ws in r.statuses.values() for w in ws}
     return _kind_named(list(said), f" {' '.join(words(message))} ") > 0
+
+
+def _status_named_first(rows: list[CustomerRecord], scores: list[float], message: str) -> None:
+    """ "Why was my order cancelled?", "can I return my delivered order?": a status the
+    message names, by any word it is said by, tells which of the records it names alike it
+    is about (the cancelled order, not each of them); naming none and pointing back at
+    none ("why was my stuff cancelled?"), the records in that status. A negated why ("why
+    hasn't my order shipped?") is about the ones still under way and not in it. Not a
+    yes-or-no question, which asks whether the status holds ("has it shipped yet?"), nor
+    another negated one ("it says delivered but I never got it")."""
+    why = WHY.search(message) is not None
+    negated = NEGATED.search(message) is not None
+    if (YES_NO.search(message) and not why) or (negated and not why):
+        return
+    text = f" {' '.join(words(message))} "
+    fits: list[int] = []
+    for i, r in enumerate(rows):
+        named = {code for code, said in r.statuses.items() if _kind_named(said, text)}
+        if not named or not r.status:
+            continue
+        if (r.status.upper() in named) != negated and not (negated and r.open is False):
+            fits.append(i)
+    if not fits:
+        return
+    kinded = [i for i, score in enumerate(scores) if score >= RECORD_KIND]
+    if kinded:
+        # among the ones named alike (apart by recency alone), not over a better-named one
+        top = max(scores[i] for i in kinded)
+        for i in (i for i in fits if scores[i] >= top - RECORD_RECENCY):
+            scores[i] = min(scores[i] + UNDER_WAY_FIRST, RECORD_NAMED - RECORD_RECENCY)
+    elif not _BACK.search(message):
+        for i in fits:
+            scores[i] += RECORD_KIND
 
 
 def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:

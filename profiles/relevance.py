@@ -164,6 +164,18 @@ WH = re.compile(
 )
 """A word asking what, where, when, why or how: no yes-or-no question."""
 
+WHY = re.compile(r"\b(?:why|how come|por ?qu[eé]|pourquoi|warum|wieso|weshalb)\b", re.I)
+"""A why ("why was it cancelled?", "¿por qué está pendiente?", typed "porque" too)."""
+
+NEGATED = re.compile(
+    r"n[’']t\b|\b(?:not|never|no|nunca|pas|jamais|nicht|nie|kein\w*)\b"
+    # typed without the apostrophe: "why hasnt it shipped"
+    r"|\b(?:has|have|had|is|are|was|were|did|does|do|wo|ca)nt\b",
+    re.I,
+)
+"""A clause said in the negative ("why hasn't it shipped?", "¿por qué no ha llegado?",
+"pourquoi n'est-il pas …"). Not NEGATES, a go-ahead taken back ("wait", "stop")."""
+
 YET = re.compile(r"\b(?:yet|todav[ií]a|ya|a[uú]n|encore|d[ée]j[aà]|schon|noch|bereits)\b", re.I)
 """A word asking whether something has happened by now ("is it active yet?")."""
 

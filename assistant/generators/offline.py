@@ -32,8 +32,10 @@ from profiles.relevance import (
     HOW_LONG,
     HOW_TO,
     NAMED_PRODUCT,
+    NEGATED,
     REQUEST,
     WH,
+    WHY,
     YES_NO,
     YET,
     asks_amount,
@@ -676,17 +678,6 @@ def _action_sentence(
     whose = owner.id.split(":", 2)[2] if owner is not None else ""
     said = cat.text(key, action=name, status=status, other=also, link=spoken(link), id=whose)
     return _object_placed(said, name) if cat.language == "en" else said
-
-
-# "why was it cancelled?", "¿por qué está pendiente?": a why of the record's status
-WHY = re.compile(r"\b(?:why|how come|por qu[eé]|pourquoi|warum|wieso|weshalb)\b", re.I)
-# "why hasn't it shipped?", "¿por qué no ha llegado?", "pourquoi n'est-il pas …"
-NEGATED = re.compile(
-    r"n[’']t\b|\b(?:not|never|no|nunca|pas|jamais|nicht|nie|kein\w*)\b"
-    # typed without the apostrophe: "why hasnt it shipped"
-    r"|\b(?:has|have|had|is|are|was|were|did|does|do|wo|ca)nt\b",
-    re.I,
-)
 
 
 def _how_it_stands(cat: ReplyCatalog, record: Source, message: str, all_of: bool = False) -> str:

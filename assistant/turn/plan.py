@@ -39,6 +39,7 @@ from profiles.relevance import (
     HOW_LONG,
     HOW_TO,
     TOKEN,
+    WHY,
     Vocabulary,
     plain_id,
     words,
@@ -156,7 +157,6 @@ _WHERE = re.compile(
 )
 
 
-_WHY = re.compile(r"\b(?:why|how come|por ?qu[eé]|pourquoi|warum|wieso|weshalb)\b", re.IGNORECASE)
 _QUESTION = re.compile(
     r"\b(?:what|what's|whats|where|when|why|how|which|who|can|could|do|does|is|are|will|"
     r"qué|que|dónde|cuándo|cómo|por qué|quoi|où|quand|comment|pourquoi|was|wo|wann|wie|warum)\b",
@@ -324,7 +324,7 @@ def record_choice(message: str, records: list[Fact]) -> RecordChoice | None:
     with two cards is asked which one, rather than read both with help on cancelling.
     Not for a question about the way ("how do I freeze my card?"), nor when the message
     names one by its id or number, or lists amounts and dates (it says which)."""
-    if HOW_TO.search(message) or HOW_LONG.search(message) or _WHY.search(message):
+    if HOW_TO.search(message) or HOW_LONG.search(message) or WHY.search(message):
         return None
     if _ASKED_BEFORE.search(message):
         return None

@@ -155,6 +155,29 @@ def test_a_status_asked_in_the_words_customers_use_is_answered(make_container):
     assert "desde aquí no veo el motivo" in r.answer, r.answer
 
 
+def test_a_status_the_message_names_tells_which_record_it_is_about(make_container):
+    """ "why was my order cancelled?" names no order, but a status one of them is in: that
+    one, not each of the customer's orders (the delivered ones were answered too); "why
+    hasn't my order shipped?" is about the ones not shipped; a yes-or-no question asks
+    whether a status holds, so it names no record by it."""
+    c = make_container()
+    omar = "omar_lopez_3107"  # #W7073860 cancelled, #W1764038 and #W7273336 delivered
+    for asked in ("why was my order cancelled?", "hola por que fue cancelado mi pedido?"):
+        r = ask(c, asked, customer=omar)
+        assert "#W7073860" in r.answer, (asked, r.answer)
+        assert "#W1764038" not in r.answer and "#W7273336" not in r.answer, (asked, r.answer)
+    r = ask(c, "why was my order cancelled?", customer=omar)
+    assert "It is cancelled, but I can't see why from here" in r.answer, r.answer
+    # Olivia: #W5866402 delivered, #W5353646 processed, three pending
+    r = ask(c, "why hasnt my order shipped yet")
+    assert "#W5866402" not in r.answer and "#W5353646" not in r.answer, r.answer
+    assert "#W5442520" in r.answer or "#W7941031" in r.answer, r.answer
+    r = ask(c, "can i return my delivered order")
+    assert "#W5866402" in r.answer and "#W5442520" not in r.answer, r.answer
+    r = ask(c, "has my order shipped yet?")  # asks whether: the ones under way, as before
+    assert "#W5866402" not in r.answer, r.answer
+
+
 def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(make_container):
     """The same for any business's records: a parcel whose status its kind's mapping
     counts as arrived (`arrived: [delivered]`) goes to a person when the customer says
