@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.signals import (
     SIGNAL_NAMES,
@@ -77,6 +78,7 @@ class Policy:
                 int(hours.get("start", 9)),
                 int(hours.get("end", 18)),
                 tuple(str(d).lower()[:3] for d in hours.get("days", BusinessHours.days)),
+                _zone(hours.get("timezone"), where),
             )
             max_facts = int(defaults.get("max_personal_facts", 3))
         except (TypeError, ValueError) as exc:
@@ -161,6 +163,19 @@ class Policy:
             if rule.max_personal_facts is not None:
                 d.max_personal_facts = min(d.max_personal_facts, rule.max_personal_facts)
         return d
+
+
+def _zone(name: Any, where: str) -> str | None:
+    """The business's time zone, an IANA name ("America/Los_Angeles"), checked; None unset."""
+    if name is None:
+        return None
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuleFileError(
+            f"{where}: business_hours.timezone: not a time zone name (e.g. Europe/Madrid)"
+        ) from None
+    return str(name)
 
 
 def _lexicon(raw: Any, where: str) -> Vocabulary:

@@ -47,9 +47,16 @@ class BusinessHours:
     start: int = 9
     end: int = 18
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    # the business's IANA time zone: its hours are kept there; None, where the customer is
+    zone: str | None = None
+
+    def _here(self, t: datetime) -> datetime:
+        """`t` on the business's clock (on the customer's, when it keeps no zone)."""
+        return t.astimezone(ZoneInfo(self.zone)) if self.zone else t
 
     def open_at(self, t: datetime) -> bool:
-        return _DAYS[t.weekday()] in self.days and self.start <= t.hour < self.end
+        here = self._here(t)
+        return _DAYS[here.weekday()] in self.days and self.start <= here.hour < self.end
 
     def next_opening(self, t: datetime) -> str:
         """'today 09:00', 'tomorrow 09:00' or 'Monday 09:00' from local time `t`."""
@@ -57,16 +64,21 @@ class BusinessHours:
         return f"{day} {time}" if day else time
 
     def next_opening_parts(self, t: datetime) -> tuple[str, str]:
-        """The next opening as (day word, "HH:00"): 'today', 'tomorrow' or a weekday name
-        ('' when none is open), so each reply language can say it in its own words."""
+        """The next opening as (day word, "HH:MM"): 'today', 'tomorrow' or a weekday name
+        ('' when none is open), told by the clock of `t` (the customer's local time), so
+        each reply language can say it in its own words."""
+        here = self._here(t)
         for ahead in range(8):
-            day = t + timedelta(days=ahead)
+            day = here + timedelta(days=ahead)
             if _DAYS[day.weekday()] not in self.days:
                 continue
-            if ahead == 0 and t.hour >= self.start:
+            if ahead == 0 and here.hour >= self.start:
                 continue
-            label = ("today", "tomorrow")[ahead] if ahead < 2 else _DAY_NAMES[day.weekday()]
-            return label, f"{self.start:02d}:00"
+            opening = day.replace(hour=self.start, minute=0, second=0, microsecond=0)
+            seen = opening.astimezone(t.tzinfo) if t.tzinfo else opening
+            days = (seen.date() - t.date()).days
+            label = ("today", "tomorrow")[days] if days < 2 else _DAY_NAMES[seen.weekday()]
+            return label, f"{seen:%H:%M}"
         return "", f"{self.start:02d}:00"
 
 
@@ -101,7 +113,8 @@ def turn_signals(
 ) -> TurnSignals:
     """Signals from the message, the customer's context and the retrieval results."""
     message = request.message
-    local = local_time(request.timezone or card.timezone, now or datetime.now(UTC))
+    # the customer's clock; the business's when theirs is unknown
+    local = local_time(request.timezone or card.timezone or hours.zone, now or datetime.now(UTC))
     # a record (order, account, booking …) the message names by id or by its kind
     named = [f for f in ctx.facts if f.kind == "record" and f.relevance >= NAMED_PRODUCT]
     tokens = TOKEN.findall(message.lower())

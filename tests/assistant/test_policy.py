@@ -90,6 +90,39 @@ def test_greeting_follows_the_locale_and_hours_follow_the_time_zone():
     assert decide(CARD, "Cancel #W1111111").style.business_hours
 
 
+def test_support_hours_are_the_business_s_own_told_by_the_customer_s_clock(tmp_path):
+    """`business_hours.timezone`: a business in Los Angeles is open 9–17 there, whatever
+    the time where the customer writes from; when it opens is told by the customer's
+    clock, or by the business's when the customer's zone is unknown."""
+    text = (Path(__file__).parents[2] / "assistant/rules/policy.yaml").read_text()
+    text = text.replace(
+        "business_hours: {start: 9, end: 18,",
+        "business_hours: {timezone: America/Los_Angeles, start: 9, end: 17,",
+    )
+    assert "America/Los_Angeles" in text
+    (tmp_path / "policy.yaml").write_text(text)
+    policy = Policy.load(tmp_path / "policy.yaml")
+    late = datetime(2026, 12, 8, 4, 47, tzinfo=UTC)  # Monday 23:47 in New York, 20:47 in LA
+    ny = decide(CARD, "hi", now=late, policy=policy, timezone="America/New_York")
+    assert not ny.style.business_hours and ny.style.local_time == "23:47"
+    # 09:00 in Los Angeles is 12:00 in New York, the next day there
+    assert ny.style.next_opening == "tomorrow 12:00", ny.style.next_opening
+    nowhere = CARD.model_copy(update={"timezone": None})  # no zone: the business's clock
+    unknown = decide(nowhere, "hi", now=late, policy=policy)
+    assert unknown.style.next_opening == "tomorrow 09:00", unknown.style.next_opening
+    utc = decide(CARD, "hi", now=late, policy=policy)  # a customer on UTC: 17:00 there
+    assert utc.style.next_opening == "today 17:00", utc.style.next_opening
+    # 18:30 in New York is 15:30 in Los Angeles: open, though past 17:00 where they are
+    afternoon = datetime(2026, 12, 8, 23, 30, tzinfo=UTC)
+    assert decide(
+        CARD, "hi", now=afternoon, policy=policy, timezone="America/New_York"
+    ).style.business_hours
+    bad = text.replace("America/Los_Angeles", "Mars/Olympus_Mons")
+    (tmp_path / "bad.yaml").write_text(bad)
+    with pytest.raises(RuleFileError, match="business_hours.timezone"):
+        Policy.load(tmp_path / "bad.yaml")
+
+
 def test_naming_a_record_denies_the_other_records_and_defaults_cap_facts():
     d = decide(CARD, "Cancel #W1111111")
     assert d.fired("guard.named_records_only") and d.deny_facts == ["other_records"]
