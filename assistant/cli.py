@@ -150,6 +150,8 @@ def import_files_cmd(
         f"imported {report.customers} customers ({report.created} new), {report.records} "
         f"records and {report.reference} reference items into workspace {c.name}"
     )
+    for warning in report.warnings:  # a status no record is in: a misspelling, or none yet
+        err.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 @app.command()

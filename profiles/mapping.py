@@ -90,7 +90,7 @@ import csv
 import json
 import re
 import string
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -500,6 +500,8 @@ class ImportReport:
     created: int
     records: int = 0
     reference: int = 0
+    # what may be a mistake and may not: a status the rules name that no record is in yet
+    warnings: tuple[str, ...] = ()
 
 
 def import_files(
@@ -539,7 +541,11 @@ def import_files(
         ):
             _upsert(s, model, name, rows, on_progress)
     return ImportReport(
-        customers=len(people), created=created, records=len(records), reference=len(refs)
+        customers=len(people),
+        created=created,
+        records=len(records),
+        reference=len(refs),
+        warnings=tuple(_statuses_unheld(mapping, records, paths)),
     )
 
 
@@ -551,10 +557,134 @@ def mapped(
     must be among `people` (this import's customers) or stored."""
     english = mapping.labels_in("en")  # reference items read in English
     refs = [r for spec in mapping.reference for r in _reference(spec, paths, english)]
-    raws = [r for spec in mapping.records for r in _records(spec, paths)]
+    raws = [r for spec in mapping.records for r in _reads_something(spec, paths)]
     _unique([(r.record.kind, r.record.key, r.where) for r in raws])
     _unique([(r.name, r.key, r.name) for r in refs])
     return refs, _link(s, raws, refs, set(people), mapping)
+
+
+def _reads_something(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
+    """The records of `spec`, each path it names read in at least one of them: a path no
+    item holds (`date: due_date` of items whose date is `due`) is a mistake in the
+    mapping, said with the fields the items do hold."""
+    raws = _records(spec, paths)
+    if not raws:
+        return raws
+    records = [r.record for r in raws]
+    read: dict[str, tuple[str | None, bool]] = {
+        "status": (spec.status, any(r.status for r in records)),
+        "amount": (spec.amount, any(r.amount is not None for r in records)),
+        "date": (spec.date, any(r.at is not None for r in records)),
+    }
+    for name, link_path in spec.link_paths().items():
+        read[f"links.{name}"] = (link_path, any(r.links.get(name) for r in records))
+    for key, (fpath, found) in read.items():
+        if fpath and not found:
+            raise MappingError(
+                f"{_source(spec, paths)}: {spec.kind}: {key}: {fpath!r} reads nothing in any "
+                f"of its {len(raws)} items; they hold: {_held(r.fields for r in records)}"
+            )
+    return raws
+
+
+def _source(spec: RecordsMap, paths: list[Path]) -> str:
+    return _pick(paths, spec.file).name
+
+
+def _held(objects: Iterable[dict[str, Any]], most: int = 20) -> str:
+    """The field names the objects hold, in the order they first appear."""
+    names = list(dict.fromkeys(k for o in objects for k in o))
+    return ", ".join(names[:most]) + (", …" if len(names) > most else "")
+
+
+def _slots(spec: RecordsMap) -> list[tuple[str, str]]:
+    """The (key, placeholder) of every template of a kind, less those in brackets, which
+    may read nothing: `show`, `outcome`, `amount_said`."""
+    templates = [("show", t) for t in _by_language(spec.show or "").values()]
+    templates += [
+        (f"outcome.{a}", t) for a, o in spec.outcome.items() for t in _by_language(o).values()
+    ]
+    if spec.amount_said is not None:
+        templates += [("amount_said", t) for t in _by_language(spec.amount_said).values()]
+    fmt = string.Formatter()
+    return list(
+        dict.fromkeys(
+            (key, name)
+            for key, t in templates
+            for _, name, _, _ in fmt.parse(_OPTIONAL.sub("", t))
+            if name
+        )
+    )
+
+
+def _placeholders_read(
+    spec: RecordsMap, raws: list[_Raw], linked: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Each placeholder of a kind's templates read in at least one of its records (or of
+    the items they link to): `{plan.nme}` is a mistake, not a blank."""
+    if not raws:
+        return
+    fields = [r.record.fields for r in raws]
+    own = {"kind", "key", "status", *(("amount",) if spec.amount else ())}
+    for key, name in _slots(spec):
+        parts = name.split(".")
+        root = parts[0]
+        if root in own and len(parts) == 1:
+            continue
+        if root in spec.links:
+            values: list[Any] = [{**f, "key": ""} for f in linked.get(root, [])]
+            rest, held = parts[1:], _held(linked.get(root, []))
+            where = f"the {root} items hold: {held}" if held else f"no {root} item was found"
+        else:
+            values, rest, where = list(fields), parts, f"they hold: {_held(fields)}"
+        for part in rest:
+            values = [x for v in values for x in _step(v, part)]
+        if not values:
+            raise MappingError(
+                f"{raws[0].where.split(': ')[0]}: {spec.kind}: {key}: {{{name}}} reads nothing in "
+                f"any of its {len(raws)} items; {where}"
+            )
+
+
+def _step(value: Any, part: str) -> list[Any]:
+    """What a placeholder's next part reads in a value: an object's field, a list's item
+    by position, or each item's field."""
+    if isinstance(value, dict):
+        return [value[part]] if part in value else []
+    if isinstance(value, list):
+        if part.isdigit():
+            return [value[int(part)]] if int(part) < len(value) else []
+        return [x[part] for x in value if isinstance(x, dict) and part in x]
+    return []
+
+
+def _statuses_unheld(
+    mapping: Mapping, records: list[CustomerRecord], paths: list[Path]
+) -> Iterator[str]:
+    """The statuses a kind's rules name (`open`, `arrived`, `allows`, `status_words`) that
+    none of its records is in, one line a kind: a misspelling, or none in them yet."""
+    for spec in mapping.records:
+        held = list(dict.fromkeys(r.status for r in records if r.kind == spec.kind and r.status))
+        if not spec.status or not held:
+            continue
+        upper = {h.upper() for h in held}
+        named = {
+            "open": spec.open,
+            "arrived": spec.arrived,
+            "allows": [k for k in spec.allows if k != "*"],
+            "status_words": list(spec.status_words),
+        }
+        unheld: dict[str, list[str]] = {}  # status: the keys naming it
+        for key, statuses in named.items():
+            for status in statuses:
+                if status.upper() not in upper:
+                    unheld.setdefault(status, []).append(key)
+        if unheld:
+            said = ", ".join(f"{status!r} ({', '.join(keys)})" for status, keys in unheld.items())
+            yield (
+                f"{_source(spec, paths)}: {spec.kind}: no item is in {said}; check the "
+                f"spelling if some should be (they are in: {', '.join(held)})"
+            )
 
 
 def _unique(items: list[tuple[str, str, str]]) -> None:
@@ -624,10 +754,16 @@ def _link(
     wanted = {(n, k) for r in raws for n, k in r.record.links.items()} - mine.keys()
     stored = _stored(s, wanted)
     said_as = _statuses(raws, mapping)
+    # what the items each kind links to hold, by link: its placeholders are read there
+    reached: dict[int, dict[str, list[dict[str, Any]]]] = {}
     for raw in raws:
         rec, spec = raw.record, raw.spec
         rec.statuses = said_as.get(spec.kind, {})
         linked = {n: mine.get((n, k)) or stored.get((n, k)) for n, k in rec.links.items()}
+        into = reached.setdefault(id(spec), {})
+        for n, t in linked.items():
+            if t is not None:
+                into.setdefault(n, []).append(t.fields)
         if spec.customer_via is not None:
             target = linked[spec.customer_via]
             owner = getattr(target, "customer_id", "")
@@ -665,6 +801,9 @@ def _link(
         # its status as customers read it, by language, where the labels give it
         label = mapping.labels.get(rec.status or "")
         rec.status_texts = {"*": label} if isinstance(label, str) else dict(label or {})
+    for spec in mapping.records:
+        mine_of = [r for r in raws if r.spec is spec]
+        _placeholders_read(spec, mine_of, reached.get(id(spec), {}))
     owners = {r.record.customer_id for r in raws} - people
     if owners:
         found = set(s.exec(select(Customer.id).where(col(Customer.id).in_(owners))).all())
@@ -876,8 +1015,14 @@ def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:
             kind=spec.kind,
             key=rid,
             status=status,
-            amount=_amount(_get(item, spec.amount, where), where) if spec.amount else None,
-            at=_date(_get(item, spec.date, where), spec.date_formats, where) if spec.date else None,
+            amount=_amount(_get(item, spec.amount, where), f"{where}: amount {spec.amount!r}")
+            if spec.amount
+            else None,
+            at=_date(
+                _get(item, spec.date, where), spec.date_formats, f"{where}: date {spec.date!r}"
+            )
+            if spec.date
+            else None,
             fields=fields,
             words=spec.words or [spec.kind.replace("_", " ")],
             links={n: k for n, k in links.items() if k},
@@ -1033,7 +1178,7 @@ def _amount(value: Any, where: str) -> float | None:
     try:
         return float(str(value).replace(",", "").lstrip("$€£"))
     except ValueError:
-        raise MappingError(f"{where}: the amount is not a number") from None
+        raise MappingError(f"{where}: not a number") from None
 
 
 def _date(value: Any, formats: list[str], where: str) -> datetime | None:
@@ -1044,7 +1189,9 @@ def _date(value: Any, formats: list[str], where: str) -> datetime | None:
             return datetime.strptime(str(value), fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
-    raise MappingError(f"{where}: the date matches none of the mapping's date_formats")
+    raise MappingError(
+        f"{where}: matches none of the date_formats ({', '.join(formats)}); add its format"
+    )
 
 
 def _pick(paths: list[Path], name: str | None) -> Path:

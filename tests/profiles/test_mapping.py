@@ -363,7 +363,7 @@ def test_records_that_do_not_fit_are_refused_before_any_is_written(tmp_path, eng
         "customers: {file: p.csv, id: nr}\n"
         "records: [{kind: plan, file: r.csv, id: id, customer: member, date: since}]\n"
     )
-    with pytest.raises(MappingError, match=r"r.csv: plan\[1\]: the date matches none"):
+    with pytest.raises(MappingError, match=r"r.csv: plan\[1\]: date .since.: matches none of"):
         import_files(engine, load_mapping(_write(tmp_path / "m.yaml", spec)), [people, bad_date])
     stranger = _write(tmp_path / "s.csv", "id,member\nr1,M-9\n")
     spec2 = "records: [{kind: plan, file: s.csv, id: id, customer: member}]\n"
@@ -1163,3 +1163,60 @@ def test_an_id_in_the_shape_of_the_business_ids_that_is_none_of_theirs(tmp_path,
     assert foreign_identifiers(c, "Your membership gm-1001 is active.", shapes) == []
     assert foreign_identifiers(c, "GM-2002 is frozen; GM-1001 is active.", shapes) == ["GM-2002"]
     assert foreign_identifiers(c, "Visit V9 was logged.", shapes) == []
+
+
+def test_a_path_or_placeholder_that_reads_nothing_in_any_item_is_a_mistake(tmp_path, engine):
+    """A field path that no item of its kind holds is a typo, not data: `date: due_date` of
+    items whose date is `due`, a link through `plan_id` of lines that name `plan`,
+    `{plan.nme}` in a template (it imported, and read "plan (/month, GB)"). The import
+    stops before anything is written, naming the file, the kind, the key and the fields
+    the items do hold; a placeholder in brackets is optional and may read nothing. A
+    status the rules name and no item is in is only worth a warning: none may be in it yet."""
+    from profiles.models import CustomerRecord
+
+    people = _write(tmp_path / "p.csv", "nr\nM-1\n")
+    plans = _write(tmp_path / "plans.json", '{"basic": {"name": "Basic", "gb": 5}}')
+    lines = _write(
+        tmp_path / "l.csv",
+        "id,member,plan,state,since,note\nL-1,M-1,basic,active,2024-01-01,\n"
+        "L-2,M-1,basic,suspended,2024-02-01,moved\n",
+    )
+    good = (
+        "customers: {file: p.csv, id: nr}\n"
+        "reference: [{name: plan, file: plans.json, id: '@key', show: '{name}'}]\n"
+        "records: [{kind: line, file: l.csv, id: id, customer: member, status: state,"
+        " open: [porting], date: since, links: {plan: plan},"
+        " show: 'Line {key}: {plan.name} ({plan.gb} GB), {status}[, note {note}]"
+        "[ ({tracking})]'}]\n"
+    )
+    files = [people, plans, lines]
+    for wrong, says, told in [
+        ("date: since", "date: sincee", "date: 'sincee' reads nothing"),
+        ("status: state", "status: stat", "status: 'stat' reads nothing"),
+        ("links: {plan: plan}", "links: {plan: plan_id}", "links.plan: 'plan_id' reads nothing"),
+        ("{plan.name}", "{plan.nme}", "show: {plan.nme} reads nothing"),
+        ("{status}[, note {note}]", "{status}, note {notes}", "show: {notes} reads nothing"),
+    ]:
+        spec = _write(tmp_path / "m.yaml", good.replace(wrong, says))
+        with pytest.raises(MappingError) as err:
+            import_files(engine, load_mapping(spec), files)
+        text = str(err.value)
+        assert text.startswith(f"l.csv: line: {told} in any of its 2 items"), text
+        if "plan." in says:
+            assert "the plan items hold: name, gb" in text, text
+        else:
+            assert "they hold: id, member, plan, state, since, note" in text, text
+    with Session(engine) as s:
+        assert s.exec(select(CustomerRecord)).all() == []
+    report = import_files(engine, load_mapping(_write(tmp_path / "m.yaml", good)), files)
+    assert report.records == 2
+    assert report.warnings == (
+        "l.csv: line: no item is in 'porting' (open); check the spelling if some should be"
+        " (they are in: active, suspended)",
+    )
+    with Session(engine) as s:
+        texts = sorted(r.text for r in s.exec(select(CustomerRecord)))
+    assert texts == [
+        "Line L-1: Basic (5 GB), active",
+        "Line L-2: Basic (5 GB), suspended, note moved",
+    ]
