@@ -147,13 +147,54 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ConsentBy(_Strict):
+    """Consent read from each customer's own data, a yes or no ("yes", "true", 1,
+    "granted", "opted in" …; anything else, or nothing, is no): `field` for every purpose,
+    or a field path per purpose (a purpose not given is not granted)."""
+
+    field: str | None = None
+    personalization: str | None = None
+    history: str | None = None
+    analytics: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ConsentBy:
+        per_purpose = [p for p in PURPOSES if getattr(self, p)]
+        if self.field and per_purpose:
+            raise ValueError("give `field` for every purpose, or a field per purpose, not both")
+        if not self.field and not per_purpose:
+            raise ValueError(f"give `field`, or a field for any of {', '.join(PURPOSES)}")
+        return self
+
+    def paths(self) -> dict[str, str | None]:
+        """Each purpose's field path (None: not granted)."""
+        return {p: self.field or getattr(self, p) for p in PURPOSES}
+
+
 class CustomersMap(_Strict):
     file: str | None = Field(None, description="Source file name; the first given if unset.")
     at: str = Field("", description="Dotted path to the customers inside a JSON file.")
     id: str = Field(description="Field path of the customer id, or @key.")
     name: str | None = Field(None, description="Field path of a full name (split in two).")
     fields: dict[str, str] = Field(default_factory=dict)
-    consent: Literal["granted", "not_granted"] = "granted"
+    consent: Literal["granted", "not_granted"] | ConsentBy = Field(
+        "granted",
+        description="granted or not_granted for every customer, or read from each one's "
+        "data: {field: marketing_ok}, or {personalization: a, history: b}.",
+    )
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _consent(cls, value: Any) -> Any:
+        """One error for what was meant: the words, or the fields to read."""
+        if isinstance(value, dict):
+            try:
+                return ConsentBy.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(first_error(exc)) from None
+        if value not in ("granted", "not_granted"):
+            raise ValueError("granted, not_granted, or {field: …} to read each customer's")
+        return value
 
     @field_validator("fields")
     @classmethod
@@ -525,12 +566,16 @@ def import_files(
             )
         }
     created = 0
+    per_customer = mapping.customers is not None and isinstance(
+        mapping.customers.consent, ConsentBy
+    )
     for cid, data in people:
         if cid in known:
             # a consent is the customer's to give or withdraw: an import sets it for
             # someone new, never again for someone it finds (re-running would grant
-            # what they withdrew)
-            data = data.model_copy(update={"consents": {}})
+            # what they withdrew), except a withdrawal their own data now says
+            kept = {p: False for p, ok in data.consents.items() if per_customer and not ok}
+            data = data.model_copy(update={"consents": kept})
         created += upsert_customer(engine, cid, data, actor="import")
         if on_progress:
             on_progress(1)
@@ -934,7 +979,13 @@ def _stored(
 def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, CustomerIn]]:
     source = _pick(paths, spec.file)
     rows: list[tuple[str, CustomerIn]] = []
-    consents = {p: spec.consent == "granted" for p in PURPOSES}
+    said: dict[str, str | None] = {}
+    if isinstance(spec.consent, ConsentBy):
+        said = spec.consent.paths()
+    else:
+        consents = {p: spec.consent == "granted" for p in PURPOSES}
+    read: set[str] = set()  # the consent paths some customer holds a value at
+    held: list[dict[str, Any]] = []
     for item in _items(source, spec.at):
         where = f"{source.name}: customers[{item.key}]"
         cid = _key(item, spec.id, where)
@@ -943,6 +994,11 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
         values: dict[str, Any] = {
             attr: _text(_get(item, fpath, where)) for attr, fpath in spec.fields.items()
         }
+        if said:
+            found = {p: _get(item, fpath, where) for p, fpath in said.items() if fpath}
+            read |= {str(said[p]) for p, v in found.items() if _text(v) is not None}
+            consents = {p: _consented(found.get(p)) for p in said}
+            held.append(item.obj)
         if spec.name:
             first, _, last = (_text(_get(item, spec.name, where)) or "").partition(" ")
             values.setdefault("first_name", first)
@@ -954,6 +1010,12 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
         except ValidationError as exc:
             raise MappingError(f"{where}: {first_error(exc)}") from exc
         rows.append((cid, data))
+    for fpath in dict.fromkeys(f for f in said.values() if f):
+        if held and fpath not in read:
+            raise MappingError(
+                f"{source.name}: customers: consent: {fpath!r} reads nothing in any of its "
+                f"{len(held)} customers; they hold: {_held(held)}"
+            )
     return rows
 
 
@@ -994,6 +1056,12 @@ def _yes(value: Any) -> bool:
     if isinstance(value, int | float):
         return value != 0
     return str(value or "").strip().lower() in {"true", "yes", "y", "1", "available", "in stock"}
+
+
+def _consented(value: Any) -> bool:
+    """A consent as customer systems write it: a yes (`_yes`), "granted", "opted in" …"""
+    said = str(value or "").strip().lower().replace("-", " ").replace("_", " ")
+    return _yes(value) or said in {"granted", "opted in", "opt in", "accepted", "agreed"}
 
 
 def _records(spec: RecordsMap, paths: list[Path]) -> list[_Raw]:

@@ -1220,3 +1220,37 @@ def test_a_path_or_placeholder_that_reads_nothing_in_any_item_is_a_mistake(tmp_p
         "Line L-1: Basic (5 GB), active",
         "Line L-2: Basic (5 GB), suspended, note moved",
     ]
+
+
+def test_each_customer_s_consent_read_from_their_own_data(tmp_path, engine):
+    """`consent: {field: …}`: what each customer chose, as their system writes it ("yes",
+    "opted-in", "no", nothing); a field per purpose grants only the purposes it names. A
+    re-import never grants again what they withdrew, but does withdraw what their own data
+    now says they withdrew. A consent path no customer holds is a mistake in the mapping."""
+
+    def granted(who: str) -> set[str]:
+        with Session(engine) as s:
+            rows = s.exec(select(Consent).where(Consent.customer_id == who)).all()
+        return {c.purpose for c in rows if c.granted}
+
+    people = _write(tmp_path / "c.csv", "id,ok,chat\nA,yes,opted-in\nB,no,yes\nC,,\n")
+    every = _write(tmp_path / "m.yaml", "customers: {id: id, consent: {field: ok}}\n")
+    import_files(engine, load_mapping(every), [people])
+    assert granted("A") == {"personalization", "history", "analytics"}
+    assert granted("B") == set() and granted("C") == set()
+    # A withdraws in the business's own system; B's yes is not re-granted by an import
+    _write(people, "id,ok,chat\nA,no,opted-in\nB,yes,yes\nC,,\n")
+    import_files(engine, load_mapping(every), [people])
+    assert granted("A") == set() and granted("B") == set()
+
+    apart = _write(tmp_path / "m2.yaml", "customers: {id: id, consent: {personalization: chat}}\n")
+    import_files(engine, load_mapping(apart), [_write(tmp_path / "d.csv", "id,chat\nD,Y\n")])
+    assert granted("D") == {"personalization"}
+    typo = _write(tmp_path / "m3.yaml", "customers: {id: id, consent: {field: okay}}\n")
+    with pytest.raises(MappingError, match=r"c.csv: customers: consent: 'okay' reads nothing"):
+        import_files(engine, load_mapping(typo), [people])
+    both = _write(
+        tmp_path / "m4.yaml", "customers: {id: id, consent: {field: ok, history: chat}}\n"
+    )
+    with pytest.raises(MappingError, match="not both"):
+        load_mapping(both)
