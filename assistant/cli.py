@@ -558,7 +558,7 @@ def serve(
     if workers > 1 and settings.database_url is None:
         err.print("note: several workers on one SQLite file serialize their writes", style="dim")
     with errors():
-        Container(settings).require_data()
+        Workspaces.from_settings(settings).require_data()
     base = f"http://{host}:{port}"
     out.print(f"Rapport on {base} ({workers} worker{'s' if workers > 1 else ''})", style="bold")
     out.print(f"  widget demo   {base}/widget")

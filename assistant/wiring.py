@@ -101,12 +101,16 @@ class Container:
         own = self.workspace.config.admin_keys_sha256 if self.workspace else []
         return frozenset([*own, *map(digest, self.settings.admin_key_list)])
 
+    def has_data(self) -> bool:
+        """Whether demo or imported data exist for it (always, on a database server)."""
+        return (
+            self.settings.database_url is not None
+            or (self.settings.data_dir / "rapport.db").is_file()
+        )
+
     def require_data(self) -> None:
         """Raise DataDirMissing unless demo or imported data exist for the embedded defaults."""
-        if (
-            self.settings.database_url is None
-            and not (self.settings.data_dir / "rapport.db").is_file()
-        ):
+        if not self.has_data():
             raise DataDirMissing(
                 f"no data in {self.settings.data_dir}: run 'rapport import tau-retail DIR' "
                 "or 'rapport demo' first, or set RAPPORT_DATA_DIR"
@@ -224,6 +228,17 @@ class Workspaces:
                 )
                 self._built[name].__dict__["breaker"] = self.default.breaker
             return self._built[name]
+
+    def require_data(self) -> None:
+        """Raise DataDirMissing unless some workspace holds demo or imported data: a
+        business onboarded into its own workspace is served without the store's."""
+        if self.default.has_data() or any(self.get(w.name).has_data() for w in self.registry):
+            return
+        raise DataDirMissing(
+            f"no data in {self.settings.data_dir}: import a business first ('rapport import "
+            "files -w NAME --mapping FILE …' or 'rapport import tau-retail DIR'), or run "
+            "'rapport demo', or set RAPPORT_DATA_DIR"
+        )
 
     def built(self) -> list[Container]:
         """The Containers built so far (what shutdown has to drain)."""

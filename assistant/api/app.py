@@ -101,8 +101,9 @@ def app_from_env() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings)  # after uvicorn has set up its own loggers
-    container = Workspaces.from_settings(settings).default
-    container.require_data()
+    workspaces = Workspaces.from_settings(settings)
+    workspaces.require_data()  # the default's, or another business's own
+    container = workspaces.default
     warm_up(container)
     return create_app(container)
 

@@ -83,3 +83,26 @@ def test_unknown_or_bad_workspaces_are_one_line_and_exit_2(make_container):
     assert rapport_cli(c, "workspace", "create", "twice").returncode == 0
     again = rapport_cli(c, "workspace", "create", "twice")
     assert again.returncode == 2 and "exists already" in again.stderr
+
+
+def test_a_business_onboarded_into_its_own_workspace_is_served_without_the_store(
+    tmp_path: Path,
+) -> None:
+    """`rapport serve` on a data folder holding only a new business's workspace (no store
+    in `default`) serves it; with no business's data at all it says how to import one."""
+    import pytest
+
+    from assistant.errors import DataDirMissing
+    from assistant.settings import Settings
+    from assistant.wiring import Workspaces
+    from profiles.admin import CustomerIn, upsert_customer
+    from profiles.workspaces import Registry
+
+    settings = Settings(data_dir=tmp_path, database_url=None)
+    with pytest.raises(DataDirMissing, match="import a business first"):
+        Workspaces.from_settings(settings).require_data()
+    Registry(tmp_path).create("gym")
+    assert not (tmp_path / "rapport.db").exists()
+    upsert_customer(Workspaces.from_settings(settings).get("gym").engine, "G-7", CustomerIn())
+    Workspaces.from_settings(settings).require_data()  # the gym's own data: served
+    assert not (tmp_path / "rapport.db").exists()  # nothing made up for the store
