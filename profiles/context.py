@@ -56,11 +56,13 @@ from profiles.relevance import (
     WHEN_DONE,
     WHY,
     YES_NO,
+    YET,
     Phrases,
     asks_amount,
     is_typo,
     message_words,
     name_match,
+    phrase_forms,
     said_for,
     words,
 )
@@ -158,7 +160,7 @@ _DONE_THING = re.compile(r"(?:ment|tion|sion)s?$")  # "replacement", "cancellati
 
 @lru_cache(maxsize=256)
 def _asked(names: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+    return re.compile(r"\b(?:" + "|".join(f for n in names for f in phrase_forms(n)) + r")\b")
 
 
 @lru_cache(maxsize=256)
@@ -171,7 +173,7 @@ def _forms(name: str) -> list[str]:
     "closing" that drops its final e, though not in a short word: "use" is no "using");
     a phrase as it is."""
     if " " in name:
-        return [re.escape(name)]
+        return phrase_forms(name)
     forms = [rf"{re.escape(name)}\w*"]
     if len(name) >= 5 and name.endswith("e"):
         forms.append(rf"{re.escape(name[:-1])}ing\w*")
@@ -1065,9 +1067,14 @@ def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> No
     best = _best(facts)
     lowered = _asking(rows, best, message)
     asked: dict[str, set[str]] = {}
+    said = _names_said({k: r.actions or {} for r in rows for k in [r.kind]}, message)
     for r in rows:
         if r.kind not in asked:
-            asked[r.kind] = {a.name for a in _kind_known(r.actions or {}) if a.asked_in(lowered)}
+            asked[r.kind] = {
+                a.name
+                for a in _kind_known(r.actions or {})
+                if a.asked_in(lowered) and not _within_said(a, said)
+            }
     acting = {i for i, r in enumerate(rows) if asked[r.kind]}
     if not acting:
         return
@@ -1115,14 +1122,41 @@ def unknown_asked(
     # what they can have, by every name: "cancel" an order is "close" a card's other name
     had = {n for j in near for a in _kind_known(rows[j].actions or {}) for n in a.said_as()}
     lowered = _asking(rows, best, message)
+    # the names of theirs the message says: "pay" is no other action in "pay it off"
+    theirs = _names_said({rows[j].kind: rows[j].actions or {} for j in near}, message)
     asked: dict[str, RecordAction] = {}
     for action in (a for actions in kind_actions.values() for a in _kind_known(actions)):
         named_before = action.name in asked or had.intersection(action.said_as())
-        if not named_before and action.asked_in(lowered):
+        within = _within_said(action, theirs)
+        if not named_before and not within and action.asked_in(lowered):
             asked[action.name] = action.model_copy(update={"known": False})
     for action in asked.values():
         for i in best:
             facts[i].actions.append(action)
+
+
+def _names_said(kind_actions: dict[str, dict[str, Any]], message: str) -> list[str]:
+    """Every name of the kinds' actions the message says, of each action it says."""
+    lowered = message.lower()
+    return [
+        n
+        for actions in kind_actions.values()
+        for a in _kind_known(actions)
+        if a.said_in(lowered)
+        for n in a.said_as()
+    ]
+
+
+def _within_said(action: RecordAction, said: list[str]) -> bool:
+    """Whether each name of the action the message says is words of a longer name it
+    says of another action: "pay" in "pay it off", which is "pay off"."""
+    own = action.said_as()
+    return any(
+        re.search(rf"(?<!\w){re.escape(n)}(?!\w)", longer)
+        for n in own
+        for longer in said
+        if longer not in own
+    )
 
 
 def _kind_known(actions: dict[str, Any]) -> list[RecordAction]:
@@ -1164,11 +1198,13 @@ def _status_named_first(rows: list[CustomerRecord], scores: list[float], message
     is about (the cancelled order, not each of them); naming none and pointing back at
     none ("why was my stuff cancelled?"), the records in that status. A negated why ("why
     hasn't my order shipped?") is about the ones still under way and not in it. Not a
-    yes-or-no question, which asks whether the status holds ("has it shipped yet?"), nor
-    another negated one ("it says delivered but I never got it")."""
+    yes-or-no question, which asks whether the status holds ("has it shipped yet?", "my
+    old line still active?"), nor another negated one ("it says delivered but I never got
+    it")."""
     why = WHY.search(message) is not None
     negated = NEGATED.search(message) is not None
-    if (YES_NO.search(message) and not why) or (negated and not why):
+    whether = YES_NO.search(message) or YET.search(message) or _STILL.search(message)
+    if not why and (whether or negated):
         return
     text = f" {' '.join(words(message))} "
     fits: list[int] = []
@@ -1189,6 +1225,9 @@ def _status_named_first(rows: list[CustomerRecord], scores: list[float], message
     elif not _BACK.search(message):
         for i in fits:
             scores[i] += RECORD_KIND
+
+
+_STILL = re.compile(r"\b(?:still|already)\b", re.I)  # "still active?": whether it is
 
 
 def _under_way_first(rows: list[CustomerRecord], scores: list[float]) -> None:

@@ -176,6 +176,21 @@ NEGATED = re.compile(
 """A clause said in the negative ("why hasn't it shipped?", "¿por qué no ha llegado?",
 "pourquoi n'est-il pas …"). Not NEGATES, a go-ahead taken back ("wait", "stop")."""
 
+PARTICLES = frozenset({"back", "off", "up", "out", "down", "over", "away", "in", "on"})
+"""The particle ending an English phrasal verb ("pay off", "send back"), which a pronoun
+comes before: "pay it off"."""
+
+
+def phrase_forms(name: str) -> list[str]:
+    """A phrase as a pattern, and a phrasal verb also with a pronoun before its particle
+    ("pay off": "pay it off", "pay them off")."""
+    verb, _, particle = name.rpartition(" ")
+    forms = [re.escape(name)]
+    if verb and particle in PARTICLES:
+        forms.append(rf"{re.escape(verb)} (?:it|them|this|that|these|those) {particle}")
+    return forms
+
+
 YET = re.compile(r"\b(?:yet|todav[ií]a|ya|a[uú]n|encore|d[ée]j[aà]|schon|noch|bereits)\b", re.I)
 """A word asking whether something has happened by now ("is it active yet?")."""
 

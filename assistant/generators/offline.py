@@ -33,6 +33,7 @@ from profiles.relevance import (
     HOW_TO,
     NAMED_PRODUCT,
     NEGATED,
+    PARTICLES,
     REQUEST,
     WH,
     WHY,
@@ -734,14 +735,11 @@ def _instead(
     return (linked[1], linked[0]) if linked is not None else (None, None)
 
 
-_PARTICLES = frozenset({"back", "off", "up", "out", "down", "over", "away", "in", "on"})
-
-
 def _object_placed(sentence: str, name: str) -> str:
     """An English phrasal verb takes its pronoun before its particle: "send it back", not
     "send back it"."""
     verb, _, particle = name.rpartition(" ")
-    if not verb or particle not in _PARTICLES:
+    if not verb or particle not in PARTICLES:
         return sentence
     for pronoun in ("it", "them"):
         sentence = sentence.replace(f"{name} {pronoun}", f"{verb} {pronoun} {particle}")

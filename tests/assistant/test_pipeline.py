@@ -168,6 +168,9 @@ def test_a_status_the_message_names_tells_which_record_it_is_about(make_containe
         assert "#W1764038" not in r.answer and "#W7273336" not in r.answer, (asked, r.answer)
     r = ask(c, "why was my order cancelled?", customer=omar)
     assert "It is cancelled, but I can't see why from here" in r.answer, r.answer
+    # asked whether, without "is": not only the cancelled one
+    r = ask(c, "my order already cancelled?", customer=omar)
+    assert "#W7073860" in r.answer and "#W1764038" in r.answer, r.answer
     # Olivia: #W5866402 delivered, #W5353646 processed, three pending
     r = ask(c, "why hasnt my order shipped yet")
     assert "#W5866402" not in r.answer and "#W5353646" not in r.answer, r.answer
@@ -216,6 +219,37 @@ def test_a_mapped_record_that_arrived_but_never_reached_them_goes_to_a_person(ma
     r = ask(c, "i havent received my packages", customer="cy")
     assert "P-cy1" in r.answer and "P-cy2" in r.answer
     assert r.answer.count("has reached you") == 1 and "It is in transit" not in r.answer
+
+
+def test_an_action_named_inside_another_is_that_other_one(make_container):
+    """A telecom's bills are paid and its phones paid off: "can I pay it off early?" asks
+    the phone's payoff, with its pronoun before the particle, not which bill to pay, and
+    is no "pay" the phone cannot have ("It is not something we can pay.")."""
+    from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
+
+    c = make_container()
+    consents = {"personalization": True, "history": True}
+    upsert_customer(c.engine, "maya", CustomerIn(first_name="Maya", consents=consents))
+    pay = {"pay": {"en": ["pay"]}}
+    for key in ("BL-1", "BL-2"):
+        bill = RecordIn(
+            customer_id="maya", status="issued", words=["bill"], allows=["pay"], actions=pay
+        )
+        upsert_record(c.engine, "bill", key, bill)
+    phone = RecordIn(
+        customer_id="maya",
+        status="paying",
+        words=["phone", "device"],
+        allows=["pay_off"],
+        actions={"pay_off": {"en": ["pay off", "pay off early"]}},
+    )
+    upsert_record(c.engine, "device", "DV-5", phone)
+    for asked in ("can i pay it off early?", "can i pay off my phone early"):
+        r = ask(c, asked, customer="maya")
+        assert "DV-5" in r.answer and "so you can still pay it off" in r.answer, (asked, r.answer)
+        assert "Which one" not in r.answer and "not something we can" not in r.answer, r.answer
+    r = ask(c, "can i pay my bill", customer="maya")
+    assert "Which one would you like to pay?" in r.answer and "DV-5" not in r.answer, r.answer
 
 
 def test_llm_reply_is_used_and_citations_resolved(make_container, llm_guard):
