@@ -160,6 +160,25 @@ def _content(text: str) -> list[str]:
     return stem([w for w in words(text) if w not in _STOP and len(w) > 1])
 
 
+POINTING_WORDS = 2  # a question with this few content words may mean a record by "it"
+
+
+def _pointed_at(composed: Composed) -> set[str]:
+    """What a short question naming nothing asks about, when it points back at one of
+    the customer's records: its kind and its status ("how do I get it back on?" after a
+    question about a suspended line: "line", "suspended"), which the help article's
+    sentences say ("A suspended line is restored as soon as …")."""
+    asked = set(_content(composed.message))
+    named = [s for s in composed.sources if s.kind == "record" and s.relevance >= 1.0]
+    if len(asked) > POINTING_WORDS or not named:
+        return set()
+    top = max(named, key=lambda s: s.relevance)
+    said = set(_content(" ".join([*top.terms, spoken(top.status or "")])))
+    if asked & said:
+        return set()  # it names the record itself ("how do I restore my line?")
+    return set(_content(f"{record_kind(top.id).replace('_', ' ')} {spoken(top.status or '')}"))
+
+
 _TIMING = set(
     _content(
         "does do did will would usually normally typically take takes taking"
@@ -436,7 +455,8 @@ class OfflineComposer:
                 else []
             )
         else:
-            kb = self._best_sentences(composed, most, beside_records=bool(records))
+            also = _pointed_at(composed)
+            kb = self._best_sentences(composed, most, also=also, beside_records=bool(records))
         if kb and not short:
             lines.append(intro or cat.text("policy_intro" if rules else "kb_intro"))
         for sentence, s in kb:

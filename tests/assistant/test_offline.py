@@ -754,3 +754,32 @@ def test_help_sentences_are_quoted_without_their_markdown_emphasis(make_composed
     g = OfflineComposer().generate(c)
     assert "Dispute a charge in the app: open Transactions" in g.text
     assert "**" not in g.text and "__" not in g.text
+
+
+def test_a_short_how_to_that_points_back_reads_the_article_about_that_record(make_composed):
+    """ "how do I get it back on?" after asking why the line is suspended: the steps of
+    the article about restoring a suspended line answer it, though the question says
+    neither "line" nor "suspended" (it handed off: "I couldn't find an answer")."""
+    line = Fact(
+        id="record:line:LN-3",
+        kind="record",
+        text="Line LN-3 (415-555-7003): suspended, plan Plus 20GB",
+        relevance=4.8,  # read on from the question before
+        status="suspended",
+        terms=["line", "phone line", "number", "plan"],
+    )
+    restore = _article(
+        "suspension",
+        "Suspension for non-payment > How to restore a suspended line",
+        "Pay all overdue bills in full in the app under Billing > Pay now. Your line is "
+        "restored automatically within 2 hours of the payment.",
+    )
+    roaming = _article(
+        "roaming", "Roaming > Turning roaming on", "Roaming is switched on in the app."
+    )
+    composed = make_composed(
+        "how do i get it back on?", facts=[PROFILE, line], passages=[roaming, restore]
+    )
+    g = OfflineComposer().generate(composed)
+    assert not g.cannot_answer, g.text
+    assert "Pay all overdue bills in full" in g.text and "switched on" not in g.text
