@@ -176,7 +176,23 @@ def _pointed_at(composed: Composed) -> set[str]:
     said = set(_content(" ".join([*top.terms, spoken(top.status or "")])))
     if asked & said:
         return set()  # it names the record itself ("how do I restore my line?")
-    return set(_content(f"{record_kind(top.id).replace('_', ' ')} {spoken(top.status or '')}"))
+    return _kind_and_status(top)
+
+
+def _kind_and_status(record: Source) -> set[str]:
+    """A record's kind and status as a help article says them: "line", "suspended"."""
+    kind = record_kind(record.id).replace("_", " ")
+    return set(_content(f"{kind} {spoken(record.status or '')}"))
+
+
+# a sentence telling what brings something about: "If a bill stays overdue for 15 days,
+# the line is suspended", "Cuando …", "Wenn …"
+_CAUSE = re.compile(
+    r"\b(?:if|when|after|because|once|unless|si|cuando|porque|despu[eé]s de|lorsque|quand"
+    r"|parce que|apr[eè]s|wenn|falls|weil|nachdem)\b",
+    re.I,
+)
+_WHY_CANDIDATES = 12  # sentences weighed before those telling a cause are kept
 
 
 _TIMING = set(
@@ -454,6 +470,18 @@ class OfflineComposer:
                 if beyond
                 else []
             )
+            unknown = [s for s in records if _stand(s, composed.message) == "why_unknown"]
+            if not kb and unknown:
+                # "why is my line suspended?": the record does not tell; a help article's
+                # sentence on what puts that kind in that status may ("If a bill stays
+                # overdue for 15 days, the line is suspended")
+                about = _kind_and_status(unknown[0])
+                kb = self._best_sentences(composed, _WHY_CANDIDATES, also=about)
+                kb = [
+                    (sent, src)
+                    for sent, src in kb
+                    if about <= set(_content(sent)) and _CAUSE.search(sent)
+                ][: min(most, 2)]
         else:
             also = _pointed_at(composed)
             kb = self._best_sentences(composed, most, also=also, beside_records=bool(records))
@@ -712,6 +740,18 @@ def _how_it_stands(cat: ReplyCatalog, record: Source, message: str, all_of: bool
     pending order: "Not yet: it is pending."). Nothing for any other question, or one
     naming no status of its kind ("is it ok?"). `all_of`: said of several records alike
     ("Not yet: they are all pending."), where the language has the words for it."""
+    key = _stand(record, message)
+    if not key:
+        return ""
+    if all_of and cat.has(f"record_status.{key}_all"):
+        key += "_all"
+    return cat.text(f"record_status.{key}", status=record.status_in(cat.language))
+
+
+def _stand(record: Source, message: str) -> str:
+    """Which answer `_how_it_stands` gives: "yes", "no", "not_yet", "why_unknown" (a why
+    of the status it is in, which its record does not tell), "why_not" (a why of one it
+    is not in), or "" for none."""
     why = WHY.search(message) is not None
     if not record.status or not record.statuses or not (why or YES_NO.search(message)):
         return ""
@@ -725,20 +765,15 @@ def _how_it_stands(cat: ReplyCatalog, record: Source, message: str, all_of: bool
     }
     if not named:
         return ""
-    status = record.status_in(cat.language)
     if why:
         # "why was it cancelled?" of a pending order: it is not; of a cancelled one (or "why
         # hasn't it shipped?" of a pending one), why is nothing its record tells
         so = (record.status.upper() in named) != (NEGATED.search(message) is not None)
-        key = "why_unknown" if so else "why_not"
-    elif record.status.upper() in named:
-        key = "yes"
-    else:
-        waiting = record.open is not False and YET.search(message)  # not known as done
-        key = "not_yet" if waiting else "no"
-    if all_of and cat.has(f"record_status.{key}_all"):
-        key += "_all"
-    return cat.text(f"record_status.{key}", status=status)
+        return "why_unknown" if so else "why_not"
+    if record.status.upper() in named:
+        return "yes"
+    waiting = record.open is not False and YET.search(message)  # not known as done
+    return "not_yet" if waiting else "no"
 
 
 def _instead(

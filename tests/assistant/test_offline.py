@@ -783,3 +783,29 @@ def test_a_short_how_to_that_points_back_reads_the_article_about_that_record(mak
     g = OfflineComposer().generate(composed)
     assert not g.cannot_answer, g.text
     assert "Pay all overdue bills in full" in g.text and "switched on" not in g.text
+
+
+def test_a_why_its_record_does_not_tell_reads_what_brings_that_status_about(make_composed):
+    """ "why is my line suspended?": the line does not say why, an article's sentence on
+    what suspends a line may; not its other sentences about suspended lines."""
+    line = Fact(
+        id="record:line:LN-3",
+        kind="record",
+        text="Line LN-3 (415-555-7003): suspended, plan Plus 20GB",
+        relevance=4.0,
+        status="suspended",
+        statuses={"SUSPENDED": ["suspended"], "ACTIVE": ["active"]},
+        terms=["line", "phone line"],
+    )
+    article = _article(
+        "suspension",
+        "Suspension for non-payment",
+        "A suspended line can be cancelled, but its overdue bills must still be paid. If a "
+        "bill stays overdue for 15 days, the line is suspended. A suspended line is "
+        "restored as soon as an arrangement is set up.",
+    )
+    composed = make_composed("why is my line suspended", facts=[PROFILE, line], passages=[article])
+    g = OfflineComposer().generate(composed)
+    assert "I can't see why from here" in g.text, g.text
+    assert "If a bill stays overdue for 15 days, the line is suspended." in g.text, g.text
+    assert "can be cancelled" not in g.text and "arrangement" not in g.text, g.text
