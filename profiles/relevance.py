@@ -7,6 +7,7 @@ Plain lexical signals, no model; the records' ranking itself is profiles/context
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -272,10 +273,19 @@ OFFERED = re.compile(
 travel card?"), not about what the customer holds."""
 
 
+def unaccented(text: str) -> str:
+    """Text without its accents ("línea" → "linea", "Straße" → "Strasse"): customers type
+    either."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens, with a trailing plural 's' folded away."""
+    """Lower-cased word tokens, without accents, with a trailing plural 's' folded away."""
     out = []
-    for w in _WORD_RE.findall(text.lower()):
+    for w in _WORD_RE.findall(unaccented(text).lower()):
         out.append(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
 

@@ -1254,3 +1254,25 @@ def test_each_customer_s_consent_read_from_their_own_data(tmp_path, engine):
     )
     with pytest.raises(MappingError, match="not both"):
         load_mapping(both)
+
+
+def test_a_kind_named_with_or_without_its_accents_is_named() -> None:
+    """Customers type "linea" for "línea" and "tarjeta de credito" for "crédito": the
+    kind's words name it either way, as "Straße" is "strasse"."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    line = CustomerRecord(
+        customer_id="c", kind="line", key="L1", status="suspended", words=["line", "línea"]
+    )
+    card = CustomerRecord(
+        customer_id="c", kind="card", key="K1", status="active", words=["tarjeta de crédito"]
+    )
+    for message, meant in (
+        ("por que me cortaron la linea?", "record:line:L1"),
+        ("¿por qué me cortaron la línea?", "record:line:L1"),
+        ("mi tarjeta de credito no funciona", "record:card:K1"),
+    ):
+        facts = record_facts([line, card], message)
+        best = max(facts, key=lambda f: f.relevance)
+        assert best.id == meant and best.relevance >= 1, (message, facts)
