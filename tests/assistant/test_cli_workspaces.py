@@ -106,3 +106,32 @@ def test_a_business_onboarded_into_its_own_workspace_is_served_without_the_store
     upsert_customer(Workspaces.from_settings(settings).get("gym").engine, "G-7", CustomerIn())
     Workspaces.from_settings(settings).require_data()  # the gym's own data: served
     assert not (tmp_path / "rapport.db").exists()  # nothing made up for the store
+
+
+def test_an_import_says_what_may_be_a_mistake_and_refuses_what_is_one(
+    make_container, tmp_path: Path
+) -> None:
+    """A status the mapping names that no record is in is a warning on stderr (exit 0,
+    `--no-warnings` to keep quiet); a path no record holds is one line and exit 2, with
+    nothing written."""
+    c = make_container()
+    assert rapport_cli(c, "workspace", "create", "gym").returncode == 0
+    (tmp_path / "m.csv").write_text("nr,name\nG-1,Ana Lima\n")
+    (tmp_path / "p.csv").write_text("id,member,state\nP-1,G-1,active\n")
+    spec = (
+        "customers: {file: m.csv, id: nr, name: name}\n"
+        "records: [{kind: pass, file: p.csv, id: id, customer: member, status: state,"
+        " open: [frozen]}]\n"
+    )
+    (tmp_path / "gym.yaml").write_text(spec)
+    files = [str(tmp_path / "m.csv"), str(tmp_path / "p.csv")]
+    args = ["import", "files", "-w", "gym", "--mapping", str(tmp_path / "gym.yaml"), *files]
+    done = rapport_cli(c, *args)
+    assert done.returncode == 0, done.stderr
+    assert "warning: p.csv: pass: no item is in 'frozen' (open)" in done.stderr
+    assert "warning" not in rapport_cli(c, *args, "--no-warnings").stderr
+    (tmp_path / "gym.yaml").write_text(spec.replace("status: state", "status: sate"))
+    bad = rapport_cli(c, *args)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    said = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert len(said) == 1 and "p.csv: pass: status: 'sate' reads nothing" in said[0], said
