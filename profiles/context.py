@@ -1221,7 +1221,7 @@ def _status_named_first(rows: list[CustomerRecord], scores: list[float], message
         # among the ones named alike (apart by recency alone), not over a better-named one
         top = max(scores[i] for i in kinded)
         for i in (i for i in fits if scores[i] >= top - RECORD_RECENCY):
-            scores[i] = min(scores[i] + UNDER_WAY_FIRST, RECORD_NAMED - RECORD_RECENCY)
+            scores[i] = min(scores[i] + STATUS_NAMED, RECORD_NAMED - RECORD_RECENCY)
     elif not _BACK.search(message):
         for i in fits:
             scores[i] += RECORD_KIND
@@ -1279,6 +1279,9 @@ UNDER_WAY_FIRST = RECORD_RECENCY + 0.5  # a named record still under way, before
 # named ones done however recent: a reply lists those within half a point of the best
 KIND_OVER_VALUE = 0.1  # the record of the kind named, just above the one a value named
 LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not as named
+# a record in the status the message names, before the ones named alike, and before what
+# the previous message named ("can i return my delivered order" after asking of others)
+STATUS_NAMED = UNDER_WAY_FIRST + FOLLOWED
 
 
 def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: str) -> list[Fact]:

@@ -177,6 +177,10 @@ def test_a_status_the_message_names_tells_which_record_it_is_about(make_containe
     assert "#W5442520" in r.answer or "#W7941031" in r.answer, r.answer
     r = ask(c, "can i return my delivered order")
     assert "#W5866402" in r.answer and "#W5442520" not in r.answer, r.answer
+    # and right after asking of the pending ones: the delivered one, not them too
+    first = ask(c, "why hasnt my order shipped yet")
+    r = ask(c, "can i return my delivered order", conversation=first.conversation_id)
+    assert "#W5866402" in r.answer and "#W3657213" not in r.answer, r.answer
     r = ask(c, "has my order shipped yet?")  # asks whether: the ones under way, as before
     assert "#W5866402" not in r.answer, r.answer
 
