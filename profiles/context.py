@@ -1067,7 +1067,7 @@ def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> No
     best = _best(facts)
     lowered = _asking(rows, best, message)
     asked: dict[str, set[str]] = {}
-    said = _names_said({k: r.actions or {} for r in rows for k in [r.kind]}, message)
+    said = _names_said({r.kind: r.actions or {} for r in rows}, message)
     for r in rows:
         if r.kind not in asked:
             asked[r.kind] = {
@@ -1148,8 +1148,8 @@ def _names_said(kind_actions: dict[str, dict[str, Any]], message: str) -> list[s
 
 
 def _within_said(action: RecordAction, said: list[str]) -> bool:
-    """Whether each name of the action the message says is words of a longer name it
-    says of another action: "pay" in "pay it off", which is "pay off"."""
+    """Whether a name of the action is words of a name the message says of another
+    action: "pay" in "pay it off", which is "pay off"."""
     own = action.said_as()
     return any(
         re.search(rf"(?<!\w){re.escape(n)}(?!\w)", longer)
@@ -1209,8 +1209,10 @@ def _status_named_first(rows: list[CustomerRecord], scores: list[float], message
     text = f" {' '.join(words(message))} "
     fits: list[int] = []
     for i, r in enumerate(rows):
+        if not r.status:
+            continue
         named = {code for code, said in r.statuses.items() if _kind_named(said, text)}
-        if not named or not r.status:
+        if not named:
             continue
         if (r.status.upper() in named) != negated and not (negated and r.open is False):
             fits.append(i)
