@@ -1087,14 +1087,27 @@ def _acted_on(rows: list[CustomerRecord], facts: list[Fact], message: str) -> No
         return
     per_kind = Counter(rows[i].kind for i in acting)
     n = len(rows)
+    parts: dict[int, list[int]] = {}  # a part of a record asked about as a whole: its wholes
     for i in sorted(acting):
         r = rows[i]
-        if any(j in acting and asked[rows[j].kind] & asked[r.kind] for j in _linked(r, where)):
-            continue  # a part of a record asked about as a whole
+        wholes = [
+            j for j in _linked(r, where) if j in acting and asked[rows[j].kind] & asked[r.kind]
+        ]
+        if wholes:
+            parts[i] = wholes
+            continue
         score = RECORD_KIND + KIND_SPECIFIC / per_kind[r.kind] + RECORD_RECENCY * (1 - i / n)
         if asked[r.kind] & set(r.allows or []):
             score += UNDER_WAY_FIRST
         facts[i].relevance = max(facts[i].relevance, score)
+    # its parts are the first of what the message does not name, not named themselves:
+    # "return everything in the one delivered" is the delivered order, and its lines are
+    # what a return is made of
+    # (the parts of the best-asked whole first: of the delivered order, for a return)
+    top = max((facts[j].relevance for ws in parts.values() for j in ws), default=1.0)
+    for i, wholes in parts.items():
+        whole = max(facts[j].relevance for j in wholes)
+        facts[i].relevance = max(facts[i].relevance, PART_OF_ASKED * whole / top)
 
 
 def unknown_asked(
@@ -1284,6 +1297,8 @@ LINK_BEHIND = 1.0  # a named record's linked one ranks this far behind it: not a
 # a record in the status the message names, before the ones named alike, and before what
 # the previous message named ("can i return my delivered order" after asking of others)
 STATUS_NAMED = UNDER_WAY_FIRST + FOLLOWED
+PART_OF_ASKED = 0.9  # a part of a record an action is asked of: above every record only
+# recent (RECORD_RECENCY at most), below what the message names (1 and more)
 
 
 def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: str) -> list[Fact]:

@@ -1276,3 +1276,54 @@ def test_a_kind_named_with_or_without_its_accents_is_named() -> None:
         facts = record_facts([line, card], message)
         best = max(facts, key=lambda f: f.relevance)
         assert best.id == meant and best.relevance >= 1, (message, facts)
+
+
+def test_the_parts_of_the_record_an_action_is_asked_of_come_first_of_the_rest() -> None:
+    """ "return everything in the one that was delivered": the return is asked of every
+    order, the delivered one first; its lines, what a return is made of, come before the
+    other orders' lines, though none is named."""
+    from profiles.context import record_facts
+    from profiles.models import CustomerRecord
+
+    acts = {"return": {"en": ["return"]}, "cancel": {"en": ["cancel"]}}
+
+    def order(key: str, status: str, allows: list[str]) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c",
+            kind="order",
+            key=key,
+            status=status,
+            words=["order"],
+            allows=allows,
+            actions=acts,
+        )
+
+    def line(order_key: str, n: int, status: str, allows: list[str]) -> CustomerRecord:
+        return CustomerRecord(
+            customer_id="c",
+            kind="order_line",
+            key=f"{order_key}/{n}",
+            status=status,
+            words=["item"],
+            allows=allows,
+            actions=acts,
+            links={"order": order_key},
+        )
+
+    rows = [
+        order("#B22", "pending", ["cancel"]),
+        line("#B22", 0, "pending", ["cancel"]),
+        line("#B22", 1, "pending", ["cancel"]),
+        order("#A11", "delivered", ["return"]),
+        line("#A11", 0, "delivered", ["return"]),
+        line("#A11", 1, "delivered", ["return"]),
+    ]
+    facts = {
+        f.id: f.relevance
+        for f in record_facts(rows, "i want to return everything in the one that was delivered")
+    }
+    assert facts["record:order:#A11"] > facts["record:order:#B22"] >= 1
+    a_lines = [facts[f"record:order_line:#A11/{n}"] for n in (0, 1)]
+    b_lines = [facts[f"record:order_line:#B22/{n}"] for n in (0, 1)]
+    assert min(a_lines) > max(b_lines), facts
+    assert max(a_lines) < 1  # not named themselves
