@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,28 @@ class EvalConfig(BaseModel):
         return {"settings": s, "knobs": self.knobs.model_dump()}
 
     def digest(self) -> str:
-        """A short hash of the variant, so a resumed run only reuses matching cases."""
+        """A short hash of the variant and of the code it runs, so a resumed run only
+        reuses cases scored by the same variant of the same code (a run into the folder of
+        an earlier one, after a change, scores every case again)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return hashlib.sha256(f"{blob}\x1e{code_version()}".encode()).hexdigest()[:12]
+
+
+_SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".json", ".md", ".txt"})
+
+
+@cache
+def code_version() -> str:
+    """A short hash of the product's own files (code, rules, prompts, evaluation), read
+    once per process."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for package in ("assistant", "profiles", "retrieval", "prompts", "eval"):
+        for f in sorted((root / package).rglob("*")):
+            if f.suffix in _SOURCE_SUFFIXES and "__pycache__" not in f.parts and f.is_file():
+                h.update(f"{f.relative_to(root)}\x1e".encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def load_config(path: Path | None) -> EvalConfig:

@@ -66,3 +66,30 @@ def test_variant_config_splits_settings_and_knobs(tmp_path):
     p.write_text("kb_top_k: 0\n")
     with pytest.raises(ValueError, match="kb_top_k"):
         load_config(p)
+
+
+def test_a_run_reads_back_only_what_the_same_code_scored(tmp_path, monkeypatch):
+    """A journal is read back when the variant and the code are the same; a run into the
+    folder of an earlier one after a change to the code scores every case again (it read
+    the earlier scores back, and a change looked like it changed nothing)."""
+    from types import SimpleNamespace
+
+    from eval import config
+    from eval.runner import run_cases
+
+    scored: list[str] = []
+
+    def score(case):
+        scored.append(case.id)
+        return CaseScore(id=case.id, metrics={"x": 1.0})
+
+    cases = [SimpleNamespace(id="a"), SimpleNamespace(id="b")]
+    journal = tmp_path / ".journal" / "s.jsonl"
+    cfg = load_config(None)
+    run_cases(cases, score, "s", journal, cfg.digest())
+    run_cases(cases, score, "s", journal, cfg.digest())
+    assert scored == ["a", "b"]  # read back: the same code
+    assert len(config.code_version()) == 12
+    monkeypatch.setattr(config, "code_version", lambda: "another-code")
+    run_cases(cases, score, "s", journal, cfg.digest())
+    assert scored == ["a", "b", "a", "b"]
