@@ -182,13 +182,22 @@ PARTICLES = frozenset({"back", "off", "up", "out", "down", "over", "away", "in",
 comes before: "pay it off"."""
 
 
+def phrasal(name: str) -> tuple[str, str] | None:
+    """An English phrasal verb's verb and particles ("turn back on": "turn", "back on"),
+    between which a pronoun goes ("turn it back on"); None for any other phrase."""
+    verb, _, rest = name.partition(" ")
+    if not verb or not rest or not all(w in PARTICLES for w in rest.split()):
+        return None
+    return verb, rest
+
+
 def phrase_forms(name: str) -> list[str]:
-    """A phrase as a pattern, and a phrasal verb also with a pronoun before its particle
-    ("pay off": "pay it off", "pay them off")."""
-    verb, _, particle = name.rpartition(" ")
+    """A phrase as a pattern, and a phrasal verb also with a pronoun before its particles
+    ("pay off": "pay it off", "pay them off"; "turn back on": "turn it back on")."""
     forms = [re.escape(name)]
-    if verb and particle in PARTICLES:
-        forms.append(rf"{re.escape(verb)} (?:it|them|this|that|these|those) {particle}")
+    if (split := phrasal(name)) is not None:
+        verb, particles = split
+        forms.append(rf"{re.escape(verb)} (?:it|them|this|that|these|those) {re.escape(particles)}")
     return forms
 
 

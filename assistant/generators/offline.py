@@ -33,7 +33,6 @@ from profiles.relevance import (
     HOW_TO,
     NAMED_PRODUCT,
     NEGATED,
-    PARTICLES,
     REQUEST,
     WH,
     WHY,
@@ -41,6 +40,7 @@ from profiles.relevance import (
     YET,
     asks_amount,
     intents,
+    phrasal,
     words,
 )
 from prompts.catalog import ReplyCatalog, load_catalog
@@ -791,13 +791,13 @@ def _instead(
 
 
 def _object_placed(sentence: str, name: str) -> str:
-    """An English phrasal verb takes its pronoun before its particle: "send it back", not
-    "send back it"."""
-    verb, _, particle = name.rpartition(" ")
-    if not verb or particle not in PARTICLES:
+    """An English phrasal verb takes its pronoun before its particles: "send it back",
+    "turn it back on", not "send back it"."""
+    if (split := phrasal(name)) is None:
         return sentence
+    verb, particles = split
     for pronoun in ("it", "them"):
-        sentence = sentence.replace(f"{name} {pronoun}", f"{verb} {pronoun} {particle}")
+        sentence = sentence.replace(f"{name} {pronoun}", f"{verb} {pronoun} {particles}")
     return sentence
 
 

@@ -254,6 +254,18 @@ def test_an_action_named_inside_another_is_that_other_one(make_container):
         assert "Which one" not in r.answer and "not something we can" not in r.answer, r.answer
     r = ask(c, "can i pay my bill", customer="maya")
     assert "Which one would you like to pay?" in r.answer and "DV-5" not in r.answer, r.answer
+    # a verb with two particles takes its pronoun after the verb: "turn it back on"
+    line = RecordIn(
+        customer_id="maya",
+        status="suspended",
+        words=["line"],
+        allows=["restore"],
+        actions={"restore": {"en": ["turn back on", "restore"]}},
+    )
+    upsert_record(c.engine, "line", "LN-7", line)
+    for asked in ("can you turn it back on?", "can you turn back on my line"):
+        r = ask(c, asked, customer="maya")
+        assert "LN-7" in r.answer and "you can still turn it back on" in r.answer, (asked, r.answer)
 
 
 def test_llm_reply_is_used_and_citations_resolved(make_container, llm_guard):
