@@ -55,10 +55,10 @@ from profiles.relevance import (
     TOKEN,
     WHEN_DONE,
     WHY,
-    YES_NO,
     YET,
     Phrases,
     asks_amount,
+    asks_whether,
     is_typo,
     message_words,
     name_match,
@@ -685,6 +685,12 @@ _QUESTION = frozenset(
         "where",
         "which",
         "who",
+        # typed without the apostrophe: "whats my balance"
+        "hows",
+        "whats",
+        "whens",
+        "wheres",
+        "whos",
         "did",
         "does",
         "do",
@@ -890,11 +896,15 @@ def _read_on(
             # "the bluest one" of the cards just listed: the card on the Bluest account
             # the message names, not that account; not when the message names the card's
             # own kind ("the watch order" of three orders: the order with the watch, not
-            # every order paid with the card the watch's order was paid with)
+            # every order paid with the card the watch's order was paid with), nor the
+            # linked one's ("my checking balance" after the debit card: the account)
             if (
                 shown
                 and not _names_kind(rows[i], message)
-                and any(now[j] >= 1.0 for j in _linked(rows[i], where))
+                and any(
+                    now[j] >= 1.0 and not _names_kind(rows[j], message)
+                    for j in _linked(rows[i], where)
+                )
             ):
                 f.relevance = max(f.relevance, max(now) + FOLLOWED)
         else:  # names nothing itself: what was named before, as far apart as it was
@@ -1199,9 +1209,9 @@ def _asking(rows: list[CustomerRecord], best: list[int], message: str) -> str:
 def _asks_a_status(rows: list[CustomerRecord], message: str) -> bool:
     """A yes-or-no question naming a status of a kind the customer holds, by any of the
     words it is said by ("has it shipped yet?", "is it active?")."""
-    if not YES_NO.search(message):
-        return False
     said = {w for r in {r.kind: r for r in rows}.values() for ws in r.statuses.values() for w in ws}
+    if not asks_whether(message, said):
+        return False
     return _kind_named(list(said), f" {' '.join(words(message))} ") > 0
 
 
@@ -1216,7 +1226,8 @@ def _status_named_first(rows: list[CustomerRecord], scores: list[float], message
     it")."""
     why = WHY.search(message) is not None
     negated = NEGATED.search(message) is not None
-    whether = YES_NO.search(message) or YET.search(message) or _STILL.search(message)
+    said = {w for r in rows for ws in r.statuses.values() for w in ws}
+    whether = asks_whether(message, said) or YET.search(message) or _STILL.search(message)
     if not why and (whether or negated):
         return
     text = f" {' '.join(words(message))} "

@@ -158,6 +158,34 @@ YES_NO = re.compile(
 """A question asking yes or no of how something stands ("is it active yet?", "¿ya está
 activa?", "est-elle active ?", "ist sie schon aktiv?"), not one asking what or where."""
 
+_OPENING = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|and|so|hi|hey|hello|also|but)\W+)*"
+    r"(?:can|could|would|will|should|do|does|please|i|we|you|puedo|puede|quiero|je|ich)\b",
+    re.I,
+)
+_BY_NOW = frozenset(
+    ["yet", "already", "now", "too", "ya", "todavia", "aun", "encore", "deja", "schon", "noch"]
+)
+
+
+def asks_whether(message: str, said: Iterable[str]) -> bool:
+    """A yes-or-no question of how something stands (YES_NO), or one said without its verb:
+    a question ending in one of the words a status is `said` by ("my order already
+    cancelled?", "card active yet?"), not one asking what, for something, or for an
+    action ("can I return it if it's delivered?")."""
+    if YES_NO.search(message):
+        return True
+    if not message.rstrip().endswith("?") or WH.search(message) or REQUEST.search(message):
+        return False
+    if _OPENING.search(message):
+        return False
+    tokens = words(message)
+    while tokens and tokens[-1] in _BY_NOW:
+        tokens.pop()
+    text = f" {' '.join(tokens)}"
+    return any(w and text.endswith(f" {' '.join(words(w))}") for w in said)
+
+
 WH = re.compile(
     r"\b(?:where|what|when|why|how|which|who|d[oó]nde|qu[eé]|cu[aá]ndo|por qu[eé]|c[oó]mo"
     r"|o[uù]|quand|pourquoi|comment|quel(?:le)?|wo|wann|warum|wie|was|welche[rs]?)\b",

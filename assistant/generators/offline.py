@@ -36,9 +36,9 @@ from profiles.relevance import (
     REQUEST,
     WH,
     WHY,
-    YES_NO,
     YET,
     asks_amount,
+    asks_whether,
     intents,
     phrasal,
     words,
@@ -753,7 +753,8 @@ def _stand(record: Source, message: str) -> str:
     of the status it is in, which its record does not tell), "why_not" (a why of one it
     is not in), or "" for none."""
     why = WHY.search(message) is not None
-    if not record.status or not record.statuses or not (why or YES_NO.search(message)):
+    said = [w for ws in record.statuses.values() for w in ws]
+    if not record.status or not said or not (why or asks_whether(message, said)):
         return ""
     if WH.search(message) and not why:
         return ""

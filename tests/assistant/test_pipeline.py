@@ -171,6 +171,12 @@ def test_a_status_the_message_names_tells_which_record_it_is_about(make_containe
     # asked whether, without "is": not only the cancelled one
     r = ask(c, "my order already cancelled?", customer=omar)
     assert "#W7073860" in r.answer and "#W1764038" in r.answer, r.answer
+    # and answered as asked: whether it is, not only a list of them
+    r = ask(c, "my order already cancelled?")  # Olivia's are under way, none cancelled
+    assert "No, they are all pending." in r.answer, r.answer
+    assert "cancel it" not in r.answer and "#W5866402" not in r.answer, r.answer
+    r = ask(c, "W5866402 delivered?")
+    assert "Yes, it is delivered." in r.answer, r.answer
     # Olivia: #W5866402 delivered, #W5353646 processed, three pending
     r = ask(c, "why hasnt my order shipped yet")
     assert "#W5866402" not in r.answer and "#W5353646" not in r.answer, r.answer

@@ -61,3 +61,24 @@ def test_only_keeps_the_names_asked() -> None:
         "greeting",
     ]
     assert list(vocab.phrases) == ["return", "greeting"]
+
+
+def test_a_yes_or_no_question_without_its_verb_ends_in_a_status_word():
+    from profiles.relevance import asks_whether
+
+    said = ["cancelled", "delivered", "active", "on its way", "cancelado"]
+    for asked in (
+        "my order already cancelled?",
+        "card active yet?",
+        "hey my package on its way?",
+        "mi pedido cancelado?",
+        "is it delivered",  # with its verb, question mark or not
+    ):
+        assert asks_whether(asked, said), asked
+    for asked in (
+        "my order already cancelled",  # no question: a statement
+        "can I return it if it's delivered?",  # an action asked
+        "why was it cancelled?",
+        "a refund for my cancelled order?",  # the status describes, the order is asked of
+    ):
+        assert not asks_whether(asked, said), asked

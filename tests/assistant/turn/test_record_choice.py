@@ -389,6 +389,12 @@ def test_a_value_of_what_a_listed_record_belongs_to_picks_that_record() -> None:
         record_facts(rows, "whats the balance on my bluest account"), key=lambda f: f.relevance
     )
     assert alone.id == "record:account:chk_1"
+    # after the card, a message naming the account's kind is about the account, and a
+    # short question of its own carries no action asked before ("whats", typed so)
+    for follow_up in ("whats my bluest account balance", "and my bluest account?"):
+        best = max(record_facts(rows, follow_up, asked), key=lambda f: f.relevance)
+        assert best.id == "record:account:chk_1", follow_up
+    assert plan("whats my bluest account balance", rows, [asked]).action_text.startswith("whats")
 
 
 # the business freezes debit cards; its credit cards (`card` above) only close
