@@ -110,8 +110,8 @@ NEGATES = re.compile(
 "ok wait"): no go-ahead, whatever it opens with."""
 DECLINES = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|oh|ah|actually|wait|hmm|sorry|hm|en fait|attendez|warte|moment)\W+)*"
-    r"(?:no(?:pe)?|never ?mind|nevermind|forget it|leave it|don'?t|do not|not now|no gracias"
-    r"|olv[ií]dalo|d[eé]jalo|non|ne|laissez|nein|nicht|lass es|vergiss es)\b",
+    r"(?:no(?:pe)?|nah|nvm|never ?mind|nevermind|forget it|leave it|don'?t|do not|not now"
+    r"|no gracias|olv[ií]dalo|d[eé]jalo|non|ne|laissez|nein|nicht|lass es|vergiss es)\b",
     re.I,
 )
 """A message that opens by saying no ("no, leave it", "ok wait, don't", "never mind",
@@ -124,7 +124,8 @@ DECLINE_WORDS = 6  # a longer message asks something of its own
 DECLINE_FILLER = frozenset(
     re.findall(
         r"\S+",
-        "ok okay oh ah actually wait hmm hm sorry no nope not dont don t do never mind nevermind"
+        "ok okay oh ah actually wait hmm hm sorry no nope nah nvm not dont don t do never mind"
+        " nevermind"
         " forget leave it that this please pls thanks thank you for now yet anymore then after"
         " all just still i ll will keep let s lets stop hold on n"
         " lo la le eso esto déjalo dejalo olvídalo olvidalo gracias por favor todavía todavia"

@@ -618,6 +618,8 @@ def test_a_no_takes_back_what_the_previous_message_asked_of_a_record() -> None:
         "no, no lo canceles",
         "non merci",
         "nein, lass es",
+        "actually nvm keep it",  # as typed
+        "nah leave it",
     ):
         assert declined(no, asked) == ["order:P3 cancel"], no
     for more in (
