@@ -115,15 +115,30 @@ class RecordAction(BaseModel):
         question about how long or when ("when will I get my refund?") asks none."""
         if HOW_LONG.search(lowered) or WHEN_DONE.search(lowered):
             return None
-        if m := _asked(self.said_as()).search(lowered):
-            return m.start()
-        # another form or a typo of a one-word name, not its past ("dipsuted"), nor the
-        # thing done asked about as under way ("where is my replacement card?")
-        tokens = [t for t in TOKEN.findall(lowered) if not t.endswith("ed")]
-        done = [t for t in tokens if _DONE_THING.search(t)]
-        if done and STANDING.search(lowered) and not REQUEST.search(lowered):
-            tokens = [t for t in tokens if t not in done]
-        return next((lowered.find(t) for t in tokens if self.said_in(t)), None)
+        # asked how it stands, its name is the thing done, not asked to be done, unless
+        # said as a verb: "any update on my refund?", "where is my replacement card?";
+        # not "where is my order? cancel it", "status of #W1, and can I return it"
+        standing = STANDING.search(lowered) is not None and not REQUEST.search(lowered)
+
+        def asked(at: int) -> bool:
+            return not standing or not _a_noun_at(lowered, at)
+
+        for m in _asked(self.said_as()).finditer(lowered):
+            if asked(m.start()):
+                return m.start()
+        # another form or a typo of a one-word name, not its past ("dipsuted"), nor a
+        # thing done ("cancellation") asked about as under way
+        return next(
+            (
+                m.start()
+                for m in TOKEN.finditer(lowered)
+                if not m[0].endswith("ed")
+                and not (standing and _DONE_THING.search(m[0]))
+                and self.said_in(m[0])
+                and asked(m.start())
+            ),
+            None,
+        )
 
     def every_name(self) -> list[str]:
         return [n for ns in self.names.values() for n in ns]
@@ -156,6 +171,36 @@ class RecordAction(BaseModel):
 
 
 _DONE_THING = re.compile(r"(?:ment|tion|sion)s?$")  # "replacement", "cancellation"
+# what comes before a noun ("my refund", "status of the return", "my bill dispute") and
+# what before a verb ("can i still cancel it", "i want to dispute it")
+_BEFORE_NOUN = frozenset(
+    re.findall(
+        r"\S+",
+        "my our your the a an this that his her their its on of for about with mi mis su sus"
+        " el la los las un una del de mon ma mes le les du des sur mein meine die der das den"
+        " zum zur von",
+    )
+)
+_BEFORE_VERB = frozenset(
+    re.findall(
+        r"\S+",
+        "to i you we can could would will please pls still also just not dont t and or then"
+        " lets me us",
+    )
+)
+
+
+def _a_noun_at(lowered: str, at: int) -> bool:
+    """Whether the word at `at` is said as a noun: right after a determiner or a
+    preposition ("my refund"), or a word after one that is no subject or modal ("my bill
+    dispute", not "can i still cancel"); not after a sentence's end ("… ? dispute it")."""
+    before = lowered[:at].rstrip()
+    if not before or before[-1] in ".!?,;:":
+        return False
+    prev = TOKEN.findall(before)[-2:]
+    if prev and prev[-1] in _BEFORE_NOUN:
+        return True
+    return len(prev) == 2 and prev[0] in _BEFORE_NOUN and prev[1] not in _BEFORE_VERB
 
 
 @lru_cache(maxsize=256)
@@ -1315,19 +1360,21 @@ PART_OF_ASKED = 0.9  # a part of a record an action is asked of: above every rec
 def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: str) -> list[Fact]:
     """What the message names that the customer holds none of: "my debit card" from
     someone with only credit cards. Only a phrase sharing a word with one of their own
-    kinds' ("card"), which would otherwise read their credit cards as the answer; not in a
-    request ("can I get a replacement card": they do not have it yet). A fact the prompt
-    states and a reply says: "I don't see a debit card on your account"."""
+    kinds' ("card"), which would otherwise read their credit cards as the answer, or one
+    said as theirs in asking how it stands ("any news on my dispute?"); not in a request
+    ("can I get a replacement card": they do not have it yet). A fact the prompt states
+    and a reply says: "I don't see a debit card on your account"."""
     if REQUEST.search(message) or OFFERED.search(message):
         return []  # "can I get a debit card", "do you offer debit cards?"
     said = f" {' '.join(words(message))} "
     held_kinds = {r.kind for r in rows}
     own = {" ".join(words(p)) for r in rows for p in r.words}
     own_words = {w for p in own for w in p.split()}
+    standing = STANDING.search(message) is not None
     # what is on its way, when the message asks how things stand
     under_way = (
         {w for r in rows if r.open for p in r.words for w in words(p)}
-        if STANDING.search(message) or HOW_LONG.search(message)
+        if standing or HOW_LONG.search(message)
         else set()
     )
     out: dict[str, Fact] = {}
@@ -1336,7 +1383,12 @@ def none_held(rows: list[CustomerRecord], kinds: dict[str, list[str]], message: 
             continue
         named = [" ".join(words(p)) for p in phrases]
         named = [p for p in named if p and f" {p} " in said and p not in own]
-        named = [p for p in named if own_words & set(p.split())]
+        named = [
+            p
+            for p in named
+            if own_words & set(p.split())
+            or (standing and any(f" {mine} {p} " in said for mine in POSSESSIVE))
+        ]
         # "where's my new card?" from someone whose debit card is on its way: that card
         # is the answer, not "I don't see a new card"
         named = [p for p in named if not under_way & set(p.split())]

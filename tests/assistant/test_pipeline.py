@@ -537,3 +537,37 @@ def test_a_go_ahead_to_an_allowed_action_goes_to_a_person_who_does_it(make_conta
     thanks = ask(c, "thanks!", conversation=asked.conversation_id)
     after = ask(c, "yes", conversation=thanks.conversation_id)
     assert "handoff.action_confirmed" not in [h.rule for h in after.decision_trace]
+
+
+def test_asked_how_it_stands_an_action_s_name_is_the_thing_done(make_container):
+    """ "any news on my dispute?" asks how a dispute stands, not to dispute: of someone
+    with charges and no dispute, it is said they have none, not that each charge can
+    still be disputed; "any update on my refund?" offers no refund. Said as a verb, it is
+    asked all the same ("where is my charge? dispute it")."""
+    from profiles.admin import CustomerIn, RecordIn, upsert_customer, upsert_record
+
+    c = make_container()
+    consents = {"personalization": True, "history": True}
+    for who in ("ines", "otto"):
+        upsert_customer(c.engine, who, CustomerIn(first_name=who.title(), consents=consents))
+    dispute = {"dispute": {"en": ["dispute", "contest"]}, "refund": {"en": ["refund"]}}
+    for key, merchant in (("TX-1", "Costco"), ("TX-2", "Uber")):
+        charge = RecordIn(
+            customer_id="ines",
+            status="COMPLETED",
+            fields={"merchant": merchant},
+            text=f"Charge {key}: {merchant}, COMPLETED",
+            words=["charge", "transaction"],
+            allows=["dispute", "refund"],
+            actions=dispute,
+        )
+        upsert_record(c.engine, "charge", key, charge)
+    theirs = RecordIn(customer_id="otto", status="OPEN", words=["dispute", "claim"])
+    upsert_record(c.engine, "dispute", "DS-9", theirs)
+    r = ask(c, "any news on my dispute?", customer="ines")
+    assert "I don't see a dispute on your account." in r.answer, r.answer
+    assert "can still dispute" not in r.answer and "DS-9" not in r.answer, r.answer
+    r = ask(c, "any update on my refund?", customer="ines")
+    assert "can still refund" not in r.answer, r.answer
+    r = ask(c, "whats the status of my Costco charge? dispute it please", customer="ines")
+    assert "TX-1" in r.answer and "you can still dispute it" in r.answer, r.answer
