@@ -90,13 +90,15 @@ import csv
 import json
 import re
 import string
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import load_only
@@ -830,19 +832,29 @@ def _link(
         code = rec.status or ""
         # its status as customers read it: the label, else the code in plain words
         said = {ln: labels(ln).get(code) or spoken(code) for ln in (lang, *others)}
-        rec.text = _render(main, rec.fields, raw.where, labels(lang), **slots, status=said[lang])
-        rec.texts = {
-            lang: _render(t, rec.fields, raw.where, labels(lang), **slots, status=said[lang])
-            for lang, t in others.items()
+        dates = spec.date_formats
+        texts = {
+            ln: _render(
+                t,
+                rec.fields,
+                raw.where,
+                labels(ln),
+                language=ln,
+                dates=dates,
+                **slots,
+                status=said[ln],
+            )
+            for ln, t in {lang: main, **others}.items()
         }
+        rec.text, rec.texts = texts.pop(lang), texts
         # what each action does, and what its amount is to a customer who asks how much
         rec.outcomes = {
-            action: _told(template, f"{raw.where}: outcome {action}", rec, labels, slots)
+            action: _told(template, f"{raw.where}: outcome {action}", rec, labels, slots, dates)
             for action, template in spec.outcome.items()
         }
         if spec.amount_said is not None and rec.amount is not None:
             where = f"{raw.where}: amount_said"
-            rec.amount_texts = _told(spec.amount_said, where, rec, labels, slots)
+            rec.amount_texts = _told(spec.amount_said, where, rec, labels, slots, dates)
         # its status as customers read it, by language, where the labels give it
         label = mapping.labels.get(rec.status or "")
         rec.status_texts = {"*": label} if isinstance(label, str) else dict(label or {})
@@ -863,13 +875,21 @@ def _told(
     rec: CustomerRecord,
     labels: Callable[[str], dict[str, str]],
     slots: dict[str, Any],
+    dates: Sequence[str] = DATE_FORMATS,
 ) -> dict[str, str]:
     """What a template (one, or one per language) says of the record, in each language it
     is written in, its status as that language's label gives it."""
     code = rec.status or ""
     return {
         ln: _render(
-            t, rec.fields, where, labels(ln), **slots, status=labels(ln).get(code) or spoken(code)
+            t,
+            rec.fields,
+            where,
+            labels(ln),
+            language=ln,
+            dates=dates,
+            **slots,
+            status=labels(ln).get(code) or spoken(code),
         )
         for ln, t in _by_language(template).items()
     }
@@ -1126,12 +1146,16 @@ def _render(
     fields: dict[str, Any],
     where: str = "",
     labels: dict[str, str] | None = None,
+    *,
+    language: str = "en",
+    dates: Sequence[str] = DATE_FORMATS,
     **extra: Any,
 ) -> str:
-    """The line `template` makes of a record's fields; MappingError naming `where` when a
-    placeholder cannot be read (an index into a field that is no list …)."""
+    """The line `template` makes of a record's fields, written in `language` (its dates);
+    `dates`, the formats a date written as text is read by. MappingError naming `where`
+    when a placeholder cannot be read (an index into a field that is no list …)."""
     values = _Blank(fields, **extra)
-    fmt = _Formatter(labels or {})
+    fmt = _Formatter(labels or {}, language, dates)
 
     def optional(m: re.Match[str]) -> str:  # "[, tracking {id}]": only when there is an id
         part = m.group(1)
@@ -1147,13 +1171,21 @@ def _render(
 
 class _Formatter(string.Formatter):
     """str.format, and a number's format on a value written as text ("2850.00", "$1,134.26"),
-    with a currency sign before it: `{amount:$,.2f}` → "$2,850.00"; a coded value the
+    with a currency sign before it: `{amount:$,.2f}` → "$2,850.00"; a date written as text
+    as the template's language writes it (`{opened:date}`: "Dec 3, 2026", "3 dic 2026";
+    `date short|long`) or by a strftime pattern (`{opened:%d %b}`); a coded value the
     mapping labels reads as its label ("gift_card" → "gift card")."""
 
-    def __init__(self, labels: dict[str, str]) -> None:
+    def __init__(
+        self, labels: dict[str, str], language: str = "en", dates: Sequence[str] = DATE_FORMATS
+    ) -> None:
         self.labels = labels
+        self.language = language
+        self.dates = dates
 
     def format_field(self, value: Any, format_spec: str) -> Any:
+        if format_spec.startswith("date") or "%" in format_spec:
+            return self._date(value, format_spec)
         money = _MONEY.fullmatch(format_spec)
         if money is None:
             if isinstance(value, str) and value in self.labels:
@@ -1166,6 +1198,40 @@ class _Formatter(string.Formatter):
         except ValueError:
             return text  # no number: as it is ("", "n/a")
         return f"{'-' if number < 0 else ''}{sign}{format(abs(number), spec)}"
+
+    def _date(self, value: Any, spec: str) -> str:
+        """A date as `spec` asks; as written when it reads as none (blank, "n/a")."""
+        when = _as_date(value, self.dates)
+        if when is None:
+            return "" if value is None else str(value)
+        if "%" in spec:
+            return when.strftime(spec)
+        length = spec.removeprefix("date").strip() or "medium"
+        if length not in DATE_LENGTHS:
+            raise ValueError(f"{{…:{spec}}}: a date is 'date', 'date short|medium|long|full'")
+        try:
+            return format_date(when, length, locale=Locale.parse(self.language, sep="-"))
+        except (UnknownLocaleError, ValueError):
+            return format_date(when, length, locale="en")
+
+
+DATE_LENGTHS = ("short", "medium", "long", "full")
+
+
+def _as_date(value: Any, formats: Sequence[str]) -> date | None:
+    """A value as a date: a date, or text in one of `formats` or ISO 8601; else None."""
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    for fmt in (*formats, *DATE_FORMATS):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 _MONEY = re.compile(r"([^\w\s,.]?)(,?\.\d+f)")

@@ -887,6 +887,48 @@ def test_a_template_writes_an_amount_as_money_in_the_business_currency() -> None
     assert _render(line, fields) == "$2,850.00 $1,134.26 -$50.00 n/a €2,850"
 
 
+def test_a_template_writes_a_date_as_each_language_writes_it(tmp_path, engine):
+    """`{opened:date}` (`date short|long|full` too) writes a date held as text the way the
+    template's language does; `{opened:%d/%m}` by a strftime pattern; a date in one of the
+    kind's own `date_formats` reads too, a blank one leaves its part out, text that is no
+    date stays as it is, and an unknown length is a mistake that names the record."""
+    from profiles.mapping import _render
+    from profiles.models import CustomerRecord
+
+    people = _write(tmp_path / "people.csv", "nr,name\nP-1,Ana Lima\n")
+    lines = _write(
+        tmp_path / "lines.csv",
+        "id,who,opened,renews\nM-1,P-1,03.12.2026,2027-01-31\nM-2,P-1,soon,\n",
+    )
+    mapping = _write(
+        tmp_path / "lines.yaml",
+        "customers: {file: people.csv, id: nr, name: name}\n"
+        "records:\n"
+        "  - kind: line\n"
+        "    file: lines.csv\n"
+        "    id: id\n"
+        "    customer: who\n"
+        "    date_formats: ['%d.%m.%Y']\n"
+        "    show:\n"
+        "      en: 'Line {key}, opened {opened:date}[, renews {renews:date long}]'\n"
+        "      es: 'Línea {key}, alta el {opened:date}[, se renueva el {renews:date long}]'\n"
+        "      de: 'Anschluss {key} seit {opened:date short}'\n",
+    )
+    import_files(engine, load_mapping(mapping), [people, lines])
+    with Session(engine) as s:
+        rows = {r.key: r for r in s.exec(select(CustomerRecord)).all()}
+    assert rows["M-1"].text == "Line M-1, opened Dec 3, 2026, renews January 31, 2027"
+    assert rows["M-1"].texts["es"] == (
+        "Línea M-1, alta el 3 dic 2026, se renueva el 31 de enero de 2027"
+    )
+    assert rows["M-1"].texts["de"] == "Anschluss M-1 seit 03.12.26"
+    assert rows["M-2"].text == "Line M-2, opened soon"  # no date: as written, blank: left out
+    assert _render("{d:%d/%m}", {"d": "2026-12-03"}) == "03/12"
+    bad = _write(tmp_path / "bad.yaml", mapping.read_text().replace("date short", "date huge"))
+    with pytest.raises(MappingError, match=r"lines.csv.*date huge"):
+        import_files(engine, load_mapping(bad), [people, lines])
+
+
 def test_a_kind_the_message_names_and_the_customer_holds_none_of_is_a_fact() -> None:
     """ "my debit card" from someone with only credit cards: a fact that they hold none
     (the phrase shares "card" with their cards, which would otherwise answer), not when
