@@ -371,4 +371,5 @@ def _card_text(card: CustomerCard, decision: Decision) -> str:
         parts.append(where)
     if card.plan:
         parts.append(f"plan {card.plan}")
+    parts += [f"{name.replace('_', ' ')} {value}" for name, value in card.attributes.items()]
     return ", ".join(parts) + "."

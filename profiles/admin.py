@@ -6,13 +6,13 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from profiles.db import session_scope
 from profiles.expressions import RuleFileError, check_condition
-from profiles.fields import Plain
+from profiles.fields import Plain, plain
 from profiles.models import (
     PURPOSES,
     Consent,
@@ -38,6 +38,28 @@ class InvalidRecord(ValueError):
     """A write the data cannot take; the message quotes none of the values sent."""
 
 
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+"""A customer attribute's name: a word segment rules can read (`attributes['tier']`)."""
+
+
+def attribute_names(value: Any) -> Any:
+    """Names segment rules can read; said without echoing the one sent."""
+    if not isinstance(value, dict):
+        return value  # not an object: said as such by the type itself
+    if any(not ATTRIBUTE_NAME.fullmatch(str(k)) for k in value):
+        raise ValueError("attribute names are a letter, then letters, digits or _ (64 at most)")
+    return value
+
+
+def attribute_values(value: dict[str, str]) -> dict[str, str]:
+    """Short plain text, said without echoing the value or its name."""
+    for v in value.values():
+        if len(v) > 500:
+            raise ValueError("an attribute's value is 500 characters at most")
+        plain(v)
+    return value
+
+
 class CustomerIn(BaseModel):
     first_name: Plain = Field("", max_length=200)
     last_name: Plain = Field("", max_length=200)
@@ -55,6 +77,16 @@ class CustomerIn(BaseModel):
     state: Plain | None = Field(None, max_length=200)
     zip: Plain | None = Field(None, max_length=32)
     country: Plain | None = Field(None, max_length=200)
+    attributes: Annotated[
+        dict[str, str],
+        BeforeValidator(attribute_names),
+        AfterValidator(attribute_values),
+    ] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="The business's own facts about the customer: name → value "
+        '("tier": "gold"); shown to agents, in the prompt and to segment rules.',
+    )
     consents: dict[str, bool] = Field(
         default_factory=dict, description=f"purpose → granted; purposes: {', '.join(PURPOSES)}"
     )

@@ -324,6 +324,7 @@ class CustomerCard(BaseModel):
     city: str | None = None
     region: str | None = None
     country: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)  # the business's own ("tier")
     consents: dict[str, bool] = Field(default_factory=dict)
     segments: list[str] = Field(default_factory=list)  # filled when personalization is granted
     # The repository's read behind this card: `ProfileRepository.context` of the same turn
@@ -401,6 +402,7 @@ def _card_of(read: CustomerRead) -> CustomerCard:
         city=c.city,
         region=c.region,
         country=c.country,
+        attributes=dict(c.attributes or {}),  # None in a row from before they existed
         consents=dict(read.consents),
     )
     card._read = read

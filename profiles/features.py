@@ -48,11 +48,14 @@ class CustomerFeatures(BaseModel):
     # record_value['checking_account'] >= 10000 (a kind they hold none of reads 0)
     records: dict[str, int] = Field(default_factory=dict)
     record_value: dict[str, float] = Field(default_factory=dict)  # their amounts summed
+    # the business's own facts about them: attributes['tier'] == 'gold'
+    attributes: dict[str, str] = Field(default_factory=dict)
 
     def values(self) -> dict[str, Any]:
         """The features by name, as segment and rule expressions read them."""
         out = self.model_dump()
         out["records"], out["record_value"] = ByKind(self.records), ByKind(self.record_value)
+        out["attributes"] = Attributes(self.attributes)
         return out
 
 
@@ -61,6 +64,13 @@ class ByKind(dict[str, Any]):
 
     def __missing__(self, kind: str) -> int:
         return 0
+
+
+class Attributes(dict[str, str]):
+    """A customer's attributes; one they do not have is "", not an error."""
+
+    def __missing__(self, name: str) -> str:
+        return ""
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(CustomerFeatures.model_fields)
@@ -84,6 +94,10 @@ _CONTACT = sa.select(
     .where(Customer.id == _CUSTOMER)
     .scalar_subquery()
     .label("created_at"),
+    select(col(Customer.attributes))
+    .where(Customer.id == _CUSTOMER)
+    .scalar_subquery()
+    .label("attributes"),
     select(func.count())
     .select_from(Ticket)
     .where(Ticket.customer_id == _CUSTOMER, Ticket.status == "open")
@@ -135,6 +149,7 @@ def customer_features(
         conversations=int(contact.conversations),
         last_contact_days=_days(now, contact.last_contact) if contact.last_contact else None,
         negative_feedback_recent=int(contact.negative_feedback),
+        attributes=contact.attributes or {},
         **kinds,
     )
 

@@ -95,11 +95,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
@@ -109,6 +117,7 @@ from profiles.admin import (
     KIND,
     CustomerIn,
     Requirement,
+    attribute_names,
     english_name,
     stored_requirements,
     upsert_customer,
@@ -138,7 +147,7 @@ def import_retail(engine: Engine, directory: Path) -> ImportReport:
     return import_files(engine, load_mapping(RETAIL_MAPPING), retail_files(directory))
 
 
-CUSTOMER_FIELDS = frozenset(CustomerIn.model_fields) - {"consents"}
+CUSTOMER_FIELDS = frozenset(CustomerIn.model_fields) - {"consents", "attributes"}
 
 
 class MappingError(ValueError):
@@ -179,6 +188,11 @@ class CustomersMap(_Strict):
     id: str = Field(description="Field path of the customer id, or @key.")
     name: str | None = Field(None, description="Field path of a full name (split in two).")
     fields: dict[str, str] = Field(default_factory=dict)
+    attributes: Annotated[dict[str, str], BeforeValidator(attribute_names)] = Field(
+        default_factory=dict,
+        description="The business's own facts about each customer: name → field path "
+        "({tier: loyalty.tier}); shown to agents, in the prompt and to segment rules.",
+    )
     consent: Literal["granted", "not_granted"] | ConsentBy = Field(
         "granted",
         description="granted or not_granted for every customer, or read from each one's "
@@ -1006,6 +1020,8 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
         consents = {p: spec.consent == "granted" for p in PURPOSES}
     read: set[str] = set()  # the consent paths some customer holds a value at
     held: list[dict[str, Any]] = []
+    attributes_read: set[str] = set()  # the attributes some customer holds a value of
+    everyone: list[dict[str, Any]] = []
     for item in _items(source, spec.at):
         where = f"{source.name}: customers[{item.key}]"
         cid = _key(item, spec.id, where)
@@ -1014,6 +1030,10 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
         values: dict[str, Any] = {
             attr: _text(_get(item, fpath, where)) for attr, fpath in spec.fields.items()
         }
+        found = {a: _text(_get(item, fpath, where)) for a, fpath in spec.attributes.items()}
+        values["attributes"] = {a: v for a, v in found.items() if v is not None}
+        attributes_read |= set(values["attributes"])
+        everyone.append(item.obj)
         if said:
             found = {p: _get(item, fpath, where) for p, fpath in said.items() if fpath}
             read |= {str(said[p]) for p, v in found.items() if _text(v) is not None}
@@ -1032,11 +1052,20 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
         rows.append((cid, data))
     for fpath in dict.fromkeys(f for f in said.values() if f):
         if held and fpath not in read:
-            raise MappingError(
-                f"{source.name}: customers: consent: {fpath!r} reads nothing in any of its "
-                f"{len(held)} customers; they hold: {_held(held)}"
-            )
+            raise _reads_nothing(f"{source.name}: customers: consent", fpath, held)
+    for name, fpath in spec.attributes.items():
+        if everyone and name not in attributes_read:
+            raise _reads_nothing(f"{source.name}: customers: attributes: {name}", fpath, everyone)
     return rows
+
+
+def _reads_nothing(where: str, fpath: str, customers: list[dict[str, Any]]) -> MappingError:
+    """A customer path of the mapping that no customer holds a value at, said with the
+    fields they do hold."""
+    return MappingError(
+        f"{where}: {fpath!r} reads nothing in any of its {len(customers)} customers; "
+        f"they hold: {_held(customers)}"
+    )
 
 
 def _reference(

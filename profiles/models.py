@@ -38,6 +38,8 @@ class Customer(SQLModel, table=True):
     state: str | None = None
     zip: str | None = None
     country: str | None = None
+    # the business's own facts about them ("tier": "gold"), as its mapping or API names them
+    attributes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
 
     @property

@@ -41,6 +41,7 @@ class CustomerRow(NamedTuple):
     state: str | None
     zip: str | None
     country: str | None
+    attributes: dict[str, str] | None  # None in a row from before they existed
 
     @property
     def name(self) -> str:

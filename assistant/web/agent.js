@@ -259,6 +259,10 @@
         section("Customer",
           el("p", {}, el("strong", { textContent: c.name || c.id }), ` (${c.id})`),
           el("p", { className: "muted", textContent: [c.email, [c.city, c.region, c.country].filter(Boolean).join(", "), c.locale].filter(Boolean).join(" · ") }),
+          // the business's own facts about them ("tier: gold"), as its mapping names them
+          Object.keys(c.attributes || {}).length
+            ? el("p", { ariaLabel: "Attributes", textContent: Object.entries(c.attributes).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join(" · ") })
+            : "",
           el("p", { className: "muted", textContent: `Consent — ${consents}` }),
           el("p", { ariaLabel: "Segments" }, ...(a.segments.length ? a.segments.map(sg => el("span", { className: `badge ${sg}`, textContent: sg })) : [el("span", { className: "muted", textContent: "No segments" })])),
           a.variant ? el("p", { className: "muted", textContent: `Experiment: ${a.variant}` }) : "",

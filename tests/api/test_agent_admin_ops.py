@@ -150,6 +150,13 @@ def test_admin_upserts_are_idempotent(client):
     # Named by what is wrong, not by echoing the value sent.
     assert bad.status_code == 422 and "unknown consent purpose" in bad.json()["error"]
     assert "spam" not in bad.text
+    # the business's own attributes: names a rule can read, and no value echoed back
+    tier = {**body, "attributes": {"tier": "gold"}}
+    assert client.put("/v1/admin/customers/ana_lima_0001", json=tier, headers=ADMIN).is_success
+    spaced = {**body, "attributes": {"loyalty tier!": "gold"}}
+    bad = client.put("/v1/admin/customers/ana_lima_0001", json=spaced, headers=ADMIN)
+    assert bad.status_code == 422 and "attributes" in bad.json()["error"], bad.text
+    assert "loyalty tier!" not in bad.text
     order = {"customer_id": "ana_lima_0001", "status": "pending", "amount": 10, "open": True}
     at = "/v1/admin/records/order/%23W0000001"
     assert client.put(at, json=order, headers=ADMIN).status_code == 201

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.api.conftest import identity
+from tests.api.conftest import ADMIN_KEY, identity
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -136,6 +136,27 @@ def test_agent_sees_card_drafts_and_actions(browser, live_server, tmp_path):
         "Could you confirm that you'd like me to go ahead?"
     )
     page.screenshot(path=shot(tmp_path, "agent.png"), full_page=True)
+    # the business's own attributes of a customer are on their card
+    ana = {
+        "first_name": "Ana",
+        "last_name": "Lima",
+        "attributes": {"loyalty_tier": "gold", "member_since": "2019"},
+        "consents": {"personalization": True, "history": True},
+    }
+    httpx.put(
+        f"{live_server}/v1/admin/customers/ana_lima_0001",
+        json=ana,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=30,
+    ).raise_for_status()
+    httpx.post(
+        f"{live_server}/v1/chat",
+        json={**identity("ana_lima_0001"), "message": "hi, a question about my membership"},
+        timeout=60,
+    ).raise_for_status()
+    page.goto(f"{live_server}/agent")
+    page.get_by_role("button", name="Ana Lima").first.click()
+    expect(page.get_by_label("Attributes")).to_have_text("loyalty tier: gold · member since: 2019")
 
 
 def test_customer_asks_for_a_human_and_an_agent_answers_live(browser, live_server):

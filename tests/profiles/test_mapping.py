@@ -929,6 +929,58 @@ def test_a_template_writes_a_date_as_each_language_writes_it(tmp_path, engine):
         import_files(engine, load_mapping(bad), [people, lines])
 
 
+def test_a_business_s_own_customer_attributes_reach_agents_prompts_and_segments(tmp_path, engine):
+    """`customers.attributes` maps the business's own facts about each customer (a tier,
+    a member-since year) beside the fixed fields: stored with them, re-imported as the data
+    now says, on the card agents and the prompt read, readable by segment rules
+    (`attributes['tier']`, "" when a customer has none) and in their data export. A path
+    no customer holds, or a name a rule could not read, is a mistake in the mapping."""
+    from assistant.compose import _card_text
+    from assistant.types import Decision
+    from profiles.context import ProfileRepository
+    from profiles.features import customer_features
+    from profiles.privacy import customer_records
+    from profiles.segments import Segments
+
+    people = _write(
+        tmp_path / "members.csv", "nr,name,tier,since\nP-1,Ana Lima,gold,2019\nP-2,Bo Chen,,2024\n"
+    )
+    text = (
+        "customers:\n  file: members.csv\n  id: nr\n  name: name\n"
+        "  attributes: {tier: tier, member_since: since}\n"
+    )
+    mapping = _write(tmp_path / "members.yaml", text)
+    import_files(engine, load_mapping(mapping), [people])
+    with Session(engine) as s:
+        ana, bo = s.get(Customer, "P-1"), s.get(Customer, "P-2")
+        assert ana is not None and bo is not None
+        assert ana.attributes == {"tier": "gold", "member_since": "2019"}
+        assert bo.attributes == {"member_since": "2024"}
+        rules = _write(
+            tmp_path / "segments.yaml",
+            "segments:\n  - {name: gold, when: \"attributes['tier'] == 'gold'\"}\n",
+        )
+        segments = Segments.load(rules)
+        assert segments.of(customer_features(s, "P-1")) == ["gold"]
+        assert segments.of(customer_features(s, "P-2")) == []  # none: "", not an error
+    card = ProfileRepository(engine).card("P-1")
+    assert card is not None and card.attributes["tier"] == "gold"
+    assert "tier gold, member since 2019" in _card_text(card, Decision())
+    export = customer_records(engine, "P-1")
+    assert export is not None and export.customer["attributes"]["tier"] == "gold"
+    # the data now says otherwise: so does the customer
+    _write(people, "nr,name,tier,since\nP-1,Ana Lima,silver,2019\n")
+    import_files(engine, load_mapping(mapping), [people])
+    with Session(engine) as s:
+        assert s.get(Customer, "P-1").attributes["tier"] == "silver"  # type: ignore[union-attr]
+    wrong = _write(tmp_path / "wrong.yaml", text.replace("tier: tier", "tier: level"))
+    with pytest.raises(MappingError, match=r"attributes: tier: 'level' reads nothing.*tier"):
+        import_files(engine, load_mapping(wrong), [people])
+    spaced = _write(tmp_path / "spaced.yaml", text.replace("tier: tier", "loyalty tier: tier"))
+    with pytest.raises(MappingError, match=r"spaced.yaml.*attributes"):
+        load_mapping(spaced)
+
+
 def test_a_kind_the_message_names_and_the_customer_holds_none_of_is_a_fact() -> None:
     """ "my debit card" from someone with only credit cards: a fact that they hold none
     (the phrase shares "card" with their cards, which would otherwise answer), not when
