@@ -7,6 +7,7 @@ or internal labels."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -114,6 +115,8 @@ def test_a_spanish_reply_names_its_sources_in_spanish(bank_client: tuple[TestCli
     card = next(c for c in records if "cc_01f21c9970_gold" in c["id"])
     assert card["label"] == "Gold Rewards Card"  # its name, as the bank shows the card
     assert "saldo" in card["text"] and "balance" not in card["text"]
+    # its dates as Spanish writes them: "01/05/2026" reads as the first of May there
+    assert re.search(r"abierta el \d{1,2} [a-z]{3} \d{4}", card["text"]), card["text"]
     assert all(c["label"] for c in reply["citations"])
     assert not any(c["label"] in ("Your account", "Help article") for c in reply["citations"])
 
