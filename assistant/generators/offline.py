@@ -41,6 +41,7 @@ from profiles.relevance import (
     asks_whether,
     intents,
     phrasal,
+    unaccented,
     words,
 )
 from prompts.catalog import ReplyCatalog, load_catalog
@@ -758,11 +759,15 @@ def _stand(record: Source, message: str) -> str:
         return ""
     if WH.search(message) and not why:
         return ""
-    lowered = message.lower()
+    lowered = unaccented(message.lower())  # "ya llego?" typed without its accent
     named = {
         code
         for code, said in record.statuses.items()
-        if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", lowered) for w in said if w)
+        if any(
+            re.search(rf"(?<!\w){re.escape(unaccented(w.lower()))}(?!\w)", lowered)
+            for w in said
+            if w
+        )
     }
     if not named:
         return ""

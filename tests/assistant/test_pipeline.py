@@ -177,6 +177,8 @@ def test_a_status_the_message_names_tells_which_record_it_is_about(make_containe
     assert "cancel it" not in r.answer and "#W5866402" not in r.answer, r.answer
     r = ask(c, "W5866402 delivered?")
     assert "Yes, it is delivered." in r.answer, r.answer
+    r = ask(c, "hola, mi pedido W5866402 ya llego?")  # typed without the accent
+    assert "Sí, su estado es entregado." in r.answer, r.answer
     # Olivia: #W5866402 delivered, #W5353646 processed, three pending
     r = ask(c, "why hasnt my order shipped yet")
     assert "#W5866402" not in r.answer and "#W5353646" not in r.answer, r.answer
