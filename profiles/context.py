@@ -126,13 +126,13 @@ class RecordAction(BaseModel):
         for m in _asked(self.said_as()).finditer(lowered):
             if asked(m.start()):
                 return m.start()
-        # another form or a typo of a one-word name, not its past ("dipsuted"), nor a
-        # thing done ("cancellation") asked about as under way
+        # another form or a typo of a one-word name, not its past ("dipsuted", "¿por qué
+        # cancelaron el otro?"), nor a thing done ("cancellation") asked about as under way
         return next(
             (
                 m.start()
                 for m in TOKEN.finditer(lowered)
-                if not m[0].endswith("ed")
+                if not _PAST.search(m[0])
                 and not (standing and _DONE_THING.search(m[0]))
                 and self.said_in(m[0])
                 and asked(m.start())
@@ -171,6 +171,8 @@ class RecordAction(BaseModel):
 
 
 _DONE_THING = re.compile(r"(?:ment|tion|sion)s?$")  # "replacement", "cancellation"
+# a verb's past: "cancelled", "cancelaron", "canceló", "cancelado", "annulée"
+_PAST = re.compile(r"(?:ed|aron|ieron|[ií]ó|ó|ad[oa]s?|id[oa]s?|ée?s?|é)$")
 # what comes before a noun ("my refund", "status of the return", "my bill dispute") and
 # what before a verb ("can i still cancel it", "i want to dispute it")
 _BEFORE_NOUN = frozenset(

@@ -168,6 +168,9 @@ def test_a_status_the_message_names_tells_which_record_it_is_about(make_containe
         assert "#W1764038" not in r.answer and "#W7273336" not in r.answer, (asked, r.answer)
     r = ask(c, "why was my order cancelled?", customer=omar)
     assert "It is cancelled, but I can't see why from here" in r.answer, r.answer
+    # a why of what was done is no asking to do it: "¿por qué cancelaron …?"
+    r = ask(c, "por que cancelaron el otro pedido?", customer=omar)
+    assert "no puedes cancelar" not in r.answer, r.answer
     # asked whether, without "is": not only the cancelled one
     r = ask(c, "my order already cancelled?", customer=omar)
     assert "#W7073860" in r.answer and "#W1764038" in r.answer, r.answer
