@@ -843,23 +843,9 @@ def _link(
         slots: dict[str, Any] = dict(kind=rec.kind, key=rec.key, **values)
         if rec.amount is not None and "amount" not in rec.fields:
             slots["amount"] = rec.amount  # where the mapping's `amount` path found it
-        code = rec.status or ""
-        # its status as customers read it: the label, else the code in plain words
-        said = {ln: labels(ln).get(code) or spoken(code) for ln in (lang, *others)}
         dates = spec.date_formats
-        texts = {
-            ln: _render(
-                t,
-                rec.fields,
-                raw.where,
-                labels(ln),
-                language=ln,
-                dates=dates,
-                **slots,
-                status=said[ln],
-            )
-            for ln, t in {lang: main, **others}.items()
-        }
+        # in each language, its status as customers read it there
+        texts = _told({lang: main, **others}, raw.where, rec, labels, slots, dates)
         rec.text, rec.texts = texts.pop(lang), texts
         # what each action does, and what its amount is to a customer who asks how much
         rec.outcomes = {
@@ -889,10 +875,11 @@ def _told(
     rec: CustomerRecord,
     labels: Callable[[str], dict[str, str]],
     slots: dict[str, Any],
-    dates: Sequence[str] = DATE_FORMATS,
+    dates: Sequence[str],
 ) -> dict[str, str]:
     """What a template (one, or one per language) says of the record, in each language it
-    is written in, its status as that language's label gives it."""
+    is written in, its status as that language's label gives it (else the code in plain
+    words); `dates`, the formats its dates written as text are read by."""
     code = rec.status or ""
     return {
         ln: _render(
@@ -1019,7 +1006,6 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
     else:
         consents = {p: spec.consent == "granted" for p in PURPOSES}
     read: set[str] = set()  # the consent paths some customer holds a value at
-    held: list[dict[str, Any]] = []
     attributes_read: set[str] = set()  # the attributes some customer holds a value of
     everyone: list[dict[str, Any]] = []
     for item in _items(source, spec.at):
@@ -1038,7 +1024,6 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
             found = {p: _get(item, fpath, where) for p, fpath in said.items() if fpath}
             read |= {str(said[p]) for p, v in found.items() if _text(v) is not None}
             consents = {p: _consented(found.get(p)) for p in said}
-            held.append(item.obj)
         if spec.name:
             first, _, last = (_text(_get(item, spec.name, where)) or "").partition(" ")
             values.setdefault("first_name", first)
@@ -1051,8 +1036,8 @@ def _customers(spec: CustomersMap, paths: list[Path]) -> list[tuple[str, Custome
             raise MappingError(f"{where}: {first_error(exc)}") from exc
         rows.append((cid, data))
     for fpath in dict.fromkeys(f for f in said.values() if f):
-        if held and fpath not in read:
-            raise _reads_nothing(f"{source.name}: customers: consent", fpath, held)
+        if everyone and fpath not in read:
+            raise _reads_nothing(f"{source.name}: customers: consent", fpath, everyone)
     for name, fpath in spec.attributes.items():
         if everyone and name not in attributes_read:
             raise _reads_nothing(f"{source.name}: customers: attributes: {name}", fpath, everyone)
@@ -1214,7 +1199,7 @@ class _Formatter(string.Formatter):
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         if format_spec.startswith("date") or "%" in format_spec:
-            return self._date(value, format_spec)
+            return self._format_date(value, format_spec)
         money = _MONEY.fullmatch(format_spec)
         if money is None:
             if isinstance(value, str) and value in self.labels:
@@ -1228,7 +1213,7 @@ class _Formatter(string.Formatter):
             return text  # no number: as it is ("", "n/a")
         return f"{'-' if number < 0 else ''}{sign}{format(abs(number), spec)}"
 
-    def _date(self, value: Any, spec: str) -> str:
+    def _format_date(self, value: Any, spec: str) -> str:
         """A date as `spec` asks; as written when it reads as none (blank, "n/a")."""
         when = _as_date(value, self.dates)
         if when is None:
@@ -1248,15 +1233,16 @@ DATE_LENGTHS = ("short", "medium", "long", "full")
 
 
 def _as_date(value: Any, formats: Sequence[str]) -> date | None:
-    """A value as a date: a date, or text in one of `formats` or ISO 8601; else None."""
+    """A value as a date: a date, or text in one of `formats` (then the packaged ones, as
+    an import reads a record's date) or ISO 8601; else None."""
     if isinstance(value, date):
         return value
     text = str(value or "").strip()
-    for fmt in (*formats, *DATE_FORMATS):
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
+    try:
+        when = _date(text, [*formats, *DATE_FORMATS], "")
+        return when.replace(tzinfo=None) if when else None  # as written: no zone
+    except MappingError:
+        pass
     try:
         return datetime.fromisoformat(text)
     except ValueError:

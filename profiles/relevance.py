@@ -184,7 +184,7 @@ def asks_whether(message: str, said: Iterable[str]) -> bool:
     while tokens and tokens[-1] in _BY_NOW:
         tokens.pop()
     text = f" {' '.join(tokens)}"
-    return any(w and text.endswith(f" {' '.join(words(w))}") for w in said)
+    return any((ws := words(w)) and text.endswith(f" {' '.join(ws)}") for w in said)
 
 
 WH = re.compile(

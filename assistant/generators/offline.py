@@ -762,10 +762,10 @@ def _stand(record: Source, message: str) -> str:
     lowered = unaccented(message.lower())  # "ya llego?" typed without its accent
     named = {
         code
-        for code, said in record.statuses.items()
+        for code, ways in record.statuses.items()
         if any(
             re.search(rf"(?<!\w){re.escape(unaccented(w.lower()))}(?!\w)", lowered)
-            for w in said
+            for w in ways
             if w
         )
     }
